@@ -1,0 +1,12 @@
+//! Enrichment steps, one small pure function per concern, each with its tests beside it.
+//! `crate::pipeline` runs them in order.
+
+pub mod bot;
+pub mod geo;
+pub mod ip;
+pub mod referrer;
+pub mod screen;
+pub mod session;
+pub mod url_clean;
+pub mod useragent;
+pub mod visitor;

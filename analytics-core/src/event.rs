@@ -1,0 +1,44 @@
+//! The enriched event: what the Durable Object buffers and D1 stores. It holds no IP and no
+//! user agent string, only what was derived from them.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct EnrichedEvent {
+    /// Idempotency key: the request id plus the event's index in its batch.
+    pub id: String,
+    pub site_id: String,
+    /// Milliseconds since the Unix epoch, UTC, taken by the Worker (client clocks are not trusted).
+    pub ts: i64,
+    /// Keyed hash of (daily salt, site, IP, user agent); changes every day.
+    pub visitor: String,
+    /// Filled by the site's Durable Object, the one writer that sees every event of the site in order.
+    pub session: String,
+    pub kind: String,
+    pub name: String,
+    pub path: String,
+    /// The query string that survived cleaning (UTM and the site's allow-list only).
+    pub query: String,
+    pub referrer_host: String,
+    pub referrer_source: String,
+    pub channel: String,
+    pub utm_source: String,
+    pub utm_medium: String,
+    pub utm_campaign: String,
+    pub utm_term: String,
+    pub utm_content: String,
+    pub browser: String,
+    pub browser_version: String,
+    pub os: String,
+    pub os_version: String,
+    pub device: String,
+    pub country: String,
+    pub region: String,
+    pub city: String,
+    pub screen: String,
+    pub engaged_ms: i64,
+    pub scroll: i64,
+    /// Custom properties as a JSON object text ("{}" when none).
+    pub props: String,
+    pub bot: bool,
+}

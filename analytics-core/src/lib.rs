@@ -1,0 +1,16 @@
+//! Vigia's pure core: every rule that can be tested without a browser or a Worker.
+//!
+//! The Worker only parses HTTP, calls into this crate, and talks to D1 / Durable Objects.
+
+pub mod auth;
+pub mod enrich;
+pub mod error;
+pub mod event;
+pub mod hex;
+pub mod limits;
+pub mod pipeline;
+pub mod sql;
+pub mod stats;
+pub mod wire;
+
+pub use error::ApiError;

@@ -1,0 +1,171 @@
+//! The ingestion pipeline: validated batch + request facts → enriched events, with the IP and
+//! the raw user agent used and then dropped. The Worker only gathers `RequestFacts`.
+
+use crate::enrich::{bot, geo, ip, referrer, screen, url_clean, useragent, visitor};
+use crate::error::ApiError;
+use crate::event::EnrichedEvent;
+use crate::wire::IncomingBatch;
+
+/// What the Worker knows about the request, beyond the body.
+#[derive(Debug, Default, Clone)]
+pub struct RequestFacts<'a> {
+    pub ip_headers: ip::IpHeaders<'a>,
+    pub user_agent: &'a str,
+    pub has_accept_language: bool,
+    pub country: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub city: Option<&'a str>,
+}
+
+/// The site as ingest needs it.
+#[derive(Debug, Clone, Default)]
+pub struct SiteConfig {
+    pub id: String,
+    pub hostnames: Vec<String>,
+    pub query_allow_list: Vec<String>,
+    pub hash_routing: bool,
+}
+
+impl SiteConfig {
+    /// A page belongs to the site when its host is one of the site's hostnames, with or
+    /// without a leading `www.`.
+    pub fn allows_host(&self, host: &str) -> bool {
+        let bare = host.trim_start_matches("www.");
+        self.hostnames
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host) || h.trim_start_matches("www.").eq_ignore_ascii_case(bare))
+    }
+}
+
+pub fn enrich_batch(
+    batch: &IncomingBatch,
+    site: &SiteConfig,
+    facts: &RequestFacts,
+    salt: &[u8],
+    now_ms: i64,
+    request_id: &str,
+) -> Result<Vec<EnrichedEvent>, ApiError> {
+    let client_ip = ip::client_ip(&facts.ip_headers);
+    let ua = useragent::parse(facts.user_agent);
+    let is_bot = bot::is_bot(
+        &ua,
+        &bot::BotSignals {
+            user_agent: facts.user_agent,
+            has_accept_language: facts.has_accept_language,
+        },
+    );
+    let geo = geo::from_edge(facts.country, facts.region, facts.city);
+    let visitor = visitor::visitor_hash(salt, &site.id, client_ip, facts.user_agent);
+
+    let mut out = Vec::with_capacity(batch.events.len());
+    for (index, incoming) in batch.events.iter().enumerate() {
+        // Validation has parsed this URL already; a failure here is still a clean 400.
+        let url = url::Url::parse(&incoming.url)
+            .map_err(|_| ApiError::bad_request("bad_url", format!("event {index}: url is not an absolute URL")))?;
+        let clean = url_clean::clean(&url, &site.query_allow_list, site.hash_routing);
+        if !site.allows_host(&clean.host) {
+            return Err(ApiError::forbidden(format!(
+                "event {index}: host {:?} is not one of site {:?}'s hostnames",
+                clean.host, site.id
+            )));
+        }
+        let source = referrer::classify(incoming.referrer.as_deref(), &clean.host, &clean.utm[1]);
+        let [utm_source, utm_medium, utm_campaign, utm_term, utm_content] = clean.utm;
+        out.push(EnrichedEvent {
+            id: format!("{request_id}-{index}"),
+            site_id: site.id.clone(),
+            ts: now_ms,
+            visitor: visitor.clone(),
+            session: String::new(),
+            kind: incoming.kind.clone(),
+            name: incoming.name.clone().unwrap_or_default(),
+            path: clean.path,
+            query: clean.query,
+            referrer_host: source.host,
+            referrer_source: source.source,
+            channel: source.channel,
+            utm_source,
+            utm_medium,
+            utm_campaign,
+            utm_term,
+            utm_content,
+            browser: ua.browser.clone(),
+            browser_version: ua.browser_version.clone(),
+            os: ua.os.clone(),
+            os_version: ua.os_version.clone(),
+            device: ua.device.clone(),
+            country: geo.country.clone(),
+            region: geo.region.clone(),
+            city: geo.city.clone(),
+            screen: screen::class(incoming.screen_width).to_string(),
+            engaged_ms: incoming.engaged_ms.unwrap_or(0) as i64,
+            scroll: incoming.scroll.unwrap_or(0) as i64,
+            props: incoming
+                .props
+                .as_ref()
+                .map(|p| serde_json::Value::Object(p.clone()).to_string())
+                .unwrap_or_else(|| "{}".into()),
+            bot: is_bot,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::parse_batch;
+
+    const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+    fn site() -> SiteConfig {
+        SiteConfig {
+            id: "demo".into(),
+            hostnames: vec!["example.com".into()],
+            ..Default::default()
+        }
+    }
+
+    fn facts() -> RequestFacts<'static> {
+        RequestFacts {
+            ip_headers: ip::IpHeaders {
+                cf_connecting_ip: Some("203.0.113.50"),
+                ..Default::default()
+            },
+            user_agent: CHROME,
+            has_accept_language: true,
+            country: Some("DE"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn enriches_and_keeps_no_ip_or_user_agent() {
+        let body = br#"{"site":"demo","events":[{"kind":"pageview","url":"https://www.example.com/p?secret=hunter2&utm_source=nl","referrer":"https://duckduckgo.com/","screen_width":390}]}"#;
+        let batch = parse_batch(body).unwrap();
+        let events = enrich_batch(&batch, &site(), &facts(), b"salt", 1_700_000_000_000, "req1").unwrap();
+        let e = &events[0];
+        assert_eq!(e.id, "req1-0");
+        assert_eq!((e.browser.as_str(), e.os.as_str(), e.device.as_str()), ("Chrome", "Linux", "desktop"));
+        assert_eq!(e.country, "DE");
+        assert_eq!(e.region, "unknown");
+        assert_eq!(e.path, "/p");
+        assert_eq!(e.utm_source, "nl");
+        assert_eq!((e.referrer_source.as_str(), e.channel.as_str()), ("DuckDuckGo", "search"));
+        assert_eq!(e.screen, "mobile");
+        assert!(!e.bot);
+        assert_eq!(e.visitor.len(), 32);
+        let stored = serde_json::to_string(&events).unwrap();
+        for secret in ["203.0.113.50", "hunter2", "X11; Linux", "Chrome/131"] {
+            assert!(!stored.contains(secret), "{secret} leaked into {stored}");
+        }
+    }
+
+    #[test]
+    fn rejects_a_foreign_hostname() {
+        let body = br#"{"site":"demo","events":[{"kind":"pageview","url":"https://evil.test/"}]}"#;
+        let batch = parse_batch(body).unwrap();
+        let err = enrich_batch(&batch, &site(), &facts(), b"salt", 0, "r").unwrap_err();
+        assert_eq!(err.status, 403);
+    }
+}
