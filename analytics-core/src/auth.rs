@@ -38,14 +38,22 @@ pub fn hash_password(password: &str, salt: &[u8], iterations: u32) -> String {
     let mut out = [0u8; 32];
     pbkdf2::pbkdf2::<Hmac<Sha256>>(password.as_bytes(), salt, iterations, &mut out)
         .expect("HMAC accepts any key length");
-    format!("pbkdf2-sha256${iterations}${}${}", hex::encode(salt), hex::encode(&out))
+    format!(
+        "pbkdf2-sha256${iterations}${}${}",
+        hex::encode(salt),
+        hex::encode(&out)
+    )
 }
 
 pub fn verify_password(password: &str, stored: &str) -> bool {
     let mut parts = stored.split('$');
-    let (Some("pbkdf2-sha256"), Some(iter), Some(salt), Some(expected), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some("pbkdf2-sha256"), Some(iter), Some(salt), Some(expected), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return false;
     };
     let (Ok(iterations), Some(salt)) = (iter.parse::<u32>(), hex::decode(salt)) else {
@@ -55,7 +63,10 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         return false;
     }
     let computed = hash_password(password, &salt, iterations);
-    constant_time_eq(computed.rsplit('$').next().unwrap_or("").as_bytes(), expected.as_bytes())
+    constant_time_eq(
+        computed.rsplit('$').next().unwrap_or("").as_bytes(),
+        expected.as_bytes(),
+    )
 }
 
 /// Tokens are looked up by this hash, so a leaked table does not leak usable tokens.
@@ -99,13 +110,19 @@ mod tests {
 
     #[test]
     fn weak_passwords_are_refused() {
-        assert_eq!(check_new_password("short").unwrap_err().error, "weak_password");
+        assert_eq!(
+            check_new_password("short").unwrap_err().error,
+            "weak_password"
+        );
         assert!(check_new_password("long enough pass").is_ok());
     }
 
     #[test]
     fn cookies_parse_and_render() {
-        assert_eq!(cookie_value("a=1; vigia_session=tok; b=2", SESSION_COOKIE), Some("tok"));
+        assert_eq!(
+            cookie_value("a=1; vigia_session=tok; b=2", SESSION_COOKIE),
+            Some("tok")
+        );
         assert_eq!(cookie_value("a=1", SESSION_COOKIE), None);
         let c = session_cookie("tok", 60, true);
         assert!(c.contains("HttpOnly") && c.contains("Secure") && c.contains("SameSite=Strict"));

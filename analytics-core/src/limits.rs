@@ -20,3 +20,33 @@ pub const MAX_PROP_VALUE_BYTES: usize = 256;
 pub const MAX_USER_AGENT_BYTES: usize = 512;
 /// Engaged time larger than this on one event is not believable (one day).
 pub const MAX_ENGAGED_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Events a site's Durable Object buffer may hold before ingest answers 503 (no silent drop).
+pub const MAX_BUFFERED_EVENTS: i64 = 100_000;
+/// Most events written to D1 in one flush.
+pub const FLUSH_BATCH_SIZE: i64 = 500;
+/// Longest an acknowledged event waits in the buffer before a flush is attempted.
+pub const FLUSH_INTERVAL_MS: i64 = 5_000;
+/// Longest wait between retries of a failing flush.
+pub const MAX_FLUSH_BACKOFF_MS: i64 = 5 * 60 * 1000;
+/// What a client is told to wait when the buffer is full.
+pub const BUFFER_FULL_RETRY_AFTER_S: u32 = 30;
+
+/// Delay before retrying a flush that failed `failures` times in a row: 1 s, 2 s, 4 s, … capped.
+pub fn flush_retry_delay_ms(failures: u32) -> i64 {
+    let exp = failures.saturating_sub(1).min(20);
+    (1_000i64 << exp).min(MAX_FLUSH_BACKOFF_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flush_backoff_doubles_up_to_the_cap() {
+        assert_eq!(flush_retry_delay_ms(1), 1_000);
+        assert_eq!(flush_retry_delay_ms(2), 2_000);
+        assert_eq!(flush_retry_delay_ms(4), 8_000);
+        assert_eq!(flush_retry_delay_ms(60), MAX_FLUSH_BACKOFF_MS);
+    }
+}

@@ -31,9 +31,9 @@ impl SiteConfig {
     /// without a leading `www.`.
     pub fn allows_host(&self, host: &str) -> bool {
         let bare = host.trim_start_matches("www.");
-        self.hostnames
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(host) || h.trim_start_matches("www.").eq_ignore_ascii_case(bare))
+        self.hostnames.iter().any(|h| {
+            h.eq_ignore_ascii_case(host) || h.trim_start_matches("www.").eq_ignore_ascii_case(bare)
+        })
     }
 }
 
@@ -60,8 +60,12 @@ pub fn enrich_batch(
     let mut out = Vec::with_capacity(batch.events.len());
     for (index, incoming) in batch.events.iter().enumerate() {
         // Validation has parsed this URL already; a failure here is still a clean 400.
-        let url = url::Url::parse(&incoming.url)
-            .map_err(|_| ApiError::bad_request("bad_url", format!("event {index}: url is not an absolute URL")))?;
+        let url = url::Url::parse(&incoming.url).map_err(|_| {
+            ApiError::bad_request(
+                "bad_url",
+                format!("event {index}: url is not an absolute URL"),
+            )
+        })?;
         let clean = url_clean::clean(&url, &site.query_allow_list, site.hash_routing);
         if !site.allows_host(&clean.host) {
             return Err(ApiError::forbidden(format!(
@@ -143,15 +147,29 @@ mod tests {
     fn enriches_and_keeps_no_ip_or_user_agent() {
         let body = br#"{"site":"demo","events":[{"kind":"pageview","url":"https://www.example.com/p?secret=hunter2&utm_source=nl","referrer":"https://duckduckgo.com/","screen_width":390}]}"#;
         let batch = parse_batch(body).unwrap();
-        let events = enrich_batch(&batch, &site(), &facts(), b"salt", 1_700_000_000_000, "req1").unwrap();
+        let events = enrich_batch(
+            &batch,
+            &site(),
+            &facts(),
+            b"salt",
+            1_700_000_000_000,
+            "req1",
+        )
+        .unwrap();
         let e = &events[0];
         assert_eq!(e.id, "req1-0");
-        assert_eq!((e.browser.as_str(), e.os.as_str(), e.device.as_str()), ("Chrome", "Linux", "desktop"));
+        assert_eq!(
+            (e.browser.as_str(), e.os.as_str(), e.device.as_str()),
+            ("Chrome", "Linux", "desktop")
+        );
         assert_eq!(e.country, "DE");
         assert_eq!(e.region, "unknown");
         assert_eq!(e.path, "/p");
         assert_eq!(e.utm_source, "nl");
-        assert_eq!((e.referrer_source.as_str(), e.channel.as_str()), ("DuckDuckGo", "search"));
+        assert_eq!(
+            (e.referrer_source.as_str(), e.channel.as_str()),
+            ("DuckDuckGo", "search")
+        );
         assert_eq!(e.screen, "mobile");
         assert!(!e.bot);
         assert_eq!(e.visitor.len(), 32);

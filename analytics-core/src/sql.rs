@@ -5,10 +5,37 @@ use crate::event::EnrichedEvent;
 
 /// Columns of `events`, in the order `event_values` yields them.
 pub const EVENT_COLUMNS: [&str; 31] = [
-    "id", "site_id", "ts", "visitor", "session", "kind", "name", "path", "query",
-    "referrer_host", "referrer_source", "channel", "utm_source", "utm_medium", "utm_campaign",
-    "utm_term", "utm_content", "browser", "browser_version", "os", "os_version", "device",
-    "country", "region", "city", "screen", "engaged_ms", "scroll", "props", "bot", "day",
+    "id",
+    "site_id",
+    "ts",
+    "visitor",
+    "session",
+    "kind",
+    "name",
+    "path",
+    "query",
+    "referrer_host",
+    "referrer_source",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device",
+    "country",
+    "region",
+    "city",
+    "screen",
+    "engaged_ms",
+    "scroll",
+    "props",
+    "bot",
+    "day",
 ];
 
 /// A bound SQL value, independent of D1's and the Durable Object's own types.
@@ -31,12 +58,37 @@ pub fn event_values(e: &EnrichedEvent) -> Vec<SqlValue> {
     use SqlValue::{Int, Text};
     let t = |s: &str| Text(s.to_string());
     vec![
-        t(&e.id), t(&e.site_id), Int(e.ts), t(&e.visitor), t(&e.session), t(&e.kind), t(&e.name),
-        t(&e.path), t(&e.query), t(&e.referrer_host), t(&e.referrer_source), t(&e.channel),
-        t(&e.utm_source), t(&e.utm_medium), t(&e.utm_campaign), t(&e.utm_term), t(&e.utm_content),
-        t(&e.browser), t(&e.browser_version), t(&e.os), t(&e.os_version), t(&e.device),
-        t(&e.country), t(&e.region), t(&e.city), t(&e.screen), Int(e.engaged_ms), Int(e.scroll),
-        t(&e.props), Int(e.bot as i64), Text(crate::stats::day_of_ms(e.ts)),
+        t(&e.id),
+        t(&e.site_id),
+        Int(e.ts),
+        t(&e.visitor),
+        t(&e.session),
+        t(&e.kind),
+        t(&e.name),
+        t(&e.path),
+        t(&e.query),
+        t(&e.referrer_host),
+        t(&e.referrer_source),
+        t(&e.channel),
+        t(&e.utm_source),
+        t(&e.utm_medium),
+        t(&e.utm_campaign),
+        t(&e.utm_term),
+        t(&e.utm_content),
+        t(&e.browser),
+        t(&e.browser_version),
+        t(&e.os),
+        t(&e.os_version),
+        t(&e.device),
+        t(&e.country),
+        t(&e.region),
+        t(&e.city),
+        t(&e.screen),
+        Int(e.engaged_ms),
+        Int(e.scroll),
+        t(&e.props),
+        Int(e.bot as i64),
+        Text(crate::stats::day_of_ms(e.ts)),
     ]
 }
 
@@ -53,7 +105,8 @@ pub const TOTALS_SQL: &str = "SELECT COALESCE(SUM(kind = 'pageview'), 0) AS page
      FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0";
 
 /// Top pages by page views. Binds: site, from_ms, to_ms, limit.
-pub const TOP_PAGES_SQL: &str = "SELECT path, COUNT(*) AS pageviews, COUNT(DISTINCT visitor) AS visitors \
+pub const TOP_PAGES_SQL: &str =
+    "SELECT path, COUNT(*) AS pageviews, COUNT(DISTINCT visitor) AS visitors \
      FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0 AND kind = 'pageview' \
      GROUP BY path ORDER BY pageviews DESC, path LIMIT ?4";
 
@@ -69,7 +122,10 @@ mod tests {
     #[test]
     fn insert_has_one_placeholder_per_value() {
         let sql = insert_event_sql();
-        let values = event_values(&EnrichedEvent { ts: 86_400_000, ..Default::default() });
+        let values = event_values(&EnrichedEvent {
+            ts: 86_400_000,
+            ..Default::default()
+        });
         assert_eq!(sql.matches('?').count(), values.len());
         assert_eq!(values.last(), Some(&SqlValue::Text("1970-01-02".into())));
         assert!(sql.starts_with("INSERT OR IGNORE INTO events (id,site_id,ts,"));

@@ -1,7 +1,7 @@
 //! Date ranges and time series for the stats API. Days are UTC for now; per-site time zones
 //! arrive with the full dashboard.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
@@ -41,7 +41,15 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 /// Parses `YYYY-MM-DD` into a day number.
@@ -50,7 +58,11 @@ pub fn parse_day(text: &str) -> Option<i64> {
     let y: i64 = parts.next()?.parse().ok()?;
     let m: i64 = parts.next()?.parse().ok()?;
     let d: i64 = parts.next()?.parse().ok()?;
-    if text.len() != 10 || !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if text.len() != 10
+        || !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+    {
         return None;
     }
     let day = days_from_civil(y, m, d);
@@ -71,7 +83,9 @@ pub fn day_of_ms(ms: i64) -> String {
 /// An inclusive range of days → milliseconds, bucketed by hour for ranges up to two days and
 /// by day beyond.
 pub fn range_from_days(from: &str, to: &str) -> Result<DateRange, ApiError> {
-    let bad = |what: &str| ApiError::bad_request("bad_range", format!("{what} must be a date as YYYY-MM-DD"));
+    let bad = |what: &str| {
+        ApiError::bad_request("bad_range", format!("{what} must be a date as YYYY-MM-DD"))
+    };
     let from_day = parse_day(from).ok_or_else(|| bad("from"))?;
     let to_day = parse_day(to).ok_or_else(|| bad("to"))?;
     if to_day < from_day {
@@ -91,7 +105,7 @@ pub fn range_from_days(from: &str, to: &str) -> Result<DateRange, ApiError> {
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeriesPoint {
     /// Bucket start, ms since epoch, UTC.
     pub t: i64,
@@ -108,7 +122,11 @@ pub fn fill_series(range: &DateRange, rows: &[SeriesPoint]) -> Vec<SeriesPoint> 
             rows.iter()
                 .find(|r| r.t == t)
                 .cloned()
-                .unwrap_or(SeriesPoint { t, pageviews: 0, visitors: 0 }),
+                .unwrap_or(SeriesPoint {
+                    t,
+                    pageviews: 0,
+                    visitors: 0,
+                }),
         );
         t += range.bucket_ms;
     }
@@ -136,16 +154,41 @@ mod tests {
         assert_eq!((one.to_ms - one.from_ms, one.bucket_ms), (DAY_MS, HOUR_MS));
         let month = range_from_days("2026-11-01", "2026-11-30").unwrap();
         assert_eq!(month.bucket_ms, DAY_MS);
-        assert_eq!(range_from_days("2026-11-02", "2026-11-01").unwrap_err().error, "bad_range");
+        assert_eq!(
+            range_from_days("2026-11-02", "2026-11-01")
+                .unwrap_err()
+                .error,
+            "bad_range"
+        );
         assert!(range_from_days("2020-01-01", "2026-01-01").is_err());
     }
 
     #[test]
     fn series_has_every_bucket() {
         let r = range_from_days("2026-11-01", "2026-11-03").unwrap();
-        let rows = [SeriesPoint { t: r.from_ms + DAY_MS, pageviews: 5, visitors: 2 }];
+        let rows = [SeriesPoint {
+            t: r.from_ms + DAY_MS,
+            pageviews: 5,
+            visitors: 2,
+        }];
         let s = fill_series(&r, &rows);
         assert_eq!(s.len(), 3);
         assert_eq!((s[0].pageviews, s[1].pageviews, s[2].pageviews), (0, 5, 0));
+    }
+}
+
+/// The oldest salt day kept on `today`: yesterday's salt survives one more day so sessions that
+/// cross midnight can end; anything older is deleted by the daily cron.
+pub fn salt_keep_from(today: &str) -> String {
+    parse_day(today)
+        .map(|d| format_day(d - 1))
+        .unwrap_or_else(|| today.to_string())
+}
+
+#[cfg(test)]
+mod salt_tests {
+    #[test]
+    fn keeps_yesterday_only() {
+        assert_eq!(super::salt_keep_from("2026-03-01"), "2026-02-28");
     }
 }

@@ -52,7 +52,10 @@ pub fn parse_batch(body: &[u8]) -> Result<IncomingBatch, ApiError> {
         return Err(ApiError::new(
             413,
             "payload_too_large",
-            format!("request body is {} bytes; the limit is {MAX_BODY_BYTES}", body.len()),
+            format!(
+                "request body is {} bytes; the limit is {MAX_BODY_BYTES}",
+                body.len()
+            ),
         ));
     }
     if body.is_empty() {
@@ -112,17 +115,17 @@ fn validate_event(event: &IncomingEvent) -> Result<(), ApiError> {
     if !EVENT_KINDS.contains(&event.kind.as_str()) {
         return Err(ApiError::bad_request(
             "unknown_kind",
-            format!(
-                "kind must be one of {}",
-                EVENT_KINDS.join(", ")
-            ),
+            format!("kind must be one of {}", EVENT_KINDS.join(", ")),
         ));
     }
     check_text("url", &event.url, MAX_URL_BYTES)?;
     let url = url::Url::parse(&event.url)
         .map_err(|_| ApiError::bad_request("bad_url", "url is not an absolute URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ApiError::bad_request("bad_url", "url must be an http(s) URL with a host"));
+        return Err(ApiError::bad_request(
+            "bad_url",
+            "url must be an http(s) URL with a host",
+        ));
     }
     if let Some(referrer) = &event.referrer {
         check_text("referrer", referrer, MAX_URL_BYTES)?;
@@ -131,7 +134,10 @@ fn validate_event(event: &IncomingEvent) -> Result<(), ApiError> {
         check_text("name", name, MAX_EVENT_NAME_BYTES)?;
     }
     if event.kind == "custom" && event.name.as_deref().unwrap_or("").trim().is_empty() {
-        return Err(ApiError::bad_request("missing_name", "a custom event needs a name"));
+        return Err(ApiError::bad_request(
+            "missing_name",
+            "a custom event needs a name",
+        ));
     }
     if let Some(ms) = event.engaged_ms {
         if ms > MAX_ENGAGED_MS {
@@ -143,7 +149,10 @@ fn validate_event(event: &IncomingEvent) -> Result<(), ApiError> {
     }
     if let Some(scroll) = event.scroll {
         if scroll > 100 {
-            return Err(ApiError::bad_request("out_of_range", "scroll is a percentage (0-100)"));
+            return Err(ApiError::bad_request(
+                "out_of_range",
+                "scroll is a percentage (0-100)",
+            ));
         }
     }
     if let Some(props) = &event.props {
@@ -209,16 +218,28 @@ mod tests {
 
     #[test]
     fn rejects_truncated_json_and_wrong_types() {
-        assert_eq!(parse_batch(br#"{"site":"demo","ev"#).unwrap_err().error, "bad_json");
-        assert_eq!(parse_batch(br#"{"site":1,"events":[]}"#).unwrap_err().error, "bad_json");
+        assert_eq!(
+            parse_batch(br#"{"site":"demo","ev"#).unwrap_err().error,
+            "bad_json"
+        );
+        assert_eq!(
+            parse_batch(br#"{"site":1,"events":[]}"#).unwrap_err().error,
+            "bad_json"
+        );
         assert_eq!(parse_batch(b"").unwrap_err().error, "empty_body");
         assert_eq!(parse_batch(&body("")).unwrap_err().error, "no_events");
     }
 
     #[test]
     fn rejects_a_url_over_the_length_limit() {
-        let long = format!(r#"{{"kind":"pageview","url":"https://e.com/{}"}}"#, "a".repeat(MAX_URL_BYTES));
-        assert_eq!(parse_batch(&body(&long)).unwrap_err().error, "field_too_long");
+        let long = format!(
+            r#"{{"kind":"pageview","url":"https://e.com/{}"}}"#,
+            "a".repeat(MAX_URL_BYTES)
+        );
+        assert_eq!(
+            parse_batch(&body(&long)).unwrap_err().error,
+            "field_too_long"
+        );
     }
 
     #[test]
@@ -238,10 +259,19 @@ mod tests {
     #[test]
     fn limits_properties() {
         let many: Vec<String> = (0..=MAX_PROPS).map(|i| format!(r#""k{i}":1"#)).collect();
-        let ev = format!(r#"{{"kind":"custom","name":"x","url":"https://e.com/","props":{{{}}}}}"#, many.join(","));
+        let ev = format!(
+            r#"{{"kind":"custom","name":"x","url":"https://e.com/","props":{{{}}}}}"#,
+            many.join(",")
+        );
         assert_eq!(parse_batch(&body(&ev)).unwrap_err().error, "too_many_props");
-        let long = format!(r#"{{"kind":"custom","name":"x","url":"https://e.com/","props":{{"k":"{}"}}}}"#, "v".repeat(MAX_PROP_VALUE_BYTES + 1));
-        assert_eq!(parse_batch(&body(&long)).unwrap_err().error, "field_too_long");
+        let long = format!(
+            r#"{{"kind":"custom","name":"x","url":"https://e.com/","props":{{"k":"{}"}}}}"#,
+            "v".repeat(MAX_PROP_VALUE_BYTES + 1)
+        );
+        assert_eq!(
+            parse_batch(&body(&long)).unwrap_err().error,
+            "field_too_long"
+        );
         let nested = r#"{"kind":"custom","name":"x","url":"https://e.com/","props":{"k":{"a":1}}}"#;
         assert_eq!(parse_batch(&body(nested)).unwrap_err().error, "bad_prop");
     }

@@ -47,7 +47,13 @@ mod tests {
     const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
     fn check(ua: &str, lang: bool) -> bool {
-        is_bot(&parse(ua), &BotSignals { user_agent: ua, has_accept_language: lang })
+        is_bot(
+            &parse(ua),
+            &BotSignals {
+                user_agent: ua,
+                has_accept_language: lang,
+            },
+        )
     }
 
     #[test]

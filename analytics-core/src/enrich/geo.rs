@@ -44,7 +44,10 @@ mod tests {
     #[test]
     fn absent_or_placeholder_is_unknown() {
         let g = from_edge(None, None, Some(" "));
-        assert_eq!((g.country.as_str(), g.region.as_str(), g.city.as_str()), (UNKNOWN, UNKNOWN, UNKNOWN));
+        assert_eq!(
+            (g.country.as_str(), g.region.as_str(), g.city.as_str()),
+            (UNKNOWN, UNKNOWN, UNKNOWN)
+        );
         assert_eq!(from_edge(Some("XX"), None, None).country, UNKNOWN);
         assert_eq!(from_edge(Some("T1"), None, None).country, UNKNOWN);
         assert_eq!(from_edge(Some("<script>"), None, None).country, UNKNOWN);

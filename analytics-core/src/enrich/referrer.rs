@@ -60,7 +60,8 @@ pub fn classify(referrer: Option<&str>, page_host: &str, utm_medium: &str) -> Re
         .and_then(|u| u.host_str())
         .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
         .unwrap_or_default();
-    let is_self = !host.is_empty() && host == page_host.trim_start_matches("www.").to_ascii_lowercase();
+    let is_self =
+        !host.is_empty() && host == page_host.trim_start_matches("www.").to_ascii_lowercase();
     let mut result = if host.is_empty() || is_self {
         Referrer {
             host: String::new(),
@@ -106,7 +107,10 @@ mod tests {
     #[test]
     fn no_referrer_is_direct() {
         assert_eq!(classify(None, "example.com", "").channel, "direct");
-        assert_eq!(classify(Some("not a url"), "example.com", "").channel, "direct");
+        assert_eq!(
+            classify(Some("not a url"), "example.com", "").channel,
+            "direct"
+        );
     }
 
     #[test]
@@ -118,16 +122,32 @@ mod tests {
     #[test]
     fn known_sources_get_names_and_channels() {
         let g = classify(Some("https://www.google.co.uk/"), "example.com", "");
-        assert_eq!((g.source.as_str(), g.channel.as_str()), ("Google", "search"));
-        let hn = classify(Some("https://news.ycombinator.com/item?id=1"), "example.com", "");
-        assert_eq!((hn.source.as_str(), hn.channel.as_str()), ("Hacker News", "social"));
+        assert_eq!(
+            (g.source.as_str(), g.channel.as_str()),
+            ("Google", "search")
+        );
+        let hn = classify(
+            Some("https://news.ycombinator.com/item?id=1"),
+            "example.com",
+            "",
+        );
+        assert_eq!(
+            (hn.source.as_str(), hn.channel.as_str()),
+            ("Hacker News", "social")
+        );
         let other = classify(Some("https://blog.rust-lang.org/x"), "example.com", "");
-        assert_eq!((other.source.as_str(), other.channel.as_str()), ("blog.rust-lang.org", "referral"));
+        assert_eq!(
+            (other.source.as_str(), other.channel.as_str()),
+            ("blog.rust-lang.org", "referral")
+        );
     }
 
     #[test]
     fn utm_medium_overrides_the_channel() {
-        assert_eq!(classify(Some("https://google.com/"), "e.com", "cpc").channel, "paid");
+        assert_eq!(
+            classify(Some("https://google.com/"), "e.com", "cpc").channel,
+            "paid"
+        );
         assert_eq!(classify(None, "e.com", "newsletter").channel, "email");
     }
 }

@@ -34,7 +34,11 @@ mod tests {
         assert_eq!(first.session_id, "s1");
         let same = assign(Some(&first), 1_000 + SESSION_TIMEOUT_MS, "s2");
         assert_eq!(same.session_id, "s1");
-        let next = assign(Some(&same), same.last_seen_ms + SESSION_TIMEOUT_MS + 1, "s3");
+        let next = assign(
+            Some(&same),
+            same.last_seen_ms + SESSION_TIMEOUT_MS + 1,
+            "s3",
+        );
         assert_eq!(next.session_id, "s3");
     }
 }

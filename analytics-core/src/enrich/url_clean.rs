@@ -44,7 +44,11 @@ pub fn clean(url: &Url, allow_list: &[String], hash_routing: bool) -> CleanUrl {
     CleanUrl {
         host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
         path,
-        query: if any_kept { kept.finish() } else { String::new() },
+        query: if any_kept {
+            kept.finish()
+        } else {
+            String::new()
+        },
         utm,
     }
 }
@@ -60,7 +64,11 @@ mod tests {
 
     #[test]
     fn drops_the_query_string_but_keeps_utm() {
-        let u = c("https://Example.com/a/b?token=SECRET&utm_source=news&email=x%40y.z&utm_campaign=fall", &[], false);
+        let u = c(
+            "https://Example.com/a/b?token=SECRET&utm_source=news&email=x%40y.z&utm_campaign=fall",
+            &[],
+            false,
+        );
         assert_eq!(u.host, "example.com");
         assert_eq!(u.path, "/a/b");
         assert_eq!(u.query, "");
@@ -70,13 +78,20 @@ mod tests {
 
     #[test]
     fn keeps_allow_listed_parameters() {
-        let u = c("https://e.com/search?q=shoes&session=abc&page=2", &["q", "page"], false);
+        let u = c(
+            "https://e.com/search?q=shoes&session=abc&page=2",
+            &["q", "page"],
+            false,
+        );
         assert_eq!(u.query, "q=shoes&page=2");
     }
 
     #[test]
     fn fragments_only_with_hash_routing() {
         assert_eq!(c("https://e.com/app#/settings", &[], false).path, "/app");
-        assert_eq!(c("https://e.com/app#/settings", &[], true).path, "/app#/settings");
+        assert_eq!(
+            c("https://e.com/app#/settings", &[], true).path,
+            "/app#/settings"
+        );
     }
 }

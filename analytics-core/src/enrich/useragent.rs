@@ -84,8 +84,10 @@ mod tests {
     pub const CHROME_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
     const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
     const IPAD: &str = "Mozilla/5.0 (iPad; CPU OS 16_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.0 Mobile/15E148 Safari/604.1";
-    const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
-    const FIREFOX_WIN: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    const GOOGLEBOT: &str =
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    const FIREFOX_WIN: &str =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
     #[test]
     fn desktop_chrome_on_linux() {
@@ -109,7 +111,10 @@ mod tests {
     #[test]
     fn phones_and_tablets() {
         let phone = parse(IPHONE);
-        assert_eq!((phone.browser.as_str(), phone.device.as_str()), ("Safari", "mobile"));
+        assert_eq!(
+            (phone.browser.as_str(), phone.device.as_str()),
+            ("Safari", "mobile")
+        );
         assert_eq!(phone.os, "iPhone");
         assert_eq!(parse(IPAD).device, "tablet");
     }

@@ -1,0 +1,209 @@
+//! The per-site Durable Object: a durable SQLite append buffer between ingest and D1.
+//!
+//! `POST /append` assigns sessions (this object is the one writer that sees every event of
+//! its site in order), appends the events to its SQLite storage and answers only after that
+//! write — the runtime's output gate holds the answer until the write is durable. An alarm
+//! flushes up to `FLUSH_BATCH_SIZE` events at a time to D1 with `INSERT OR IGNORE` on the
+//! event id, so a retried flush never duplicates; rows leave the buffer only after D1 said yes.
+
+use analytics_core::enrich::session::{assign, SessionState, SESSION_TIMEOUT_MS};
+use analytics_core::event::EnrichedEvent;
+use analytics_core::limits::{
+    flush_retry_delay_ms, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS,
+};
+use analytics_core::sql::{event_values, insert_event_sql, BUFFER_SCHEMA};
+use serde::Deserialize;
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, Response, Result, SqlStorage, State,
+};
+
+use crate::db::{d1, statement};
+use crate::http::now_ms;
+
+#[durable_object]
+pub struct EventBuffer {
+    state: State,
+    env: Env,
+}
+
+#[derive(Deserialize)]
+struct BufferedRow {
+    seq: i64,
+    event: String,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+#[derive(Deserialize)]
+struct SessionRow {
+    session: String,
+    last_seen: i64,
+}
+
+impl EventBuffer {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    fn pending(&self) -> Result<i64> {
+        Ok(self
+            .sql()
+            .exec("SELECT COUNT(*) AS n FROM buffer", None)?
+            .one::<Count>()?
+            .n)
+    }
+
+    fn meta_get(&self, key: &str) -> Result<i64> {
+        let rows: Vec<Count> = self
+            .sql()
+            .exec(
+                "SELECT value AS n FROM meta WHERE key = ?",
+                vec![key.into()],
+            )?
+            .to_array()?;
+        Ok(rows.first().map(|r| r.n).unwrap_or(0))
+    }
+
+    fn meta_set(&self, key: &str, value: i64) -> Result<()> {
+        self.sql().exec(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![key.into(), value.into()],
+        )?;
+        Ok(())
+    }
+
+    async fn append(&self, mut req: Request) -> Result<Response> {
+        let mut events: Vec<EnrichedEvent> = req.json().await?;
+        if self.pending()? + events.len() as i64 > MAX_BUFFERED_EVENTS {
+            return Ok(Response::error("buffer full", 503)?);
+        }
+        let sql = self.sql();
+        for event in &mut events {
+            let previous: Vec<SessionRow> = sql
+                .exec(
+                    "SELECT session, last_seen FROM visitor_sessions WHERE visitor = ?",
+                    vec![event.visitor.clone().into()],
+                )?
+                .to_array()?;
+            let previous = previous.first().map(|r| SessionState {
+                session_id: r.session.clone(),
+                last_seen_ms: r.last_seen,
+            });
+            let next = assign(previous.as_ref(), event.ts, &event.id);
+            sql.exec(
+                "INSERT INTO visitor_sessions (visitor, session, last_seen) VALUES (?, ?, ?) \
+                 ON CONFLICT(visitor) DO UPDATE SET session = excluded.session, last_seen = excluded.last_seen",
+                vec![
+                    event.visitor.clone().into(),
+                    next.session_id.clone().into(),
+                    next.last_seen_ms.into(),
+                ],
+            )?;
+            event.session = next.session_id;
+            sql.exec(
+                "INSERT INTO buffer (event) VALUES (?)",
+                vec![serde_json::to_string(event)?.into()],
+            )?;
+        }
+        if self.state.storage().get_alarm().await?.is_none() {
+            let delay = if self.pending()? >= FLUSH_BATCH_SIZE {
+                0
+            } else {
+                FLUSH_INTERVAL_MS
+            };
+            self.state.storage().set_alarm(delay).await?;
+        }
+        Response::from_json(&serde_json::json!({ "buffered": events.len() }))
+    }
+
+    /// Writes one batch to D1. Returns how many events left the buffer.
+    async fn flush_once(&self) -> Result<usize> {
+        let rows: Vec<BufferedRow> = self
+            .sql()
+            .exec(
+                "SELECT seq, event FROM buffer ORDER BY seq LIMIT ?",
+                vec![FLUSH_BATCH_SIZE.into()],
+            )?
+            .to_array()?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            return Ok(0);
+        };
+        let db = d1(&self.env)?;
+        let insert = insert_event_sql();
+        let mut statements = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event: EnrichedEvent = serde_json::from_str(&row.event)?;
+            statements.push(statement(&db, &insert, &event_values(&event))?);
+        }
+        db.batch(statements).await?;
+        self.sql()
+            .exec("DELETE FROM buffer WHERE seq <= ?", vec![last.into()])?;
+        Ok(rows.len())
+    }
+}
+
+impl DurableObject for EventBuffer {
+    fn new(state: State, env: Env) -> Self {
+        let buffer = Self { state, env };
+        // Schema creation is idempotent and synchronous, so every request sees the tables.
+        if let Err(e) = buffer.sql().exec(BUFFER_SCHEMA, None) {
+            worker::console_error!("buffer schema: {e}");
+        }
+        if let Err(e) = buffer.sql().exec(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            None,
+        ) {
+            worker::console_error!("buffer meta schema: {e}");
+        }
+        buffer
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        match (req.method(), req.path().as_str()) {
+            (Method::Post, "/append") => self.append(req).await,
+            (Method::Get, "/status") => Response::from_json(&serde_json::json!({
+                "pending": self.pending()?,
+                "flush_failures": self.meta_get("flush_failures")?,
+                "last_flush_ms": self.meta_get("last_flush_ms")?,
+            })),
+            _ => Response::error("not found", 404),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        match self.flush_once().await {
+            Ok(flushed) => {
+                self.meta_set("flush_failures", 0)?;
+                self.meta_set("last_flush_ms", now_ms())?;
+                // Sessions idle past the timeout can never continue; forget them.
+                self.sql().exec(
+                    "DELETE FROM visitor_sessions WHERE last_seen < ?",
+                    vec![(now_ms() - SESSION_TIMEOUT_MS).into()],
+                )?;
+                let pending = self.pending()?;
+                if pending > 0 {
+                    let delay = if pending >= FLUSH_BATCH_SIZE || flushed as i64 == FLUSH_BATCH_SIZE
+                    {
+                        0
+                    } else {
+                        FLUSH_INTERVAL_MS
+                    };
+                    self.state.storage().set_alarm(delay).await?;
+                }
+            }
+            Err(e) => {
+                let failures = self.meta_get("flush_failures")? + 1;
+                self.meta_set("flush_failures", failures)?;
+                worker::console_error!("flush to D1 failed ({failures} in a row): {e}");
+                self.state
+                    .storage()
+                    .set_alarm(flush_retry_delay_ms(failures as u32))
+                    .await?;
+            }
+        }
+        Response::ok("flushed")
+    }
+}

@@ -1,0 +1,91 @@
+//! `POST /api/event`: the collector's batches.
+
+use analytics_core::enrich::ip::IpHeaders;
+use analytics_core::limits::{BUFFER_FULL_RETRY_AFTER_S, MAX_BODY_BYTES};
+use analytics_core::pipeline::{enrich_batch, RequestFacts};
+use analytics_core::{stats, wire, ApiError};
+use worker::{Env, Method, Request, RequestInit, Response};
+
+use crate::db::{d1, daily_salt, site_config};
+use crate::http::{header, json, now_ms, random_hex, read_body, Failure, RouteResult};
+
+pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteResult {
+    let body = read_body(&mut req, MAX_BODY_BYTES).await?;
+    let batch = wire::parse_batch(&body)?;
+    let db = d1(env)?;
+    let site = site_config(&db, &batch.site)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("unknown site {:?}", batch.site)))?;
+
+    let now = now_ms();
+    let salt = daily_salt(&db, &stats::day_of_ms(now), &random_hex::<32>()?).await?;
+    let user_agent = header(&req, "User-Agent").unwrap_or_default();
+    let (cf_ip, xff, real_ip) = (
+        header(&req, "CF-Connecting-IP"),
+        header(&req, "X-Forwarded-For"),
+        header(&req, "X-Real-IP"),
+    );
+    let cf = req.cf();
+    let (country, region, city) = (
+        cf.and_then(|c| c.country()),
+        cf.and_then(|c| c.region()),
+        cf.and_then(|c| c.city()),
+    );
+    let facts = RequestFacts {
+        ip_headers: IpHeaders {
+            cf_connecting_ip: cf_ip.as_deref(),
+            x_forwarded_for: xff.as_deref(),
+            x_real_ip: real_ip.as_deref(),
+        },
+        user_agent: &user_agent,
+        has_accept_language: header(&req, "Accept-Language").is_some(),
+        country: country.as_deref(),
+        region: region.as_deref(),
+        city: city.as_deref(),
+    };
+    let events = enrich_batch(&batch, &site, &facts, &salt, now, request_id)?;
+    // The IP, the user agent and the salt end here; only `events` travels on.
+
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(serde_json::to_string(&events)?.into()));
+    let buffer = env
+        .durable_object("BUFFER")?
+        .id_from_name(&site.id)?
+        .get_stub()?;
+    let mut answer = buffer
+        .fetch_with_request(Request::new_with_init("https://buffer/append", &init)?)
+        .await?;
+    match answer.status_code() {
+        200 => json(
+            202,
+            &serde_json::json!({ "accepted": events.len(), "request_id": request_id }),
+        ),
+        503 => {
+            let mut resp = crate::http::error_response(&ApiError::new(
+                503,
+                "buffer_full",
+                "ingest is backed up; retry later",
+            ))?;
+            resp.headers_mut()
+                .set("Retry-After", &BUFFER_FULL_RETRY_AFTER_S.to_string())?;
+            Ok(resp)
+        }
+        status => Err(Failure::Internal(worker::Error::RustError(format!(
+            "buffer answered {status}: {}",
+            answer.text().await.unwrap_or_default()
+        )))),
+    }
+}
+
+/// The collector posts with sendBeacon from the site's own origin; answer CORS preflights
+/// for `fetch` fallbacks too.
+pub fn preflight() -> worker::Result<Response> {
+    let mut resp = Response::empty()?.with_status(204);
+    let h = resp.headers_mut();
+    h.set("Access-Control-Allow-Origin", "*")?;
+    h.set("Access-Control-Allow-Methods", "POST, OPTIONS")?;
+    h.set("Access-Control-Allow-Headers", "Content-Type")?;
+    h.set("Access-Control-Max-Age", "86400")?;
+    Ok(resp)
+}
