@@ -93,8 +93,9 @@ pub fn event_values(e: &EnrichedEvent) -> Vec<SqlValue> {
 }
 
 /// Page views and unique visitors per bucket; bots excluded.
-/// Binds: site, from_ms, to_ms, bucket_ms.
-pub const SERIES_SQL: &str = "SELECT (ts / ?4) * ?4 AS t, \
+/// Binds: site, from_ms, to_ms, bucket_ms. D1 binds JS numbers as REAL, so the bucket size is
+/// cast to make the division an integer one (a REAL division would misalign every bucket).
+pub const SERIES_SQL: &str = "SELECT (ts / CAST(?4 AS INTEGER)) * CAST(?4 AS INTEGER) AS t, \
      SUM(kind = 'pageview') AS pageviews, COUNT(DISTINCT visitor) AS visitors \
      FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0 \
      GROUP BY t ORDER BY t";

@@ -12,6 +12,7 @@
       return m.default(base + "/collector/collector_bg.wasm").then(function () {
         if (!m.start(a("site") || "", a("api") || base + "/api/event", a("allow-localhost") != null, a("respect-dnt") != "false")) return;
         w.vigia = function (n) { try { m.track(String(n)) } catch (e) {} };
+        w.vigia.ready = true;
         q.forEach(w.vigia);
         var wrap = function (k) {
           var o = h[k];

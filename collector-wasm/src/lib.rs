@@ -36,7 +36,9 @@ fn window() -> Option<web_sys::Window> {
 }
 
 fn current_url() -> String {
-    window().and_then(|w| w.location().href().ok()).unwrap_or_default()
+    window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default()
 }
 
 fn path_of(url: &str) -> &str {
@@ -168,14 +170,19 @@ pub fn flush() {
 fn send(endpoint: &str, body: &str) -> bool {
     let Some(w) = window() else { return false };
     // A string body goes as text/plain: no CORS preflight, so the beacon is never blocked.
-    if w.navigator().send_beacon_with_opt_str(endpoint, Some(body)).unwrap_or(false) {
+    if w.navigator()
+        .send_beacon_with_opt_str(endpoint, Some(body))
+        .unwrap_or(false)
+    {
         return true;
     }
     fetch_keepalive(endpoint, body);
     true
 }
 
-#[wasm_bindgen(inline_js = "export function fetch_keepalive(u, b) { try { fetch(u, { method: 'POST', body: b, keepalive: true, credentials: 'omit' }).catch(function () {}); } catch (e) {} }")]
+#[wasm_bindgen(
+    inline_js = "export function fetch_keepalive(u, b) { try { fetch(u, { method: 'POST', body: b, keepalive: true, credentials: 'omit' }).catch(function () {}); } catch (e) {} }"
+)]
 extern "C" {
     fn fetch_keepalive(url: &str, body: &str);
 }

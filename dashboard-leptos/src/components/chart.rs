@@ -1,0 +1,138 @@
+//! The time-series chart: an SVG area/line chart with axes and per-point tooltips.
+
+use leptos::prelude::*;
+
+use crate::api::Series;
+use crate::format::{bucket_label, number};
+
+const WIDTH: f64 = 720.0;
+const HEIGHT: f64 = 220.0;
+const LEFT: f64 = 48.0;
+const BOTTOM: f64 = 28.0;
+const TOP: f64 = 12.0;
+
+/// A "nice" axis maximum: 1, 2, 5 × 10ⁿ at or above `max`.
+fn nice_max(max: i64) -> i64 {
+    if max <= 4 {
+        return 4;
+    }
+    let mut step = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if m * step >= max {
+                return m * step;
+            }
+        }
+        step *= 10;
+    }
+}
+
+#[component]
+pub fn Chart(series: Series) -> impl IntoView {
+    let hourly = series.bucket_ms < 86_400_000;
+    let n = series.points.len().max(1);
+    let max = nice_max(
+        series
+            .points
+            .iter()
+            .map(|p| p.pageviews.max(p.visitors))
+            .max()
+            .unwrap_or(0),
+    );
+    let plot_w = WIDTH - LEFT - 8.0;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let x = move |i: usize| {
+        LEFT + if n == 1 {
+            plot_w / 2.0
+        } else {
+            plot_w * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = move |v: i64| TOP + plot_h - plot_h * v as f64 / max as f64;
+    let line = |pick: fn(&crate::api::Point) -> i64| {
+        series
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                format!(
+                    "{}{:.1},{:.1}",
+                    if i == 0 { "M" } else { "L" },
+                    x(i),
+                    y(pick(p))
+                )
+            })
+            .collect::<String>()
+    };
+    let pageviews_path = line(|p| p.pageviews);
+    let visitors_path = line(|p| p.visitors);
+    let area = format!(
+        "{pageviews_path}L{:.1},{:.1}L{:.1},{:.1}Z",
+        x(n - 1),
+        y(0),
+        x(0),
+        y(0)
+    );
+    let gridlines = (0..=4)
+        .map(|k| {
+            let v = max * k / 4;
+            view! {
+                <line class="grid" x1=LEFT x2=WIDTH - 8.0 y1=y(v) y2=y(v)/>
+                <text class="axis" x=LEFT - 6.0 y=y(v) + 4.0 text-anchor="end">{number(v, true)}</text>
+            }
+        })
+        .collect_view();
+    let every = (n / 6).max(1);
+    let labels = series
+        .points
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0)
+        .map(|(i, p)| {
+            // Keep the outermost labels inside the drawing.
+            let anchor = if i == 0 && n > 1 { "start" } else if i + every >= n && n > 1 { "end" } else { "middle" };
+            view! { <text class="axis" x=x(i) y=HEIGHT - 8.0 text-anchor=anchor>{bucket_label(p.t, hourly)}</text> }
+        })
+        .collect_view();
+    let dots = series
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let tip = format!(
+                "{}: {} page views, {} visitors",
+                bucket_label(p.t, hourly),
+                number(p.pageviews, false),
+                number(p.visitors, false)
+            );
+            view! { <circle class="dot" cx=x(i) cy=y(p.pageviews) r="3"><title>{tip}</title></circle> }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label="Page views and visitors over time">
+                {gridlines}
+                <path class="area" d=area/>
+                <path class="line pageviews" d=pageviews_path/>
+                <path class="line visitors" d=visitors_path/>
+                {dots}
+                {labels}
+            </svg>
+            <figcaption>
+                <span class="key pageviews">"Page views"</span>
+                <span class="key visitors">"Visitors"</span>
+            </figcaption>
+        </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nice_axis_maxima() {
+        assert_eq!(super::nice_max(0), 4);
+        assert_eq!(super::nice_max(7), 10);
+        assert_eq!(super::nice_max(11), 20);
+        assert_eq!(super::nice_max(430), 500);
+    }
+}

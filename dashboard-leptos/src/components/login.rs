@@ -1,0 +1,58 @@
+//! The login form.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api;
+
+#[derive(Serialize)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct LoggedIn {}
+
+#[component]
+pub fn Login(on_login: Callback<()>) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let body = Credentials {
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            match api::post::<_, LoggedIn>("/api/login", &body).await {
+                Ok(_) => on_login.run(()),
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card narrow">
+            <h1>"Log in"</h1>
+            <form on:submit=submit id="login-form">
+                <label>"Email"
+                    <input type="email" name="email" autocomplete="username" required
+                        prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
+                </label>
+                <label>"Password"
+                    <input type="password" name="password" autocomplete="current-password" required
+                        prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                </label>
+                {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                <button type="submit" disabled=move || busy.get()>
+                    {move || if busy.get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </form>
+        </section>
+    }
+}

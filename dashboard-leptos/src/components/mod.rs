@@ -1,0 +1,4 @@
+pub mod app;
+pub mod chart;
+pub mod login;
+pub mod overview;

@@ -1,0 +1,10 @@
+//! Vigia's dashboard, a client-side Leptos app served as static assets by the Worker.
+
+mod api;
+mod components;
+mod format;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(components::app::App);
+}

@@ -1,0 +1,68 @@
+# Builds the three wasm parts. Each part is skipped when none of its inputs changed since its
+# last build (a stamp holds the inputs' hash), so a second `./vigia run` starts in seconds.
+
+WASM_OPT_FLAGS=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+  --enable-reference-types --enable-multivalue --enable-mutable-globals)
+TARGET_DIR="$ROOT/target/wasm32-unknown-unknown/release"
+
+inputs_hash() {
+  (cd "$ROOT" && find "$@" Cargo.toml Cargo.lock -type f -not -path '*/build/*' -print0 2>/dev/null \
+    | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-32)
+}
+
+up_to_date() { # name output hash
+  [ -e "$2" ] && [ "$(cat "$ROOT/.vigia/stamps/$1" 2>/dev/null)" = "$3" ]
+}
+
+stamp() { mkdir -p "$ROOT/.vigia/stamps"; echo "$2" > "$ROOT/.vigia/stamps/$1"; }
+
+build_collector() {
+  local hash out="$ROOT/dist/collector"
+  hash="$(inputs_hash collector-wasm)"
+  up_to_date collector "$out/collector_bg.wasm" "$hash" && up_to_date collector "$ROOT/dist/v.js" "$hash" && return 0
+  log "building the collector (wasm + loader)"
+  cargo build --quiet --release --target wasm32-unknown-unknown -p collector-wasm
+  rm -rf "$out" && mkdir -p "$out"
+  wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name collector "$TARGET_DIR/collector_wasm.wasm"
+  wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$out/collector_bg.wasm" "$out/collector_bg.wasm"
+  # Bundle wasm-bindgen's inline-JS snippet into the glue: one file, one request.
+  esbuild --bundle --format=esm --minify --log-level=warning --allow-overwrite --outfile="$out/collector.js" "$out/collector.js"
+  rm -rf "$out/snippets"
+  esbuild --minify --log-level=warning --outfile="$ROOT/dist/v.js" "$ROOT/collector-wasm/loader/v.js"
+  stamp collector "$hash"
+}
+
+build_dashboard() {
+  local hash out="$ROOT/dist/app"
+  hash="$(inputs_hash dashboard-leptos)"
+  up_to_date dashboard "$out/dashboard_bg.wasm" "$hash" && return 0
+  log "building the dashboard (Leptos)"
+  cargo build --quiet --release --target wasm32-unknown-unknown -p dashboard-leptos
+  rm -rf "$out" && mkdir -p "$out"
+  wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name dashboard "$TARGET_DIR/dashboard.wasm"
+  wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$out/dashboard_bg.wasm" "$out/dashboard_bg.wasm"
+  esbuild --minify --log-level=warning --allow-overwrite --outfile="$out/dashboard.js" "$out/dashboard.js"
+  cp "$ROOT/dashboard-leptos/static/style.css" "$out/style.css"
+  cp "$ROOT/dashboard-leptos/static/index.html" "$ROOT/dist/index.html"
+  stamp dashboard "$hash"
+}
+
+build_demo() {
+  rm -rf "$ROOT/dist/demo" && mkdir -p "$ROOT/dist" && cp -r "$ROOT/demo" "$ROOT/dist/demo"
+}
+
+build_worker() {
+  local hash
+  hash="$(inputs_hash edge-worker analytics-core)"
+  up_to_date worker "$ROOT/edge-worker/build/index.js" "$hash" && return 0
+  log "building the Worker (worker-build --release)"
+  (cd "$ROOT/edge-worker" && worker-build --release)
+  stamp worker "$hash"
+}
+
+build_all() {
+  build_collector
+  build_dashboard
+  build_demo
+  build_worker
+}

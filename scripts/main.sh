@@ -1,0 +1,96 @@
+# Dispatches ./vigia subcommands.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$ROOT/scripts/setup.sh"
+source "$ROOT/scripts/build.sh"
+
+PORT="${VIGIA_PORT:-8787}"
+
+apply_migrations() { # persist-dir
+  wrangler d1 migrations apply DB --local --persist-to "$1" >/dev/null
+}
+
+# Creates the first admin and the demo site while the database has no users. The password is
+# VIGIA_ADMIN_PASSWORD when set, otherwise generated and written (mode 600) to .vigia/admin-password.
+provision_first_start() {
+  local base="http://127.0.0.1:$PORT" email="${VIGIA_ADMIN_EMAIL:-admin@vigia.local}"
+  local needs
+  needs="$(curl -fsS "$base/api/setup" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).needs_setup))')"
+  if [ "$needs" != "true" ]; then
+    log "existing accounts kept (password file: .vigia/admin-password if this machine generated it)"
+    return 0
+  fi
+  local password how
+  if [ -n "${VIGIA_ADMIN_PASSWORD:-}" ]; then
+    password="$VIGIA_ADMIN_PASSWORD"; how="from VIGIA_ADMIN_PASSWORD"
+  else
+    password="$(node -e 'console.log(require("crypto").randomBytes(15).toString("base64url"))')"
+    umask 077; mkdir -p "$ROOT/.vigia"; printf '%s\n' "$password" > "$ROOT/.vigia/admin-password"
+    how="generated at random and saved in .vigia/admin-password"
+  fi
+  local body
+  body="$(EMAIL="$email" PASSWORD="$password" node -e 'console.log(JSON.stringify({email:process.env.EMAIL,password:process.env.PASSWORD,site:{id:"demo",name:"Demo site",hostnames:["127.0.0.1","localhost"]}}))')"
+  curl -fsS -X POST "$base/api/setup" -H 'Content-Type: application/json' -d "$body" >/dev/null
+  log "created admin $email (password $how) and the demo site"
+}
+
+wait_healthy() { # base-url pid
+  for _ in $(seq 1 120); do
+    curl -fsS "$1/health" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || { echo "wrangler dev exited; see its output above" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "wrangler dev did not become healthy" >&2; return 1
+}
+
+cmd_run() {
+  setup_tools no
+  build_all
+  mkdir -p "$VIGIA_STATE"
+  apply_migrations "$VIGIA_STATE"
+  log "starting wrangler dev on http://127.0.0.1:$PORT"
+  node "$ROOT/node_modules/wrangler/bin/wrangler.js" dev --ip 127.0.0.1 --port "$PORT" \
+    --persist-to "$VIGIA_STATE" --show-interactive-dev-session=false &
+  local pid=$!
+  trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' INT TERM
+  wait_healthy "http://127.0.0.1:$PORT" "$pid"
+  provision_first_start
+  cat >&2 <<MSG
+
+  Vigia is running.
+    Dashboard   http://127.0.0.1:$PORT/        (log in as ${VIGIA_ADMIN_EMAIL:-admin@vigia.local})
+    Demo page   http://127.0.0.1:$PORT/demo/   (carries the real snippet for site "demo")
+    Loader      http://127.0.0.1:$PORT/v.js
+    Health      http://127.0.0.1:$PORT/health
+  Ctrl-C stops it. Data stays in .vigia/state.
+
+MSG
+  wait "$pid"
+}
+
+cmd_test() {
+  setup_tools yes
+  build_all
+  log "native tests (cargo test)"
+  cargo test --quiet -p analytics-core -p collector-wasm -p dashboard-leptos
+  log "collector tests in headless Chromium (wasm-bindgen-test)"
+  cargo test --quiet -p collector-wasm --target wasm32-unknown-unknown --test browser
+  log "end-to-end tests (wrangler dev + local D1 + headless Chromium)"
+  mkdir -p "$ROOT/test-output"
+  node --test --test-concurrency=1 "$ROOT"/tests/e2e/*.test.mjs
+}
+
+cmd_lint() {
+  cargo fmt --all -- --check
+  cargo clippy --quiet -p analytics-core -p collector-wasm -p dashboard-leptos --all-targets -- -D warnings
+  cargo clippy --quiet -p edge-worker -p collector-wasm -p dashboard-leptos --target wasm32-unknown-unknown -- -D warnings
+}
+
+case "${1:-}" in
+  run) cmd_run ;;
+  test) cmd_test ;;
+  build) setup_tools no; build_all ;;
+  setup) setup_tools "${2:-yes}" ;;
+  lint) setup_tools no; cmd_lint ;;
+  *) sed -n '2,8p' "$ROOT/vigia" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,30 @@
+# Installs what is missing; a second run changes nothing. Sourced by main.sh.
+setup_tools() {
+  local with_browser="${1:-no}"
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -qw "$WASM_BINDGEN_VERSION"; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+    # Without --locked: its lockfile wants a crate version the registry mirror lacks.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+  if ! worker-build --version 2>/dev/null | grep -qw "$WORKER_BUILD_VERSION"; then
+    log "installing worker-build $WORKER_BUILD_VERSION (several minutes, once)"
+    cargo install --locked worker-build --version "$WORKER_BUILD_VERSION" --force
+  fi
+  local lock_sum
+  lock_sum="$(sha256sum "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -c1-16)"
+  if [ ! -x "$ROOT/node_modules/.bin/wrangler" ] || [ "$(cat "$ROOT/node_modules/.vigia-lock" 2>/dev/null)" != "$lock_sum" ]; then
+    log "installing Node 22, wrangler, binaryen (wasm-opt), esbuild, playwright-core from npm"
+    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
+    echo "$lock_sum" > "$ROOT/node_modules/.vigia-lock"
+  fi
+  if [ "$with_browser" = yes ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+    log "installing Debian's chromium and chromium-driver for the browser tests"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+}

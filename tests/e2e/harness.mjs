@@ -1,0 +1,123 @@
+// Shared helpers for the end-to-end tests: a real `wrangler dev` on a free port with fresh
+// local D1 / Durable Object state, D1 queries through wrangler, and headless Chromium.
+import { spawn, execFile } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const OUTPUT = join(ROOT, "test-output");
+const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const run = promisify(execFile);
+
+/** A desktop Chrome user agent: headless Chromium's own says "HeadlessChrome" and is flagged as a bot. */
+export const DESKTOP_CHROME_UA =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts the real Worker under `wrangler dev` with fresh state; returns { base, d1, stop }. */
+export async function startWorker({ vars = {} } = {}) {
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), "vigia-e2e-"));
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+  await run(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    cwd: ROOT,
+    env,
+  });
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const child = spawn(
+    process.execPath,
+    [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
+      "--show-interactive-dev-session=false", ...varArgs],
+    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${log}`);
+    try {
+      const r = await fetch(`${base}/health`);
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`wrangler dev not healthy in 60 s:\n${log}`);
+    await sleep(300);
+  }
+  const d1 = async (sql) => {
+    const { stdout } = await run(
+      process.execPath,
+      [WRANGLER, "d1", "execute", "DB", "--local", "--persist-to", state, "--json", "--command", sql],
+      { cwd: ROOT, env, maxBuffer: 64 * 1024 * 1024 },
+    );
+    return JSON.parse(stdout)[0].results;
+  };
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+  };
+  return { base, d1, stop, state, log: () => log };
+}
+
+/** Polls `check` until it returns a truthy value or `ms` pass. */
+export async function eventually(check, ms = 30_000, what = "condition") {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last}`);
+    await sleep(500);
+  }
+}
+
+export async function createAdmin(base, { email = "owner@example.com", password = "a long test password" } = {}) {
+  const r = await fetch(`${base}/api/setup`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      email,
+      password,
+      site: { id: "demo", name: "Demo site", hostnames: ["127.0.0.1", "localhost"] },
+    }),
+  });
+  if (r.status !== 201) throw new Error(`setup answered ${r.status}: ${await r.text()}`);
+  return { email, password };
+}
+
+/** Headless Chromium with a desktop Chrome user agent set for the whole browser: a context-level
+ * override does not reach beacons sent while a page unloads. */
+export async function launchBrowser() {
+  const { chromium } = await import("playwright-core");
+  mkdirSync(OUTPUT, { recursive: true });
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      `--user-agent=${DESKTOP_CHROME_UA}`],
+  });
+}
