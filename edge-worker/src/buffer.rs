@@ -78,7 +78,7 @@ impl EventBuffer {
     async fn append(&self, mut req: Request) -> Result<Response> {
         let mut events: Vec<EnrichedEvent> = req.json().await?;
         if self.pending()? + events.len() as i64 > MAX_BUFFERED_EVENTS {
-            return Ok(Response::error("buffer full", 503)?);
+            return Response::error("buffer full", 503);
         }
         let sql = self.sql();
         for event in &mut events {

@@ -36,8 +36,8 @@ pub fn parse(user_agent: &str) -> UserAgentInfo {
         _ => "unknown",
     };
     UserAgentInfo {
-        browser: known_or_unknown(&result.name),
-        browser_version: major(&result.version),
+        browser: known_or_unknown(result.name),
+        browser_version: major(result.version),
         os: known_or_unknown(result.os),
         os_version: known_or_unknown(&result.os_version).replace("UNKNOWN", ""),
         device: device.to_string(),
