@@ -19,15 +19,12 @@ stamp() { mkdir -p "$ROOT/.vigia/stamps"; echo "$2" > "$ROOT/.vigia/stamps/$1"; 
 build_collector() {
   local hash out="$ROOT/dist/collector"
   hash="$(inputs_hash collector-wasm)"
-  up_to_date collector "$out/collector_bg.wasm" "$hash" && up_to_date collector "$ROOT/dist/v.js" "$hash" && return 0
-  log "building the collector (wasm + loader)"
-  cargo build --quiet --release --target wasm32-unknown-unknown -p collector-wasm
+  up_to_date collector "$out/collector.wasm" "$hash" && up_to_date collector "$ROOT/dist/v.js" "$hash" && return 0
+  log "building the collector (wasm module + loader)"
+  # No wasm-bindgen step: the module exports plain functions and the loader is its only JS.
+  cargo build --quiet --release --target wasm32-unknown-unknown -p collector-wasm --features standalone
   rm -rf "$out" && mkdir -p "$out"
-  wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name collector "$TARGET_DIR/collector_wasm.wasm"
-  wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$out/collector_bg.wasm" "$out/collector_bg.wasm"
-  # Bundle wasm-bindgen's inline-JS snippet into the glue: one file, one request.
-  esbuild --bundle --format=esm --minify --log-level=warning --allow-overwrite --outfile="$out/collector.js" "$out/collector.js"
-  rm -rf "$out/snippets"
+  wasm-opt "${WASM_OPT_FLAGS[@]}" --strip-debug --strip-producers -o "$out/collector.wasm" "$TARGET_DIR/collector_wasm.wasm"
   esbuild --minify --log-level=warning --outfile="$ROOT/dist/v.js" "$ROOT/collector-wasm/loader/v.js"
   stamp collector "$hash"
 }

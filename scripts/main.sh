@@ -71,10 +71,12 @@ MSG
 cmd_test() {
   setup_tools yes
   build_all
+  log "collector size contract (loader + glue + wasm, gzip -9)"
+  node "$ROOT/scripts/size-check.mjs"
   log "native tests (cargo test)"
   cargo test --quiet -p analytics-core -p collector-wasm -p dashboard-leptos
   log "collector tests in headless Chromium (wasm-bindgen-test)"
-  cargo test --quiet -p collector-wasm --target wasm32-unknown-unknown --test browser
+  cargo test -p collector-wasm --target wasm32-unknown-unknown --test browser
   log "end-to-end tests (wrangler dev + local D1 + headless Chromium)"
   mkdir -p "$ROOT/test-output"
   node --test --test-concurrency=1 "$ROOT"/tests/e2e/*.test.mjs

@@ -131,7 +131,13 @@ fn validate_event(event: &IncomingEvent) -> Result<(), ApiError> {
         check_text("referrer", referrer, MAX_URL_BYTES)?;
     }
     if let Some(name) = &event.name {
-        check_text("name", name, MAX_EVENT_NAME_BYTES)?;
+        // Outbound and download events name the link's URL; custom events a short name.
+        let max = if matches!(event.kind.as_str(), "outbound" | "download") {
+            MAX_URL_BYTES
+        } else {
+            MAX_EVENT_NAME_BYTES
+        };
+        check_text("name", name, max)?;
     }
     if event.kind == "custom" && event.name.as_deref().unwrap_or("").trim().is_empty() {
         return Err(ApiError::bad_request(
@@ -274,6 +280,18 @@ mod tests {
         );
         let nested = r#"{"kind":"custom","name":"x","url":"https://e.com/","props":{"k":{"a":1}}}"#;
         assert_eq!(parse_batch(&body(nested)).unwrap_err().error, "bad_prop");
+    }
+
+    #[test]
+    fn link_events_may_name_a_long_url_but_custom_names_are_short() {
+        let url = format!("https://e.com/{}", "a".repeat(MAX_EVENT_NAME_BYTES));
+        let link = format!(r#"{{"kind":"outbound","name":"{url}","url":"https://e.com/"}}"#);
+        assert!(parse_batch(&body(&link)).is_ok());
+        let custom = format!(r#"{{"kind":"custom","name":"{url}","url":"https://e.com/"}}"#);
+        assert_eq!(
+            parse_batch(&body(&custom)).unwrap_err().error,
+            "field_too_long"
+        );
     }
 
     #[test]

@@ -1,30 +1,90 @@
 // Vigia loader: <script defer src="https://HOST/v.js" data-site="SITE_ID"></script>
-// Instantiates the collector wasm without blocking the page, forwards SPA navigations and
-// page hides to it, and never throws into the page. Calls to vigia() made before the wasm
-// is ready are queued and replayed.
-(function (w, d) {
+// It instantiates the collector module without blocking the page and tells it what happens
+// (page shown, hidden, focused, scrolled, navigated, clicked); the module decides what is an
+// event and what is sent. It never throws into the page, and calls to vigia() made before the
+// module is ready are queued and replayed.
+(function (w, d, n, h) {
   try {
-    var s = d.currentScript, h = w.history;
+    var s = d.currentScript, q = [], m, enc, A;
     if (!s || typeof WebAssembly != "object" || !h) return;
-    var base = s.src.replace(/\/v\.js(\?.*)?$/, ""), q = [], api = w.vigia = function (n) { q.push(n) };
-    var a = function (n) { return s.getAttribute("data-" + n) };
-    import(base + "/collector/collector.js").then(function (m) {
-      return m.default(base + "/collector/collector_bg.wasm").then(function () {
-        if (!m.start(a("site") || "", a("api") || base + "/api/event", a("allow-localhost") != null, a("respect-dnt") != "false")) return;
-        w.vigia = function (n) { try { m.track(String(n)) } catch (e) {} };
+    A = function (k) { return s.getAttribute("data-" + k) };
+    var base = s.src.replace(/\/v\.js(\?.*)?$/, ""), api = A("api") || base + "/api/event";
+    w.vigia = function (e, o) { q.push([e, o]) };
+    // Writes texts one after another into the module's input buffer; returns their lengths.
+    var put = function () {
+      var at = 0, out = [], i = 0, buf = new Uint8Array(m.memory.buffer, m.input_ptr(), m.input_len());
+      for (; i < arguments.length; i++) {
+        var r = enc.encodeInto(String(arguments[i] == null ? "" : arguments[i]).slice(0, 2048), buf.subarray(at));
+        out.push(r.written); at += r.written;
+      }
+      return out;
+    };
+    var now = function () { return performance.now() };
+    var send = function (closing) {
+      var len = m.flush(now(), closing ? 1 : 0), body, fail;
+      if (!len) return;
+      body = new Uint8Array(m.memory.buffer, m.output_ptr(), len).slice();
+      fail = function () { m.failed() };
+      if (!n.sendBeacon(api, body))
+        fetch(api, { method: "POST", body: body, keepalive: true, credentials: "omit" }).then(function (r) { r.ok || fail() }, fail);
+    };
+    var active = function () { m.active(d.visibilityState == "visible" && d.hasFocus() ? 1 : 0, now()) };
+    var page = function () {
+      var l = put(location.href, d.referrer);
+      if (m.page(l[0], l[1], w.innerWidth, now())) send();
+    };
+    var scroll = function () {
+      var e = d.documentElement;
+      m.scrolled(w.scrollY, w.innerHeight, Math.max(e.scrollHeight, d.body ? d.body.scrollHeight : 0));
+    };
+    var custom = function (e, o) {
+      var p = o && o.props, l;
+      try { p = p ? JSON.stringify(p) : "" } catch (x) { p = "" }
+      l = put(e, p);
+      if (m.custom(l[0], l[1])) send();
+    };
+    var click = function (e) {
+      var t = e.target, el = t && t.closest && t.closest("[data-vigia-event]"), p = {}, i, a;
+      if (el) {
+        for (i = 0; i < el.attributes.length; i++) {
+          a = el.attributes[i];
+          if (a.name.indexOf("data-vigia-prop-") == 0) p[a.name.slice(16)] = a.value;
+        }
+        custom(el.getAttribute("data-vigia-event"), { props: p });
+      }
+      el = t && t.closest && t.closest("a[href]");
+      if (el && m.link(put(el.href)[0])) send();
+    };
+    var ls; try { ls = w.localStorage.vigia_ignore == "true" } catch (x) {}
+    fetch(base + "/collector/collector.wasm")
+      .then(function (r) { return r.arrayBuffer() })
+      .then(function (b) { return WebAssembly.instantiate(b) })
+      .then(function (i) {
+        m = i.instance.exports; enc = new TextEncoder();
+        var f = (n.doNotTrack == "1" || w.doNotTrack == "1" ? 1 : 0) | (n.globalPrivacyControl === true ? 2 : 0)
+          | (A("respect-dnt") != "false" ? 4 : 0) | (A("allow-localhost") != null ? 8 : 0) | (ls ? 16 : 0)
+          | (A("hash") != null ? 32 : 0) | (A("404") != null ? 64 : 0);
+        var l = put(A("site"), A("query-params"), A("downloads"), location.href);
+        if (!m.configure(f, l[0], l[1], l[2], l[3])) return;
+        active(); page(); scroll();
+        w.vigia = function (e, o) { try { custom(e, o) } catch (x) {} };
         w.vigia.ready = true;
-        q.forEach(w.vigia);
-        var wrap = function (k) {
+        q.forEach(function (c) { w.vigia(c[0], c[1]) });
+        ["pushState", "replaceState"].forEach(function (k) {
           var o = h[k];
-          h[k] = function () { var r = o.apply(this, arguments); try { m.nav() } catch (e) {} return r };
-        };
-        wrap("pushState"); wrap("replaceState");
-        w.addEventListener("popstate", function () { m.nav() });
-        var f = function () { try { m.flush() } catch (e) {} };
-        d.addEventListener("visibilitychange", function () { if (d.visibilityState == "hidden") f() });
-        w.addEventListener("pagehide", f);
-        setInterval(f, 5000);
-      });
-    }).catch(function () {});
-  } catch (e) {}
-})(window, document);
+          h[k] = function () { var r = o.apply(this, arguments); try { page() } catch (x) {} return r };
+        });
+        w.addEventListener("popstate", page);
+        w.addEventListener("hashchange", page);
+        w.addEventListener("scroll", scroll, { passive: true });
+        w.addEventListener("focus", active);
+        w.addEventListener("blur", active);
+        d.addEventListener("click", click, true);
+        d.addEventListener("auxclick", click, true);
+        d.addEventListener("visibilitychange", function () { active(); if (d.visibilityState == "hidden") send(1) });
+        w.addEventListener("pagehide", function () { active(); send(1) });
+        setInterval(send, 5000);
+      })
+      .catch(function () {});
+  } catch (x) {}
+})(window, document, navigator, history);
