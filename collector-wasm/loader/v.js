@@ -14,7 +14,7 @@
     var put = function () {
       var at = 0, out = [], i = 0, buf = new Uint8Array(m.memory.buffer, m.input_ptr(), m.input_len());
       for (; i < arguments.length; i++) {
-        var r = enc.encodeInto(String(arguments[i] == null ? "" : arguments[i]).slice(0, 2048), buf.subarray(at));
+        var r = enc.encodeInto(arguments[i] == null ? "" : "" + arguments[i], buf.subarray(at));
         out.push(r.written); at += r.written;
       }
       return out;
@@ -26,7 +26,7 @@
       body = new Uint8Array(m.memory.buffer, m.output_ptr(), len).slice();
       fail = function () { m.failed() };
       if (!n.sendBeacon(api, body))
-        fetch(api, { method: "POST", body: body, keepalive: true, credentials: "omit" }).then(function (r) { r.ok || fail() }, fail);
+        fetch(api, { method: "POST", body: body, keepalive: true }).then(function (r) { r.ok || fail() }, fail);
     };
     var active = function () { m.active(d.visibilityState == "visible" && d.hasFocus() ? 1 : 0, now()) };
     var page = function () {
@@ -55,7 +55,8 @@
       el = t && t.closest && t.closest("a[href]");
       if (el && m.link(put(el.href)[0])) send();
     };
-    var ls; try { ls = w.localStorage.vigia_ignore == "true" } catch (x) {}
+    var on = function (t, e, f) { t.addEventListener(e, f, true) }, ls;
+    try { ls = w.localStorage.vigia_ignore == "true" } catch (x) {}
     fetch(base + "/collector/collector.wasm")
       .then(function (r) { return r.arrayBuffer() })
       .then(function (b) { return WebAssembly.instantiate(b) })
@@ -74,15 +75,15 @@
           var o = h[k];
           h[k] = function () { var r = o.apply(this, arguments); try { page() } catch (x) {} return r };
         });
-        w.addEventListener("popstate", page);
-        w.addEventListener("hashchange", page);
-        w.addEventListener("scroll", scroll, { passive: true });
-        w.addEventListener("focus", active);
-        w.addEventListener("blur", active);
-        d.addEventListener("click", click, true);
-        d.addEventListener("auxclick", click, true);
-        d.addEventListener("visibilitychange", function () { active(); if (d.visibilityState == "hidden") send(1) });
-        w.addEventListener("pagehide", function () { active(); send(1) });
+        on(w, "popstate", page);
+        on(w, "hashchange", page);
+        on(w, "scroll", scroll);
+        on(w, "focus", active);
+        on(w, "blur", active);
+        on(d, "click", click);
+        on(d, "auxclick", click);
+        on(d, "visibilitychange", function () { active(); if (d.visibilityState == "hidden") send(1) });
+        on(w, "pagehide", function () { active(); send(1) });
         setInterval(send, 5000);
       })
       .catch(function () {});

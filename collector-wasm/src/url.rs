@@ -16,6 +16,7 @@ fn find(hay: &[u8], needle: u8) -> Option<usize> {
     hay.iter().position(|&b| b == needle)
 }
 
+#[inline(never)]
 pub fn split(url: &[u8]) -> Option<Parts<'_>> {
     let after_scheme = if url.starts_with(b"https://") {
         8
@@ -69,6 +70,7 @@ const UTM: [&[u8]; 5] = [
 ];
 
 /// Whether `name` is in a comma-separated `list`.
+#[inline(never)]
 pub fn in_list(list: &[u8], name: &[u8]) -> bool {
     !name.is_empty()
         && list
@@ -77,6 +79,7 @@ pub fn in_list(list: &[u8], name: &[u8]) -> bool {
 }
 
 /// Writes the cleaned URL into `out`. Returns false when `url` is not an http(s) URL.
+#[inline(never)]
 pub fn clean<const N: usize>(
     url: &[u8],
     allow: &[u8],
