@@ -5,11 +5,12 @@
 // module is ready are queued and replayed.
 (function (w, d, n, h) {
   try {
-    var s = d.currentScript, q = [], m, enc, A;
+    // Calls made before this script ran (the optional inline stub) are kept and replayed.
+    var s = d.currentScript, q = (w.vigia && w.vigia.q) || [], m, enc, A;
+    w.vigia = function () { q.push(arguments) };
     if (!s || typeof WebAssembly != "object" || !h) return;
     A = function (k) { return s.getAttribute("data-" + k) };
     var base = s.src.replace(/\/v\.js(\?.*)?$/, ""), api = A("api") || base + "/api/event";
-    w.vigia = function (e, o) { q.push([e, o]) };
     // Writes texts one after another into the module's input buffer; returns their lengths.
     var put = function () {
       var at = 0, out = [], i = 0, buf = new Uint8Array(m.memory.buffer, m.input_ptr(), m.input_len());

@@ -34,6 +34,11 @@ test("page views, SPA routes, custom and attribute events, downloads, outbound l
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
 
+  // A call made before the loader ran (the page's inline stub queues it) is replayed.
+  await page.addInitScript(() => {
+    window.vigia = function () { (window.vigia.q = window.vigia.q || []).push(arguments); };
+    window.vigia("early", { props: { when: "before-load" } });
+  });
   await page.goto(`${worker.base}/demo/?utm_source=newsletter&email=someone%40example.com`);
   await page.waitForFunction(() => window.vigia && window.vigia.ready === true);
   const activeSince = await page.evaluate(() => performance.now());
@@ -68,6 +73,8 @@ test("page views, SPA routes, custom and attribute events, downloads, outbound l
   assert.ok(!JSON.stringify(events).includes("someone"), "the query string's email never left the browser");
   const [signup] = of("custom").filter((e) => e.name === "signup");
   assert.deepEqual(JSON.parse(signup.props), { plan: "pro" });
+  const [early] = of("custom").filter((e) => e.name === "early");
+  assert.deepEqual(JSON.parse(early.props), { when: "before-load" });
   const [newsletter] = of("custom").filter((e) => e.name === "newsletter");
   assert.deepEqual(JSON.parse(newsletter.props), { position: "footer" });
   assert.deepEqual(of("download").map((e) => e.name), [`${worker.base}/demo/files/brochure.pdf`]);
@@ -105,6 +112,38 @@ test("Do Not Track, Global Privacy Control and the opt-out flag send nothing", a
   }
   await new Promise((r) => setTimeout(r, 6000)); // longer than a flush interval
   assert.equal((await worker.d1("SELECT COUNT(*) AS n FROM events"))[0].n, before);
+});
+
+test("works pasted in the body under a strict Content-Security-Policy", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const violations = [];
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  await page.goto(`${worker.base}/demo/csp/`);
+  await page.waitForFunction(() => window.vigia && window.vigia.ready === true);
+  await page.goto(`${worker.base}/demo/about/`); // leaving flushes the page view
+  await eventually(async () => (await worker.d1("SELECT COUNT(*) AS n FROM events WHERE path = '/demo/csp/'"))[0].n === 1,
+    30_000, "the CSP page's page view in D1");
+  assert.deepEqual(violations, []);
+  await context.close();
+});
+
+test("without WebAssembly the loader is a silent no-op and vigia() never throws", async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => { delete window.WebAssembly; });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  let posted = 0;
+  page.on("request", (r) => { if (r.url().includes("/api/event") || r.url().endsWith(".wasm")) posted++; });
+  await page.goto(`${worker.base}/demo/`);
+  await page.waitForLoadState("networkidle");
+  await page.click("#signup"); // calls vigia(...) from an inline handler
+  assert.equal(await page.evaluate(() => { vigia("direct-call", { props: { a: 1 } }); return typeof vigia; }), "function");
+  assert.equal(await page.textContent("h1"), "Vigia demo");
+  assert.deepEqual(errors, []);
+  assert.equal(posted, 0);
+  await context.close();
 });
 
 test("a cookie-free, storage-free visit", async () => {
