@@ -9,6 +9,7 @@ pub mod event;
 pub mod hex;
 pub mod limits;
 pub mod pipeline;
+pub mod rate_limit;
 pub mod sql;
 pub mod stats;
 pub mod wire;

@@ -114,7 +114,9 @@ pub const TOP_PAGES_SQL: &str =
 /// The Durable Object's own SQLite: the append-only buffer and the session table.
 pub const BUFFER_SCHEMA: &str = "\
 CREATE TABLE IF NOT EXISTS buffer (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS visitor_sessions (visitor TEXT PRIMARY KEY, session TEXT NOT NULL, last_seen INTEGER NOT NULL);";
+CREATE TABLE IF NOT EXISTS visitor_sessions (visitor TEXT PRIMARY KEY, session TEXT NOT NULL, last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, win INTEGER NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ use analytics_core::event::EnrichedEvent;
 use analytics_core::limits::{
     flush_retry_delay_ms, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS,
 };
+use analytics_core::rate_limit::{self, MAX_EVENTS_PER_SITE_PER_WINDOW};
 use analytics_core::sql::{event_values, insert_event_sql, BUFFER_SCHEMA};
 use serde::Deserialize;
 use worker::{
@@ -75,11 +76,60 @@ impl EventBuffer {
         Ok(())
     }
 
+    /// Events seen in the current rate window under `key`.
+    fn rate_count(&self, key: &str, window: i64) -> Result<i64> {
+        let rows: Vec<Count> = self
+            .sql()
+            .exec(
+                "SELECT count AS n FROM rate_counts WHERE key = ? AND win = ?",
+                vec![key.into(), window.into()],
+            )?
+            .to_array()?;
+        Ok(rows.first().map(|r| r.n).unwrap_or(0))
+    }
+
+    fn add_rate_count(&self, key: &str, window: i64, n: i64) -> Result<()> {
+        self.sql().exec(
+            "INSERT INTO rate_counts (key, win, count) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET \
+             count = CASE WHEN win = excluded.win THEN count + excluded.count ELSE excluded.count END, \
+             win = excluded.win",
+            vec![key.into(), window.into(), n.into()],
+        )?;
+        Ok(())
+    }
+
     async fn append(&self, mut req: Request) -> Result<Response> {
         let mut events: Vec<EnrichedEvent> = req.json().await?;
-        if self.pending()? + events.len() as i64 > MAX_BUFFERED_EVENTS {
+        let Some(visitor) = events.first().map(|e| e.visitor.clone()) else {
+            return Response::from_json(&serde_json::json!({ "buffered": 0 }));
+        };
+        let max_buffered = env_limit(&self.env, "VIGIA_MAX_BUFFERED_EVENTS", MAX_BUFFERED_EVENTS);
+        if self.pending()? + events.len() as i64 > max_buffered {
             return Response::error("buffer full", 503);
         }
+        let now = now_ms();
+        let window = rate_limit::window_of(now);
+        let visitor_key = format!("v:{visitor}");
+        let site_limit = env_limit(
+            &self.env,
+            "VIGIA_SITE_EVENTS_PER_MINUTE",
+            MAX_EVENTS_PER_SITE_PER_WINDOW,
+        );
+        let incoming = events.len() as i64;
+        if let Some(which) = rate_limit::check(
+            self.rate_count(&visitor_key, window)?,
+            self.rate_count("site", window)?,
+            incoming,
+            site_limit,
+        ) {
+            return Ok(Response::from_json(&serde_json::json!({
+                "limited": if which == rate_limit::Limited::Visitor { "visitor" } else { "site" },
+                "retry_after": rate_limit::retry_after_s(now),
+            }))?
+            .with_status(429));
+        }
+        self.add_rate_count(&visitor_key, window, incoming)?;
+        self.add_rate_count("site", window, incoming)?;
         let sql = self.sql();
         for event in &mut events {
             let previous: Vec<SessionRow> = sql
@@ -152,12 +202,6 @@ impl DurableObject for EventBuffer {
         if let Err(e) = buffer.sql().exec(BUFFER_SCHEMA, None) {
             worker::console_error!("buffer schema: {e}");
         }
-        if let Err(e) = buffer.sql().exec(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-            None,
-        ) {
-            worker::console_error!("buffer meta schema: {e}");
-        }
         buffer
     }
 
@@ -178,10 +222,15 @@ impl DurableObject for EventBuffer {
             Ok(flushed) => {
                 self.meta_set("flush_failures", 0)?;
                 self.meta_set("last_flush_ms", now_ms())?;
-                // Sessions idle past the timeout can never continue; forget them.
+                // Sessions idle past the timeout can never continue, and past rate windows
+                // never count again; forget both.
                 self.sql().exec(
                     "DELETE FROM visitor_sessions WHERE last_seen < ?",
                     vec![(now_ms() - SESSION_TIMEOUT_MS).into()],
+                )?;
+                self.sql().exec(
+                    "DELETE FROM rate_counts WHERE win < ?",
+                    vec![rate_limit::window_of(now_ms()).into()],
                 )?;
                 let pending = self.pending()?;
                 if pending > 0 {
@@ -206,4 +255,13 @@ impl DurableObject for EventBuffer {
         }
         Response::ok("flushed")
     }
+}
+
+/// A limit the deployment may lower or raise with a `[vars]` entry; the named constant otherwise.
+fn env_limit(env: &Env, name: &str, default: i64) -> i64 {
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<i64>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(default)
 }

@@ -32,20 +32,23 @@ export function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts the real Worker under `wrangler dev` with fresh state; returns { base, d1, stop }. */
-export async function startWorker({ vars = {} } = {}) {
+export async function startWorker({ vars = {}, state = null, migrate = true } = {}) {
   const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "vigia-e2e-"));
+  state ??= mkdtempSync(join(tmpdir(), "vigia-e2e-"));
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
-  await run(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
-    cwd: ROOT,
-    env,
-  });
+  if (migrate) {
+    await run(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+      cwd: ROOT,
+      env,
+    });
+  }
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
     [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
       "--show-interactive-dev-session=false", ...varArgs],
-    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
+    // Its own process group, so a kill reaches workerd too.
+    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let log = "";
   child.stdout.on("data", (d) => (log += d));
@@ -69,13 +72,16 @@ export async function startWorker({ vars = {} } = {}) {
     );
     return JSON.parse(stdout)[0].results;
   };
-  const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    }
+  const signalGroup = async (signal) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    try { process.kill(-child.pid, signal); } catch {}
+    await exited;
   };
-  return { base, d1, stop, state, log: () => log };
+  const stop = () => signalGroup("SIGTERM");
+  /** Ends wrangler and workerd at once, as a crash or a power cut would. */
+  const kill = () => signalGroup("SIGKILL");
+  return { base, d1, stop, kill, state, log: () => log };
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */

@@ -61,6 +61,19 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
             202,
             &serde_json::json!({ "accepted": events.len(), "request_id": request_id }),
         ),
+        429 => {
+            let limited: serde_json::Value = answer.json().await?;
+            let retry_after = limited["retry_after"].as_u64().unwrap_or(60);
+            let who = limited["limited"].as_str().unwrap_or("site");
+            let mut resp = crate::http::error_response(&ApiError::new(
+                429,
+                "rate_limited",
+                format!("too many events from this {who}; retry in {retry_after} s"),
+            ))?;
+            resp.headers_mut()
+                .set("Retry-After", &retry_after.to_string())?;
+            Ok(resp)
+        }
         503 => {
             let mut resp = crate::http::error_response(&ApiError::new(
                 503,
