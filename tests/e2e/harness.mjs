@@ -1,7 +1,7 @@
 // Shared helpers for the end-to-end tests: a real `wrangler dev` on a free port with fresh
 // local D1 / Durable Object state, D1 queries through wrangler, and headless Chromium.
 import { spawn, execFile } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -78,7 +78,11 @@ export async function startWorker({ vars = {}, state = null, migrate = true } = 
     try { process.kill(-child.pid, signal); } catch {}
     await exited;
   };
-  const stop = () => signalGroup("SIGTERM");
+  /** Stops the Worker and removes its local state. */
+  const stop = async () => {
+    await signalGroup("SIGTERM");
+    rmSync(state, { recursive: true, force: true });
+  };
   /** Ends wrangler and workerd at once, as a crash or a power cut would. */
   const kill = () => signalGroup("SIGKILL");
   return { base, d1, stop, kill, state, log: () => log };

@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startWorker, createAdmin, launchBrowser, eventually, DESKTOP_CHROME_UA, OUTPUT } from "./harness.mjs";
 
@@ -152,5 +153,15 @@ test("no raw IP, user agent or secret query value in any column of any table", a
       assert.ok(!dump.includes(secret), `${name} holds ${secret}`);
     }
     if (name !== "site_hostnames") assert.ok(!dump.includes("127.0.0.1"), `${name} holds an address`);
+  }
+  // The raw bytes of every file of the local state — D1's SQLite files and the Durable
+  // Object's SQLite storage (the buffer), free pages included — hold none of them either.
+  const files = readdirSync(worker.state, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+  assert.ok(files.some((f) => f.parentPath.includes("EventBuffer")), "the Durable Object's storage was scanned");
+  for (const f of files) {
+    const bytes = readFileSync(join(f.parentPath, f.name));
+    for (const secret of [TEST_IP, "X11; Linux x86_64", "s3cr3t-value"]) {
+      assert.ok(!bytes.includes(Buffer.from(secret)), `${join(f.parentPath, f.name)} holds ${secret}`);
+    }
   }
 });
