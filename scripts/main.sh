@@ -82,6 +82,15 @@ cmd_test() {
   node --test --test-concurrency=1 "$ROOT"/tests/e2e/*.test.mjs
 }
 
+cmd_bench() {
+  setup_tools no
+  build_all
+  log "(b) enrichment pipeline, native (criterion)"
+  cargo bench -p analytics-core --bench enrichment -- --warm-up-time 1 --measurement-time 5
+  log "(a) POST /api/event vs a trivial route under wrangler dev"
+  node "$ROOT/scripts/bench-ingest.mjs"
+}
+
 cmd_lint() {
   cargo fmt --all -- --check
   cargo clippy --quiet -p analytics-core -p collector-wasm -p dashboard-leptos --all-targets -- -D warnings
@@ -94,5 +103,6 @@ case "${1:-}" in
   build) setup_tools no; build_all ;;
   setup) setup_tools "${2:-yes}" ;;
   lint) setup_tools no; cmd_lint ;;
-  *) sed -n '2,8p' "$ROOT/vigia" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  bench) cmd_bench ;;
+  *) sed -n '2,9p' "$ROOT/vigia" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

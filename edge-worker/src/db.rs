@@ -4,6 +4,8 @@
 use analytics_core::pipeline::SiteConfig;
 use analytics_core::sql::SqlValue;
 use serde::Deserialize;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -61,18 +63,78 @@ fn split_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Today's salt, created on first use. `INSERT OR IGNORE` makes concurrent first uses agree.
-pub async fn daily_salt(db: &D1Database, day: &str, fresh: &str) -> worker::Result<Vec<u8>> {
-    db.prepare("INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)")
-        .bind(&[day.into(), fresh.into()])?
-        .run()
-        .await?;
-    let salt: Option<String> = db
-        .prepare("SELECT salt FROM salts WHERE day = ?1")
+thread_local! {
+    /// An isolate serves many requests: today's salt and recently used site configs are kept
+    /// in memory so ingest does not read (or write) D1 for them on every request.
+    static SALT: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
+    static SITES: RefCell<HashMap<String, (i64, SiteConfig)>> = RefCell::new(HashMap::new());
+}
+
+/// How long an isolate trusts a cached site config (hostname changes apply within this).
+pub const SITE_CACHE_MS: i64 = 60_000;
+const SITE_CACHE_ENTRIES: usize = 1_000;
+
+/// `site_config`, through the isolate's cache.
+pub async fn cached_site_config(
+    db: &D1Database,
+    site_id: &str,
+    now_ms: i64,
+) -> worker::Result<Option<SiteConfig>> {
+    let hit = SITES.with(|s| {
+        s.borrow()
+            .get(site_id)
+            .filter(|(at, _)| now_ms - at < SITE_CACHE_MS)
+            .map(|(_, c)| c.clone())
+    });
+    if hit.is_some() {
+        return Ok(hit);
+    }
+    let config = site_config(db, site_id).await?;
+    if let Some(c) = &config {
+        SITES.with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() >= SITE_CACHE_ENTRIES {
+                s.clear();
+            }
+            s.insert(site_id.to_string(), (now_ms, c.clone()));
+        });
+    }
+    Ok(config)
+}
+
+async fn read_salt(db: &D1Database, day: &str) -> worker::Result<Option<String>> {
+    db.prepare("SELECT salt FROM salts WHERE day = ?1")
         .bind(&[day.into()])?
         .first(Some("salt"))
-        .await?;
-    let salt = salt.ok_or_else(|| worker::Error::RustError("salt vanished".into()))?;
-    analytics_core::hex::decode(&salt)
-        .ok_or_else(|| worker::Error::RustError("salt is not hex".into()))
+        .await
+}
+
+/// Today's salt, created on first use. `INSERT OR IGNORE` makes concurrent first uses (in
+/// several isolates) agree on one salt; after that each isolate keeps it in memory.
+pub async fn daily_salt(db: &D1Database, day: &str, fresh: &str) -> worker::Result<Vec<u8>> {
+    let cached = SALT.with(|s| {
+        s.borrow()
+            .as_ref()
+            .filter(|(d, _)| d == day)
+            .map(|(_, v)| v.clone())
+    });
+    if let Some(salt) = cached {
+        return Ok(salt);
+    }
+    let salt = match read_salt(db, day).await? {
+        Some(salt) => salt,
+        None => {
+            db.prepare("INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)")
+                .bind(&[day.into(), fresh.into()])?
+                .run()
+                .await?;
+            read_salt(db, day)
+                .await?
+                .ok_or_else(|| worker::Error::RustError("salt vanished".into()))?
+        }
+    };
+    let salt = analytics_core::hex::decode(&salt)
+        .ok_or_else(|| worker::Error::RustError("salt is not hex".into()))?;
+    SALT.with(|s| *s.borrow_mut() = Some((day.to_string(), salt.clone())));
+    Ok(salt)
 }

@@ -6,18 +6,18 @@ use analytics_core::pipeline::{enrich_batch, RequestFacts};
 use analytics_core::{stats, wire, ApiError};
 use worker::{Env, Method, Request, RequestInit, Response};
 
-use crate::db::{d1, daily_salt, site_config};
+use crate::db::{cached_site_config, d1, daily_salt};
 use crate::http::{header, json, now_ms, random_hex, read_body, Failure, RouteResult};
 
 pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteResult {
     let body = read_body(&mut req, MAX_BODY_BYTES).await?;
     let batch = wire::parse_batch(&body)?;
     let db = d1(env)?;
-    let site = site_config(&db, &batch.site)
+    let now = now_ms();
+    let site = cached_site_config(&db, &batch.site, now)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown site {:?}", batch.site)))?;
 
-    let now = now_ms();
     let salt = daily_salt(&db, &stats::day_of_ms(now), &random_hex::<32>()?).await?;
     let user_agent = header(&req, "User-Agent").unwrap_or_default();
     let (cf_ip, xff, real_ip) = (
