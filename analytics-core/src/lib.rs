@@ -10,6 +10,7 @@ pub mod hex;
 pub mod limits;
 pub mod pipeline;
 pub mod rate_limit;
+pub mod rollup;
 pub mod sql;
 pub mod stats;
 pub mod wire;

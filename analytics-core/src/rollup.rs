@@ -1,0 +1,466 @@
+//! Hourly rollups: what each event adds to `rollups_hourly`, so the dashboard reads sums over a
+//! few rows per hour instead of scanning raw events.
+//!
+//! The site's Durable Object is the one writer that sees every event of its site in order, so
+//! it can keep each visitor's open session and the set of (day, dimension, value, visitor)
+//! already counted; this module turns one event plus that state into additive deltas.
+//!
+//! Definitions (the raw-event computation in tests/rollup_equivalence.rs follows them):
+//! - A session's attributes (entry page, source, channel, UTM, geo, browser, OS, device) are
+//!   those of its first event; visits, bounces (sessions with at most one page view) and visit
+//!   duration (last event − first event) are counted in the hour the session started.
+//! - `total` and session-level dimensions count page views in the session's start hour too,
+//!   except `total`'s page views and `hour_visitors`, which follow each event's own hour (the
+//!   time-series chart).
+//! - Unique visitors are counted once per UTC day per dimension value (visitor hashes rotate
+//!   daily, so uniques over several days are a sum of daily uniques).
+//! - `page` counts page views, visitors and engaged time per path, in each event's hour;
+//!   `exit_page` counts visits by the session's last page view.
+//! - Bots are stored in `events` but add nothing here except to the `bots` row.
+
+use crate::enrich::session::SESSION_TIMEOUT_MS;
+use crate::event::EnrichedEvent;
+use crate::stats::{day_of_ms, HOUR_MS};
+use serde::{Deserialize, Serialize};
+
+/// Dimensions carried by the session (taken from its first event).
+pub const SESSION_DIMENSIONS: [&str; 14] = [
+    "entry_page",
+    "source",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "os",
+    "device",
+];
+/// Every dimension a rollup row can have.
+pub const DIMENSIONS: [&str; 22] = [
+    "total",
+    "page",
+    "exit_page",
+    "entry_page",
+    "source",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "os",
+    "device",
+    "event",
+    "prop",
+    "outbound",
+    "download",
+    "bots",
+];
+
+/// A visitor's open session, as the Durable Object keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenSession {
+    pub id: String,
+    pub start_ms: i64,
+    pub last_ms: i64,
+    pub pageviews: u32,
+    pub exit_page: Option<String>,
+    /// Values of `SESSION_DIMENSIONS`, in order.
+    pub attributes: Vec<String>,
+}
+
+/// Remembers which (day, dimension, value, visitor) were already counted.
+pub trait SeenSet {
+    /// True the first time `key` is offered.
+    fn first(&mut self, key: &str) -> bool;
+}
+
+impl SeenSet for std::collections::HashSet<String> {
+    fn first(&mut self, key: &str) -> bool {
+        self.insert(key.to_string())
+    }
+}
+
+/// An additive change to one rollup row.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Delta {
+    pub hour: i64,
+    pub dimension: String,
+    pub value: String,
+    pub visitors: i64,
+    pub hour_visitors: i64,
+    pub pageviews: i64,
+    pub visits: i64,
+    pub bounces: i64,
+    pub duration_ms: i64,
+    pub engaged_ms: i64,
+    pub events: i64,
+}
+
+fn hour_of(ms: i64) -> i64 {
+    ms.div_euclid(HOUR_MS) * HOUR_MS
+}
+
+fn session_attributes(e: &EnrichedEvent) -> Vec<String> {
+    [
+        &e.path,
+        &e.referrer_source,
+        &e.channel,
+        &e.utm_source,
+        &e.utm_medium,
+        &e.utm_campaign,
+        &e.utm_term,
+        &e.utm_content,
+        &e.country,
+        &e.region,
+        &e.city,
+        &e.browser,
+        &e.os,
+        &e.device,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+struct Deltas(Vec<Delta>);
+
+impl Deltas {
+    fn row(&mut self, hour: i64, dimension: &str, value: &str) -> &mut Delta {
+        if let Some(i) = self
+            .0
+            .iter()
+            .position(|d| d.hour == hour && d.dimension == dimension && d.value == value)
+        {
+            return &mut self.0[i];
+        }
+        self.0.push(Delta {
+            hour,
+            dimension: dimension.into(),
+            value: value.into(),
+            ..Default::default()
+        });
+        self.0.last_mut().unwrap()
+    }
+}
+
+/// Assigns `event` to a session (setting `event.session`) and returns the session's new state
+/// and the rollup deltas. `previous` is the visitor's open session, if any.
+pub fn apply(
+    event: &mut EnrichedEvent,
+    previous: Option<&OpenSession>,
+    seen: &mut impl SeenSet,
+) -> (OpenSession, Vec<Delta>) {
+    let mut out = Deltas(Vec::new());
+    if event.bot {
+        out.row(hour_of(event.ts), "bots", "").events += 1;
+        event.session = previous
+            .map(|p| p.id.clone())
+            .unwrap_or_else(|| event.id.clone());
+        let state = previous.cloned().unwrap_or(OpenSession {
+            id: event.session.clone(),
+            start_ms: event.ts,
+            last_ms: event.ts,
+            pageviews: 0,
+            exit_page: None,
+            attributes: session_attributes(event),
+        });
+        return (state, out.0);
+    }
+    let continuing = previous.filter(|p| event.ts - p.last_ms <= SESSION_TIMEOUT_MS);
+    let is_pageview = event.kind == "pageview";
+    let mut session = match continuing {
+        Some(p) => p.clone(),
+        None => OpenSession {
+            id: event.id.clone(),
+            start_ms: event.ts,
+            last_ms: event.ts,
+            pageviews: 0,
+            exit_page: None,
+            attributes: session_attributes(event),
+        },
+    };
+    event.session = session.id.clone();
+    let start_hour = hour_of(session.start_ms);
+    let start_day = day_of_ms(session.start_ms);
+    let event_hour = hour_of(event.ts);
+    let event_day = day_of_ms(event.ts);
+    let visitor = &event.visitor;
+
+    // Session-level rows: `total` plus each session dimension, in the start hour.
+    let mut session_rows: Vec<(&str, String)> = vec![("total", String::new())];
+    for (dim, value) in SESSION_DIMENSIONS.iter().zip(&session.attributes) {
+        session_rows.push((dim, value.clone()));
+    }
+    let new_session = continuing.is_none();
+    let duration = if new_session {
+        0
+    } else {
+        (event.ts - session.last_ms).max(0)
+    };
+    for (dim, value) in &session_rows {
+        let first_visit = seen.first(&format!(
+            "{start_day}\u{1f}{dim}\u{1f}{value}\u{1f}{visitor}"
+        ));
+        let row = out.row(start_hour, dim, value);
+        row.visitors += first_visit as i64;
+        if new_session {
+            row.visits += 1;
+            row.bounces += 1;
+        }
+        if is_pageview && session.pageviews == 1 {
+            row.bounces -= 1; // the second page view: no longer a bounce
+        }
+        if is_pageview && *dim != "total" {
+            row.pageviews += 1;
+        }
+        row.duration_ms += duration;
+        row.engaged_ms += event.engaged_ms;
+    }
+    // `total`'s page views and hourly uniques follow the event's own hour (the chart).
+    let hour_first = seen.first(&format!("{event_hour}\u{1f}hour\u{1f}{visitor}"));
+    let total = out.row(event_hour, "total", "");
+    total.hour_visitors += hour_first as i64;
+    total.pageviews += is_pageview as i64;
+
+    if is_pageview {
+        let first = seen.first(&format!(
+            "{event_day}\u{1f}page\u{1f}{}\u{1f}{visitor}",
+            event.path
+        ));
+        let page = out.row(event_hour, "page", &event.path);
+        page.pageviews += 1;
+        page.visitors += first as i64;
+        if let Some(old) = session.exit_page.take() {
+            out.row(start_hour, "exit_page", &old).visits -= 1;
+        }
+        out.row(start_hour, "exit_page", &event.path).visits += 1;
+        session.exit_page = Some(event.path.clone());
+        session.pageviews += 1;
+    }
+    if event.kind == "engagement" {
+        out.row(event_hour, "page", &event.path).engaged_ms += event.engaged_ms;
+    }
+    let named: Option<&str> = match event.kind.as_str() {
+        "custom" => Some("event"),
+        "outbound" => Some("outbound"),
+        "download" => Some("download"),
+        _ => None,
+    };
+    if let Some(dim) = named {
+        let first = seen.first(&format!(
+            "{event_day}\u{1f}{dim}\u{1f}{}\u{1f}{visitor}",
+            event.name
+        ));
+        let row = out.row(event_hour, dim, &event.name);
+        row.events += 1;
+        row.visitors += first as i64;
+    }
+    if event.kind == "custom" {
+        if let Ok(serde_json::Value::Object(props)) =
+            serde_json::from_str::<serde_json::Value>(&event.props)
+        {
+            for (key, value) in props {
+                let value = match value {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                let label = prop_label(&event.name, &key, &value);
+                let first = seen.first(&format!(
+                    "{event_day}\u{1f}prop\u{1f}{label}\u{1f}{visitor}"
+                ));
+                let row = out.row(event_hour, "prop", &label);
+                row.events += 1;
+                row.visitors += first as i64;
+            }
+        }
+    }
+    session.last_ms = session.last_ms.max(event.ts);
+    // Remove rows that ended up all zero (a bounce undone in the same call, say).
+    out.0.retain(|d| {
+        *d != Delta {
+            hour: d.hour,
+            dimension: d.dimension.clone(),
+            value: d.value.clone(),
+            ..Default::default()
+        }
+    });
+    (session, out.0)
+}
+
+/// The `prop` dimension's value: event name, property key and value, separated by U+001F.
+pub fn prop_label(event: &str, key: &str, value: &str) -> String {
+    format!("{event}\u{1f}{key}\u{1f}{value}")
+}
+
+/// Upsert of one delta. Binds: site, hour, dimension, value, then the eight metrics in
+/// `Delta` order.
+pub const UPSERT_SQL: &str = "INSERT INTO rollups_hourly \
+    (site_id, hour, dimension, value, visitors, hour_visitors, pageviews, visits, bounces, duration_ms, engaged_ms, events) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+    ON CONFLICT (site_id, dimension, hour, value) DO UPDATE SET \
+    visitors = visitors + excluded.visitors, hour_visitors = hour_visitors + excluded.hour_visitors, \
+    pageviews = pageviews + excluded.pageviews, visits = visits + excluded.visits, \
+    bounces = bounces + excluded.bounces, duration_ms = duration_ms + excluded.duration_ms, \
+    engaged_ms = engaged_ms + excluded.engaged_ms, events = events + excluded.events";
+
+pub fn upsert_values(site_id: &str, d: &Delta) -> Vec<crate::sql::SqlValue> {
+    use crate::sql::SqlValue::{Int, Text};
+    vec![
+        Text(site_id.into()),
+        Int(d.hour),
+        Text(d.dimension.clone()),
+        Text(d.value.clone()),
+        Int(d.visitors),
+        Int(d.hour_visitors),
+        Int(d.pageviews),
+        Int(d.visits),
+        Int(d.bounces),
+        Int(d.duration_ms),
+        Int(d.engaged_ms),
+        Int(d.events),
+    ]
+}
+
+/// Overview totals from rollups. Binds: site, from_ms, to_ms.
+pub const TOTALS_SQL: &str =
+    "SELECT COALESCE(SUM(visitors), 0) AS visitors, COALESCE(SUM(pageviews), 0) AS pageviews, \
+    COALESCE(SUM(visits), 0) AS visits, COALESCE(SUM(bounces), 0) AS bounces, \
+    COALESCE(SUM(duration_ms), 0) AS duration_ms, COALESCE(SUM(engaged_ms), 0) AS engaged_ms \
+    FROM rollups_hourly WHERE site_id = ?1 AND dimension = 'total' AND hour >= ?2 AND hour < ?3";
+
+/// One dimension's breakdown from rollups. Binds: site, from_ms, to_ms, dimension, limit.
+pub const BREAKDOWN_SQL: &str =
+    "SELECT value, SUM(visitors) AS visitors, SUM(pageviews) AS pageviews, \
+    SUM(visits) AS visits, SUM(bounces) AS bounces, SUM(duration_ms) AS duration_ms, \
+    SUM(engaged_ms) AS engaged_ms, SUM(events) AS events \
+    FROM rollups_hourly WHERE site_id = ?1 AND hour >= ?2 AND hour < ?3 AND dimension = ?4 \
+    GROUP BY value HAVING SUM(visitors) + SUM(pageviews) + SUM(visits) + SUM(events) > 0 \
+    ORDER BY visitors DESC, pageviews DESC, events DESC, value LIMIT ?5";
+
+/// Time series from rollups: page views and hourly (or, summed, daily) uniques per bucket.
+/// Binds: site, from_ms, to_ms, bucket_ms.
+pub const SERIES_SQL: &str = "SELECT (hour / CAST(?4 AS INTEGER)) * CAST(?4 AS INTEGER) AS t, \
+    SUM(pageviews) AS pageviews, \
+    CASE WHEN CAST(?4 AS INTEGER) <= 3600000 THEN SUM(hour_visitors) ELSE SUM(visitors) END AS visitors \
+    FROM rollups_hourly WHERE site_id = ?1 AND dimension = 'total' AND hour >= ?2 AND hour < ?3 \
+    GROUP BY t ORDER BY t";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn ev(id: &str, ts: i64, kind: &str, path: &str) -> EnrichedEvent {
+        EnrichedEvent {
+            id: id.into(),
+            ts,
+            visitor: "v1".into(),
+            kind: kind.into(),
+            path: path.into(),
+            referrer_source: "Google".into(),
+            channel: "search".into(),
+            country: "PT".into(),
+            browser: "Firefox".into(),
+            props: "{}".into(),
+            ..Default::default()
+        }
+    }
+
+    fn find<'a>(ds: &'a [Delta], dim: &str, value: &str) -> Option<&'a Delta> {
+        ds.iter().find(|d| d.dimension == dim && d.value == value)
+    }
+
+    #[test]
+    fn a_two_page_visit_is_one_visit_no_bounce_with_its_duration() {
+        let mut seen = HashSet::new();
+        let mut a = ev("a", 1_000, "pageview", "/");
+        let (s1, d1) = apply(&mut a, None, &mut seen);
+        let total = find(&d1, "total", "").unwrap();
+        assert_eq!(
+            (total.visits, total.bounces, total.visitors, total.pageviews),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(find(&d1, "entry_page", "/").unwrap().visits, 1);
+        assert_eq!(find(&d1, "source", "Google").unwrap().visits, 1);
+        let mut b = ev("b", 61_000, "pageview", "/pricing");
+        let (s2, d2) = apply(&mut b, Some(&s1), &mut seen);
+        assert_eq!(b.session, "a");
+        let total = find(&d2, "total", "").unwrap();
+        assert_eq!(
+            (
+                total.visits,
+                total.bounces,
+                total.visitors,
+                total.duration_ms,
+                total.pageviews
+            ),
+            (0, -1, 0, 60_000, 1)
+        );
+        assert_eq!(find(&d2, "exit_page", "/").unwrap().visits, -1);
+        assert_eq!(find(&d2, "exit_page", "/pricing").unwrap().visits, 1);
+        assert_eq!(s2.pageviews, 2);
+    }
+
+    #[test]
+    fn thirty_idle_minutes_start_a_new_session() {
+        let mut seen = HashSet::new();
+        let mut a = ev("a", 0, "pageview", "/");
+        let (s1, _) = apply(&mut a, None, &mut seen);
+        let mut b = ev("b", SESSION_TIMEOUT_MS + 1, "pageview", "/");
+        let (s2, d2) = apply(&mut b, Some(&s1), &mut seen);
+        assert_eq!((b.session.as_str(), s2.id.as_str()), ("b", "b"));
+        assert_eq!(find(&d2, "total", "").unwrap().visits, 1);
+        assert_eq!(
+            find(&d2, "total", "").unwrap().visitors,
+            0,
+            "same visitor, same day"
+        );
+    }
+
+    #[test]
+    fn bots_only_count_as_bots() {
+        let mut seen = HashSet::new();
+        let mut a = ev("a", 0, "pageview", "/");
+        a.bot = true;
+        let (_, d) = apply(&mut a, None, &mut seen);
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].dimension.as_str(), d[0].events), ("bots", 1));
+    }
+
+    #[test]
+    fn custom_events_and_their_properties() {
+        let mut seen = HashSet::new();
+        let mut a = ev("a", 0, "custom", "/");
+        a.name = "signup".into();
+        a.props = r#"{"plan":"pro","seats":3}"#.into();
+        let (_, d) = apply(&mut a, None, &mut seen);
+        assert_eq!(find(&d, "event", "signup").unwrap().events, 1);
+        assert_eq!(
+            find(&d, "prop", &prop_label("signup", "plan", "pro"))
+                .unwrap()
+                .visitors,
+            1
+        );
+        assert_eq!(
+            find(&d, "prop", &prop_label("signup", "seats", "3"))
+                .unwrap()
+                .events,
+            1
+        );
+        assert_eq!(
+            find(&d, "total", "").unwrap().bounces,
+            1,
+            "a visit without a second page view"
+        );
+    }
+}

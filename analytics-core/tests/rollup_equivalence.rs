@@ -1,0 +1,489 @@
+//! Every number of the overview and the breakdowns, computed two ways over a generated dataset:
+//! from `rollups_hourly` with the SQL the Worker runs, in real SQLite with the real migrations,
+//! and straight from the raw events with the definitions in `rollup.rs`. They must be equal.
+
+use analytics_core::event::EnrichedEvent;
+use analytics_core::rollup::{
+    self, OpenSession, BREAKDOWN_SQL, SERIES_SQL, TOTALS_SQL, UPSERT_SQL,
+};
+use analytics_core::sql::{event_values, insert_event_sql, SqlValue};
+use analytics_core::stats::{day_of_ms, DAY_MS, HOUR_MS};
+use rusqlite::{params_from_iter, Connection};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+const SITE: &str = "shop";
+const START: i64 = 20_000 * DAY_MS; // 2024-10-04, a Friday
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// Visitors with several visits a day over four days, sessions crossing midnight, every event
+/// kind, custom properties, UTM tags and bots.
+fn generate() -> Vec<EnrichedEvent> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let pages = [
+        "/", "/pricing", "/blog/a", "/blog/b", "/docs", "/signup", "/about",
+    ];
+    let sources = [
+        ("Direct", "direct"),
+        ("Google", "search"),
+        ("Twitter", "social"),
+        ("news.example", "referral"),
+    ];
+    let mut events = Vec::new();
+    let mut n = 0;
+    for visitor in 0..150 {
+        let (browser, os, device) = [
+            ("Chrome", "Linux", "desktop"),
+            ("Safari", "iPhone", "mobile"),
+            ("Firefox", "Windows 10", "desktop"),
+        ][visitor % 3];
+        let country = rng.pick(&["PT", "DE", "US", "unknown"]);
+        let bot = visitor % 17 == 0;
+        for day in 0..4 {
+            if rng.below(3) == 0 {
+                continue;
+            }
+            let visitor_hash = format!("v{visitor}-d{day}"); // daily rotation
+            let mut t = START + day * DAY_MS + rng.below(DAY_MS as u64 - 3 * HOUR_MS as u64) as i64;
+            if visitor % 11 == 0 && day < 3 {
+                t = START + (day + 1) * DAY_MS - 5 * 60_000; // a visit that crosses midnight
+            }
+            for _visit in 0..1 + rng.below(3) {
+                let (source, channel) = sources[rng.below(4) as usize];
+                let utm = if rng.below(4) == 0 { "newsletter" } else { "" };
+                for step in 0..1 + rng.below(5) {
+                    let kind = match (step, rng.below(10)) {
+                        (0, _) => "pageview",
+                        (_, 0..=4) => "pageview",
+                        (_, 5) => "custom",
+                        (_, 6) => "outbound",
+                        (_, 7) => "download",
+                        (_, 8) => "engagement",
+                        _ => "pageview",
+                    };
+                    n += 1;
+                    let mut e = EnrichedEvent {
+                        id: format!("e{n:06}"),
+                        site_id: SITE.into(),
+                        ts: t,
+                        visitor: visitor_hash.clone(),
+                        kind: kind.into(),
+                        path: rng.pick(&pages).into(),
+                        referrer_source: source.into(),
+                        channel: channel.into(),
+                        utm_source: utm.into(),
+                        utm_campaign: if utm.is_empty() {
+                            String::new()
+                        } else {
+                            "fall".into()
+                        },
+                        browser: browser.into(),
+                        os: os.into(),
+                        device: device.into(),
+                        country: country.into(),
+                        region: "unknown".into(),
+                        city: "unknown".into(),
+                        screen: "laptop".into(),
+                        props: "{}".into(),
+                        bot,
+                        ..Default::default()
+                    };
+                    match kind {
+                        "custom" => {
+                            e.name = rng.pick(&["signup", "play"]).into();
+                            e.props = format!(
+                                r#"{{"plan":"{}","seats":{}}}"#,
+                                rng.pick(&["free", "pro"]),
+                                rng.below(3)
+                            );
+                        }
+                        "outbound" => {
+                            e.name = rng
+                                .pick(&["https://partner.example/", "https://github.com/x"])
+                                .into()
+                        }
+                        "download" => e.name = "https://shop.example/brochure.pdf".into(),
+                        "engagement" => {
+                            e.engaged_ms = 1_000 + rng.below(60_000) as i64;
+                            e.scroll = rng.below(101) as i64;
+                        }
+                        _ => {}
+                    }
+                    events.push(e);
+                    t += 1_000 + rng.below(10 * 60_000) as i64;
+                }
+                t += 31 * 60_000 + rng.below(4 * HOUR_MS as u64) as i64; // a new visit
+            }
+        }
+    }
+    events.sort_by_key(|e| (e.ts, e.id.clone()));
+    events
+}
+
+/// What the Durable Object does on append: sessions and deltas, event by event in order.
+fn roll_up(events: &mut [EnrichedEvent]) -> Vec<rollup::Delta> {
+    let mut open: HashMap<String, OpenSession> = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut deltas = Vec::new();
+    for e in events.iter_mut() {
+        let (state, mut d) = rollup::apply(e, open.get(&e.visitor), &mut seen);
+        open.insert(e.visitor.clone(), state);
+        deltas.append(&mut d);
+    }
+    deltas
+}
+
+fn database(events: &[EnrichedEvent], deltas: &[rollup::Delta]) -> Connection {
+    let db = Connection::open_in_memory().unwrap();
+    for migration in ["0001_init.sql", "0002_rollups.sql"] {
+        let path = format!("{}/../migrations/{migration}", env!("CARGO_MANIFEST_DIR"));
+        db.execute_batch(&std::fs::read_to_string(path).unwrap())
+            .unwrap();
+    }
+    let tx = db.unchecked_transaction().unwrap();
+    {
+        let mut insert = tx.prepare(&insert_event_sql()).unwrap();
+        for e in events {
+            insert
+                .execute(params_from_iter(event_values(e).iter().map(to_sql)))
+                .unwrap();
+        }
+        let mut upsert = tx.prepare(UPSERT_SQL).unwrap();
+        for d in deltas {
+            upsert
+                .execute(params_from_iter(
+                    rollup::upsert_values(SITE, d).iter().map(to_sql),
+                ))
+                .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    db
+}
+
+fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
+    match v {
+        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    }
+}
+
+/// [visitors, pageviews, visits, bounces, duration_ms, engaged_ms, events]
+type Metrics = [i64; 7];
+
+struct Session<'a> {
+    start: i64,
+    last: i64,
+    visitor: &'a str,
+    first: &'a EnrichedEvent,
+    pageviews: i64,
+    engaged: i64,
+    exit: Option<&'a str>,
+}
+
+fn sessions(events: &[EnrichedEvent]) -> Vec<Session<'_>> {
+    let mut by_id: BTreeMap<&str, Session> = BTreeMap::new();
+    for e in events.iter().filter(|e| !e.bot) {
+        let s = by_id.entry(&e.session).or_insert(Session {
+            start: e.ts,
+            last: e.ts,
+            visitor: &e.visitor,
+            first: e,
+            pageviews: 0,
+            engaged: 0,
+            exit: None,
+        });
+        s.last = s.last.max(e.ts);
+        s.engaged += e.engaged_ms;
+        if e.kind == "pageview" {
+            s.pageviews += 1;
+            s.exit = Some(&e.path);
+        }
+    }
+    by_id.into_values().collect()
+}
+
+fn session_value<'a>(s: &Session<'a>, dim: &str) -> &'a str {
+    let e = s.first;
+    match dim {
+        "entry_page" => &e.path,
+        "source" => &e.referrer_source,
+        "channel" => &e.channel,
+        "utm_source" => &e.utm_source,
+        "utm_medium" => &e.utm_medium,
+        "utm_campaign" => &e.utm_campaign,
+        "utm_term" => &e.utm_term,
+        "utm_content" => &e.utm_content,
+        "country" => &e.country,
+        "region" => &e.region,
+        "city" => &e.city,
+        "browser" => &e.browser,
+        "os" => &e.os,
+        "device" => &e.device,
+        _ => unreachable!(),
+    }
+}
+
+/// The raw-event answer for one dimension (or "total" keyed by "").
+fn raw_breakdown(
+    events: &[EnrichedEvent],
+    dim: &str,
+    from: i64,
+    to: i64,
+) -> BTreeMap<String, Metrics> {
+    let mut out: BTreeMap<String, Metrics> = BTreeMap::new();
+    let mut uniques: HashSet<(String, String, String)> = HashSet::new();
+    let in_range = |t: i64| t >= from && t < to;
+    let live = || events.iter().filter(|e| !e.bot && in_range(e.ts));
+    match dim {
+        "total" => {
+            let m = out.entry(String::new()).or_default();
+            for s in sessions(events).iter().filter(|s| in_range(s.start)) {
+                if uniques.insert((day_of_ms(s.start), s.visitor.into(), String::new())) {
+                    m[0] += 1;
+                }
+                m[2] += 1;
+                m[3] += (s.pageviews <= 1) as i64;
+                m[4] += s.last - s.start;
+                m[5] += s.engaged;
+            }
+            m[1] = live().filter(|e| e.kind == "pageview").count() as i64;
+        }
+        "page" => {
+            for e in live() {
+                if e.kind == "pageview" {
+                    let m = out.entry(e.path.clone()).or_default();
+                    m[1] += 1;
+                    if uniques.insert((day_of_ms(e.ts), e.visitor.clone(), e.path.clone())) {
+                        m[0] += 1;
+                    }
+                } else if e.kind == "engagement" {
+                    out.entry(e.path.clone()).or_default()[5] += e.engaged_ms;
+                }
+            }
+        }
+        "exit_page" => {
+            for s in sessions(events).iter().filter(|s| in_range(s.start)) {
+                if let Some(exit) = s.exit {
+                    out.entry(exit.into()).or_default()[2] += 1;
+                }
+            }
+        }
+        "event" | "outbound" | "download" | "prop" => {
+            let kind = match dim {
+                "event" | "prop" => "custom",
+                k => k,
+            };
+            for e in live().filter(|e| e.kind == kind) {
+                let labels: Vec<String> = if dim == "prop" {
+                    let props: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(&e.props).unwrap();
+                    props
+                        .iter()
+                        .map(|(k, v)| {
+                            rollup::prop_label(
+                                &e.name,
+                                k,
+                                &v.as_str()
+                                    .map(String::from)
+                                    .unwrap_or_else(|| v.to_string()),
+                            )
+                        })
+                        .collect()
+                } else {
+                    vec![e.name.clone()]
+                };
+                for label in labels {
+                    let m = out.entry(label.clone()).or_default();
+                    m[6] += 1;
+                    if uniques.insert((day_of_ms(e.ts), e.visitor.clone(), label)) {
+                        m[0] += 1;
+                    }
+                }
+            }
+        }
+        session_dim => {
+            let all = sessions(events);
+            for s in all.iter().filter(|s| in_range(s.start)) {
+                let value = session_value(s, session_dim).to_string();
+                let m = out.entry(value.clone()).or_default();
+                if uniques.insert((day_of_ms(s.start), s.visitor.into(), value)) {
+                    m[0] += 1;
+                }
+                m[1] += s.pageviews;
+                m[2] += 1;
+                m[3] += (s.pageviews <= 1) as i64;
+                m[4] += s.last - s.start;
+                m[5] += s.engaged;
+            }
+        }
+    }
+    out.retain(|_, m| m[0] + m[1] + m[2] + m[6] > 0);
+    out
+}
+
+fn rollup_breakdown(db: &Connection, dim: &str, from: i64, to: i64) -> BTreeMap<String, Metrics> {
+    if dim == "total" {
+        let row: [i64; 6] = db
+            .query_row(TOTALS_SQL, rusqlite::params![SITE, from, to], |r| {
+                Ok([
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ])
+            })
+            .unwrap();
+        return BTreeMap::from([(
+            String::new(),
+            [row[0], row[1], row[2], row[3], row[4], row[5], 0],
+        )]);
+    }
+    let mut stmt = db.prepare(BREAKDOWN_SQL).unwrap();
+    let rows = stmt
+        .query_map(rusqlite::params![SITE, from, to, dim, 10_000], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                [
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ],
+            ))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// Keeps the metrics a dimension defines (the others are zero or not meaningful there).
+fn defined(dim: &str, m: Metrics) -> Metrics {
+    let keep: [bool; 7] = match dim {
+        "page" => [true, true, false, false, false, true, false],
+        "exit_page" => [false, false, true, false, false, false, false],
+        "event" | "outbound" | "download" | "prop" => {
+            [true, false, false, false, false, false, true]
+        }
+        "total" => [true, true, true, true, true, true, false],
+        _ => [true, true, true, true, true, true, false],
+    };
+    let mut out = [0; 7];
+    for i in 0..7 {
+        if keep[i] {
+            out[i] = m[i];
+        }
+    }
+    out
+}
+
+#[test]
+fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_events() {
+    let mut events = generate();
+    assert!(events.len() > 1_000, "{} events", events.len());
+    let deltas = roll_up(&mut events);
+    let db = database(&events, &deltas);
+    let rollup_rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM rollups_hourly", [], |r| r.get(0))
+        .unwrap();
+    assert!(rollup_rows > 0);
+    let ranges = [(0, 1), (1, 2), (0, 4), (2, 4), (3, 5)];
+    let mut compared = 0;
+    for (from_day, to_day) in ranges {
+        let (from, to) = (START + from_day * DAY_MS, START + to_day * DAY_MS);
+        for dim in rollup::DIMENSIONS.iter().filter(|d| **d != "bots") {
+            let raw: BTreeMap<String, Metrics> = raw_breakdown(&events, dim, from, to)
+                .into_iter()
+                .map(|(k, m)| (k, defined(dim, m)))
+                .collect();
+            let rolled: BTreeMap<String, Metrics> = rollup_breakdown(&db, dim, from, to)
+                .into_iter()
+                .map(|(k, m)| (k, defined(dim, m)))
+                .collect();
+            let rolled: BTreeMap<String, Metrics> = rolled
+                .into_iter()
+                .filter(|(_, m)| m.iter().any(|v| *v != 0))
+                .collect();
+            let raw: BTreeMap<String, Metrics> = raw
+                .into_iter()
+                .filter(|(_, m)| m.iter().any(|v| *v != 0))
+                .collect();
+            assert_eq!(rolled, raw, "dimension {dim}, days {from_day}..{to_day}");
+            compared += raw.len();
+        }
+        // The daily series: page views per day and daily uniques.
+        let mut stmt = db.prepare(SERIES_SQL).unwrap();
+        let series: Vec<(i64, i64, i64)> = stmt
+            .query_map(rusqlite::params![SITE, from, to, DAY_MS], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (t, pageviews, visitors) in series {
+            let day = raw_breakdown(&events, "total", t, t + DAY_MS)[""];
+            assert_eq!(
+                (pageviews, visitors),
+                (day[1], day[0]),
+                "day {}",
+                day_of_ms(t)
+            );
+        }
+    }
+    // The hourly series: page views per hour and uniques per hour.
+    let (from, to) = (START + DAY_MS, START + 2 * DAY_MS);
+    let mut stmt = db.prepare(SERIES_SQL).unwrap();
+    let hourly: Vec<(i64, i64, i64)> = stmt
+        .query_map(rusqlite::params![SITE, from, to, HOUR_MS], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(hourly.len() > 10);
+    for (t, pageviews, visitors) in hourly {
+        let live: Vec<&EnrichedEvent> = events
+            .iter()
+            .filter(|e| !e.bot && e.ts >= t && e.ts < t + HOUR_MS)
+            .collect();
+        assert_eq!(
+            pageviews,
+            live.iter().filter(|e| e.kind == "pageview").count() as i64
+        );
+        assert_eq!(
+            visitors,
+            live.iter()
+                .map(|e| &e.visitor)
+                .collect::<HashSet<_>>()
+                .len() as i64
+        );
+    }
+    // Bots are stored raw and counted, never in the stats.
+    let bots: i64 = db
+        .query_row(
+            "SELECT SUM(events) FROM rollups_hourly WHERE dimension = 'bots'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bots, events.iter().filter(|e| e.bot).count() as i64);
+    assert!(compared > 200, "{compared} rows compared");
+}
