@@ -297,6 +297,31 @@ pub fn apply(
     (session, out.0)
 }
 
+/// Sums deltas that hit the same row, so a flush upserts each row once.
+pub fn merge(deltas: impl IntoIterator<Item = Delta>) -> Vec<Delta> {
+    let mut rows: std::collections::BTreeMap<(i64, String, String), Delta> =
+        std::collections::BTreeMap::new();
+    for d in deltas {
+        let row = rows
+            .entry((d.hour, d.dimension.clone(), d.value.clone()))
+            .or_insert_with(|| Delta {
+                hour: d.hour,
+                dimension: d.dimension.clone(),
+                value: d.value.clone(),
+                ..Default::default()
+            });
+        row.visitors += d.visitors;
+        row.hour_visitors += d.hour_visitors;
+        row.pageviews += d.pageviews;
+        row.visits += d.visits;
+        row.bounces += d.bounces;
+        row.duration_ms += d.duration_ms;
+        row.engaged_ms += d.engaged_ms;
+        row.events += d.events;
+    }
+    rows.into_values().collect()
+}
+
 /// The `prop` dimension's value: event name, property key and value, separated by U+001F.
 pub fn prop_label(event: &str, key: &str, value: &str) -> String {
     format!("{event}\u{1f}{key}\u{1f}{value}")
@@ -424,6 +449,23 @@ mod tests {
             find(&d2, "total", "").unwrap().visitors,
             0,
             "same visitor, same day"
+        );
+    }
+
+    #[test]
+    fn merging_sums_rows_with_the_same_key() {
+        let mut seen = HashSet::new();
+        let mut a = ev("a", 0, "pageview", "/");
+        let (s, mut all) = apply(&mut a, None, &mut seen);
+        let mut b = ev("b", 1_000, "pageview", "/");
+        all.extend(apply(&mut b, Some(&s), &mut seen).1);
+        let merged = merge(all.clone());
+        assert!(merged.len() < all.len());
+        let total: Vec<&Delta> = merged.iter().filter(|d| d.dimension == "total").collect();
+        assert_eq!(total.len(), 1);
+        assert_eq!(
+            (total[0].pageviews, total[0].visits, total[0].bounces),
+            (2, 1, 0)
         );
     }
 

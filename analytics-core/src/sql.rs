@@ -92,29 +92,11 @@ pub fn event_values(e: &EnrichedEvent) -> Vec<SqlValue> {
     ]
 }
 
-/// Page views and unique visitors per bucket; bots excluded.
-/// Binds: site, from_ms, to_ms, bucket_ms. D1 binds JS numbers as REAL, so the bucket size is
-/// cast to make the division an integer one (a REAL division would misalign every bucket).
-pub const SERIES_SQL: &str = "SELECT (ts / CAST(?4 AS INTEGER)) * CAST(?4 AS INTEGER) AS t, \
-     SUM(kind = 'pageview') AS pageviews, COUNT(DISTINCT visitor) AS visitors \
-     FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0 \
-     GROUP BY t ORDER BY t";
-
-/// Totals for the KPI cards. Binds: site, from_ms, to_ms.
-pub const TOTALS_SQL: &str = "SELECT COALESCE(SUM(kind = 'pageview'), 0) AS pageviews, \
-     COUNT(DISTINCT visitor) AS visitors, COUNT(DISTINCT session) AS visits \
-     FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0";
-
-/// Top pages by page views. Binds: site, from_ms, to_ms, limit.
-pub const TOP_PAGES_SQL: &str =
-    "SELECT path, COUNT(*) AS pageviews, COUNT(DISTINCT visitor) AS visitors \
-     FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0 AND kind = 'pageview' \
-     GROUP BY path ORDER BY pageviews DESC, path LIMIT ?4";
-
 /// The Durable Object's own SQLite: the append-only buffer and the session table.
 pub const BUFFER_SCHEMA: &str = "\
-CREATE TABLE IF NOT EXISTS buffer (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS visitor_sessions (visitor TEXT PRIMARY KEY, session TEXT NOT NULL, last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS buffer (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL, deltas TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS open_sessions (visitor TEXT PRIMARY KEY, state TEXT NOT NULL, last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, win INTEGER NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 

@@ -6,12 +6,13 @@
 //! flushes up to `FLUSH_BATCH_SIZE` events at a time to D1 with `INSERT OR IGNORE` on the
 //! event id, so a retried flush never duplicates; rows leave the buffer only after D1 said yes.
 
-use analytics_core::enrich::session::{assign, SessionState, SESSION_TIMEOUT_MS};
+use analytics_core::enrich::session::SESSION_TIMEOUT_MS;
 use analytics_core::event::EnrichedEvent;
 use analytics_core::limits::{
     flush_retry_delay_ms, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS,
 };
 use analytics_core::rate_limit::{self, MAX_EVENTS_PER_SITE_PER_WINDOW};
+use analytics_core::rollup::{self, OpenSession, SeenSet};
 use analytics_core::sql::{event_values, insert_event_sql, BUFFER_SCHEMA};
 use serde::Deserialize;
 use worker::{
@@ -20,6 +21,9 @@ use worker::{
 
 use crate::db::{d1, statement};
 use crate::http::now_ms;
+
+/// How long the set of counted uniques keeps a key (longer than a day plus a session).
+const SEEN_KEEP_MS: i64 = 2 * 24 * 60 * 60 * 1000;
 
 #[durable_object]
 pub struct EventBuffer {
@@ -31,17 +35,17 @@ pub struct EventBuffer {
 struct BufferedRow {
     seq: i64,
     event: String,
+    deltas: String,
+}
+
+#[derive(Deserialize)]
+struct StateRow {
+    state: String,
 }
 
 #[derive(Deserialize)]
 struct Count {
     n: i64,
-}
-
-#[derive(Deserialize)]
-struct SessionRow {
-    session: String,
-    last_seen: i64,
 }
 
 impl EventBuffer {
@@ -131,31 +135,33 @@ impl EventBuffer {
         self.add_rate_count(&visitor_key, window, incoming)?;
         self.add_rate_count("site", window, incoming)?;
         let sql = self.sql();
+        let mut seen = SeenInStorage { sql: &sql, now };
         for event in &mut events {
-            let previous: Vec<SessionRow> = sql
+            let previous: Vec<StateRow> = sql
                 .exec(
-                    "SELECT session, last_seen FROM visitor_sessions WHERE visitor = ?",
+                    "SELECT state FROM open_sessions WHERE visitor = ?",
                     vec![event.visitor.clone().into()],
                 )?
                 .to_array()?;
-            let previous = previous.first().map(|r| SessionState {
-                session_id: r.session.clone(),
-                last_seen_ms: r.last_seen,
-            });
-            let next = assign(previous.as_ref(), event.ts, &event.id);
+            let previous: Option<OpenSession> = previous
+                .first()
+                .and_then(|r| serde_json::from_str(&r.state).ok());
+            let (session, deltas) = rollup::apply(event, previous.as_ref(), &mut seen);
             sql.exec(
-                "INSERT INTO visitor_sessions (visitor, session, last_seen) VALUES (?, ?, ?) \
-                 ON CONFLICT(visitor) DO UPDATE SET session = excluded.session, last_seen = excluded.last_seen",
+                "INSERT INTO open_sessions (visitor, state, last_seen) VALUES (?, ?, ?) \
+                 ON CONFLICT(visitor) DO UPDATE SET state = excluded.state, last_seen = excluded.last_seen",
                 vec![
                     event.visitor.clone().into(),
-                    next.session_id.clone().into(),
-                    next.last_seen_ms.into(),
+                    serde_json::to_string(&session)?.into(),
+                    session.last_ms.into(),
                 ],
             )?;
-            event.session = next.session_id;
             sql.exec(
-                "INSERT INTO buffer (event) VALUES (?)",
-                vec![serde_json::to_string(event)?.into()],
+                "INSERT INTO buffer (event, deltas) VALUES (?, ?)",
+                vec![
+                    serde_json::to_string(event)?.into(),
+                    serde_json::to_string(&deltas)?.into(),
+                ],
             )?;
         }
         if self.state.storage().get_alarm().await?.is_none() {
@@ -169,12 +175,15 @@ impl EventBuffer {
         Response::from_json(&serde_json::json!({ "buffered": events.len() }))
     }
 
-    /// Writes one batch to D1. Returns how many events left the buffer.
+    /// Writes one batch to D1: the raw events (`INSERT OR IGNORE` on their ids), the merged
+    /// rollup deltas, and a `flush_log` row, in one D1 transaction. A batch D1 already has
+    /// (the answer was lost) is recognised by its `flush_log` row and only dropped here.
+    /// Returns how many events left the buffer.
     async fn flush_once(&self) -> Result<usize> {
         let rows: Vec<BufferedRow> = self
             .sql()
             .exec(
-                "SELECT seq, event FROM buffer ORDER BY seq LIMIT ?",
+                "SELECT seq, event, deltas FROM buffer ORDER BY seq LIMIT ?",
                 vec![FLUSH_BATCH_SIZE.into()],
             )?
             .to_array()?;
@@ -182,16 +191,69 @@ impl EventBuffer {
             return Ok(0);
         };
         let db = d1(&self.env)?;
+        let mut site_id = String::new();
+        let mut statements = Vec::with_capacity(rows.len() * 2);
+        let mut deltas = Vec::new();
         let insert = insert_event_sql();
-        let mut statements = Vec::with_capacity(rows.len());
         for row in &rows {
             let event: EnrichedEvent = serde_json::from_str(&row.event)?;
             statements.push(statement(&db, &insert, &event_values(&event))?);
+            deltas.extend(serde_json::from_str::<Vec<rollup::Delta>>(&row.deltas)?);
+            site_id = event.site_id;
         }
-        db.batch(statements).await?;
+        let already: Option<f64> = db
+            .prepare("SELECT upto_seq FROM flush_log WHERE site_id = ?1 AND upto_seq = ?2")
+            .bind(&[site_id.as_str().into(), (last as f64).into()])?
+            .first(Some("upto_seq"))
+            .await?;
+        if already.is_none() {
+            for delta in rollup::merge(deltas) {
+                statements.push(statement(
+                    &db,
+                    rollup::UPSERT_SQL,
+                    &rollup::upsert_values(&site_id, &delta),
+                )?);
+            }
+            statements.push(
+                db.prepare(
+                    "INSERT INTO flush_log (site_id, upto_seq, flushed_at) VALUES (?1, ?2, ?3)",
+                )
+                .bind(&[
+                    site_id.as_str().into(),
+                    (last as f64).into(),
+                    (now_ms() as f64).into(),
+                ])?,
+            );
+            db.batch(statements).await?;
+        }
         self.sql()
             .exec("DELETE FROM buffer WHERE seq <= ?", vec![last.into()])?;
         Ok(rows.len())
+    }
+}
+
+/// The Durable Object's `seen` table as the rollups' set of already-counted uniques.
+struct SeenInStorage<'a> {
+    sql: &'a SqlStorage,
+    now: i64,
+}
+
+impl SeenSet for SeenInStorage<'_> {
+    fn first(&mut self, key: &str) -> bool {
+        match self.sql.exec(
+            "INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)",
+            vec![key.into(), self.now.into()],
+        ) {
+            Ok(cursor) => {
+                // Drain the cursor so the write is counted.
+                let _ = cursor.to_array::<serde_json::Value>();
+                cursor.rows_written() > 0
+            }
+            Err(e) => {
+                worker::console_error!("seen set: {e}");
+                false
+            }
+        }
     }
 }
 
@@ -202,6 +264,11 @@ impl DurableObject for EventBuffer {
         if let Err(e) = buffer.sql().exec(BUFFER_SCHEMA, None) {
             worker::console_error!("buffer schema: {e}");
         }
+        // Buffers created before rollups lack the deltas column; adding it twice fails harmlessly.
+        let _ = buffer.sql().exec(
+            "ALTER TABLE buffer ADD COLUMN deltas TEXT NOT NULL DEFAULT '[]'",
+            None,
+        );
         buffer
     }
 
@@ -225,8 +292,13 @@ impl DurableObject for EventBuffer {
                 // Sessions idle past the timeout can never continue, and past rate windows
                 // never count again; forget both.
                 self.sql().exec(
-                    "DELETE FROM visitor_sessions WHERE last_seen < ?",
+                    "DELETE FROM open_sessions WHERE last_seen < ?",
                     vec![(now_ms() - SESSION_TIMEOUT_MS).into()],
+                )?;
+                // Uniques are counted per day; two days later no event can need the key.
+                self.sql().exec(
+                    "DELETE FROM seen WHERE at < ?",
+                    vec![(now_ms() - SEEN_KEEP_MS).into()],
                 )?;
                 self.sql().exec(
                     "DELETE FROM rate_counts WHERE win < ?",

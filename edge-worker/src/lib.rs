@@ -71,6 +71,7 @@ async fn route(
         (Method::Get, "/api/stats/totals") => stats::totals(req, env).await,
         (Method::Get, "/api/stats/timeseries") => stats::timeseries(req, env).await,
         (Method::Get, "/api/stats/pages") => stats::pages(req, env).await,
+        (Method::Get, "/api/stats/breakdown") => stats::breakdown(req, env).await,
         _ if KNOWN_PATHS.contains(&path) || path.starts_with("/api/stats/") => Err(ApiError::new(
             405,
             "method_not_allowed",

@@ -56,6 +56,12 @@ test("SIGKILL mid-load loses no acknowledged event and duplicates none", async (
     const missing = [];
     for (const rid of acked) for (let k = 0; k < EVENTS_PER_REQUEST; k++) if (!present.has(`${rid}-${k}`)) missing.push(`${rid}-${k}`);
     assert.deepEqual(missing, []);
+    // Rollups were added exactly once per event, retried flushes included.
+    const [{ n: rolled }] = await eventually(async () => {
+      const r = await second.d1("SELECT COALESCE(SUM(pageviews), 0) AS n FROM rollups_hourly WHERE dimension = 'total'");
+      return r[0].n === ids.length ? r : null;
+    }, 30_000, "rollups matching the events");
+    assert.equal(rolled, ids.length);
     // Anything beyond the acknowledged set was accepted just as the kill landed (written, answer lost).
     assert.ok(ids.length - acked.length * EVENTS_PER_REQUEST <= CLIENTS * EVENTS_PER_REQUEST);
   } finally {

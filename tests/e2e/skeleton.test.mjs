@@ -120,6 +120,16 @@ test("demo page → collector → Worker → Durable Object → D1 → dashboard
   assert.match(tips[6], /: 3 page views, 1 visitors$/);
   assert.ok(tips.slice(0, 6).every((t) => t.includes(": 0 page views")), tips.join(" | "));
   await page.screenshot({ path: join(OUTPUT, "dashboard-desktop.png"), fullPage: true });
+
+  // The same numbers come from the hourly rollups, per dimension.
+  const breakdown = async (dimension) =>
+    (await page.evaluate(async (q) => (await fetch(`/api/stats/breakdown?${q}`)).json(),
+      `site=demo&from=${events[0].day}&to=${events[0].day}&dimension=${dimension}`)).rows;
+  const [browserRow] = await breakdown("browser");
+  assert.deepEqual([browserRow.value, browserRow.visitors, browserRow.visits, browserRow.pageviews, browserRow.bounces], ["Chrome", 1, 1, 3, 0]);
+  assert.deepEqual((await breakdown("entry_page")).map((r) => [r.value, r.visits]), [["/demo/", 1]]);
+  assert.deepEqual((await breakdown("exit_page")).map((r) => [r.value, r.visits]), [["/demo/about/", 1]]);
+  assert.equal((await page.evaluate(async () => (await fetch("/api/stats/breakdown?site=demo&from=2026-01-01&to=2026-01-01&dimension=nope")).status)), 400);
   await context.close();
 });
 

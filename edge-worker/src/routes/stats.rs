@@ -1,6 +1,6 @@
 //! The stats API: totals, a time series and top pages for a site and a range of days.
 
-use analytics_core::sql::{SERIES_SQL, TOP_PAGES_SQL, TOTALS_SQL};
+use analytics_core::rollup::{BREAKDOWN_SQL, DIMENSIONS, SERIES_SQL, TOTALS_SQL};
 use analytics_core::stats::{
     fill_series, range_from_days, DateRange, SeriesPoint, MAX_BREAKDOWN_ROWS,
 };
@@ -18,12 +18,14 @@ struct StatsQuery {
     from: Option<String>,
     to: Option<String>,
     limit: Option<u32>,
+    dimension: Option<String>,
 }
 
 struct Scope {
     site: String,
     range: DateRange,
     limit: u32,
+    dimension: Option<String>,
 }
 
 async fn scope(req: &Request, env: &Env) -> Result<Scope, Failure> {
@@ -45,14 +47,18 @@ async fn scope(req: &Request, env: &Env) -> Result<Scope, Failure> {
         site,
         range,
         limit: q.limit.unwrap_or(10).clamp(1, MAX_BREAKDOWN_ROWS),
+        dimension: q.dimension,
     })
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Default)]
 struct Totals {
-    pageviews: i64,
     visitors: i64,
+    pageviews: i64,
     visits: i64,
+    bounces: i64,
+    duration_ms: i64,
+    engaged_ms: i64,
 }
 
 pub async fn totals(req: Request, env: &Env) -> RouteResult {
@@ -66,14 +72,7 @@ pub async fn totals(req: Request, env: &Env) -> RouteResult {
         ])?
         .first(None)
         .await?;
-    json(
-        200,
-        &totals.unwrap_or(Totals {
-            pageviews: 0,
-            visitors: 0,
-            visits: 0,
-        }),
-    )
+    json(200, &totals.unwrap_or_default())
 }
 
 pub async fn timeseries(req: Request, env: &Env) -> RouteResult {
@@ -99,24 +98,61 @@ pub async fn timeseries(req: Request, env: &Env) -> RouteResult {
 }
 
 #[derive(Serialize, Deserialize)]
-struct PageRow {
-    path: String,
-    pageviews: i64,
+struct BreakdownRow {
+    value: String,
     visitors: i64,
+    pageviews: i64,
+    visits: i64,
+    bounces: i64,
+    duration_ms: i64,
+    engaged_ms: i64,
+    events: i64,
 }
 
-pub async fn pages(req: Request, env: &Env) -> RouteResult {
-    let s = scope(&req, env).await?;
-    let rows: Vec<PageRow> = d1(env)?
-        .prepare(TOP_PAGES_SQL)
+async fn breakdown_rows(
+    env: &Env,
+    s: &Scope,
+    dimension: &str,
+) -> Result<Vec<BreakdownRow>, Failure> {
+    Ok(d1(env)?
+        .prepare(BREAKDOWN_SQL)
         .bind(&[
             s.site.as_str().into(),
             (s.range.from_ms as f64).into(),
             (s.range.to_ms as f64).into(),
+            dimension.into(),
             (s.limit as f64).into(),
         ])?
         .all()
         .await?
-        .results()?;
-    json(200, &serde_json::json!({ "pages": rows }))
+        .results()?)
+}
+
+/// `GET /api/stats/breakdown?dimension=…`: one dimension's rows, read from the hourly rollups.
+pub async fn breakdown(req: Request, env: &Env) -> RouteResult {
+    let s = scope(&req, env).await?;
+    let dimension = s.dimension.clone().unwrap_or_default();
+    if !DIMENSIONS.contains(&dimension.as_str()) {
+        return Err(ApiError::bad_request(
+            "bad_dimension",
+            format!("dimension must be one of {}", DIMENSIONS.join(", ")),
+        )
+        .into());
+    }
+    let rows = breakdown_rows(env, &s, &dimension).await?;
+    json(
+        200,
+        &serde_json::json!({ "dimension": dimension, "rows": rows }),
+    )
+}
+
+/// `GET /api/stats/pages`: the top pages (the `page` breakdown) as the dashboard shows them.
+pub async fn pages(req: Request, env: &Env) -> RouteResult {
+    let s = scope(&req, env).await?;
+    let rows = breakdown_rows(env, &s, "page").await?;
+    let pages: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::json!({ "path": r.value, "pageviews": r.pageviews, "visitors": r.visitors }))
+        .collect();
+    json(200, &serde_json::json!({ "pages": pages }))
 }
