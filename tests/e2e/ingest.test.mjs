@@ -11,7 +11,7 @@ const SITE_LIMIT = 1500;
 let worker;
 
 before(async () => {
-  worker = await startWorker({ vars: { VIGIA_SITE_EVENTS_PER_MINUTE: String(SITE_LIMIT) } });
+  worker = await startWorker({ vars: { VIGIA_SITE_EVENTS_PER_MINUTE: String(SITE_LIMIT), VIGIA_TRUST_GEO_HEADERS: "true" } });
   await createAdmin(worker.base);
 });
 after(async () => { await worker?.stop(); });
@@ -48,6 +48,26 @@ test("every payload of the hostile corpus gets its expected answer, never a 5xx"
   }, 30_000, "the corpus's valid events in D1");
   assert.ok(stored.some((r) => r.props.includes("<img src=x onerror=alert(1)>")));
   assert.ok((await worker.d1("SELECT COUNT(*) AS n FROM sites"))[0].n === 1, "tables survived the SQL fragments");
+});
+
+test("geo comes from the edge; what the edge does not know is stored as unknown", async () => {
+  const send = (path, geo) => fetch(`${worker.base}/api/event`, {
+    method: "POST",
+    headers: { "User-Agent": `${UA} geo`, "Accept-Language": "pt", ...geo },
+    body: JSON.stringify({ site: "demo", events: [{ kind: "pageview", url: `http://127.0.0.1${path}` }] }),
+  });
+  assert.equal((await send("/geo-full", { "X-Vigia-Geo-Country": "pt", "X-Vigia-Geo-Region": "Lisbon", "X-Vigia-Geo-City": "Lisbon" })).status, 202);
+  assert.equal((await send("/geo-country", { "X-Vigia-Geo-Country": "BR" })).status, 202);
+  assert.equal((await send("/geo-tor", { "X-Vigia-Geo-Country": "T1" })).status, 202);
+  const rows = await eventually(async () => {
+    const r = await worker.d1("SELECT path, country, region, city FROM events WHERE path LIKE '/geo-%' ORDER BY path");
+    return r.length === 3 ? r : null;
+  }, 30_000, "the geo events");
+  assert.deepEqual(rows.map((r) => [r.path, r.country, r.region, r.city]), [
+    ["/geo-country", "BR", "unknown", "unknown"],
+    ["/geo-full", "PT", "Lisbon", "Lisbon"],
+    ["/geo-tor", "unknown", "unknown", "unknown"],
+  ]);
 });
 
 test("one visitor is limited to its events per minute, with 429 and Retry-After; others go on", async () => {

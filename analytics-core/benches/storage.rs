@@ -1,0 +1,292 @@
+//! Benchmarks (c) and (d): bytes per stored event including indexes, and a 30-day overview
+//! read from rollups versus a raw scan — latency and rows read — after loading 1 M and 10 M
+//! generated events into SQLite (D1's engine) with the real migrations. Prints figures only.
+//!
+//! `cargo bench -p analytics-core --bench storage` (BENCH_EVENTS=1000000,10000000 by default).
+
+use analytics_core::event::EnrichedEvent;
+use analytics_core::rollup::{
+    self, OpenSession, SeenSet, BREAKDOWN_SQL, SERIES_SQL, TOTALS_SQL, UPSERT_SQL,
+};
+use analytics_core::sql::{event_values, insert_event_sql, SqlValue};
+use analytics_core::stats::{DAY_MS, HOUR_MS};
+use rusqlite::{params, params_from_iter, Connection};
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+const SITE: &str = "bench";
+const DAYS: i64 = 60;
+const START: i64 = 20_000 * DAY_MS;
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// The set of counted uniques for the day being generated (the Durable Object prunes the same way).
+struct DaySeen(HashSet<String>);
+impl SeenSet for DaySeen {
+    fn first(&mut self, key: &str) -> bool {
+        self.0.insert(key.to_string())
+    }
+}
+
+fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
+    match v {
+        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    }
+}
+
+/// One day's events in time order: sessions of 1–8 events from a pool of visitors.
+fn day_events(rng: &mut Rng, day: i64, count: usize, next_id: &mut u64) -> Vec<EnrichedEvent> {
+    const PAGES: usize = 400;
+    let sources = [
+        ("Direct", "direct"),
+        ("Google", "search"),
+        ("Twitter", "social"),
+        ("news.example", "referral"),
+        ("DuckDuckGo", "search"),
+    ];
+    let browsers = [
+        ("Chrome", "Windows 10", "desktop"),
+        ("Safari", "iPhone", "mobile"),
+        ("Firefox", "Linux", "desktop"),
+        ("Chrome", "Android", "mobile"),
+        ("Edge", "Windows 10", "desktop"),
+    ];
+    let countries = ["US", "DE", "PT", "BR", "IN", "FR", "GB", "JP", "unknown"];
+    let mut events = Vec::with_capacity(count);
+    while events.len() < count {
+        let visitor = rng.below((count / 3).max(1) as u64);
+        let (source, channel) = sources[rng.below(5) as usize];
+        let (browser, os, device) = browsers[rng.below(5) as usize];
+        let country = countries[rng.below(9) as usize];
+        let mut t = START + day * DAY_MS + rng.below((DAY_MS - HOUR_MS) as u64) as i64;
+        for step in 0..1 + rng.below(8) {
+            *next_id += 1;
+            let kind = if step > 0 && rng.below(6) == 0 {
+                "custom"
+            } else {
+                "pageview"
+            };
+            events.push(EnrichedEvent {
+                id: format!("{:016x}", *next_id),
+                site_id: SITE.into(),
+                ts: t,
+                visitor: format!("{:032x}", visitor * 2_654_435_761 + day as u64),
+                kind: kind.into(),
+                name: if kind == "custom" {
+                    "signup".into()
+                } else {
+                    String::new()
+                },
+                path: format!(
+                    "/section-{}/page-{}",
+                    rng.below(20),
+                    rng.below(PAGES as u64)
+                ),
+                referrer_source: source.into(),
+                channel: channel.into(),
+                browser: browser.into(),
+                browser_version: "131".into(),
+                os: os.into(),
+                device: device.into(),
+                country: country.into(),
+                region: "unknown".into(),
+                city: "unknown".into(),
+                screen: "laptop".into(),
+                props: if kind == "custom" {
+                    r#"{"plan":"pro"}"#.into()
+                } else {
+                    "{}".into()
+                },
+                ..Default::default()
+            });
+            t += 5_000 + rng.below(120_000) as i64;
+        }
+    }
+    events.sort_by_key(|e| e.ts);
+    events
+}
+
+fn load(path: &str, total: usize) -> Connection {
+    let _ = std::fs::remove_file(path);
+    let db = Connection::open(path).unwrap();
+    db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        .unwrap();
+    for m in ["0001_init.sql", "0002_rollups.sql"] {
+        let sql =
+            std::fs::read_to_string(format!("{}/../migrations/{m}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        db.execute_batch(&sql).unwrap();
+    }
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut next_id = 0;
+    let mut open: HashMap<String, OpenSession> = HashMap::new();
+    let per_day = total / DAYS as usize;
+    let started = Instant::now();
+    for day in 0..DAYS {
+        let mut events = day_events(&mut rng, day, per_day, &mut next_id);
+        let mut seen = DaySeen(HashSet::new());
+        let mut deltas = Vec::new();
+        for e in events.iter_mut() {
+            let (state, d) = rollup::apply(e, open.get(&e.visitor), &mut seen);
+            open.insert(e.visitor.clone(), state);
+            deltas.extend(d);
+        }
+        let tx = db.unchecked_transaction().unwrap();
+        {
+            let mut insert = tx.prepare_cached(&insert_event_sql()).unwrap();
+            for e in &events {
+                insert
+                    .execute(params_from_iter(event_values(e).iter().map(to_sql)))
+                    .unwrap();
+            }
+            let mut upsert = tx.prepare_cached(UPSERT_SQL).unwrap();
+            for d in rollup::merge(deltas) {
+                upsert
+                    .execute(params_from_iter(
+                        rollup::upsert_values(SITE, &d).iter().map(to_sql),
+                    ))
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        open.retain(|_, s| s.last_ms > START + (day + 1) * DAY_MS - 30 * 60_000);
+    }
+    eprintln!(
+        "  loaded {total} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    db
+}
+
+fn size_of(db: &Connection, table_like: &str) -> i64 {
+    // dbstat is compiled into rusqlite's bundled SQLite: bytes per table and index.
+    db.query_row(
+        "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = ?1)",
+        params![table_like],
+        |r| r.get(0),
+    )
+    .unwrap_or(-1)
+}
+
+fn median_ms(mut f: impl FnMut()) -> f64 {
+    let mut runs: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    runs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    runs[2]
+}
+
+/// The dashboard's 30-day overview: totals, the daily series, top pages, sources, countries.
+fn overview_from_rollups(db: &Connection, from: i64, to: i64) {
+    db.query_row(TOTALS_SQL, params![SITE, from, to], |r| r.get::<_, i64>(0))
+        .unwrap();
+    let mut s = db.prepare_cached(SERIES_SQL).unwrap();
+    s.query_map(params![SITE, from, to, DAY_MS], |r| r.get::<_, i64>(1))
+        .unwrap()
+        .for_each(drop);
+    let mut b = db.prepare_cached(BREAKDOWN_SQL).unwrap();
+    for dim in ["page", "source", "country"] {
+        b.query_map(params![SITE, from, to, dim, 10], |r| r.get::<_, String>(0))
+            .unwrap()
+            .for_each(drop);
+    }
+}
+
+const RAW_TOTALS: &str = "SELECT COUNT(DISTINCT visitor || day), SUM(kind = 'pageview'), COUNT(DISTINCT session) FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0";
+const RAW_SERIES: &str = "SELECT day, SUM(kind = 'pageview'), COUNT(DISTINCT visitor) FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0 GROUP BY day";
+const RAW_BREAKDOWN: [&str; 3] = [
+    "SELECT path, COUNT(DISTINCT visitor || day) v FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0 AND kind = 'pageview' GROUP BY path ORDER BY v DESC LIMIT 10",
+    "SELECT referrer_source, COUNT(DISTINCT visitor || day) v FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0 GROUP BY referrer_source ORDER BY v DESC LIMIT 10",
+    "SELECT country, COUNT(DISTINCT visitor || day) v FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND bot = 0 GROUP BY country ORDER BY v DESC LIMIT 10",
+];
+
+fn overview_from_raw(db: &Connection, from: i64, to: i64) {
+    db.query_row(RAW_TOTALS, params![SITE, from, to], |r| r.get::<_, i64>(0))
+        .unwrap();
+    let mut s = db.prepare_cached(RAW_SERIES).unwrap();
+    s.query_map(params![SITE, from, to], |r| r.get::<_, i64>(1))
+        .unwrap()
+        .for_each(drop);
+    for q in RAW_BREAKDOWN {
+        let mut b = db.prepare_cached(q).unwrap();
+        b.query_map(params![SITE, from, to], |r| r.get::<_, String>(0))
+            .unwrap()
+            .for_each(drop);
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --benches` probes; the figures need `cargo bench`
+    }
+    let sizes: Vec<usize> = std::env::var("BENCH_EVENTS")
+        .unwrap_or_else(|_| "1000000,10000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let dir = std::env::var("CARGO_TARGET_TMPDIR")
+        .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    for total in sizes {
+        println!("storage bench: {total} generated events over {DAYS} days");
+        let path = format!("{dir}/vigia-storage-bench-{total}.sqlite");
+        let db = load(&path, total);
+        let events: i64 = db
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        let rollup_rows: i64 = db
+            .query_row("SELECT COUNT(*) FROM rollups_hourly", [], |r| r.get(0))
+            .unwrap();
+        let event_bytes = size_of(&db, "events");
+        let rollup_bytes = size_of(&db, "rollups_hourly");
+        println!(
+            "  (c) events: {events} rows, {event_bytes} B with indexes = {:.0} B/event",
+            event_bytes as f64 / events as f64
+        );
+        println!(
+            "      rollups_hourly: {rollup_rows} rows, {rollup_bytes} B = {:.1} B/event",
+            rollup_bytes as f64 / events as f64
+        );
+        let (from, to) = (START + (DAYS - 30) * DAY_MS, START + DAYS * DAY_MS);
+        let rollup_rows_read: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM rollups_hourly WHERE site_id = ?1 AND hour >= ?2 AND hour < ?3 AND dimension IN ('total', 'total', 'page', 'source', 'country')",
+                params![SITE, from, to],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let total_rows: i64 = db
+            .query_row("SELECT COUNT(*) FROM rollups_hourly WHERE site_id = ?1 AND hour >= ?2 AND hour < ?3 AND dimension = 'total'", params![SITE, from, to], |r| r.get(0))
+            .unwrap();
+        let raw_rows: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM events WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3",
+                params![SITE, from, to],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let rollup_ms = median_ms(|| overview_from_rollups(&db, from, to));
+        let raw_ms = median_ms(|| overview_from_raw(&db, from, to));
+        // Rows read as D1 bills them: every index entry a query visits. Totals and series read
+        // the `total` rows (twice), the three breakdowns their dimension's rows.
+        println!(
+            "  (d) 30-day overview (totals, daily series, top pages/sources/countries), median of 5:\n      rollups: {rollup_ms:.1} ms, ~{} rows read\n      raw scan: {raw_ms:.1} ms, ~{} rows read",
+            rollup_rows_read + total_rows,
+            raw_rows * 5
+        );
+        drop(db);
+        let _ = std::fs::remove_file(&path);
+    }
+}
