@@ -6,6 +6,7 @@ use analytics_core::stats::{
 };
 use analytics_core::ApiError;
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
 use worker::{Env, Request};
 
 use crate::db::d1;
@@ -26,6 +27,19 @@ struct Scope {
     range: DateRange,
     limit: u32,
     dimension: Option<String>,
+}
+
+impl Scope {
+    /// Every stats query binds site, from and to first (?1–?3), then its own values.
+    fn binds(&self, rest: &[JsValue]) -> Vec<JsValue> {
+        let mut binds = vec![
+            self.site.as_str().into(),
+            (self.range.from_ms as f64).into(),
+            (self.range.to_ms as f64).into(),
+        ];
+        binds.extend_from_slice(rest);
+        binds
+    }
 }
 
 async fn scope(req: &Request, env: &Env) -> Result<Scope, Failure> {
@@ -65,11 +79,7 @@ pub async fn totals(req: Request, env: &Env) -> RouteResult {
     let s = scope(&req, env).await?;
     let totals: Option<Totals> = d1(env)?
         .prepare(TOTALS_SQL)
-        .bind(&[
-            s.site.as_str().into(),
-            (s.range.from_ms as f64).into(),
-            (s.range.to_ms as f64).into(),
-        ])?
+        .bind(&s.binds(&[]))?
         .first(None)
         .await?;
     json(200, &totals.unwrap_or_default())
@@ -79,12 +89,7 @@ pub async fn timeseries(req: Request, env: &Env) -> RouteResult {
     let s = scope(&req, env).await?;
     let rows: Vec<SeriesPoint> = d1(env)?
         .prepare(SERIES_SQL)
-        .bind(&[
-            s.site.as_str().into(),
-            (s.range.from_ms as f64).into(),
-            (s.range.to_ms as f64).into(),
-            (s.range.bucket_ms as f64).into(),
-        ])?
+        .bind(&s.binds(&[(s.range.bucket_ms as f64).into()]))?
         .all()
         .await?
         .results()?;
@@ -116,13 +121,7 @@ async fn breakdown_rows(
 ) -> Result<Vec<BreakdownRow>, Failure> {
     Ok(d1(env)?
         .prepare(BREAKDOWN_SQL)
-        .bind(&[
-            s.site.as_str().into(),
-            (s.range.from_ms as f64).into(),
-            (s.range.to_ms as f64).into(),
-            dimension.into(),
-            (s.limit as f64).into(),
-        ])?
+        .bind(&s.binds(&[dimension.into(), (s.limit as f64).into()]))?
         .all()
         .await?
         .results()?)
