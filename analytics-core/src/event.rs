@@ -41,4 +41,9 @@ pub struct EnrichedEvent {
     /// Custom properties as a JSON object text ("{}" when none).
     pub props: String,
     pub bot: bool,
+    /// The same visitor's hash under yesterday's salt, set only in the first half hour after
+    /// midnight UTC, so the Durable Object can continue a session that crosses midnight under
+    /// its old hash. Dropped there; never stored in D1.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub previous_visitor: String,
 }

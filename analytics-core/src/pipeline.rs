@@ -37,6 +37,16 @@ impl SiteConfig {
     }
 }
 
+/// The request's visitor hash under another (yesterday's) salt.
+pub fn visitor_under(salt: &[u8], site: &SiteConfig, facts: &RequestFacts) -> String {
+    visitor::visitor_hash(
+        salt,
+        &site.id,
+        ip::client_ip(&facts.ip_headers),
+        facts.user_agent,
+    )
+}
+
 pub fn enrich_batch(
     batch: &IncomingBatch,
     site: &SiteConfig,
@@ -45,7 +55,6 @@ pub fn enrich_batch(
     now_ms: i64,
     request_id: &str,
 ) -> Result<Vec<EnrichedEvent>, ApiError> {
-    let client_ip = ip::client_ip(&facts.ip_headers);
     let ua = useragent::parse(facts.user_agent);
     let is_bot = bot::is_bot(
         &ua,
@@ -55,7 +64,7 @@ pub fn enrich_batch(
         },
     );
     let geo = geo::from_edge(facts.country, facts.region, facts.city);
-    let visitor = visitor::visitor_hash(salt, &site.id, client_ip, facts.user_agent);
+    let visitor = visitor_under(salt, site, facts);
 
     let mut out = Vec::with_capacity(batch.events.len());
     for (index, incoming) in batch.events.iter().enumerate() {
@@ -110,6 +119,7 @@ pub fn enrich_batch(
                 .map(|p| serde_json::Value::Object(p.clone()).to_string())
                 .unwrap_or_else(|| "{}".into()),
             bot: is_bot,
+            previous_visitor: String::new(),
         });
     }
     Ok(out)

@@ -177,18 +177,25 @@ mod tests {
     }
 }
 
-/// The oldest salt day kept on `today`: yesterday's salt survives one more day so sessions that
-/// cross midnight can end; anything older is deleted by the daily cron.
-pub fn salt_keep_from(today: &str) -> String {
-    parse_day(today)
-        .map(|d| format_day(d - 1))
-        .unwrap_or_else(|| today.to_string())
+/// The oldest salt day the daily cron keeps when it runs at `now_ms`: yesterday's salt only
+/// while sessions that crossed midnight can still go on, today's always.
+pub fn salt_keep_from(now_ms: i64) -> String {
+    let today = now_ms.div_euclid(DAY_MS);
+    if crate::enrich::session::needs_previous_salt(now_ms) {
+        format_day(today - 1)
+    } else {
+        format_day(today)
+    }
 }
 
 #[cfg(test)]
 mod salt_tests {
+    use super::*;
+
     #[test]
-    fn keeps_yesterday_only() {
-        assert_eq!(super::salt_keep_from("2026-03-01"), "2026-02-28");
+    fn yesterdays_salt_goes_once_midnight_sessions_are_over() {
+        let midnight = days_from_civil(2026, 3, 1) * DAY_MS;
+        assert_eq!(salt_keep_from(midnight + 10 * 60_000), "2026-02-28");
+        assert_eq!(salt_keep_from(midnight + 45 * 60_000), "2026-03-01");
     }
 }

@@ -6,7 +6,7 @@
 //! flushes up to `FLUSH_BATCH_SIZE` events at a time to D1 with `INSERT OR IGNORE` on the
 //! event id, so a retried flush never duplicates; rows leave the buffer only after D1 said yes.
 
-use analytics_core::enrich::session::SESSION_TIMEOUT_MS;
+use analytics_core::enrich::session::{continues, SESSION_TIMEOUT_MS};
 use analytics_core::event::EnrichedEvent;
 use analytics_core::limits::{
     flush_retry_delay_ms, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS,
@@ -41,6 +41,11 @@ struct BufferedRow {
 #[derive(Deserialize)]
 struct StateRow {
     state: String,
+}
+
+#[derive(Deserialize)]
+struct LastSeenRow {
+    last_seen: i64,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +142,22 @@ impl EventBuffer {
         let sql = self.sql();
         let mut seen = SeenInStorage { sql: &sql, now };
         for event in &mut events {
+            // Just after midnight, a session that began yesterday goes on under yesterday's hash.
+            let previous_visitor = std::mem::take(&mut event.previous_visitor);
+            if !previous_visitor.is_empty() {
+                let open: Vec<LastSeenRow> = sql
+                    .exec(
+                        "SELECT last_seen FROM open_sessions WHERE visitor = ?",
+                        vec![previous_visitor.clone().into()],
+                    )?
+                    .to_array()?;
+                if open
+                    .first()
+                    .is_some_and(|r| continues(r.last_seen, event.ts))
+                {
+                    event.visitor = previous_visitor;
+                }
+            }
             let previous: Vec<StateRow> = sql
                 .exec(
                     "SELECT state FROM open_sessions WHERE visitor = ?",

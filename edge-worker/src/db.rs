@@ -66,7 +66,7 @@ fn split_list(text: &str) -> Vec<String> {
 thread_local! {
     /// An isolate serves many requests: today's salt and recently used site configs are kept
     /// in memory so ingest does not read (or write) D1 for them on every request.
-    static SALT: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
+    static SALTS: RefCell<HashMap<String, Vec<u8>>> = RefCell::new(HashMap::new());
     static SITES: RefCell<HashMap<String, (i64, SiteConfig)>> = RefCell::new(HashMap::new());
 }
 
@@ -112,13 +112,7 @@ async fn read_salt(db: &D1Database, day: &str) -> worker::Result<Option<String>>
 /// Today's salt, created on first use. `INSERT OR IGNORE` makes concurrent first uses (in
 /// several isolates) agree on one salt; after that each isolate keeps it in memory.
 pub async fn daily_salt(db: &D1Database, day: &str, fresh: &str) -> worker::Result<Vec<u8>> {
-    let cached = SALT.with(|s| {
-        s.borrow()
-            .as_ref()
-            .filter(|(d, _)| d == day)
-            .map(|(_, v)| v.clone())
-    });
-    if let Some(salt) = cached {
+    if let Some(salt) = existing_salt(db, day).await? {
         return Ok(salt);
     }
     let salt = match read_salt(db, day).await? {
@@ -135,6 +129,30 @@ pub async fn daily_salt(db: &D1Database, day: &str, fresh: &str) -> worker::Resu
     };
     let salt = analytics_core::hex::decode(&salt)
         .ok_or_else(|| worker::Error::RustError("salt is not hex".into()))?;
-    SALT.with(|s| *s.borrow_mut() = Some((day.to_string(), salt.clone())));
+    remember_salt(day, &salt);
     Ok(salt)
+}
+
+fn remember_salt(day: &str, salt: &[u8]) {
+    SALTS.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() >= 3 {
+            s.clear(); // only today's and yesterday's are ever asked for
+        }
+        s.insert(day.to_string(), salt.to_vec());
+    });
+}
+
+/// A day's salt if it exists (never creates one): yesterday's, for sessions crossing midnight.
+pub async fn existing_salt(db: &D1Database, day: &str) -> worker::Result<Option<Vec<u8>>> {
+    if let Some(salt) = SALTS.with(|s| s.borrow().get(day).cloned()) {
+        return Ok(Some(salt));
+    }
+    let Some(text) = read_salt(db, day).await? else {
+        return Ok(None);
+    };
+    let salt = analytics_core::hex::decode(&text)
+        .ok_or_else(|| worker::Error::RustError("salt is not hex".into()))?;
+    remember_salt(day, &salt);
+    Ok(Some(salt))
 }

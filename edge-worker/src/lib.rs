@@ -82,12 +82,11 @@ async fn route(
     }
 }
 
-/// Daily cron: salts older than yesterday are deleted, so a visitor hash can never again be
-/// recomputed for those days. Yesterday's salt stays until sessions crossing midnight end.
+/// Daily cron (00:45 UTC): every salt but today's is deleted once sessions that crossed
+/// midnight are over, so a visitor hash can never again be recomputed for past days.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    let today = analytics_core::stats::day_of_ms(http::now_ms());
-    let keep_from = analytics_core::stats::salt_keep_from(&today);
+    let keep_from = analytics_core::stats::salt_keep_from(http::now_ms());
     if let Err(e) = rotate_salts(&env, &keep_from).await {
         worker::console_error!("salt rotation failed: {e}");
     }

@@ -1,12 +1,13 @@
 //! `POST /api/event`: the collector's batches.
 
 use analytics_core::enrich::ip::IpHeaders;
+use analytics_core::enrich::session::needs_previous_salt;
 use analytics_core::limits::{BUFFER_FULL_RETRY_AFTER_S, MAX_BODY_BYTES};
-use analytics_core::pipeline::{enrich_batch, RequestFacts};
+use analytics_core::pipeline::{enrich_batch, visitor_under, RequestFacts};
 use analytics_core::{stats, wire, ApiError};
 use worker::{Env, Method, Request, RequestInit, Response};
 
-use crate::db::{cached_site_config, d1, daily_salt};
+use crate::db::{cached_site_config, d1, daily_salt, existing_salt};
 use crate::http::{header, json, now_ms, random_hex, read_body, Failure, RouteResult};
 
 pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteResult {
@@ -38,7 +39,16 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         region: region.as_deref(),
         city: city.as_deref(),
     };
-    let events = enrich_batch(&batch, &site, &facts, &salt, now, request_id)?;
+    let mut events = enrich_batch(&batch, &site, &facts, &salt, now, request_id)?;
+    if needs_previous_salt(now) {
+        let yesterday = stats::format_day(now.div_euclid(stats::DAY_MS) - 1);
+        if let Some(previous) = existing_salt(&db, &yesterday).await? {
+            let previous_visitor = visitor_under(&previous, &site, &facts);
+            for event in &mut events {
+                event.previous_visitor = previous_visitor.clone();
+            }
+        }
+    }
     // The IP, the user agent and the salt end here; only `events` travels on.
 
     let mut init = RequestInit::new();
