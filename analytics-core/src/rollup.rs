@@ -18,7 +18,7 @@
 //!   `exit_page` counts visits by the session's last page view.
 //! - Bots are stored in `events` but add nothing here except to the `bots` row.
 
-use crate::enrich::session::SESSION_TIMEOUT_MS;
+use crate::enrich::session::continues;
 use crate::event::EnrichedEvent;
 use crate::stats::{day_of_ms, HOUR_MS};
 use serde::{Deserialize, Serialize};
@@ -176,7 +176,7 @@ pub fn apply(
         });
         return (state, out.0);
     }
-    let continuing = previous.filter(|p| event.ts - p.last_ms <= SESSION_TIMEOUT_MS);
+    let continuing = previous.filter(|p| continues(p.last_ms, event.ts));
     let is_pageview = event.kind == "pageview";
     let mut session = match continuing {
         Some(p) => p.clone(),
@@ -383,6 +383,7 @@ pub const SERIES_SQL: &str = "SELECT (hour / CAST(?4 AS INTEGER)) * CAST(?4 AS I
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enrich::session::SESSION_TIMEOUT_MS;
     use std::collections::HashSet;
 
     fn ev(id: &str, ts: i64, kind: &str, path: &str) -> EnrichedEvent {

@@ -111,7 +111,12 @@ async fn read_salt(db: &D1Database, day: &str) -> worker::Result<Option<String>>
 
 /// Today's salt, created on first use. `INSERT OR IGNORE` makes concurrent first uses (in
 /// several isolates) agree on one salt; after that each isolate keeps it in memory.
-pub async fn daily_salt(db: &D1Database, day: &str, fresh: &str) -> worker::Result<Vec<u8>> {
+/// `fresh` makes a new random salt; it is called only when the day has none yet.
+pub async fn daily_salt(
+    db: &D1Database,
+    day: &str,
+    fresh: impl FnOnce() -> worker::Result<String>,
+) -> worker::Result<Vec<u8>> {
     if let Some(salt) = existing_salt(db, day).await? {
         return Ok(salt);
     }
@@ -119,7 +124,7 @@ pub async fn daily_salt(db: &D1Database, day: &str, fresh: &str) -> worker::Resu
         Some(salt) => salt,
         None => {
             db.prepare("INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)")
-                .bind(&[day.into(), fresh.into()])?
+                .bind(&[day.into(), fresh()?.into()])?
                 .run()
                 .await?;
             read_salt(db, day)

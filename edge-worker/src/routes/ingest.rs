@@ -19,7 +19,7 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown site {:?}", batch.site)))?;
 
-    let salt = daily_salt(&db, &stats::day_of_ms(now), &random_hex::<32>()?).await?;
+    let salt = daily_salt(&db, &stats::day_of_ms(now), random_hex::<32>).await?;
     let user_agent = header(&req, "User-Agent").unwrap_or_default();
     let (cf_ip, xff, real_ip) = (
         header(&req, "CF-Connecting-IP"),
