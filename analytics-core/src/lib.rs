@@ -3,14 +3,19 @@
 //! The Worker only parses HTTP, calls into this crate, and talks to D1 / Durable Objects.
 
 pub mod auth;
+pub mod csv;
 pub mod enrich;
 pub mod error;
 pub mod event;
+pub mod filter;
 pub mod hex;
 pub mod limits;
+pub mod period;
 pub mod pipeline;
+pub mod query;
 pub mod rate_limit;
 pub mod rollup;
+pub mod routes;
 pub mod sql;
 pub mod stats;
 pub mod wire;

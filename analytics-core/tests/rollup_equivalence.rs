@@ -487,3 +487,175 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
     assert_eq!(bots, events.iter().filter(|e| e.bot).count() as i64);
     assert!(compared > 200, "{compared} rows compared");
 }
+
+fn metrics_rows(db: &Connection, sql: &analytics_core::query::Sql) -> BTreeMap<String, Metrics> {
+    let mut stmt = db.prepare(&sql.text).unwrap();
+    let named =
+        |r: &rusqlite::Row, c: &str| -> i64 { r.get::<_, Option<i64>>(c).unwrap().unwrap_or(0) };
+    let has_value = stmt.column_names().contains(&"value");
+    stmt.query_map(params_from_iter(sql.binds.iter().map(to_sql)), |r| {
+        let value = if has_value {
+            r.get::<_, String>("value")?
+        } else {
+            String::new()
+        };
+        Ok((
+            value,
+            [
+                named(r, "visitors"),
+                named(r, "pageviews"),
+                named(r, "visits"),
+                named(r, "bounces"),
+                named(r, "duration_ms"),
+                named(r, "engaged_ms"),
+                if has_value { named(r, "events") } else { 0 },
+            ],
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn nonzero(dim: &str, rows: BTreeMap<String, Metrics>) -> BTreeMap<String, Metrics> {
+    rows.into_iter()
+        .map(|(k, m)| (k, defined(dim, m)))
+        .filter(|(_, m)| m.iter().any(|v| *v != 0))
+        .collect()
+}
+
+/// The filtered (raw-event) SQL path: without filters it gives the rollups' numbers; with
+/// filters it gives the numbers of the selected visits computed in Rust.
+#[test]
+fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
+    use analytics_core::filter::Filter;
+    use analytics_core::query::{self, Scope};
+    let mut events = generate();
+    let deltas = roll_up(&mut events);
+    let db = database(&events, &deltas);
+    let mut compared = 0;
+    for (from_day, to_day) in [(0, 1), (1, 3), (0, 5)] {
+        let (from, to) = (START + from_day * DAY_MS, START + to_day * DAY_MS);
+        let none = Scope {
+            site: SITE,
+            from_ms: from,
+            to_ms: to,
+            filters: &[],
+        };
+        let raw_totals = metrics_rows(&db, &query::totals_raw(&none));
+        let rolled_totals = metrics_rows(&db, &query::totals(&none));
+        assert_eq!(
+            defined("total", raw_totals[""]),
+            defined("total", rolled_totals[""]),
+            "totals, days {from_day}..{to_day}"
+        );
+        for dim in rollup::DIMENSIONS
+            .iter()
+            .filter(|d| !["bots", "total"].contains(d))
+        {
+            let rolled = nonzero(
+                dim,
+                metrics_rows(&db, &query::breakdown(&none, dim, 10_000)),
+            );
+            let raw = nonzero(
+                dim,
+                metrics_rows(&db, &query::breakdown_raw(&none, dim, 10_000)),
+            );
+            assert_eq!(
+                raw, rolled,
+                "raw vs rollup path, {dim}, days {from_day}..{to_day}"
+            );
+            compared += rolled.len();
+        }
+    }
+    // Filters: each selects visits; the SQL answer must equal the Rust answer over the
+    // selected visits' events.
+    let (from, to) = (START, START + 5 * DAY_MS);
+    let selections: Vec<(&str, Box<dyn Fn(&[&EnrichedEvent]) -> bool>)> = vec![
+        (
+            "country:PT",
+            Box::new(|s: &[&EnrichedEvent]| s[0].country == "PT"),
+        ),
+        (
+            "page:/pricing",
+            Box::new(|s: &[&EnrichedEvent]| {
+                s.iter()
+                    .any(|e| e.kind == "pageview" && e.path == "/pricing")
+            }),
+        ),
+        (
+            "browser:Safari",
+            Box::new(|s: &[&EnrichedEvent]| s[0].browser == "Safari"),
+        ),
+        (
+            "event:signup",
+            Box::new(|s: &[&EnrichedEvent]| {
+                s.iter().any(|e| e.kind == "custom" && e.name == "signup")
+            }),
+        ),
+    ];
+    for (text, keep) in &selections {
+        let filters = vec![Filter::parse(text).unwrap()];
+        let scope = Scope {
+            site: SITE,
+            from_ms: from,
+            to_ms: to,
+            filters: &filters,
+        };
+        let mut by_session: BTreeMap<&str, Vec<&EnrichedEvent>> = BTreeMap::new();
+        for e in events.iter().filter(|e| !e.bot) {
+            by_session.entry(&e.session).or_default().push(e);
+        }
+        let kept: HashSet<&str> = by_session
+            .iter()
+            .filter(|(_, evs)| keep(evs))
+            .map(|(s, _)| *s)
+            .collect();
+        let selected: Vec<EnrichedEvent> = events
+            .iter()
+            .filter(|e| !e.bot && kept.contains(e.session.as_str()))
+            .cloned()
+            .collect();
+        assert!(
+            !selected.is_empty() && selected.len() < events.len(),
+            "{text}"
+        );
+        let totals = metrics_rows(&db, &query::totals(&scope));
+        let expected = raw_breakdown(&selected, "total", from, to);
+        assert_eq!(
+            defined("total", totals[""]),
+            defined("total", expected[""]),
+            "totals under {text}"
+        );
+        for dim in [
+            "page",
+            "source",
+            "country",
+            "exit_page",
+            "event",
+            "prop",
+            "entry_page",
+        ] {
+            let got = nonzero(
+                dim,
+                metrics_rows(&db, &query::breakdown(&scope, dim, 10_000)),
+            );
+            let want = nonzero(dim, raw_breakdown(&selected, dim, from, to));
+            assert_eq!(got, want, "{dim} under {text}");
+            compared += got.len();
+        }
+        // Hourly series under the filter: page views per hour.
+        let mut stmt = db.prepare(&query::hourly(&scope).text).unwrap();
+        let hours: Vec<(i64, i64)> = stmt
+            .query_map(
+                params_from_iter(query::hourly(&scope).binds.iter().map(to_sql)),
+                |r| Ok((r.get("t")?, r.get("pageviews")?)),
+            )
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let pv: i64 = hours.iter().map(|h| h.1).sum();
+        assert_eq!(pv, expected[""][1], "hourly page views under {text}");
+    }
+    assert!(compared > 100, "{compared}");
+}

@@ -222,12 +222,18 @@ impl EventBuffer {
             deltas.extend(serde_json::from_str::<Vec<rollup::Delta>>(&row.deltas)?);
             site_id = event.site_id;
         }
-        let already: Option<f64> = db
-            .prepare("SELECT upto_seq FROM flush_log WHERE site_id = ?1 AND upto_seq = ?2")
+        let state: Option<FlushState> = db
+            .prepare(
+                "SELECT (SELECT upto_seq FROM flush_log WHERE site_id = ?1 AND upto_seq = ?2) AS done, \
+                 EXISTS (SELECT 1 FROM sites WHERE id = ?1) AS site_exists",
+            )
             .bind(&[site_id.as_str().into(), (last as f64).into()])?
-            .first(Some("upto_seq"))
+            .first(None)
             .await?;
-        if already.is_none() {
+        let state = state.unwrap_or_default();
+        // A site deleted while events were buffered (ingest caches site configs for a minute):
+        // its events are dropped, not written back.
+        if state.done.is_none() && state.site_exists != 0.0 {
             for delta in rollup::merge(deltas) {
                 statements.push(statement(
                     &db,
@@ -251,6 +257,12 @@ impl EventBuffer {
             .exec("DELETE FROM buffer WHERE seq <= ?", vec![last.into()])?;
         Ok(rows.len())
     }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct FlushState {
+    done: Option<f64>,
+    site_exists: f64,
 }
 
 /// The Durable Object's `seen` table as the rollups' set of already-counted uniques.
@@ -296,6 +308,14 @@ impl DurableObject for EventBuffer {
     async fn fetch(&self, req: Request) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/append") => self.append(req).await,
+            // The site is being deleted: forget everything buffered and every open session.
+            (Method::Post, "/purge") => {
+                self.sql().exec(
+                    "DELETE FROM buffer; DELETE FROM open_sessions; DELETE FROM seen; DELETE FROM meta;",
+                    None,
+                )?;
+                Response::from_json(&serde_json::json!({ "purged": true }))
+            }
             (Method::Get, "/status") => Response::from_json(&serde_json::json!({
                 "pending": self.pending()?,
                 "flush_failures": self.meta_get("flush_failures")?,

@@ -102,6 +102,14 @@ pub async fn cached_site_config(
     Ok(config)
 }
 
+/// Drops a site's cached config in this isolate (after an edit or a delete; other isolates
+/// follow within `SITE_CACHE_MS`).
+pub fn forget_site_config(site_id: &str) {
+    SITES.with(|s| {
+        s.borrow_mut().remove(site_id);
+    });
+}
+
 async fn read_salt(db: &D1Database, day: &str) -> worker::Result<Option<String>> {
     db.prepare("SELECT salt FROM salts WHERE day = ?1")
         .bind(&[day.into()])?

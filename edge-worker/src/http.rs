@@ -119,6 +119,9 @@ pub async fn read_body(req: &mut Request, max_bytes: usize) -> Result<Vec<u8>, F
 /// always send Origin on cross-site POSTs; scripts without a browser send none and carry no
 /// ambient cookie, so they are let through to the usual auth check.
 pub fn check_same_origin(req: &Request) -> Result<(), Failure> {
+    if header(req, "Sec-Fetch-Site").as_deref() == Some("cross-site") {
+        return Err(ApiError::forbidden("cross-site request refused").into());
+    }
     let Some(origin) = header(req, "Origin") else {
         return Ok(());
     };
@@ -129,4 +132,40 @@ pub fn check_same_origin(req: &Request) -> Result<(), Failure> {
     } else {
         Err(ApiError::forbidden(format!("cross-site request from {origin} refused")).into())
     }
+}
+
+/// The query string's pairs, repeated keys kept in order.
+pub fn query_pairs(req: &Request) -> Result<Vec<(String, String)>, Failure> {
+    Ok(req
+        .url()?
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect())
+}
+
+pub fn query_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A CSV attachment. `filename` is built from checked ids and dates only.
+pub fn csv_response(filename: &str, body: String) -> RouteResult {
+    let mut resp = Response::ok(body)?;
+    let h = resp.headers_mut();
+    h.set("Content-Type", "text/csv; charset=utf-8")?;
+    h.set(
+        "Content-Disposition",
+        &format!("attachment; filename=\"{filename}\""),
+    )?;
+    Ok(resp)
+}
+
+/// A path parameter that must be a positive integer id.
+pub fn id_param(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::not_found(format!("no such id {text:?}")))
 }

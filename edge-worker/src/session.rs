@@ -1,6 +1,9 @@
-//! Who is asking: the dashboard session cookie, resolved against `sessions_auth`.
+//! Who is asking, and may they: the dashboard session cookie, an API token (`Authorization:
+//! Bearer`) or a public link (`X-Vigia-Share`), checked against the route table in
+//! `analytics_core::routes` before any handler runs.
 
 use analytics_core::auth::{cookie_value, token_hash, SESSION_COOKIE};
+use analytics_core::routes::{share_may_call, token_may_call, Access, Role, Route};
 use analytics_core::ApiError;
 use serde::Deserialize;
 use worker::{Env, Request};
@@ -15,6 +18,40 @@ pub struct User {
     pub is_admin: i64,
 }
 
+/// The authorised caller of a route.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub user: Option<User>,
+    /// The site of a site route (from `{site}` or `?site=`), once access to it is checked.
+    pub site: Option<String>,
+    pub role: Option<Role>,
+    /// Path parameters other than `site`.
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl Caller {
+    pub fn user(&self) -> Result<&User, Failure> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| ApiError::unauthorized("log in first").into())
+    }
+    pub fn site(&self) -> &str {
+        self.site.as_deref().unwrap_or_default()
+    }
+    pub fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    }
+    pub fn role(&self) -> Role {
+        self.role.unwrap_or(Role::Viewer)
+    }
+}
+
+const USER_COLUMNS: &str = "u.id, u.email, u.is_admin";
+
 pub async fn current_user(req: &Request, env: &Env) -> Result<Option<User>, Failure> {
     let Some(cookies) = header(req, "Cookie") else {
         return Ok(None);
@@ -23,43 +60,149 @@ pub async fn current_user(req: &Request, env: &Env) -> Result<Option<User>, Fail
         return Ok(None);
     };
     let user = d1(env)?
-        .prepare(
-            "SELECT u.id, u.email, u.is_admin FROM sessions_auth s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-        )
+        .prepare(format!(
+            "SELECT {USER_COLUMNS} FROM sessions_auth s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+        ))
         .bind(&[token_hash(token).into(), (now_ms() as f64).into()])?
         .first::<User>(None)
         .await?;
     Ok(user)
 }
 
-pub async fn require_user(req: &Request, env: &Env) -> Result<User, Failure> {
-    current_user(req, env)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("log in first").into())
+async fn token_user(env: &Env, token: &str) -> Result<Option<User>, Failure> {
+    let db = d1(env)?;
+    let hash = token_hash(token);
+    let user = db
+        .prepare(format!(
+            "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
+        ))
+        .bind(&[hash.as_str().into()])?
+        .first::<User>(None)
+        .await?;
+    if user.is_some() {
+        db.prepare("UPDATE api_tokens SET last_used_at = ?1 WHERE token_hash = ?2")
+            .bind(&[(now_ms() as f64).into(), hash.into()])?
+            .run()
+            .await?;
+    }
+    Ok(user)
 }
 
-/// The user's role on a site: admins are owners everywhere.
-pub async fn site_role(env: &Env, user: &User, site_id: &str) -> Result<Option<String>, Failure> {
-    if user.is_admin != 0 {
-        let exists: Option<String> = d1(env)?
-            .prepare("SELECT id FROM sites WHERE id = ?1")
-            .bind(&[site_id.into()])?
-            .first(Some("id"))
-            .await?;
-        return Ok(exists.map(|_| "owner".to_string()));
+/// The site a public link opens, if the link is on.
+pub async fn share_site(env: &Env, token: &str) -> Result<Option<String>, Failure> {
+    if token.len() != 32 {
+        return Ok(None);
     }
     Ok(d1(env)?
-        .prepare("SELECT role FROM memberships WHERE user_id = ?1 AND site_id = ?2")
-        .bind(&[(user.id as f64).into(), site_id.into()])?
-        .first(Some("role"))
+        .prepare("SELECT id FROM sites WHERE share_token = ?1")
+        .bind(&[token.into()])?
+        .first(Some("id"))
         .await?)
 }
 
-/// Any member may read a site's stats. Unknown sites and sites the user is not a member of
-/// answer the same 404, so membership cannot be probed.
-pub async fn require_site_reader(env: &Env, user: &User, site_id: &str) -> Result<String, Failure> {
-    site_role(env, user, site_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no site {site_id:?} that you can read")).into())
+/// The user's role on a site: instance admins are owners everywhere.
+pub async fn site_role(env: &Env, user: &User, site_id: &str) -> Result<Option<Role>, Failure> {
+    let role: Option<String> = if user.is_admin != 0 {
+        d1(env)?
+            .prepare("SELECT 'owner' AS role FROM sites WHERE id = ?1")
+            .bind(&[site_id.into()])?
+            .first(Some("role"))
+            .await?
+    } else {
+        d1(env)?
+            .prepare("SELECT role FROM memberships WHERE user_id = ?1 AND site_id = ?2")
+            .bind(&[(user.id as f64).into(), site_id.into()])?
+            .first(Some("role"))
+            .await?
+    };
+    Ok(role.as_deref().and_then(Role::parse))
+}
+
+fn query_site(req: &Request) -> Option<String> {
+    req.url()
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == "site")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Checks `route`'s access for this request and says who is calling.
+pub async fn authorize(
+    req: &Request,
+    env: &Env,
+    route: &Route,
+    mut params: Vec<(&'static str, String)>,
+) -> Result<Caller, Failure> {
+    let site_param = params
+        .iter()
+        .position(|(n, _)| *n == "site")
+        .map(|i| params.remove(i).1);
+    let mut caller = Caller {
+        params,
+        ..Default::default()
+    };
+    if route.access == Access::Public {
+        return Ok(caller);
+    }
+    let bearer = header(req, "Authorization")
+        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
+    let share = header(req, "X-Vigia-Share");
+    caller.user = current_user(req, env).await?;
+    if caller.user.is_none() {
+        if let Some(token) = bearer {
+            if !token_may_call(route) {
+                return Err(ApiError::forbidden(
+                    "API tokens may only read stats and exports; log in to the dashboard for this",
+                )
+                .into());
+            }
+            caller.user =
+                Some(token_user(env, &token).await?.ok_or_else(|| {
+                    ApiError::unauthorized("this API token is not valid (revoked?)")
+                })?);
+        } else if let Some(token) = share {
+            let site = share_site(env, &token)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("this public link is off or wrong"))?;
+            let asked = site_param.or_else(|| query_site(req));
+            if !share_may_call(route) || asked.as_deref().is_some_and(|a| a != site) {
+                return Err(
+                    ApiError::forbidden("a public link can only read its site's stats").into(),
+                );
+            }
+            caller.site = Some(site);
+            caller.role = Some(Role::Viewer);
+            return Ok(caller);
+        }
+    }
+    let user = caller.user()?.clone();
+    match route.access {
+        Access::Public | Access::User => Ok(caller),
+        Access::InstanceAdmin if user.is_admin != 0 => Ok(caller),
+        Access::InstanceAdmin => {
+            Err(ApiError::forbidden("only an instance admin may manage users").into())
+        }
+        Access::Site(needed) => {
+            let site = site_param
+                .or_else(|| query_site(req))
+                .ok_or_else(|| ApiError::bad_request("missing_site", "site is required"))?;
+            // Unknown sites and sites the user is not a member of answer the same 404, so
+            // membership cannot be probed.
+            let role = site_role(env, &user, &site).await?.ok_or_else(|| {
+                ApiError::not_found(format!("no site {site:?} that you can read"))
+            })?;
+            if role < needed {
+                return Err(ApiError::forbidden(format!(
+                    "this needs the {} role on {site:?}; you are {}",
+                    needed.as_str(),
+                    role.as_str()
+                ))
+                .into());
+            }
+            caller.site = Some(site);
+            caller.role = Some(role);
+            Ok(caller)
+        }
+    }
 }

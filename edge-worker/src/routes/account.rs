@@ -4,16 +4,16 @@ use analytics_core::auth::{
     check_new_password, hash_password, session_cookie, token_hash, verify_password,
     PBKDF2_ITERATIONS, SESSION_COOKIE, SESSION_TTL_MS,
 };
-use analytics_core::limits::MAX_SITE_ID_BYTES;
 use analytics_core::ApiError;
 use serde::Deserialize;
 use worker::{Env, Request};
 
+use super::sites::check_site_id;
 use crate::db::d1;
 use crate::http::{
     header, json, now_ms, random_bytes, random_hex, read_json, Failure, RouteResult,
 };
-use crate::session::{current_user, require_user};
+use crate::session::{current_user, Caller};
 
 /// Small bodies only on account routes.
 const MAX_ACCOUNT_BODY_BYTES: usize = 4 * 1024;
@@ -148,11 +148,11 @@ pub async fn logout(req: Request, env: &Env) -> RouteResult {
     Ok(resp)
 }
 
-pub async fn me(req: Request, env: &Env) -> RouteResult {
-    let user = require_user(&req, env).await?;
+pub fn me(c: &Caller) -> RouteResult {
+    let user = c.user()?;
     json(
         200,
-        &serde_json::json!({ "email": user.email, "is_admin": user.is_admin != 0 }),
+        &serde_json::json!({ "id": user.id, "email": user.email, "is_admin": user.is_admin != 0 }),
     )
 }
 
@@ -173,7 +173,7 @@ fn is_https(req: &Request) -> Result<bool, Failure> {
     Ok(req.url()?.scheme() == "https")
 }
 
-fn check_email(email: &str) -> Result<(), ApiError> {
+pub fn check_email(email: &str) -> Result<(), ApiError> {
     let email = email.trim();
     if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
         return Err(ApiError::bad_request(
@@ -182,20 +182,4 @@ fn check_email(email: &str) -> Result<(), ApiError> {
         ));
     }
     Ok(())
-}
-
-fn check_site_id(id: &str) -> Result<(), ApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_SITE_ID_BYTES
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "bad_site_id",
-            "a site id is 1-64 letters, digits, '-', '_' or '.'",
-        ))
-    }
 }

@@ -1,7 +1,11 @@
-//! Routes: each parses and checks its request, calls the core, and answers. No logic beyond that.
+//! Routes: each parses and checks its request, calls the core, and answers. No logic beyond
+//! that; who may call what is checked before, in `session::authorize`.
 
 pub mod account;
+pub mod export;
+pub mod goals;
 pub mod health;
 pub mod ingest;
 pub mod sites;
 pub mod stats;
+pub mod users;

@@ -1,11 +1,21 @@
-//! `GET /api/sites`: the sites the logged-in user may read.
+//! Sites: list, create, read (with the snippet and the installation check), edit, delete with
+//! all its data, members and roles, and the optional public link.
 
+use analytics_core::limits::MAX_SITE_ID_BYTES;
+use analytics_core::period::time_zone;
+use analytics_core::routes::Role;
+use analytics_core::ApiError;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request};
 
-use crate::db::d1;
-use crate::http::{json, RouteResult};
-use crate::session::require_user;
+use crate::db::{d1, forget_site_config};
+use crate::http::{id_param, json, now_ms, random_hex, read_json, Failure, RouteResult};
+use crate::session::Caller;
+
+const MAX_SITE_BODY_BYTES: usize = 8 * 1024;
+/// Most hostnames one site may list.
+pub const MAX_HOSTNAMES: usize = 20;
+const MAX_SITE_NAME_BYTES: usize = 120;
 
 #[derive(Serialize, Deserialize)]
 struct SiteRow {
@@ -15,8 +25,8 @@ struct SiteRow {
     role: String,
 }
 
-pub async fn list(req: Request, env: &Env) -> RouteResult {
-    let user = require_user(&req, env).await?;
+pub async fn list(env: &Env, c: &Caller) -> RouteResult {
+    let user = c.user()?;
     let db = d1(env)?;
     let statement = if user.is_admin != 0 {
         db.prepare("SELECT id, name, timezone, 'owner' AS role FROM sites ORDER BY name")
@@ -29,4 +39,430 @@ pub async fn list(req: Request, env: &Env) -> RouteResult {
     };
     let sites: Vec<SiteRow> = statement.all().await?.results()?;
     json(200, &serde_json::json!({ "sites": sites }))
+}
+
+#[derive(Deserialize)]
+struct SiteBody {
+    id: Option<String>,
+    name: Option<String>,
+    hostnames: Option<Vec<String>>,
+    timezone: Option<String>,
+    query_allow_list: Option<String>,
+}
+
+pub fn check_site_id(id: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_SITE_ID_BYTES
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "bad_site_id",
+            "a site id is 1-64 letters, digits, '-', '_' or '.'",
+        ))
+    }
+}
+
+fn clean_hostnames(hosts: &[String]) -> Result<Vec<String>, ApiError> {
+    if hosts.len() > MAX_HOSTNAMES {
+        return Err(ApiError::bad_request(
+            "bad_hostnames",
+            format!("a site may list at most {MAX_HOSTNAMES} hostnames"),
+        ));
+    }
+    let mut out = Vec::new();
+    for host in hosts {
+        let h = host.trim().trim_end_matches('/').to_ascii_lowercase();
+        let h = h
+            .strip_prefix("https://")
+            .or_else(|| h.strip_prefix("http://"))
+            .unwrap_or(&h)
+            .to_string();
+        let ok = !h.is_empty()
+            && h.len() <= 253
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        if !ok {
+            return Err(ApiError::bad_request(
+                "bad_hostnames",
+                format!("{host:?} is not a hostname such as example.com"),
+            ));
+        }
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    Ok(out)
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() || name.len() > MAX_SITE_NAME_BYTES {
+        return Err(ApiError::bad_request(
+            "bad_name",
+            format!("a site needs a name of 1-{MAX_SITE_NAME_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_allow_list(list: &str) -> Result<(), ApiError> {
+    let ok = list.len() <= 512
+        && list.split(',').map(str::trim).all(|p| {
+            p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "bad_query_allow_list",
+            "query parameters to keep are names separated by commas, e.g. ref,page",
+        ))
+    }
+}
+
+/// `POST /api/sites`: any user may add a site and becomes its owner.
+pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let user = c.user()?.clone();
+    let body: SiteBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
+    let hostnames = clean_hostnames(body.hostnames.as_deref().unwrap_or_default())?;
+    let id = match body.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => id.to_string(),
+        None => hostnames.first().cloned().ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_site_id",
+                "give the site an id or at least one hostname",
+            )
+        })?,
+    };
+    check_site_id(&id)?;
+    let name = body.name.unwrap_or_else(|| id.clone());
+    check_name(&name)?;
+    let tz = body.timezone.unwrap_or_else(|| "UTC".into());
+    time_zone(&tz)?;
+    let allow = body.query_allow_list.unwrap_or_default();
+    check_allow_list(&allow)?;
+    let db = d1(env)?;
+    let exists: Option<String> = db
+        .prepare("SELECT id FROM sites WHERE id = ?1")
+        .bind(&[id.as_str().into()])?
+        .first(Some("id"))
+        .await?;
+    if exists.is_some() {
+        return Err(ApiError::new(
+            409,
+            "site_exists",
+            format!("a site with id {id:?} exists already"),
+        )
+        .into());
+    }
+    let now = now_ms() as f64;
+    let mut statements = vec![db
+        .prepare("INSERT INTO sites (id, name, timezone, query_allow_list, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .bind(&[id.as_str().into(), name.trim().into(), tz.as_str().into(), allow.as_str().into(), now.into()])?];
+    for h in &hostnames {
+        statements.push(
+            db.prepare("INSERT INTO site_hostnames (site_id, hostname) VALUES (?1, ?2)")
+                .bind(&[id.as_str().into(), h.as_str().into()])?,
+        );
+    }
+    statements.push(
+        db.prepare("INSERT INTO memberships (user_id, site_id, role) VALUES (?1, ?2, 'owner')")
+            .bind(&[(user.id as f64).into(), id.as_str().into()])?,
+    );
+    db.batch(statements).await?;
+    json(
+        201,
+        &serde_json::json!({ "id": id, "name": name.trim(), "timezone": tz, "hostnames": hostnames }),
+    )
+}
+
+#[derive(Deserialize)]
+struct SiteDetail {
+    id: String,
+    name: String,
+    timezone: String,
+    query_allow_list: String,
+    created_at: f64,
+    share_token: Option<String>,
+    hostnames: Option<String>,
+    first_event_at: Option<f64>,
+}
+
+fn origin(req: &Request, env: &Env) -> Result<String, Failure> {
+    if let Ok(v) = env.var("VIGIA_PUBLIC_URL") {
+        let v = v.to_string();
+        if !v.is_empty() {
+            return Ok(v.trim_end_matches('/').to_string());
+        }
+    }
+    Ok(req.url()?.origin().ascii_serialization())
+}
+
+/// `GET /api/sites/{site}`: settings, the snippet, and when the first event arrived.
+pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let site: SiteDetail = d1(env)?
+        .prepare(
+            "SELECT id, name, timezone, query_allow_list, created_at, share_token, \
+             (SELECT group_concat(hostname, ',') FROM site_hostnames h WHERE h.site_id = s.id) AS hostnames, \
+             (SELECT MIN(ts) FROM events e WHERE e.site_id = s.id) AS first_event_at \
+             FROM sites s WHERE id = ?1",
+        )
+        .bind(&[c.site().into()])?
+        .first(None)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such site"))?;
+    let base = origin(&req, env)?;
+    let manage = c.role() >= Role::Admin;
+    json(
+        200,
+        &serde_json::json!({
+            "id": site.id,
+            "name": site.name,
+            "timezone": site.timezone,
+            "query_allow_list": site.query_allow_list,
+            "hostnames": site.hostnames.unwrap_or_default().split(',').filter(|h| !h.is_empty()).collect::<Vec<_>>(),
+            "created_at": site.created_at as i64,
+            "role": c.role().as_str(),
+            "snippet": format!("<script defer src=\"{base}/v.js\" data-site=\"{}\"></script>", site.id),
+            "first_event_at": site.first_event_at.map(|t| t as i64),
+            "share": {
+                "enabled": site.share_token.is_some(),
+                "url": if manage { site.share_token.map(|t| format!("{base}/?share={t}")) } else { None },
+            },
+        }),
+    )
+}
+
+/// `PATCH /api/sites/{site}`: name, hostnames, time zone, kept query parameters.
+pub async fn update(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let body: SiteBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
+    if body.id.as_deref().is_some_and(|id| id != c.site()) {
+        return Err(ApiError::bad_request("bad_site_id", "a site's id cannot change").into());
+    }
+    let db = d1(env)?;
+    let mut statements = Vec::new();
+    if let Some(name) = &body.name {
+        check_name(name)?;
+        statements.push(
+            db.prepare("UPDATE sites SET name = ?1 WHERE id = ?2")
+                .bind(&[name.trim().into(), c.site().into()])?,
+        );
+    }
+    if let Some(tz) = &body.timezone {
+        time_zone(tz)?;
+        statements.push(
+            db.prepare("UPDATE sites SET timezone = ?1 WHERE id = ?2")
+                .bind(&[tz.as_str().into(), c.site().into()])?,
+        );
+    }
+    if let Some(allow) = &body.query_allow_list {
+        check_allow_list(allow)?;
+        statements.push(
+            db.prepare("UPDATE sites SET query_allow_list = ?1 WHERE id = ?2")
+                .bind(&[allow.as_str().into(), c.site().into()])?,
+        );
+    }
+    if let Some(hosts) = &body.hostnames {
+        let hosts = clean_hostnames(hosts)?;
+        statements.push(
+            db.prepare("DELETE FROM site_hostnames WHERE site_id = ?1")
+                .bind(&[c.site().into()])?,
+        );
+        for h in &hosts {
+            statements.push(
+                db.prepare("INSERT INTO site_hostnames (site_id, hostname) VALUES (?1, ?2)")
+                    .bind(&[c.site().into(), h.as_str().into()])?,
+            );
+        }
+    }
+    if statements.is_empty() {
+        return Err(ApiError::bad_request(
+            "nothing_to_change",
+            "give name, hostnames, timezone or query_allow_list",
+        )
+        .into());
+    }
+    db.batch(statements).await?;
+    forget_site_config(c.site());
+    json(200, &serde_json::json!({ "updated": c.site() }))
+}
+
+/// `DELETE /api/sites/{site}`: the site, its buffered events, raw events, rollups, goals,
+/// funnels, members and link. The buffer is purged first so nothing is written back.
+pub async fn delete(env: &Env, c: &Caller) -> RouteResult {
+    let site = c.site();
+    let stub = env
+        .durable_object("BUFFER")?
+        .id_from_name(site)?
+        .get_stub()?;
+    let init = worker::RequestInit {
+        method: worker::Method::Post,
+        ..Default::default()
+    };
+    stub.fetch_with_request(worker::Request::new_with_init(
+        "https://buffer/purge",
+        &init,
+    )?)
+    .await?;
+    let db = d1(env)?;
+    let mut statements = Vec::new();
+    for table in ["events", "rollups_hourly", "flush_log"] {
+        statements.push(
+            db.prepare(format!("DELETE FROM {table} WHERE site_id = ?1"))
+                .bind(&[site.into()])?,
+        );
+    }
+    // Goals, funnels, hostnames and memberships go with the site (ON DELETE CASCADE).
+    statements.push(
+        db.prepare("DELETE FROM sites WHERE id = ?1")
+            .bind(&[site.into()])?,
+    );
+    db.batch(statements).await?;
+    forget_site_config(site);
+    json(200, &serde_json::json!({ "deleted": site }))
+}
+
+#[derive(Serialize, Deserialize)]
+struct Member {
+    user_id: i64,
+    email: String,
+    role: String,
+}
+
+pub async fn members(env: &Env, c: &Caller) -> RouteResult {
+    let rows: Vec<Member> = d1(env)?
+        .prepare(
+            "SELECT u.id AS user_id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.site_id = ?1 ORDER BY u.email",
+        )
+        .bind(&[c.site().into()])?
+        .all()
+        .await?
+        .results()?;
+    json(200, &serde_json::json!({ "members": rows }))
+}
+
+#[derive(Deserialize)]
+struct MemberBody {
+    email: String,
+    role: String,
+}
+
+async fn member_role(env: &Env, site: &str, user_id: i64) -> Result<Option<Role>, Failure> {
+    let role: Option<String> = d1(env)?
+        .prepare("SELECT role FROM memberships WHERE site_id = ?1 AND user_id = ?2")
+        .bind(&[site.into(), (user_id as f64).into()])?
+        .first(Some("role"))
+        .await?;
+    Ok(role.as_deref().and_then(Role::parse))
+}
+
+/// Only owners may make or unmake owners.
+fn check_may_change(c: &Caller, from: Option<Role>, to: Option<Role>) -> Result<(), ApiError> {
+    if (from == Some(Role::Owner) || to == Some(Role::Owner)) && c.role() < Role::Owner {
+        return Err(ApiError::forbidden(
+            "only an owner may add or change an owner",
+        ));
+    }
+    Ok(())
+}
+
+/// `PUT /api/sites/{site}/members`: gives an existing user a role on the site.
+pub async fn set_member(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let body: MemberBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
+    let role = Role::parse(&body.role).ok_or_else(|| {
+        ApiError::bad_request("bad_role", "role is owner, admin, auditor or viewer")
+    })?;
+    let db = d1(env)?;
+    let user_id: Option<f64> = db
+        .prepare("SELECT id FROM users WHERE email = ?1")
+        .bind(&[body.email.trim().into()])?
+        .first(Some("id"))
+        .await?;
+    let user_id = user_id.map(|id| id as i64).ok_or_else(|| {
+        ApiError::not_found(
+            "no user with this email; an instance admin can create the account first",
+        )
+    })?;
+    check_may_change(c, member_role(env, c.site(), user_id).await?, Some(role))?;
+    db.prepare(
+        "INSERT INTO memberships (user_id, site_id, role) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (user_id, site_id) DO UPDATE SET role = excluded.role",
+    )
+    .bind(&[
+        (user_id as f64).into(),
+        c.site().into(),
+        role.as_str().into(),
+    ])?
+    .run()
+    .await?;
+    json(
+        200,
+        &Member {
+            user_id,
+            email: body.email.trim().into(),
+            role: role.as_str().into(),
+        },
+    )
+}
+
+pub async fn remove_member(env: &Env, c: &Caller) -> RouteResult {
+    let user_id = id_param(c.param("user"))?;
+    let current = member_role(env, c.site(), user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("this user is not a member of the site"))?;
+    check_may_change(c, Some(current), None)?;
+    d1(env)?
+        .prepare("DELETE FROM memberships WHERE site_id = ?1 AND user_id = ?2")
+        .bind(&[c.site().into(), (user_id as f64).into()])?
+        .run()
+        .await?;
+    json(200, &serde_json::json!({ "removed": user_id }))
+}
+
+#[derive(Deserialize)]
+struct ShareBody {
+    enabled: bool,
+}
+
+/// `POST /api/sites/{site}/share`: turns the public read-only link on (a new token each
+/// time) or off.
+pub async fn set_share(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let body: ShareBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
+    let token = if body.enabled {
+        Some(random_hex::<16>()?)
+    } else {
+        None
+    };
+    let value = token
+        .as_deref()
+        .map(wasm_bindgen::JsValue::from)
+        .unwrap_or(wasm_bindgen::JsValue::NULL);
+    d1(env)?
+        .prepare("UPDATE sites SET share_token = ?1 WHERE id = ?2")
+        .bind(&[value, c.site().into()])?
+        .run()
+        .await?;
+    let base = origin(&req, env)?;
+    json(
+        200,
+        &serde_json::json!({ "enabled": body.enabled, "url": token.map(|t| format!("{base}/?share={t}")) }),
+    )
+}
+
+/// `GET /api/share/{token}`: which site a public link opens.
+pub async fn share_info(env: &Env, c: &Caller) -> RouteResult {
+    let site = crate::session::share_site(env, c.param("token"))
+        .await?
+        .ok_or_else(|| ApiError::not_found("this public link is off or wrong"))?;
+    let row: Option<SiteRow> = d1(env)?
+        .prepare("SELECT id, name, timezone, 'viewer' AS role FROM sites WHERE id = ?1")
+        .bind(&[site.as_str().into()])?
+        .first(None)
+        .await?;
+    json(200, &serde_json::json!({ "site": row }))
 }

@@ -1,157 +1,246 @@
-//! The stats API: totals, a time series and top pages for a site and a range of days.
+//! The stats API: overview (totals, previous period, chart), breakdowns (JSON or CSV) and
+//! realtime, for a site, a period in the site's time zone and optional filters. The SQL comes
+//! from `analytics_core::query`; rollups answer unfiltered queries, raw events filtered ones.
 
-use analytics_core::rollup::{BREAKDOWN_SQL, DIMENSIONS, SERIES_SQL, TOTALS_SQL};
-use analytics_core::stats::{
-    fill_series, range_from_days, DateRange, SeriesPoint, MAX_BREAKDOWN_ROWS,
-};
+use analytics_core::csv;
+use analytics_core::filter::Filter;
+use analytics_core::period::{bucket_series, time_zone, HourRow, Period};
+use analytics_core::query::{self, MetricsRow, Scope, Sql, REALTIME_WINDOW_MS};
+use analytics_core::stats::MAX_BREAKDOWN_ROWS;
 use analytics_core::ApiError;
-use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use serde::de::DeserializeOwned;
 use worker::{Env, Request};
 
-use crate::db::d1;
-use crate::http::{json, Failure, RouteResult};
-use crate::session::{require_site_reader, require_user};
+use crate::db::{d1, statement};
+use crate::http::{csv_response, json, now_ms, query_pairs, query_value, Failure, RouteResult};
+use crate::session::Caller;
 
-#[derive(Deserialize)]
-struct StatsQuery {
-    site: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    limit: Option<u32>,
-    dimension: Option<String>,
+/// What a stats request asks for, parsed and checked.
+pub struct StatsRequest {
+    pub site: String,
+    pub period: Period,
+    pub filters: Vec<Filter>,
+    pub pairs: Vec<(String, String)>,
 }
 
-struct Scope {
-    site: String,
-    range: DateRange,
-    limit: u32,
-    dimension: Option<String>,
-}
-
-impl Scope {
-    /// Every stats query binds site, from and to first (?1–?3), then its own values.
-    fn binds(&self, rest: &[JsValue]) -> Vec<JsValue> {
-        let mut binds = vec![
-            self.site.as_str().into(),
-            (self.range.from_ms as f64).into(),
-            (self.range.to_ms as f64).into(),
-        ];
-        binds.extend_from_slice(rest);
-        binds
+impl StatsRequest {
+    pub fn scope(&self) -> Scope<'_> {
+        self.scope_of(&self.period)
+    }
+    pub fn scope_of<'a>(&'a self, period: &Period) -> Scope<'a> {
+        Scope {
+            site: &self.site,
+            from_ms: period.from_ms(),
+            to_ms: period.to_ms(),
+            filters: &self.filters,
+        }
+    }
+    pub fn value(&self, name: &str) -> Option<&str> {
+        query_value(&self.pairs, name)
+    }
+    pub fn limit(&self, default: u32) -> u32 {
+        self.value("limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(default)
+            .clamp(1, MAX_BREAKDOWN_ROWS)
     }
 }
 
-async fn scope(req: &Request, env: &Env) -> Result<Scope, Failure> {
-    let user = require_user(req, env).await?;
-    let q: StatsQuery = req
-        .query()
-        .map_err(|_| ApiError::bad_request("bad_query", "query string could not be read"))?;
-    let site = q
-        .site
-        .ok_or_else(|| ApiError::bad_request("missing_site", "site is required"))?;
-    let (Some(from), Some(to)) = (q.from, q.to) else {
-        return Err(
-            ApiError::bad_request("bad_range", "from and to are required (YYYY-MM-DD)").into(),
-        );
-    };
-    let range = range_from_days(&from, &to)?;
-    require_site_reader(env, &user, &site).await?;
-    Ok(Scope {
+pub async fn site_timezone(env: &Env, site: &str) -> Result<String, Failure> {
+    let tz: Option<String> = d1(env)?
+        .prepare("SELECT timezone FROM sites WHERE id = ?1")
+        .bind(&[site.into()])?
+        .first(Some("timezone"))
+        .await?;
+    Ok(tz.unwrap_or_else(|| "UTC".into()))
+}
+
+/// `?period=` (default `30d`; `custom` with `from`/`to`) and any number of `?f=dimension:value`.
+pub async fn parse(req: &Request, env: &Env, c: &Caller) -> Result<StatsRequest, Failure> {
+    let pairs = query_pairs(req)?;
+    let site = c.site().to_string();
+    let tz = time_zone(&site_timezone(env, &site).await?)?;
+    let preset =
+        query_value(&pairs, "period").unwrap_or(if query_value(&pairs, "from").is_some() {
+            "custom"
+        } else {
+            "30d"
+        });
+    let period = Period::resolve(
+        preset,
+        query_value(&pairs, "from"),
+        query_value(&pairs, "to"),
+        now_ms(),
+        tz,
+    )?;
+    let filters = Filter::parse_all(
+        pairs
+            .iter()
+            .filter(|(k, _)| k == "f")
+            .map(|(_, v)| v.as_str()),
+    )?;
+    Ok(StatsRequest {
         site,
-        range,
-        limit: q.limit.unwrap_or(10).clamp(1, MAX_BREAKDOWN_ROWS),
-        dimension: q.dimension,
+        period,
+        filters,
+        pairs,
     })
 }
 
-#[derive(Serialize, Deserialize, Default)]
-struct Totals {
-    visitors: i64,
-    pageviews: i64,
-    visits: i64,
-    bounces: i64,
-    duration_ms: i64,
-    engaged_ms: i64,
-}
-
-pub async fn totals(req: Request, env: &Env) -> RouteResult {
-    let s = scope(&req, env).await?;
-    let totals: Option<Totals> = d1(env)?
-        .prepare(TOTALS_SQL)
-        .bind(&s.binds(&[]))?
-        .first(None)
-        .await?;
-    json(200, &totals.unwrap_or_default())
-}
-
-pub async fn timeseries(req: Request, env: &Env) -> RouteResult {
-    let s = scope(&req, env).await?;
-    let rows: Vec<SeriesPoint> = d1(env)?
-        .prepare(SERIES_SQL)
-        .bind(&s.binds(&[(s.range.bucket_ms as f64).into()]))?
-        .all()
-        .await?
-        .results()?;
-    json(
-        200,
-        &serde_json::json!({
-            "bucket_ms": s.range.bucket_ms,
-            "points": fill_series(&s.range, &rows),
-        }),
-    )
-}
-
-#[derive(Serialize, Deserialize)]
-struct BreakdownRow {
-    value: String,
-    visitors: i64,
-    pageviews: i64,
-    visits: i64,
-    bounces: i64,
-    duration_ms: i64,
-    engaged_ms: i64,
-    events: i64,
-}
-
-async fn breakdown_rows(
-    env: &Env,
-    s: &Scope,
-    dimension: &str,
-) -> Result<Vec<BreakdownRow>, Failure> {
-    Ok(d1(env)?
-        .prepare(BREAKDOWN_SQL)
-        .bind(&s.binds(&[dimension.into(), (s.limit as f64).into()]))?
+pub async fn rows<T: DeserializeOwned>(env: &Env, sql: &Sql) -> Result<Vec<T>, Failure> {
+    Ok(statement(&d1(env)?, &sql.text, &sql.binds)?
         .all()
         .await?
         .results()?)
 }
 
-/// `GET /api/stats/breakdown?dimension=…`: one dimension's rows, read from the hourly rollups.
-pub async fn breakdown(req: Request, env: &Env) -> RouteResult {
-    let s = scope(&req, env).await?;
-    let dimension = s.dimension.clone().unwrap_or_default();
-    if !DIMENSIONS.contains(&dimension.as_str()) {
-        return Err(ApiError::bad_request(
-            "bad_dimension",
-            format!("dimension must be one of {}", DIMENSIONS.join(", ")),
-        )
-        .into());
-    }
-    let rows = breakdown_rows(env, &s, &dimension).await?;
+pub async fn one<T: DeserializeOwned + Default>(env: &Env, sql: &Sql) -> Result<T, Failure> {
+    Ok(statement(&d1(env)?, &sql.text, &sql.binds)?
+        .first(None)
+        .await?
+        .unwrap_or_default())
+}
+
+async fn series(env: &Env, r: &StatsRequest) -> Result<serde_json::Value, Failure> {
+    let hours: Vec<HourRow> = rows(env, &query::hourly(&r.scope())).await?;
+    Ok(serde_json::json!({
+        "bucket": r.period.bucket(),
+        "points": bucket_series(&r.period, &hours),
+    }))
+}
+
+/// `GET /api/stats/overview`: totals now and in the previous period, and the chart.
+pub async fn overview(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let r = parse(&req, env, c).await?;
+    let previous = r.period.previous();
+    let now: MetricsRow = one(env, &query::totals(&r.scope())).await?;
+    let before: MetricsRow = one(env, &query::totals(&r.scope_of(&previous))).await?;
     json(
         200,
-        &serde_json::json!({ "dimension": dimension, "rows": rows }),
+        &serde_json::json!({
+            "range": r.period.describe(),
+            "filters": r.filters.iter().map(analytics_core::filter::to_param).collect::<Vec<_>>(),
+            "totals": now.to_json(),
+            "previous": { "range": previous.describe(), "totals": before.to_json() },
+            "series": series(env, &r).await?,
+        }),
     )
 }
 
-/// `GET /api/stats/pages`: the top pages (the `page` breakdown) as the dashboard shows them.
-pub async fn pages(req: Request, env: &Env) -> RouteResult {
-    let s = scope(&req, env).await?;
-    let rows = breakdown_rows(env, &s, "page").await?;
+pub async fn totals(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let r = parse(&req, env, c).await?;
+    let now: MetricsRow = one(env, &query::totals(&r.scope())).await?;
+    json(200, &now.to_json())
+}
+
+pub async fn timeseries(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let r = parse(&req, env, c).await?;
+    json(200, &series(env, &r).await?)
+}
+
+/// `GET /api/stats/pages`: the top pages as the skeleton dashboard showed them.
+pub async fn pages(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let r = parse(&req, env, c).await?;
+    let rows: Vec<MetricsRow> =
+        rows(env, &query::breakdown(&r.scope(), "page", r.limit(10))).await?;
     let pages: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| serde_json::json!({ "path": r.value, "pageviews": r.pageviews, "visitors": r.visitors }))
         .collect();
     json(200, &serde_json::json!({ "pages": pages }))
+}
+
+/// Columns of a breakdown CSV.
+const BREAKDOWN_CSV_COLUMNS: [&str; 9] = [
+    "value",
+    "visitors",
+    "visits",
+    "pageviews",
+    "bounce_rate",
+    "visit_duration_s",
+    "engaged_s",
+    "events",
+    "share_of_visitors",
+];
+
+/// `GET /api/stats/breakdown?dimension=…[&format=csv]`.
+pub async fn breakdown(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let r = parse(&req, env, c).await?;
+    let dimension = query::check_dimension(r.value("dimension").unwrap_or_default())?;
+    let rows: Vec<MetricsRow> =
+        rows(env, &query::breakdown(&r.scope(), dimension, r.limit(10))).await?;
+    let total: MetricsRow = one(env, &query::totals(&r.scope())).await?;
+    let share = |m: &MetricsRow| {
+        if total.visitors > 0 {
+            (m.visitors as f64 * 1000.0 / total.visitors as f64).round() / 10.0
+        } else {
+            0.0
+        }
+    };
+    match r.value("format") {
+        Some("csv") => {
+            let mut body = csv::line(BREAKDOWN_CSV_COLUMNS);
+            for m in &rows {
+                let j = m.to_json();
+                body.push_str(&csv::line([
+                    m.value.clone(),
+                    m.visitors.to_string(),
+                    m.visits.to_string(),
+                    m.pageviews.to_string(),
+                    j["bounce_rate"].to_string(),
+                    j["visit_duration_s"].to_string(),
+                    j["engaged_s"].to_string(),
+                    m.events.to_string(),
+                    share(m).to_string(),
+                ]));
+            }
+            let name = format!(
+                "vigia-{}-{dimension}-{}-{}.csv",
+                r.site, r.period.from, r.period.to
+            );
+            csv_response(&name, body)
+        }
+        None | Some("json") => {
+            let out: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|m| {
+                    let mut j = m.to_json();
+                    j["value"] = m.value.clone().into();
+                    j["share_of_visitors"] = share(m).into();
+                    j
+                })
+                .collect();
+            json(
+                200,
+                &serde_json::json!({ "dimension": dimension, "range": r.period.describe(), "rows": out }),
+            )
+        }
+        Some(other) => Err(ApiError::bad_request(
+            "bad_format",
+            format!("format {other:?} is not json or csv"),
+        )
+        .into()),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Count {
+    visitors: i64,
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct LivePage {
+    value: String,
+    visitors: i64,
+}
+
+/// `GET /api/stats/realtime`: visitors in the last five minutes and the pages they are on.
+pub async fn realtime(env: &Env, c: &Caller) -> RouteResult {
+    let since = now_ms() - REALTIME_WINDOW_MS;
+    let count: Count = one(env, &query::realtime_visitors(c.site(), since)).await?;
+    let pages: Vec<LivePage> = rows(env, &query::realtime_pages(c.site(), since, 20)).await?;
+    json(
+        200,
+        &serde_json::json!({ "visitors": count.visitors, "window_s": REALTIME_WINDOW_MS / 1000, "pages": pages }),
+    )
 }

@@ -1,0 +1,211 @@
+//! Users (instance admins create and remove them), passwords, and personal API tokens.
+
+use analytics_core::auth::{
+    check_new_password, hash_password, token_hash, verify_password, PBKDF2_ITERATIONS,
+};
+use analytics_core::ApiError;
+use serde::{Deserialize, Serialize};
+use worker::{Env, Request};
+
+use super::account::check_email;
+use crate::db::d1;
+use crate::http::{id_param, json, now_ms, random_bytes, random_hex, read_json, RouteResult};
+use crate::session::Caller;
+
+const MAX_USER_BODY_BYTES: usize = 4 * 1024;
+/// Most API tokens one user may hold.
+pub const MAX_TOKENS_PER_USER: usize = 20;
+const MAX_TOKEN_NAME_BYTES: usize = 80;
+/// API tokens start with this, so they are easy to recognise (and to scan for in leaks).
+pub const TOKEN_PREFIX: &str = "vgt_";
+
+#[derive(Serialize, Deserialize)]
+struct UserRow {
+    id: i64,
+    email: String,
+    is_admin: i64,
+    created_at: f64,
+    sites: f64,
+}
+
+pub async fn list(env: &Env) -> RouteResult {
+    let users: Vec<UserRow> = d1(env)?
+        .prepare(
+            "SELECT id, email, is_admin, created_at, \
+             (SELECT COUNT(*) FROM memberships m WHERE m.user_id = u.id) AS sites FROM users u ORDER BY email",
+        )
+        .all()
+        .await?
+        .results()?;
+    let out: Vec<serde_json::Value> = users
+        .iter()
+        .map(|u| serde_json::json!({ "id": u.id, "email": u.email, "is_admin": u.is_admin != 0, "created_at": u.created_at as i64, "sites": u.sites as i64 }))
+        .collect();
+    json(200, &serde_json::json!({ "users": out }))
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    email: String,
+    password: String,
+    #[serde(default)]
+    is_admin: bool,
+}
+
+/// `POST /api/users`: an account with an initial password the admin passes on; the user
+/// changes it under Account.
+pub async fn create(mut req: Request, env: &Env) -> RouteResult {
+    let body: NewUser = read_json(&mut req, MAX_USER_BODY_BYTES).await?;
+    check_email(&body.email)?;
+    check_new_password(&body.password)?;
+    let hash = hash_password(&body.password, &random_bytes::<16>()?, PBKDF2_ITERATIONS);
+    let id: Option<f64> = d1(env)?
+        .prepare(
+            "INSERT INTO users (email, password_hash, is_admin, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(&[
+            body.email.trim().into(),
+            hash.into(),
+            (body.is_admin as i32 as f64).into(),
+            (now_ms() as f64).into(),
+        ])?
+        .first(Some("id"))
+        .await?;
+    let id = id.ok_or_else(|| {
+        ApiError::new(409, "user_exists", "a user with this email exists already")
+    })?;
+    json(
+        201,
+        &serde_json::json!({ "id": id as i64, "email": body.email.trim(), "is_admin": body.is_admin }),
+    )
+}
+
+pub async fn delete(env: &Env, c: &Caller) -> RouteResult {
+    let id = id_param(c.param("id"))?;
+    if id == c.user()?.id {
+        return Err(ApiError::bad_request(
+            "cannot_delete_self",
+            "you cannot delete your own account",
+        )
+        .into());
+    }
+    let result = d1(env)?
+        .prepare("DELETE FROM users WHERE id = ?1")
+        .bind(&[(id as f64).into()])?
+        .run()
+        .await?;
+    if result.meta()?.and_then(|m| m.changes).unwrap_or(0) == 0 {
+        return Err(ApiError::not_found("no such user").into());
+    }
+    json(200, &serde_json::json!({ "deleted": id }))
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// `POST /api/me/password`: needs the current password; ends every other session.
+pub async fn change_password(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let user = c.user()?;
+    let body: PasswordChange = read_json(&mut req, MAX_USER_BODY_BYTES).await?;
+    let db = d1(env)?;
+    let stored: Option<String> = db
+        .prepare("SELECT password_hash FROM users WHERE id = ?1")
+        .bind(&[(user.id as f64).into()])?
+        .first(Some("password_hash"))
+        .await?;
+    if !stored.is_some_and(|s| verify_password(&body.current, &s)) {
+        return Err(ApiError::forbidden("the current password is wrong").into());
+    }
+    check_new_password(&body.new)?;
+    let hash = hash_password(&body.new, &random_bytes::<16>()?, PBKDF2_ITERATIONS);
+    let keep = crate::http::header(&req, "Cookie")
+        .as_deref()
+        .and_then(|c| analytics_core::auth::cookie_value(c, analytics_core::auth::SESSION_COOKIE))
+        .map(token_hash)
+        .unwrap_or_default();
+    db.batch(vec![
+        db.prepare("UPDATE users SET password_hash = ?1 WHERE id = ?2")
+            .bind(&[hash.into(), (user.id as f64).into()])?,
+        db.prepare("DELETE FROM sessions_auth WHERE user_id = ?1 AND token_hash != ?2")
+            .bind(&[(user.id as f64).into(), keep.into()])?,
+    ])
+    .await?;
+    json(200, &serde_json::json!({ "changed": true }))
+}
+
+#[derive(Serialize, Deserialize)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    prefix: String,
+    created_at: f64,
+    last_used_at: Option<f64>,
+}
+
+async fn tokens_of(env: &Env, user_id: i64) -> worker::Result<Vec<TokenRow>> {
+    d1(env)?
+        .prepare("SELECT id, name, prefix, created_at, last_used_at FROM api_tokens WHERE user_id = ?1 ORDER BY id")
+        .bind(&[(user_id as f64).into()])?
+        .all()
+        .await?
+        .results()
+}
+
+pub async fn list_tokens(env: &Env, c: &Caller) -> RouteResult {
+    let tokens = tokens_of(env, c.user()?.id).await?;
+    json(200, &serde_json::json!({ "tokens": tokens }))
+}
+
+#[derive(Deserialize)]
+struct NewToken {
+    name: String,
+}
+
+/// `POST /api/tokens`: the token is in this answer only; Vigia keeps its hash.
+pub async fn create_token(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let user = c.user()?;
+    let body: NewToken = read_json(&mut req, MAX_USER_BODY_BYTES).await?;
+    let name = body.name.trim();
+    if name.is_empty() || name.len() > MAX_TOKEN_NAME_BYTES {
+        return Err(ApiError::bad_request(
+            "bad_name",
+            format!("a token needs a name of 1-{MAX_TOKEN_NAME_BYTES} bytes"),
+        )
+        .into());
+    }
+    if tokens_of(env, user.id).await?.len() >= MAX_TOKENS_PER_USER {
+        return Err(ApiError::bad_request(
+            "too_many_tokens",
+            format!("revoke a token first: at most {MAX_TOKENS_PER_USER}"),
+        )
+        .into());
+    }
+    let token = format!("{TOKEN_PREFIX}{}", random_hex::<32>()?);
+    let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
+    let id: Option<f64> = d1(env)?
+        .prepare("INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id")
+        .bind(&[(user.id as f64).into(), name.into(), token_hash(&token).into(), prefix.as_str().into(), (now_ms() as f64).into()])?
+        .first(Some("id"))
+        .await?;
+    json(
+        201,
+        &serde_json::json!({ "id": id.unwrap_or_default() as i64, "name": name, "prefix": prefix, "token": token }),
+    )
+}
+
+pub async fn revoke_token(env: &Env, c: &Caller) -> RouteResult {
+    let id = id_param(c.param("id"))?;
+    let result = d1(env)?
+        .prepare("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2")
+        .bind(&[(id as f64).into(), (c.user()?.id as f64).into()])?
+        .run()
+        .await?;
+    if result.meta()?.and_then(|m| m.changes).unwrap_or(0) == 0 {
+        return Err(ApiError::not_found("no such token").into());
+    }
+    json(200, &serde_json::json!({ "revoked": id }))
+}
