@@ -71,7 +71,7 @@ MSG
 cmd_test() {
   setup_tools yes
   build_all
-  log "collector size contract (loader + glue + wasm, gzip -9)"
+  log "size contracts: collector ≤ 6,144 B, dashboard wasm + JS ≤ 250 KB (gzip -9)"
   node "$ROOT/scripts/size-check.mjs"
   log "native tests (cargo test)"
   cargo test --quiet -p analytics-core -p collector-wasm -p dashboard-leptos
@@ -89,6 +89,9 @@ cmd_bench() {
   cargo bench -p analytics-core --bench enrichment -- --warm-up-time 1 --measurement-time 5
   log "(a) POST /api/event vs a trivial route under wrangler dev"
   node "$ROOT/scripts/bench-ingest.mjs"
+  log "(d') overview API on 1 M generated events under wrangler dev (and the size contracts)"
+  node "$ROOT/scripts/size-check.mjs"
+  node "$ROOT/scripts/bench-overview.mjs"
 }
 
 cmd_lint() {

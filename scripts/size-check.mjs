@@ -1,33 +1,57 @@
-// The collector's size contract: loader + JS glue + wasm, each gzip -9, together at most
-// BUDGET bytes. Prints the figures; exits non-zero above the budget. (A size, not a timing.)
+// Size contracts, printed and enforced (sizes, not timings):
+// - the collector: loader + JS glue + wasm, each gzip -9, together at most 6,144 B;
+// - the dashboard: wasm + JS, each gzip -9, together at most 250 KB (its CSS is printed too).
+// Exits non-zero when a part is missing or a budget is exceeded.
 import { readFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const BUDGET = 6144;
 const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
 const gz = (path) => (existsSync(path) ? gzipSync(readFileSync(path), { level: 9 }).length : 0);
 const raw = (path) => (existsSync(path) ? readFileSync(path).length : 0);
 
-const parts = [
-  ["loader   v.js", join(dist, "v.js")],
-  // The module needs no wasm-bindgen glue: the loader instantiates it and is the only JavaScript.
-  ["JS glue  (none)", join(dist, "collector", "collector.js")],
-  ["wasm     collector.wasm", join(dist, "collector", "collector.wasm")],
+const contracts = [
+  {
+    name: "collector",
+    budget: 6144,
+    parts: [
+      ["loader   v.js", join(dist, "v.js"), true],
+      // The module needs no wasm-bindgen glue: the loader instantiates it and is the only JavaScript.
+      ["JS glue  (none)", join(dist, "collector", "collector.js"), false],
+      ["wasm     collector.wasm", join(dist, "collector", "collector.wasm"), true],
+    ],
+  },
+  {
+    name: "dashboard",
+    budget: 250 * 1024,
+    parts: [
+      ["wasm     dashboard_bg.wasm", join(dist, "app", "dashboard_bg.wasm"), true],
+      ["JS       dashboard.js", join(dist, "app", "dashboard.js"), true],
+    ],
+    extra: [["CSS      style.css (not in the budget)", join(dist, "app", "style.css")]],
+  },
 ];
-let total = 0;
-for (const [name, path] of parts) {
-  const size = gz(path);
-  total += size;
-  console.log(`collector size: ${name.padEnd(26)} ${String(raw(path)).padStart(6)} B raw ${String(size).padStart(6)} B gzip -9`);
+
+let failed = false;
+for (const c of contracts) {
+  let total = 0;
+  for (const [label, path, required] of c.parts) {
+    const size = gz(path);
+    total += size;
+    console.log(`${c.name} size: ${label.padEnd(28)} ${String(raw(path)).padStart(8)} B raw ${String(size).padStart(7)} B gzip -9`);
+    if (required && !existsSync(path)) {
+      console.error(`${c.name} size: ${path} missing; run ./vigia build`);
+      failed = true;
+    }
+  }
+  for (const [label, path] of c.extra ?? []) {
+    console.log(`${c.name} size: ${label.padEnd(28)} ${String(raw(path)).padStart(8)} B raw ${String(gz(path)).padStart(7)} B gzip -9`);
+  }
+  console.log(`${c.name} size: total ${total} B gzip -9 (budget ${c.budget} B, ${c.budget - total} B to spare)`);
+  if (total > c.budget) {
+    console.error(`${c.name} size: over budget by ${total - c.budget} B`);
+    failed = true;
+  }
 }
-console.log(`collector size: total ${total} B gzip -9 (budget ${BUDGET} B, ${BUDGET - total} B to spare)`);
-if (!existsSync(parts[0][1]) || !existsSync(parts[2][1])) {
-  console.error("collector size: build output missing; run ./vigia build");
-  process.exit(1);
-}
-if (total > BUDGET) {
-  console.error(`collector size: over budget by ${total - BUDGET} B`);
-  process.exit(1);
-}
+process.exit(failed ? 1 : 0);

@@ -5,9 +5,7 @@
 //! `cargo bench -p analytics-core --bench storage` (BENCH_EVENTS=1000000,10000000 by default).
 
 use analytics_core::event::EnrichedEvent;
-use analytics_core::rollup::{
-    self, OpenSession, SeenSet, BREAKDOWN_SQL, SERIES_SQL, TOTALS_SQL, UPSERT_SQL,
-};
+use analytics_core::rollup::{self, OpenSession, SeenSet, BREAKDOWN_SQL, TOTALS_SQL, UPSERT_SQL};
 use analytics_core::sql::{event_values, insert_event_sql, SqlValue};
 use analytics_core::stats::{DAY_MS, HOUR_MS};
 use rusqlite::{params, params_from_iter, Connection};
@@ -115,16 +113,25 @@ fn day_events(rng: &mut Rng, day: i64, count: usize, next_id: &mut u64) -> Vec<E
     events
 }
 
-fn load(path: &str, total: usize) -> Connection {
-    let _ = std::fs::remove_file(path);
+/// Loads `total` generated events (and their rollups) into the SQLite file at `path`: a new
+/// file with the migrations applied, or (`fresh == false`) an existing, migrated database such
+/// as `wrangler dev`'s local D1 for scripts/bench-overview.mjs.
+fn load(path: &str, total: usize, fresh: bool) -> Connection {
+    if fresh {
+        let _ = std::fs::remove_file(path);
+    }
     let db = Connection::open(path).unwrap();
-    db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-        .unwrap();
-    for m in ["0001_init.sql", "0002_rollups.sql"] {
-        let sql =
-            std::fs::read_to_string(format!("{}/../migrations/{m}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap();
-        db.execute_batch(&sql).unwrap();
+    if fresh {
+        db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+            .unwrap();
+        for m in ["0001_init.sql", "0002_rollups.sql"] {
+            let sql = std::fs::read_to_string(format!(
+                "{}/../migrations/{m}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            db.execute_batch(&sql).unwrap();
+        }
     }
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut next_id = 0;
@@ -193,10 +200,18 @@ fn median_ms(mut f: impl FnMut()) -> f64 {
 fn overview_from_rollups(db: &Connection, from: i64, to: i64) {
     db.query_row(TOTALS_SQL, params![SITE, from, to], |r| r.get::<_, i64>(0))
         .unwrap();
-    let mut s = db.prepare_cached(SERIES_SQL).unwrap();
-    s.query_map(params![SITE, from, to, DAY_MS], |r| r.get::<_, i64>(1))
-        .unwrap()
-        .for_each(drop);
+    let hourly = analytics_core::query::hourly(&analytics_core::query::Scope {
+        site: SITE,
+        from_ms: from,
+        to_ms: to,
+        filters: &[],
+    });
+    let mut s = db.prepare_cached(&hourly.text).unwrap();
+    s.query_map(params_from_iter(hourly.binds.iter().map(to_sql)), |r| {
+        r.get::<_, i64>(1)
+    })
+    .unwrap()
+    .for_each(drop);
     let mut b = db.prepare_cached(BREAKDOWN_SQL).unwrap();
     for dim in ["page", "source", "country"] {
         b.query_map(params![SITE, from, to, dim, 10], |r| r.get::<_, String>(0))
@@ -237,12 +252,27 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    if let Ok(d1_file) = std::env::var("BENCH_INTO_D1") {
+        let total = sizes.first().copied().unwrap_or(1_000_000);
+        let db = load(&d1_file, total, false);
+        db.execute(
+            "INSERT OR IGNORE INTO sites (id, name, timezone, created_at) VALUES (?1, 'Bench', 'UTC', 0)",
+            params![SITE],
+        )
+        .unwrap();
+        println!(
+            "storage bench: loaded {total} events for site {SITE} into {d1_file}, days {} to {}",
+            analytics_core::stats::format_day(START / DAY_MS),
+            analytics_core::stats::format_day(START / DAY_MS + DAYS - 1)
+        );
+        return;
+    }
     let dir = std::env::var("CARGO_TARGET_TMPDIR")
         .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
     for total in sizes {
         println!("storage bench: {total} generated events over {DAYS} days");
         let path = format!("{dir}/vigia-storage-bench-{total}.sqlite");
-        let db = load(&path, total);
+        let db = load(&path, total, true);
         let events: i64 = db
             .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
             .unwrap();

@@ -4,6 +4,8 @@
 pub const MAX_BODY_BYTES: usize = 32 * 1024;
 /// Most events accepted in one batch.
 pub const MAX_EVENTS_PER_BATCH: usize = 50;
+// Event ids pad the index within a batch to two digits (so they sort in batch order).
+const _: () = assert!(MAX_EVENTS_PER_BATCH <= 100);
 /// Longest page URL or referrer accepted, in bytes.
 pub const MAX_URL_BYTES: usize = 2048;
 /// Longest site id accepted, in bytes.

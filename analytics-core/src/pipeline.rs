@@ -85,7 +85,9 @@ pub fn enrich_batch(
         let source = referrer::classify(incoming.referrer.as_deref(), &clean.host, &clean.utm[1]);
         let [utm_source, utm_medium, utm_campaign, utm_term, utm_content] = clean.utm;
         out.push(EnrichedEvent {
-            id: format!("{request_id}-{index}"),
+            // Zero-padded so ids sort in batch order: events of one request share a timestamp,
+            // and funnels order steps by (ts, id).
+            id: format!("{request_id}-{index:02}"),
             site_id: site.id.clone(),
             ts: now_ms,
             visitor: visitor.clone(),
@@ -167,7 +169,7 @@ mod tests {
         )
         .unwrap();
         let e = &events[0];
-        assert_eq!(e.id, "req1-0");
+        assert_eq!(e.id, "req1-00");
         assert_eq!(
             (e.browser.as_str(), e.os.as_str(), e.device.as_str()),
             ("Chrome", "Linux", "desktop")

@@ -336,6 +336,10 @@ pub fn check_funnel(steps: &[Goal]) -> Result<(), ApiError> {
     steps.iter().try_for_each(Goal::check)
 }
 
+/// An event's place in its visit: events of one request share a timestamp, and their ids end
+/// in the zero-padded index within the batch.
+const ORDER_KEY: &str = "printf('%015d', e.ts) || e.id";
+
 /// Visits that went through the steps in order: rows (step, visits), step counted from 1.
 /// A step counts when it happens after the previous step, in the same visit.
 pub fn funnel(scope: &Scope, steps: &[Goal]) -> Sql {
@@ -348,13 +352,13 @@ pub fn funnel(scope: &Scope, steps: &[Goal]) -> Sql {
         let matches = step.matches(&mut binds, "e.");
         if i == 0 {
             ctes.push(format!(
-                "s1 AS (SELECT e.session, MIN(e.ts) AS t FROM sel e \
+                "s1 AS (SELECT e.session, MIN({ORDER_KEY}) AS k FROM sel e \
                  WHERE e.session IN (SELECT session FROM sess) AND {matches} GROUP BY e.session)"
             ));
         } else {
             ctes.push(format!(
-                "s{n} AS (SELECT e.session, MIN(e.ts) AS t FROM sel e JOIN s{i} p ON p.session = e.session \
-                 WHERE e.ts > p.t AND {matches} GROUP BY e.session)"
+                "s{n} AS (SELECT e.session, MIN({ORDER_KEY}) AS k FROM sel e JOIN s{i} p ON p.session = e.session \
+                 WHERE {ORDER_KEY} > p.k AND {matches} GROUP BY e.session)"
             ));
         }
         selects.push(format!("SELECT {n} AS step, COUNT(*) AS visits FROM s{n}"));
@@ -412,7 +416,7 @@ mod tests {
 
     #[test]
     fn placeholders_match_binds() {
-        let filters = vec![
+        let filters = [
             Filter::parse("country:PT").unwrap(),
             Filter::parse("prop:Signup\u{1f}plan\u{1f}pro").unwrap(),
         ];

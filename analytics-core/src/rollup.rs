@@ -370,15 +370,7 @@ pub const BREAKDOWN_SQL: &str =
     SUM(engaged_ms) AS engaged_ms, SUM(events) AS events \
     FROM rollups_hourly WHERE site_id = ?1 AND hour >= ?2 AND hour < ?3 AND dimension = ?4 \
     GROUP BY value HAVING SUM(visitors) + SUM(pageviews) + SUM(visits) + SUM(events) > 0 \
-    ORDER BY visitors DESC, pageviews DESC, events DESC, value LIMIT ?5";
-
-/// Time series from rollups: page views and hourly (or, summed, daily) uniques per bucket.
-/// Binds: site, from_ms, to_ms, bucket_ms.
-pub const SERIES_SQL: &str = "SELECT (hour / CAST(?4 AS INTEGER)) * CAST(?4 AS INTEGER) AS t, \
-    SUM(pageviews) AS pageviews, \
-    CASE WHEN CAST(?4 AS INTEGER) <= 3600000 THEN SUM(hour_visitors) ELSE SUM(visitors) END AS visitors \
-    FROM rollups_hourly WHERE site_id = ?1 AND dimension = 'total' AND hour >= ?2 AND hour < ?3 \
-    GROUP BY t ORDER BY t";
+    ORDER BY visitors DESC, visits DESC, pageviews DESC, events DESC, value LIMIT ?5";
 
 #[cfg(test)]
 mod tests {

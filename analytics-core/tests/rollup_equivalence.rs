@@ -3,9 +3,7 @@
 //! and straight from the raw events with the definitions in `rollup.rs`. They must be equal.
 
 use analytics_core::event::EnrichedEvent;
-use analytics_core::rollup::{
-    self, OpenSession, BREAKDOWN_SQL, SERIES_SQL, TOTALS_SQL, UPSERT_SQL,
-};
+use analytics_core::rollup::{self, OpenSession, BREAKDOWN_SQL, TOTALS_SQL, UPSERT_SQL};
 use analytics_core::sql::{event_values, insert_event_sql, SqlValue};
 use analytics_core::stats::{day_of_ms, DAY_MS, HOUR_MS};
 use rusqlite::{params_from_iter, Connection};
@@ -173,6 +171,28 @@ fn database(events: &[EnrichedEvent], deltas: &[rollup::Delta]) -> Connection {
     }
     tx.commit().unwrap();
     db
+}
+
+/// The time series' hourly rows, with the SQL the Worker runs.
+fn hour_rows(db: &Connection, from: i64, to: i64) -> Vec<analytics_core::period::HourRow> {
+    let sql = analytics_core::query::hourly(&analytics_core::query::Scope {
+        site: SITE,
+        from_ms: from,
+        to_ms: to,
+        filters: &[],
+    });
+    let mut stmt = db.prepare(&sql.text).unwrap();
+    stmt.query_map(params_from_iter(sql.binds.iter().map(to_sql)), |r| {
+        Ok(analytics_core::period::HourRow {
+            t: r.get("t")?,
+            pageviews: r.get("pageviews")?,
+            visitors: r.get("visitors")?,
+            hour_visitors: r.get("hour_visitors")?,
+        })
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
@@ -429,16 +449,15 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
             assert_eq!(rolled, raw, "dimension {dim}, days {from_day}..{to_day}");
             compared += raw.len();
         }
-        // The daily series: page views per day and daily uniques.
-        let mut stmt = db.prepare(SERIES_SQL).unwrap();
-        let series: Vec<(i64, i64, i64)> = stmt
-            .query_map(rusqlite::params![SITE, from, to, DAY_MS], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        for (t, pageviews, visitors) in series {
+        // The daily series: page views per day and daily uniques, from the hourly rows the
+        // Worker reads.
+        let mut series: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+        for h in hour_rows(&db, from, to) {
+            let day = series.entry(h.t.div_euclid(DAY_MS) * DAY_MS).or_default();
+            day.0 += h.pageviews;
+            day.1 += h.visitors;
+        }
+        for (t, (pageviews, visitors)) in series {
             let day = raw_breakdown(&events, "total", t, t + DAY_MS)[""];
             assert_eq!(
                 (pageviews, visitors),
@@ -450,13 +469,9 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
     }
     // The hourly series: page views per hour and uniques per hour.
     let (from, to) = (START + DAY_MS, START + 2 * DAY_MS);
-    let mut stmt = db.prepare(SERIES_SQL).unwrap();
-    let hourly: Vec<(i64, i64, i64)> = stmt
-        .query_map(rusqlite::params![SITE, from, to, HOUR_MS], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap()
-        .map(Result::unwrap)
+    let hourly: Vec<(i64, i64, i64)> = hour_rows(&db, from, to)
+        .into_iter()
+        .map(|h| (h.t, h.pageviews, h.hour_visitors))
         .collect();
     assert!(hourly.len() > 10);
     for (t, pageviews, visitors) in hourly {
@@ -487,6 +502,9 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
     assert_eq!(bots, events.iter().filter(|e| e.bot).count() as i64);
     assert!(compared > 200, "{compared} rows compared");
 }
+
+/// Whether a visit (its events, in order) is one a filter selects.
+type VisitTest = Box<dyn Fn(&[&EnrichedEvent]) -> bool>;
 
 fn metrics_rows(db: &Connection, sql: &analytics_core::query::Sql) -> BTreeMap<String, Metrics> {
     let mut stmt = db.prepare(&sql.text).unwrap();
@@ -571,7 +589,7 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
     // Filters: each selects visits; the SQL answer must equal the Rust answer over the
     // selected visits' events.
     let (from, to) = (START, START + 5 * DAY_MS);
-    let selections: Vec<(&str, Box<dyn Fn(&[&EnrichedEvent]) -> bool>)> = vec![
+    let selections: Vec<(&str, VisitTest)> = vec![
         (
             "country:PT",
             Box::new(|s: &[&EnrichedEvent]| s[0].country == "PT"),

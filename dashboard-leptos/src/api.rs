@@ -1,9 +1,20 @@
-//! Talking to the Worker's JSON API (same origin, cookie auth).
+//! Talking to the Worker's JSON API: same origin, the session cookie, or a public link's
+//! token in `X-Vigia-Share` when the dashboard was opened from one.
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestCredentials, RequestInit, Response};
+
+thread_local! {
+    static SHARE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Makes every request carry a public link's token.
+pub fn use_share_token(token: Option<String>) {
+    SHARE.with(|s| *s.borrow_mut() = token);
+}
 
 /// An error a person can read: the API's message, or what went wrong on the way.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,14 +40,17 @@ async fn request<T: DeserializeOwned>(
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
+    let headers = web_sys::Headers::new().map_err(network)?;
+    if let Some(token) = SHARE.with(|s| s.borrow().clone()) {
+        headers.set("X-Vigia-Share", &token).map_err(network)?;
+    }
     if let Some(body) = body {
-        let headers = web_sys::Headers::new().map_err(network)?;
         headers
             .set("Content-Type", "application/json")
             .map_err(network)?;
-        init.set_headers(&headers);
         init.set_body(&JsValue::from_str(&body));
     }
+    init.set_headers(&headers);
     let window = web_sys::window().ok_or(ApiFailure {
         status: 0,
         message: "no window".into(),
@@ -69,16 +83,28 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     request("GET", path, None).await
 }
 
-pub async fn post<B: Serialize, T: DeserializeOwned>(
+pub async fn send<B: Serialize, T: DeserializeOwned>(
+    method: &str,
     path: &str,
     body: &B,
 ) -> Result<T, ApiFailure> {
     request(
-        "POST",
+        method,
         path,
         Some(serde_json::to_string(body).unwrap_or_default()),
     )
     .await
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiFailure> {
+    send("POST", path, body).await
+}
+
+pub async fn delete(path: &str) -> Result<serde_json::Value, ApiFailure> {
+    request("DELETE", path, None).await
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -88,9 +114,17 @@ pub struct SetupStatus {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Me {
+    pub id: i64,
+    pub email: String,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Site {
     pub id: String,
     pub name: String,
+    pub timezone: String,
     pub role: String,
 }
 
@@ -100,55 +134,202 @@ pub struct Sites {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
-pub struct Totals {
-    pub pageviews: i64,
+pub struct Metrics {
+    #[serde(default)]
+    pub value: String,
     pub visitors: i64,
+    pub pageviews: i64,
     pub visits: i64,
+    #[serde(default)]
+    pub events: i64,
+    pub bounce_rate: f64,
+    pub views_per_visit: f64,
+    pub visit_duration_s: f64,
+    pub engaged_s: f64,
+    #[serde(default)]
+    pub share_of_visitors: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Point {
     pub t: i64,
+    pub label: String,
     pub pageviews: i64,
     pub visitors: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Series {
-    pub bucket_ms: i64,
+    pub bucket: String,
     pub points: Vec<Point>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct PageRow {
-    pub path: String,
-    pub pageviews: i64,
+pub struct Range {
+    pub from: String,
+    pub to: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Previous {
+    pub range: Range,
+    pub totals: Metrics,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Overview {
+    pub range: Range,
+    pub totals: Metrics,
+    pub previous: Previous,
+    pub series: Series,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Breakdown {
+    pub rows: Vec<Metrics>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct LivePage {
+    pub value: String,
     pub visitors: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Pages {
-    pub pages: Vec<PageRow>,
+pub struct Realtime {
+    pub visitors: i64,
+    pub pages: Vec<LivePage>,
 }
 
-/// Everything the overview shows, fetched together.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Overview {
-    pub totals: Totals,
-    pub series: Series,
-    pub pages: Vec<PageRow>,
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct GoalStat {
+    pub id: i64,
+    pub kind: String,
+    pub value: String,
+    pub visitors: i64,
+    pub conversions: i64,
+    pub conversion_rate: f64,
 }
 
-pub async fn overview(site: &str, from: &str, to: &str) -> Result<Overview, ApiFailure> {
-    let q = format!("site={}&from={from}&to={to}", encode(site));
-    let totals = get::<Totals>(&format!("/api/stats/totals?{q}")).await?;
-    let series = get::<Series>(&format!("/api/stats/timeseries?{q}")).await?;
-    let pages = get::<Pages>(&format!("/api/stats/pages?{q}&limit=10")).await?;
-    Ok(Overview {
-        totals,
-        series,
-        pages: pages.pages,
-    })
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct GoalStats {
+    pub goals: Vec<GoalStat>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Step {
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Funnel {
+    pub id: i64,
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Funnels {
+    pub funnels: Vec<Funnel>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct FunnelStep {
+    pub step: i64,
+    pub kind: String,
+    pub value: String,
+    pub visits: i64,
+    pub conversion_rate: f64,
+    pub dropoff: i64,
+    pub dropoff_rate: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct FunnelStats {
+    pub name: String,
+    pub steps: Vec<FunnelStep>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Share {
+    pub enabled: bool,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct SiteDetail {
+    pub id: String,
+    pub name: String,
+    pub timezone: String,
+    pub hostnames: Vec<String>,
+    pub query_allow_list: String,
+    pub role: String,
+    pub snippet: String,
+    pub first_event_at: Option<i64>,
+    pub share: Share,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Goal {
+    pub id: i64,
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Goals {
+    pub goals: Vec<Goal>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Member {
+    pub user_id: i64,
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Members {
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Token {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: f64,
+    pub last_used_at: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Tokens {
+    pub tokens: Vec<Token>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct NewToken {
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub is_admin: bool,
+    pub sites: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Users {
+    pub users: Vec<User>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ShareInfo {
+    pub site: Option<Site>,
 }
 
 pub fn encode(text: &str) -> String {

@@ -1,4 +1,4 @@
-//! Numbers and dates as people read them.
+//! Numbers, durations, dates and labels as people read them.
 
 /// 1234567 → "1,234,567"; 12345 → "12.3k" when `compact`.
 pub fn number(n: i64, compact: bool) -> String {
@@ -25,32 +25,141 @@ pub fn number(n: i64, compact: bool) -> String {
     }
 }
 
+/// 83.4 → "1m 23s"; 3725 → "1h 2m".
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.round() as i64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        _ => format!("{}h {}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// Change against the previous period, in percent; `None` when there was nothing before.
+pub fn change(now: f64, before: f64) -> Option<f64> {
+    if before == 0.0 {
+        return None;
+    }
+    Some((now - before) / before * 100.0)
+}
+
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// A bucket's label: "14:00" for hourly series, "Nov 23" for daily ones.
-pub fn bucket_label(t_ms: i64, hourly: bool) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t_ms as f64));
-    if hourly {
-        format!("{:02}:00", date.get_utc_hours())
-    } else {
-        format!(
-            "{} {}",
-            MONTHS[date.get_utc_month() as usize % 12],
-            date.get_utc_date()
-        )
+fn month_name(m: &str) -> &'static str {
+    m.parse::<usize>()
+        .ok()
+        .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
+        .copied()
+        .unwrap_or("")
+}
+
+/// A bucket label from the API ("2026-11-23", "2026-11-23 14:00", "2026-11") → "Nov 23",
+/// "14:00", "Nov 2026".
+pub fn bucket_label(label: &str) -> String {
+    let (date, time) = label.split_once(' ').unwrap_or((label, ""));
+    if !time.is_empty() {
+        return time.to_string();
+    }
+    let parts: Vec<&str> = date.split('-').collect();
+    match parts.as_slice() {
+        [y, m] => format!("{} {y}", month_name(m)),
+        [_, m, d] => format!("{} {}", month_name(m), d.trim_start_matches('0')),
+        _ => label.to_string(),
     }
 }
 
-/// Today's UTC date and the date `days_back` before it, as YYYY-MM-DD.
-pub fn day_string(days_back: i64) -> String {
-    let now = js_sys::Date::now() - (days_back as f64) * 86_400_000.0;
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(now));
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.get_utc_full_year(),
-        d.get_utc_month() + 1,
-        d.get_utc_date()
-    )
+/// "2026-11-01" → "Nov 1, 2026".
+pub fn day(text: &str) -> String {
+    let parts: Vec<&str> = text.split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] => format!("{} {}, {y}", month_name(m), d.trim_start_matches('0')),
+        _ => text.to_string(),
+    }
+}
+
+/// A moment in the reader's own locale and zone.
+pub fn moment(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    date.to_locale_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED)
+        .as_string()
+        .unwrap_or_default()
+}
+
+/// What a dimension is called on screen.
+pub fn dimension_label(dim: &str) -> &'static str {
+    match dim {
+        "page" => "Page",
+        "entry_page" => "Entry page",
+        "exit_page" => "Exit page",
+        "source" => "Source",
+        "channel" => "Channel",
+        "utm_source" => "UTM source",
+        "utm_medium" => "UTM medium",
+        "utm_campaign" => "UTM campaign",
+        "utm_term" => "UTM term",
+        "utm_content" => "UTM content",
+        "country" => "Country",
+        "region" => "Region",
+        "city" => "City",
+        "browser" => "Browser",
+        "os" => "OS",
+        "device" => "Device",
+        "event" => "Event",
+        "prop" => "Property",
+        "outbound" => "Outbound link",
+        "download" => "Download",
+        _ => "Filter",
+    }
+}
+
+/// A breakdown value as shown: props are "event · key = value"; empty values say so.
+pub fn value_label(dim: &str, value: &str) -> String {
+    if dim == "prop" {
+        let mut p = value.split('\u{1f}');
+        let (e, k, v) = (
+            p.next().unwrap_or_default(),
+            p.next().unwrap_or_default(),
+            p.next().unwrap_or_default(),
+        );
+        return format!("{e} · {k} = {v}");
+    }
+    if value.is_empty() {
+        return match dim {
+            "source" => "Direct / none".into(),
+            _ => "(none)".into(),
+        };
+    }
+    value.to_string()
+}
+
+/// A filter chip's text: "Country is PT".
+pub fn filter_label(filter: &str) -> String {
+    let (dim, value) = filter.split_once(':').unwrap_or((filter, ""));
+    format!("{} is {}", dimension_label(dim), value_label(dim, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_read_naturally() {
+        assert_eq!(number(1_234_567, false), "1,234,567");
+        assert_eq!(number(12_345, true), "12.3k");
+        assert_eq!(duration(83.4), "1m 23s");
+        assert_eq!(duration(3725.0), "1h 2m");
+        assert_eq!(bucket_label("2026-11-03"), "Nov 3");
+        assert_eq!(bucket_label("2026-11-03 14:00"), "14:00");
+        assert_eq!(bucket_label("2026-11"), "Nov 2026");
+        assert_eq!(day("2026-11-01"), "Nov 1, 2026");
+        assert_eq!(change(120.0, 100.0), Some(20.0));
+        assert_eq!(change(5.0, 0.0), None);
+        assert_eq!(
+            filter_label("prop:Signup\u{1f}plan\u{1f}pro"),
+            "Property is Signup · plan = pro"
+        );
+        assert_eq!(filter_label("source:"), "Source is Direct / none");
+    }
 }

@@ -3,6 +3,7 @@
 mod api;
 mod components;
 mod format;
+mod state;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -152,7 +152,9 @@ pub async fn authorize(
     if caller.user.is_none() {
         if let Some(token) = bearer {
             if !token_may_call(route) {
-                return Err(ApiError::forbidden(
+                return Err(ApiError::new(
+                    403,
+                    "token_not_allowed",
                     "API tokens may only read stats and exports; log in to the dashboard for this",
                 )
                 .into());
@@ -167,9 +169,12 @@ pub async fn authorize(
                 .ok_or_else(|| ApiError::unauthorized("this public link is off or wrong"))?;
             let asked = site_param.or_else(|| query_site(req));
             if !share_may_call(route) || asked.as_deref().is_some_and(|a| a != site) {
-                return Err(
-                    ApiError::forbidden("a public link can only read its site's stats").into(),
-                );
+                return Err(ApiError::new(
+                    403,
+                    "share_not_allowed",
+                    "a public link can only read its site's stats",
+                )
+                .into());
             }
             caller.site = Some(site);
             caller.role = Some(Role::Viewer);
@@ -181,7 +186,7 @@ pub async fn authorize(
         Access::Public | Access::User => Ok(caller),
         Access::InstanceAdmin if user.is_admin != 0 => Ok(caller),
         Access::InstanceAdmin => {
-            Err(ApiError::forbidden("only an instance admin may manage users").into())
+            Err(ApiError::new(403, "admin_only", "only an instance admin may manage users").into())
         }
         Access::Site(needed) => {
             let site = site_param
@@ -190,14 +195,22 @@ pub async fn authorize(
             // Unknown sites and sites the user is not a member of answer the same 404, so
             // membership cannot be probed.
             let role = site_role(env, &user, &site).await?.ok_or_else(|| {
-                ApiError::not_found(format!("no site {site:?} that you can read"))
+                ApiError::new(
+                    404,
+                    "site_not_found",
+                    format!("no site {site:?} that you can read"),
+                )
             })?;
             if role < needed {
-                return Err(ApiError::forbidden(format!(
-                    "this needs the {} role on {site:?}; you are {}",
-                    needed.as_str(),
-                    role.as_str()
-                ))
+                return Err(ApiError::new(
+                    403,
+                    "insufficient_role",
+                    format!(
+                        "this needs the {} role on {site:?}; you are {}",
+                        needed.as_str(),
+                        role.as_str()
+                    ),
+                )
                 .into());
             }
             caller.site = Some(site);

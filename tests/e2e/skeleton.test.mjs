@@ -106,19 +106,22 @@ test("demo page → collector → Worker → Durable Object → D1 → dashboard
   await page.fill("input[name=email]", admin.email);
   await page.fill("input[name=password]", admin.password);
   await page.click("button[type=submit]");
-  await page.waitForSelector("#top-pages");
+  const topPages = "[data-panel=Pages] table[data-dimension=page]";
+  await page.waitForSelector(topPages);
   assert.equal(await page.textContent("[data-kpi=pageviews] .value"), "3");
   assert.equal(await page.textContent("[data-kpi=visitors] .value"), "1");
-  const rows = await page.$$eval("#top-pages tbody tr", (trs) =>
+  const rows = await page.$$eval(`${topPages} tbody tr`, (trs) =>
     trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
   assert.deepEqual(rows.map((r) => r[0]).sort(), ["/demo/", "/demo/about/", "/demo/pricing"]);
-  for (const r of rows) assert.equal(r[2], "1");
+  for (const r of rows) assert.equal(r[1], "1");
   assert.equal(await page.locator("svg[aria-label] path.line.pageviews").count(), 1);
-  // Seven daily points; today's carries the three page views.
-  const tips = await page.$$eval("svg[aria-label] circle.dot title", (ts) => ts.map((t) => t.textContent));
-  assert.equal(tips.length, 7);
-  assert.match(tips[6], /: 3 page views, 1 visitors$/);
-  assert.ok(tips.slice(0, 6).every((t) => t.includes(": 0 page views")), tips.join(" | "));
+  // Thirty daily points (the default period); hovering today's shows its three page views.
+  const columns = page.locator("svg[aria-label] rect.hover");
+  assert.equal(await columns.count(), 30);
+  await columns.nth(29).hover({ force: true });
+  assert.match(await page.textContent(".chart .tooltip"), /3 page views\s*1 visitors/);
+  await columns.nth(0).hover({ force: true });
+  assert.match(await page.textContent(".chart .tooltip"), /0 page views/);
   await page.screenshot({ path: join(OUTPUT, "dashboard-desktop.png"), fullPage: true });
 
   // The same numbers come from the hourly rollups, per dimension.

@@ -1,10 +1,14 @@
-//! The shell: decides between setup notice, login form and the dashboard.
+//! The shell: setup notice, login, a public link's read-only view, or the dashboard with its
+//! site picker and tabs. The view (site, tab, period, filters) lives in the URL.
 
 use leptos::prelude::*;
 
+use super::account::{Account, UsersAdmin};
 use super::login::Login;
 use super::overview::Overview;
-use crate::api::{self, SetupStatus};
+use super::settings::{NewSite, Settings};
+use crate::api::{self, Me, SetupStatus, ShareInfo, Site, Sites};
+use crate::state::View;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Screen {
@@ -12,13 +16,49 @@ enum Screen {
     NeedsSetup,
     Login,
     Dashboard,
+    Shared,
 }
+
+/// Bumped when the list of sites changes (added, renamed, deleted).
+#[derive(Clone, Copy)]
+pub struct SitesVersion(pub RwSignal<u32>);
 
 #[component]
 pub fn App() -> impl IntoView {
+    let view = RwSignal::new(View::from_url());
+    provide_context(view);
+    provide_context(SitesVersion(RwSignal::new(0)));
+    // Keep the address bar in step with the view; new history entries for what a person
+    // would want Back to undo.
+    Effect::new(move |previous: Option<View>| {
+        let now = view.get();
+        let push = previous.as_ref().is_some_and(|p| {
+            p.filters != now.filters
+                || p.site != now.site
+                || p.tab != now.tab
+                || p.period != now.period
+        });
+        now.write(push);
+        now
+    });
+    let _ = window_event_listener(leptos::ev::popstate, move |_| view.set(View::from_url()));
+
     let screen = RwSignal::new(Screen::Loading);
     let failure = RwSignal::new(None::<String>);
+    let share = view.get_untracked().share;
+    api::use_share_token(share.clone());
     leptos::task::spawn_local(async move {
+        if let Some(token) = share {
+            match api::get::<ShareInfo>(&format!("/api/share/{}", api::encode(&token))).await {
+                Ok(ShareInfo { site: Some(site) }) => {
+                    view.update(|v| v.site = Some(site.id));
+                    screen.set(Screen::Shared);
+                }
+                Ok(_) => failure.set(Some("This public link is off or wrong.".into())),
+                Err(e) => failure.set(Some(e.message)),
+            }
+            return;
+        }
         match api::get::<SetupStatus>("/api/setup").await {
             Ok(s) if s.needs_setup => screen.set(Screen::NeedsSetup),
             Ok(s) if s.logged_in => screen.set(Screen::Dashboard),
@@ -48,8 +88,114 @@ pub fn App() -> impl IntoView {
                     </section>
                 }.into_any(),
                 Screen::Login => view! { <Login on_login=on_login/> }.into_any(),
-                Screen::Dashboard => view! { <Overview on_logout=on_logout/> }.into_any(),
+                Screen::Dashboard => view! { <Dashboard on_logout=on_logout/> }.into_any(),
+                Screen::Shared => view! {
+                    <p class="notice">"A public, read-only view of this site's statistics."</p>
+                    <Overview role=Signal::stored("viewer".to_string()) read_only=true/>
+                }.into_any(),
             }}
         </main>
+    }
+}
+
+const TABS: [(&str, &str); 4] = [
+    ("overview", "Dashboard"),
+    ("settings", "Site settings"),
+    ("account", "Account"),
+    ("users", "Users"),
+];
+
+#[component]
+fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let version = expect_context::<SitesVersion>().0;
+    let me = LocalResource::new(|| api::get::<Me>("/api/me"));
+    let fetched = LocalResource::new(move || {
+        version.get();
+        api::get::<Sites>("/api/sites")
+    });
+    // The last list that arrived: a refetch (after an edit) keeps showing the current one
+    // instead of unmounting the page for a moment.
+    let sites = RwSignal::new(None::<Result<Vec<Site>, String>>);
+    Effect::new(move |_| match fetched.get() {
+        Some(Ok(list)) => sites.set(Some(Ok(list.sites))),
+        Some(Err(e)) => sites.set(Some(Err(e.message))),
+        None => {}
+    });
+    // Pick the first site when the URL names none (or one that is gone).
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = sites.get() {
+            let current = view.with_untracked(|v| v.site.clone());
+            let known = current
+                .as_ref()
+                .is_some_and(|c| list.iter().any(|s| &s.id == c));
+            if !known {
+                let first = list.first().map(|s| s.id.clone());
+                view.update(|v| v.site = first);
+            }
+        }
+    });
+    let role = Memo::new(move |_| {
+        let site = view.with(|v| v.site.clone());
+        sites
+            .get()
+            .and_then(Result::ok)
+            .and_then(|l| l.into_iter().find(|s| Some(&s.id) == site.as_ref()))
+            .map(|s| s.role)
+            .unwrap_or_else(|| "viewer".into())
+    });
+    let role = Signal::from(role);
+    // Only whether there are sites decides the page; an edited list must not remount it.
+    let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
+    let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
+    let logout = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = api::post::<_, serde_json::Value>("/api/logout", &()).await;
+            on_logout.run(());
+        });
+    };
+    view! {
+        <nav class="toolbar" aria-label="Dashboard">
+            <label class="site-picker">"Site "
+                <select on:change=move |ev| {
+                    let id = event_target_value(&ev);
+                    view.update(|v| { v.site = Some(id); v.filters.clear(); if v.tab == "new-site" { v.tab = "overview".into(); } });
+                }>
+                    {move || sites.get().and_then(Result::ok).map(|list| list.into_iter().map(|s| {
+                        let selected = view.with(|v| v.site.as_deref() == Some(s.id.as_str()));
+                        view! { <option value=s.id.clone() selected=selected>{s.name}</option> }
+                    }).collect_view())}
+                </select>
+            </label>
+            <button class="primary small" on:click=move |_| view.update(|v| v.tab = "new-site".into())>"+ Add site"</button>
+            <div class="tabs" role="tablist">
+                {move || TABS.iter().filter(|(id, _)| *id != "users" || is_admin()).map(|(id, label)| view! {
+                    <button role="tab" class:active=move || view.with(|v| v.tab == *id)
+                        on:click=move |_| view.update(|v| v.tab = id.to_string())>{*label}</button>
+                }).collect_view()}
+            </div>
+            <span class="who muted">{move || me.get().and_then(Result::ok).map(|m| m.email)}</span>
+            <button class="link" on:click=logout>"Log out"</button>
+        </nav>
+        {move || {
+            let tab = view.with(|v| v.tab.clone());
+            let has_sites = has_sites.get();
+            match (tab.as_str(), has_sites) {
+                (_, Some(Err(e))) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                ("new-site", _) => view! { <NewSite/> }.into_any(),
+                ("account", _) => view! { <Account/> }.into_any(),
+                ("users", _) => view! { <UsersAdmin/> }.into_any(),
+                (_, None) => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
+                (_, Some(Ok(false))) => view! {
+                    <section class="card empty">
+                        <h2>"No sites yet"</h2>
+                        <p>"Add your first site to get its snippet."</p>
+                        <button class="primary" on:click=move |_| view.update(|v| v.tab = "new-site".into())>"Add a site"</button>
+                    </section>
+                }.into_any(),
+                ("settings", _) => view! { <Settings role=role/> }.into_any(),
+                _ => view! { <Overview role=role read_only=false/> }.into_any(),
+            }
+        }}
     }
 }

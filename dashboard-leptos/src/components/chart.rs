@@ -1,7 +1,11 @@
-//! The time-series chart: an SVG area/line chart with axes and per-point tooltips.
+//! The time-series chart: an SVG area/line chart with axes and a tooltip that follows the
+//! pointer (one hover column per bucket). Drawn here rather than with a charting crate: the
+//! one Leptos-native library (leptos-chartistry) pulls in leptos-use and chrono, and this
+//! whole dashboard must stay under 250 KB gzip.
 
 use leptos::prelude::*;
 
+use crate::api::Point;
 use crate::api::Series;
 use crate::format::{bucket_label, number};
 
@@ -11,25 +15,21 @@ const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 28.0;
 const TOP: f64 = 12.0;
 
-/// A "nice" axis maximum: 1, 2, 5 × 10ⁿ at or above `max`.
+/// A "nice" axis maximum: four gridline steps of 1, 2 or 5 × 10ⁿ, reaching at least `max`.
 fn nice_max(max: i64) -> i64 {
-    if max <= 4 {
-        return 4;
-    }
-    let mut step = 1;
+    let mut scale = 1;
     loop {
         for m in [1, 2, 5] {
-            if m * step >= max {
-                return m * step;
+            if 4 * m * scale >= max {
+                return 4 * m * scale;
             }
         }
-        step *= 10;
+        scale *= 10;
     }
 }
 
 #[component]
 pub fn Chart(series: Series) -> impl IntoView {
-    let hourly = series.bucket_ms < 86_400_000;
     let n = series.points.len().max(1);
     let max = nice_max(
         series
@@ -49,7 +49,7 @@ pub fn Chart(series: Series) -> impl IntoView {
         }
     };
     let y = move |v: i64| TOP + plot_h - plot_h * v as f64 / max as f64;
-    let line = |pick: fn(&crate::api::Point) -> i64| {
+    let line = |pick: fn(&Point) -> i64| {
         series
             .points
             .iter()
@@ -91,33 +91,66 @@ pub fn Chart(series: Series) -> impl IntoView {
         .map(|(i, p)| {
             // Keep the outermost labels inside the drawing.
             let anchor = if i == 0 && n > 1 { "start" } else if i + every >= n && n > 1 { "end" } else { "middle" };
-            view! { <text class="axis" x=x(i) y=HEIGHT - 8.0 text-anchor=anchor>{bucket_label(p.t, hourly)}</text> }
+            view! { <text class="axis" x=x(i) y=HEIGHT - 8.0 text-anchor=anchor>{bucket_label(&p.label)}</text> }
         })
         .collect_view();
-    let dots = series
-        .points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let tip = format!(
-                "{}: {} page views, {} visitors",
-                bucket_label(p.t, hourly),
-                number(p.pageviews, false),
-                number(p.visitors, false)
-            );
-            view! { <circle class="dot" cx=x(i) cy=y(p.pageviews) r="3"><title>{tip}</title></circle> }
+    let hovered = RwSignal::new(None::<usize>);
+    let step = if n > 1 {
+        plot_w / (n - 1) as f64
+    } else {
+        plot_w
+    };
+    let columns = (0..n)
+        .map(|i| {
+            view! {
+                <rect class="hover" x=x(i) - step / 2.0 y=TOP width=step height=plot_h
+                    on:mouseenter=move |_| hovered.set(Some(i))/>
+            }
         })
         .collect_view();
+    let points = series.points.clone();
+    let marker = move || {
+        hovered
+            .get()
+            .and_then(|i| points.get(i).map(|p| (i, p.clone())))
+            .map(|(i, p)| {
+                view! {
+                    <line class="cursor" x1=x(i) x2=x(i) y1=TOP y2=TOP + plot_h/>
+                    <circle class="dot" cx=x(i) cy=y(p.pageviews) r="4"/>
+                    <circle class="dot visitors" cx=x(i) cy=y(p.visitors) r="4"/>
+                }
+            })
+    };
+    let points = series.points.clone();
+    let tooltip = move || {
+        hovered.get().and_then(|i| points.get(i).map(|p| (i, p.clone()))).map(|(i, p)| {
+            let left = x(i) / WIDTH * 100.0;
+            let style = if left > 70.0 {
+                format!("right:{:.1}%", 100.0 - left)
+            } else {
+                format!("left:{left:.1}%")
+            };
+            view! {
+                <div class="tooltip" role="status" style=style>
+                    <strong>{bucket_label(&p.label)}</strong>
+                    <span class="key pageviews">{number(p.pageviews, false)} " page views"</span>
+                    <span class="key visitors">{number(p.visitors, false)} " visitors"</span>
+                </div>
+            }
+        })
+    };
     view! {
-        <figure class="chart">
+        <figure class="chart" on:mouseleave=move |_| hovered.set(None)>
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label="Page views and visitors over time">
                 {gridlines}
                 <path class="area" d=area/>
                 <path class="line pageviews" d=pageviews_path/>
                 <path class="line visitors" d=visitors_path/>
-                {dots}
                 {labels}
+                {marker}
+                {columns}
             </svg>
+            {tooltip}
             <figcaption>
                 <span class="key pageviews">"Page views"</span>
                 <span class="key visitors">"Visitors"</span>
@@ -131,8 +164,9 @@ mod tests {
     #[test]
     fn nice_axis_maxima() {
         assert_eq!(super::nice_max(0), 4);
-        assert_eq!(super::nice_max(7), 10);
+        assert_eq!(super::nice_max(7), 8);
         assert_eq!(super::nice_max(11), 20);
-        assert_eq!(super::nice_max(430), 500);
+        assert_eq!(super::nice_max(430), 800);
+        assert_eq!(super::nice_max(4_000), 4_000);
     }
 }

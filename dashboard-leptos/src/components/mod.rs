@@ -1,4 +1,19 @@
+pub mod account;
 pub mod app;
 pub mod chart;
 pub mod login;
 pub mod overview;
+pub mod panel;
+pub mod settings;
+
+use leptos::prelude::*;
+
+/// The line under a form that says what happened: `Ok` in green, `Err` as an alert.
+pub fn status_line(status: RwSignal<Option<Result<String, String>>>) -> impl IntoView {
+    move || {
+        status.get().map(|s| match s {
+            Ok(m) => view! { <p class="ok" role="status">{m}</p> }.into_any(),
+            Err(m) => view! { <p class="error" role="alert">{m}</p> }.into_any(),
+        })
+    }
+}

@@ -1,118 +1,316 @@
-//! The overview: site picker, range picker, KPI cards, chart and top pages.
+//! The overview: period and filters, realtime, KPI cards against the previous period, the
+//! chart, every breakdown panel, goals and funnels, and exports.
 
 use leptos::prelude::*;
+use std::time::Duration;
 
 use super::chart::Chart;
-use crate::api::{self, Overview as OverviewData, Sites};
-use crate::format::{day_string, number};
+use super::panel::Panel;
+use crate::api::{
+    self, FunnelStats, Funnels, GoalStats, Metrics, Overview as OverviewData, Realtime,
+};
+use crate::format::{change, day, duration, filter_label, number, value_label};
+use crate::state::View;
 
-/// The ranges offered, as (label, days back for `from`).
-const RANGES: [(&str, i64); 3] = [("Today", 0), ("Last 7 days", 6), ("Last 30 days", 29)];
+pub const PERIODS: [(&str, &str); 8] = [
+    ("today", "Today"),
+    ("yesterday", "Yesterday"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("month", "Month to date"),
+    ("last_month", "Last month"),
+    ("12mo", "Last 12 months"),
+    ("custom", "Custom range"),
+];
 
 #[component]
-pub fn Overview(on_logout: Callback<()>) -> impl IntoView {
-    let site = RwSignal::new(None::<String>);
-    let range = RwSignal::new(1usize);
-    let sites = LocalResource::new(|| api::get::<Sites>("/api/sites"));
-    Effect::new(move |_| {
-        if let Some(Ok(list)) = sites.get() {
-            if site.get_untracked().is_none() {
-                site.set(list.sites.first().map(|s| s.id.clone()));
-            }
-        }
-    });
+pub fn Overview(role: Signal<String>, read_only: bool) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let query = Memo::new(move |_| view.with(|v| v.stats_query()));
     let data = LocalResource::new(move || {
-        let chosen = site.get();
-        let days_back = RANGES[range.get()].1;
-        async move {
-            match chosen {
-                Some(s) => Some(api::overview(&s, &day_string(days_back), &day_string(0)).await),
-                None => None,
-            }
-        }
+        let q = query.get();
+        async move { api::get::<OverviewData>(&format!("/api/stats/overview?{q}")).await }
     });
-    let logout = move |_| {
-        leptos::task::spawn_local(async move {
-            let _ = api::post::<_, serde_json::Value>("/api/logout", &()).await;
-            on_logout.run(());
-        });
-    };
-
+    let can_export =
+        move || !read_only && matches!(role.get().as_str(), "auditor" | "admin" | "owner");
     view! {
-        <div class="toolbar">
-            <label class="site-picker">"Site "
-                <select on:change=move |ev| site.set(Some(event_target_value(&ev)))>
-                    {move || sites.get().and_then(Result::ok).map(|list| list.sites.into_iter().map(|s| {
-                        let selected = site.get().as_deref() == Some(s.id.as_str());
-                        view! { <option value=s.id.clone() selected=selected>{s.name}</option> }
-                    }).collect_view())}
-                </select>
-            </label>
-            <div class="ranges" role="group" aria-label="Date range">
-                {RANGES.iter().enumerate().map(|(i, (label, _))| view! {
-                    <button class:active=move || range.get() == i on:click=move |_| range.set(i)>{*label}</button>
-                }).collect_view()}
-            </div>
-            <button class="link" on:click=logout>"Log out"</button>
-        </div>
-        {move || match sites.get() {
-            Some(Ok(list)) if list.sites.is_empty() => view! {
-                <section class="card empty"><p>"No sites yet."</p></section>
-            }.into_any(),
+        <PeriodBar/>
+        <FilterChips/>
+        <LiveVisitors/>
+        {move || match data.get() {
+            None => view! { <p class="muted loading">"Loading numbers…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-            _ => view! { <OverviewBody data=data/> }.into_any(),
+            Some(Ok(o)) => view! { <Numbers data=o/> }.into_any(),
         }}
+        <div class="panels">
+            <Panel title="Pages" tabs=&[("page", "Top pages"), ("entry_page", "Entry pages"), ("exit_page", "Exit pages")] query=query read_only=read_only/>
+            <Panel title="Sources" tabs=&[("source", "Sources"), ("channel", "Channels"), ("utm_source", "UTM source"), ("utm_medium", "Medium"), ("utm_campaign", "Campaign"), ("utm_term", "Term"), ("utm_content", "Content")] query=query read_only=read_only/>
+            <Panel title="Locations" tabs=&[("country", "Countries"), ("region", "Regions"), ("city", "Cities")] query=query read_only=read_only/>
+            <Panel title="Devices" tabs=&[("browser", "Browsers"), ("os", "Operating systems"), ("device", "Devices")] query=query read_only=read_only/>
+            <Panel title="Events" tabs=&[("event", "Custom events"), ("prop", "Properties"), ("outbound", "Outbound links"), ("download", "Downloads")] query=query read_only=read_only/>
+            <GoalsPanel query=query/>
+        </div>
+        <FunnelPanel query=query/>
+        <Show when=can_export>
+            <section class="card exports">
+                <h2>"Export"</h2>
+                <p class="muted">"Raw events of this period as CSV (at most 1,000,000 rows; columns are listed in the API description). Each breakdown panel has its own CSV link."</p>
+                <a class="button" id="export-raw" download="" href=move || format!("/api/export/events?{}", query.get())>"Download raw events (CSV)"</a>
+            </section>
+        </Show>
     }
 }
 
 #[component]
-fn OverviewBody(
-    data: LocalResource<Option<Result<OverviewData, api::ApiFailure>>>,
+fn PeriodBar() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let from = RwSignal::new(view.with_untracked(|v| v.from.clone()));
+    let to = RwSignal::new(view.with_untracked(|v| v.to.clone()));
+    view! {
+        <div class="periodbar">
+            <label class="inline">"Period "
+                <select id="period" on:change=move |ev| {
+                    let p = event_target_value(&ev);
+                    if p != "custom" { view.update(|v| v.period = p); } else {
+                        view.update(|v| { v.period = p; if v.from.is_empty() { v.from = from.get_untracked(); v.to = to.get_untracked(); } });
+                    }
+                }>
+                    {PERIODS.iter().map(|(id, label)| {
+                        let selected = move || view.with(|v| v.period == *id);
+                        view! { <option value=*id selected=selected>{*label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <Show when=move || view.with(|v| v.period == "custom")>
+                <form class="custom-range" on:submit=move |ev| {
+                    ev.prevent_default();
+                    view.update(|v| { v.from = from.get_untracked(); v.to = to.get_untracked(); });
+                }>
+                    <input type="date" aria-label="From" prop:value=from on:input=move |ev| from.set(event_target_value(&ev))/>
+                    <span>"–"</span>
+                    <input type="date" aria-label="To" prop:value=to on:input=move |ev| to.set(event_target_value(&ev))/>
+                    <button type="submit">"Apply"</button>
+                </form>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn FilterChips() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    move || {
+        let filters = view.with(|v| v.filters.clone());
+        (!filters.is_empty()).then(|| view! {
+            <div class="chips" aria-label="Filters">
+                {filters.into_iter().map(|f| {
+                    let label = filter_label(&f);
+                    let remove = f.clone();
+                    view! {
+                        <span class="chip">{label}
+                            <button class="chip-x" aria-label="Remove filter" title="Remove filter"
+                                on:click=move |_| view.update(|v| *v = v.without_filter(&remove))>"×"</button>
+                        </span>
+                    }
+                }).collect_view()}
+                <button class="link" on:click=move |_| view.update(|v| v.filters.clear())>"Clear all"</button>
+            </div>
+        })
+    }
+}
+
+/// Visitors in the last five minutes, refreshed every ten seconds.
+#[component]
+fn LiveVisitors() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let live = RwSignal::new(None::<Realtime>);
+    let tick = RwSignal::new(0u32);
+    if let Ok(handle) =
+        set_interval_with_handle(move || tick.update(|t| *t += 1), Duration::from_secs(10))
+    {
+        on_cleanup(move || handle.clear());
+    }
+    Effect::new(move |_| {
+        tick.get();
+        let Some(site) = view.with(|v| v.site.clone()) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Ok(r) =
+                api::get::<Realtime>(&format!("/api/stats/realtime?site={}", api::encode(&site)))
+                    .await
+            {
+                live.set(Some(r));
+            }
+        });
+    });
+    move || {
+        live.get().map(|r| view! {
+        <section class="card realtime" id="realtime">
+            <span class="pulse" aria-hidden="true"></span>
+            <strong class="live-count">{number(r.visitors, false)}</strong>
+            {if r.visitors == 1 { " current visitor" } else { " current visitors" }}
+            <span class="muted">" (last 5 minutes)"</span>
+            <ul class="live-pages">
+                {r.pages.into_iter().take(5).map(|p| view! {
+                    <li><span class="path">{p.value}</span>" "<span class="muted">{number(p.visitors, false)}</span></li>
+                }).collect_view()}
+            </ul>
+        </section>
+    })
+    }
+}
+
+fn kpi(
+    id: &'static str,
+    label: &'static str,
+    value: String,
+    delta: Option<f64>,
+    lower_is_better: bool,
 ) -> impl IntoView {
-    move || match data.get().flatten() {
-        None => view! { <p class="muted loading">"Loading numbers…"</p> }.into_any(),
-        Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-        Some(Ok(o)) => {
-            let views_per_visit = if o.totals.visits > 0 {
-                format!("{:.1}", o.totals.pageviews as f64 / o.totals.visits as f64)
+    let delta_view = delta.map(|d| {
+        let good = if lower_is_better { d < 0.0 } else { d > 0.0 };
+        let class = if d.abs() < 0.05 { "delta" } else if good { "delta good" } else { "delta bad" };
+        let arrow = if d > 0.0 { "↑" } else if d < 0.0 { "↓" } else { "" };
+        view! { <span class=class title="against the previous period">{format!("{arrow}{:.0}%", d.abs())}</span> }
+    });
+    view! {
+        <div class="kpi" data-kpi=id>
+            <span class="label">{label}</span>
+            <span class="value">{value}</span>
+            {delta_view}
+        </div>
+    }
+}
+
+#[component]
+fn Numbers(data: OverviewData) -> impl IntoView {
+    let (t, p) = (&data.totals, &data.previous.totals);
+    let c = |f: fn(&Metrics) -> f64| change(f(t), f(p));
+    let empty = t.pageviews == 0 && t.visits == 0;
+    view! {
+        <p class="range muted">
+            {day(&data.range.from)} " – " {day(&data.range.to)} " · " {data.range.timezone.clone()}
+            " · compared with " {day(&data.previous.range.from)} " – " {day(&data.previous.range.to)}
+        </p>
+        <section class="kpis">
+            {kpi("visitors", "Unique visitors", number(t.visitors, false), c(|m| m.visitors as f64), false)}
+            {kpi("visits", "Visits", number(t.visits, false), c(|m| m.visits as f64), false)}
+            {kpi("pageviews", "Page views", number(t.pageviews, false), c(|m| m.pageviews as f64), false)}
+            {kpi("views-per-visit", "Views per visit", format!("{:.1}", t.views_per_visit), c(|m| m.views_per_visit), false)}
+            {kpi("bounce-rate", "Bounce rate", format!("{:.0}%", t.bounce_rate), c(|m| m.bounce_rate), true)}
+            {kpi("visit-duration", "Visit duration", duration(t.visit_duration_s), c(|m| m.visit_duration_s), false)}
+            {kpi("engaged-time", "Engaged time", duration(t.engaged_s), c(|m| m.engaged_s), false)}
+        </section>
+        <section class="card">
+            {if empty {
+                view! { <p class="muted empty-state">"No visits in this period yet. Add the snippet (Site settings) and open a page of your site."</p> }.into_any()
             } else {
-                "–".into()
-            };
-            let empty = o.totals.pageviews == 0;
-            view! {
-                <section class="kpis">
-                    <div class="kpi" data-kpi="visitors"><span class="label">"Unique visitors"</span>
-                        <span class="value">{number(o.totals.visitors, false)}</span></div>
-                    <div class="kpi" data-kpi="visits"><span class="label">"Visits"</span>
-                        <span class="value">{number(o.totals.visits, false)}</span></div>
-                    <div class="kpi" data-kpi="pageviews"><span class="label">"Page views"</span>
-                        <span class="value">{number(o.totals.pageviews, false)}</span></div>
-                    <div class="kpi" data-kpi="views-per-visit"><span class="label">"Views per visit"</span>
-                        <span class="value">{views_per_visit}</span></div>
-                </section>
-                <section class="card">
-                    <Chart series=o.series.clone()/>
-                </section>
-                <section class="card">
-                    <h2>"Top pages"</h2>
-                    {if empty {
-                        view! { <p class="muted">"No page views in this range yet. Add the snippet to your site and visit a page."</p> }.into_any()
-                    } else {
-                        view! {
-                            <table class="breakdown" id="top-pages">
-                                <thead><tr><th>"Page"</th><th class="num">"Visitors"</th><th class="num">"Page views"</th></tr></thead>
-                                <tbody>
-                                    {o.pages.iter().map(|p| view! {
-                                        <tr><td class="path">{p.path.clone()}</td>
-                                            <td class="num">{number(p.visitors, false)}</td>
-                                            <td class="num">{number(p.pageviews, false)}</td></tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any()
-                    }}
-                </section>
-            }.into_any()
+                view! { <Chart series=data.series.clone()/> }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn GoalsPanel(query: Memo<String>) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let data = LocalResource::new(move || {
+        let q = query.get();
+        async move { api::get::<GoalStats>(&format!("/api/stats/goals?{q}")).await }
+    });
+    view! {
+        <section class="card panel" id="goals">
+            <h2>"Goals"</h2>
+            {move || match data.get() {
+                None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                Some(Ok(g)) if g.goals.is_empty() => view! {
+                    <p class="muted">"No goals yet. Add an event or a page as a goal under Site settings."</p>
+                }.into_any(),
+                Some(Ok(g)) => view! {
+                    <table class="breakdown">
+                        <thead><tr><th>"Goal"</th><th class="num">"Uniques"</th><th class="num">"Total"</th><th class="num">"Conversion"</th></tr></thead>
+                        <tbody>
+                            {g.goals.into_iter().map(|goal| {
+                                let filter = format!("{}:{}", if goal.kind == "page" { "page" } else { "event" }, goal.value);
+                                let label = if goal.kind == "page" { format!("Visit {}", goal.value) } else { goal.value.clone() };
+                                view! {
+                                    <tr>
+                                        <td><button class="row-filter" on:click=move |_| view.update(|v| *v = v.with_filter(filter.clone()))>{label}</button></td>
+                                        <td class="num">{number(goal.visitors, false)}</td>
+                                        <td class="num">{number(goal.conversions, false)}</td>
+                                        <td class="num conversion">{format!("{:.1}%", goal.conversion_rate)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn FunnelPanel(query: Memo<String>) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let funnels = LocalResource::new(move || {
+        let site = view.with(|v| v.site.clone()).unwrap_or_default();
+        async move { api::get::<Funnels>(&format!("/api/sites/{}/funnels", api::encode(&site))).await }
+    });
+    let chosen = RwSignal::new(None::<i64>);
+    let stats = LocalResource::new(move || {
+        let q = query.get();
+        let id = chosen.get().or_else(|| {
+            funnels
+                .get()
+                .and_then(Result::ok)
+                .and_then(|f| f.funnels.first().map(|f| f.id))
+        });
+        async move {
+            match id {
+                Some(id) => Some(
+                    api::get::<FunnelStats>(&format!("/api/stats/funnel?{q}&funnel={id}")).await,
+                ),
+                None => None,
+            }
         }
+    });
+    move || {
+        let list = funnels
+            .get()
+            .and_then(Result::ok)
+            .map(|f| f.funnels)
+            .unwrap_or_default();
+        (!list.is_empty()).then(|| view! {
+            <section class="card" id="funnel">
+                <div class="panel-head">
+                    <h2>"Funnel"</h2>
+                    <select aria-label="Funnel" on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())>
+                        {list.into_iter().map(|f| view! { <option value=f.id.to_string()>{f.name}</option> }).collect_view()}
+                    </select>
+                </div>
+                {move || match stats.get().flatten() {
+                    None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                    Some(Ok(f)) => view! {
+                        <ol class="funnel-steps">
+                            {f.steps.into_iter().map(|s| {
+                                let label = if s.kind == "page" { format!("Visit {}", s.value) } else { value_label("event", &s.value) };
+                                view! {
+                                    <li class="funnel-step">
+                                        <div class="step-head"><span>{label}</span>
+                                            <span class="num"><strong>{number(s.visits, false)}</strong>" visits · "{format!("{:.1}%", s.conversion_rate)}</span></div>
+                                        <div class="bar"><span style=format!("width:{:.1}%", s.conversion_rate)></span></div>
+                                        {(s.step > 1).then(|| view! { <span class="muted dropoff">{format!("{} dropped off ({:.1}%)", number(s.dropoff, false), s.dropoff_rate)}</span> })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ol>
+                    }.into_any(),
+                }}
+            </section>
+        })
     }
 }

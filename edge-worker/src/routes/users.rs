@@ -118,7 +118,7 @@ pub async fn change_password(mut req: Request, env: &Env, c: &Caller) -> RouteRe
         .first(Some("password_hash"))
         .await?;
     if !stored.is_some_and(|s| verify_password(&body.current, &s)) {
-        return Err(ApiError::forbidden("the current password is wrong").into());
+        return Err(ApiError::new(403, "wrong_password", "the current password is wrong").into());
     }
     check_new_password(&body.new)?;
     let hash = hash_password(&body.new, &random_bytes::<16>()?, PBKDF2_ITERATIONS);

@@ -1,0 +1,157 @@
+//! Your account (password, API tokens) and, for instance admins, the users.
+
+use leptos::prelude::*;
+
+use super::status_line;
+use crate::api::{self, NewToken, Tokens, Users};
+use crate::format::moment;
+
+#[component]
+pub fn Account() -> impl IntoView {
+    view! { <Password/> <ApiTokens/> }
+}
+
+#[component]
+fn Password() -> impl IntoView {
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let status = RwSignal::new(None);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body =
+            serde_json::json!({ "current": current.get_untracked(), "new": new.get_untracked() });
+        leptos::task::spawn_local(async move {
+            match api::post::<_, serde_json::Value>("/api/me/password", &body).await {
+                Ok(_) => {
+                    status.set(Some(Ok(
+                        "Password changed. Other sessions were logged out.".into(),
+                    )));
+                    current.set(String::new());
+                    new.set(String::new());
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>"Change password"</h2>
+            <form on:submit=submit id="change-password" class="grid-form">
+                <label>"Current password" <input type="password" autocomplete="current-password" required prop:value=current on:input=move |ev| current.set(event_target_value(&ev))/></label>
+                <label>"New password (10 characters or more)" <input type="password" autocomplete="new-password" required prop:value=new on:input=move |ev| new.set(event_target_value(&ev))/></label>
+                {status_line(status)}
+                <button type="submit">"Change password"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn ApiTokens() -> impl IntoView {
+    let reload = RwSignal::new(0u32);
+    let tokens = LocalResource::new(move || {
+        reload.get();
+        api::get::<Tokens>("/api/tokens")
+    });
+    let name = RwSignal::new(String::new());
+    let fresh = RwSignal::new(None::<String>);
+    let status = RwSignal::new(None);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({ "name": name.get_untracked() });
+        leptos::task::spawn_local(async move {
+            match api::post::<_, NewToken>("/api/tokens", &body).await {
+                Ok(t) => {
+                    fresh.set(Some(t.token));
+                    name.set(String::new());
+                    status.set(None);
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card" id="api-tokens">
+            <h2>"API tokens"</h2>
+            <p class="muted">"For the stats API (" <a href="/api/openapi.json">"OpenAPI description"</a> "): send " <code>"Authorization: Bearer <token>"</code> ". A token reads what you can read; it cannot change anything."</p>
+            {move || fresh.get().map(|t| view! {
+                <div class="fresh-token" role="status"><p>"Copy this token now; it will not be shown again:"</p><pre><code id="new-token">{t}</code></pre></div>
+            })}
+            <table class="breakdown">
+                <tbody>
+                    {move || tokens.get().and_then(Result::ok).map(|t| t.tokens.into_iter().map(|token| {
+                        let id = token.id;
+                        let used = token.last_used_at.map(|t| format!("last used {}", moment(t as i64))).unwrap_or_else(|| "never used".into());
+                        view! { <tr><td>{token.name}</td><td><code>{token.prefix}"…"</code></td><td class="muted">{format!("created {} · {used}", moment(token.created_at as i64))}</td>
+                            <td class="num"><button class="link" on:click=move |_| { leptos::task::spawn_local(async move {
+                                let _ = api::delete(&format!("/api/tokens/{id}")).await; reload.update(|n| *n += 1); }); }>"Revoke"</button></td></tr> }
+                    }).collect_view())}
+                </tbody>
+            </table>
+            <form class="inline-form" on:submit=create>
+                <input required aria-label="Token name" placeholder="Reporting script" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
+                <button type="submit">"Create token"</button>
+            </form>
+            {status_line(status)}
+        </section>
+    }
+}
+
+#[component]
+pub fn UsersAdmin() -> impl IntoView {
+    let reload = RwSignal::new(0u32);
+    let users = LocalResource::new(move || {
+        reload.get();
+        api::get::<Users>("/api/users")
+    });
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let admin = RwSignal::new(false);
+    let status = RwSignal::new(None);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({ "email": email.get_untracked(), "password": password.get_untracked(), "is_admin": admin.get_untracked() });
+        leptos::task::spawn_local(async move {
+            match api::post::<_, serde_json::Value>("/api/users", &body).await {
+                Ok(_) => {
+                    status.set(Some(Ok(
+                        "User created. Give them access under a site's settings.".into(),
+                    )));
+                    email.set(String::new());
+                    password.set(String::new());
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card" id="users">
+            <h2>"Users"</h2>
+            {move || match users.get() {
+                None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                Some(Ok(u)) => view! {
+                    <table class="breakdown"><tbody>
+                        {u.users.into_iter().map(|user| {
+                            let id = user.id;
+                            view! { <tr><td>{user.email}</td><td class="muted">{if user.is_admin { "instance admin" } else { "" }}</td>
+                                <td class="num">{format!("{} sites", user.sites)}</td>
+                                <td class="num"><button class="link" on:click=move |_| { leptos::task::spawn_local(async move {
+                                    if let Err(e) = api::delete(&format!("/api/users/{id}")).await { status.set(Some(Err(e.message))); }
+                                    reload.update(|n| *n += 1); }); }>"Delete"</button></td></tr> }
+                        }).collect_view()}
+                    </tbody></table>
+                }.into_any(),
+            }}
+            <form on:submit=create id="new-user" class="grid-form">
+                <label>"Email" <input type="email" required prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/></label>
+                <label>"Initial password (10+ characters; they change it under Account)" <input type="password" autocomplete="new-password" required prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/></label>
+                <label class="check"><input type="checkbox" prop:checked=admin on:change=move |ev| admin.set(event_target_checked(&ev))/>" Instance admin (owner of every site)"</label>
+                {status_line(status)}
+                <button type="submit">"Create user"</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,88 @@
+//! A breakdown panel: a few related dimensions as tabs, the top rows with bars, each row a
+//! filter for the whole dashboard, and the full breakdown as CSV.
+
+use leptos::prelude::*;
+
+use crate::api::{self, Breakdown, Metrics};
+use crate::format::{number, value_label};
+use crate::state::View;
+
+/// Which number a dimension ranks by, and its column title.
+fn metric(dim: &str) -> (&'static str, fn(&Metrics) -> i64) {
+    match dim {
+        "exit_page" => ("Exits", |m| m.visits),
+        "event" | "prop" | "outbound" | "download" => ("Events", |m| m.events),
+        _ => ("Visitors", |m| m.visitors),
+    }
+}
+
+#[component]
+pub fn Panel(
+    title: &'static str,
+    tabs: &'static [(&'static str, &'static str)],
+    query: Memo<String>,
+    read_only: bool,
+) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let active = RwSignal::new(0usize);
+    let data = LocalResource::new(move || {
+        let dim = tabs[active.get()].0;
+        let q = query.get();
+        async move {
+            api::get::<Breakdown>(&format!(
+                "/api/stats/breakdown?{q}&dimension={dim}&limit=10"
+            ))
+            .await
+        }
+    });
+    view! {
+        <section class="card panel" data-panel=title>
+            <div class="panel-head">
+                <h2>{title}</h2>
+                <div class="tabs small" role="tablist">
+                    {tabs.iter().enumerate().map(|(i, (dim, label))| view! {
+                        <button role="tab" data-dimension=*dim class:active=move || active.get() == i on:click=move |_| active.set(i)>{*label}</button>
+                    }).collect_view()}
+                </div>
+            </div>
+            {move || {
+                let dim = tabs[active.get()].0;
+                let (column, pick) = metric(dim);
+                match data.get() {
+                    None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                    Some(Ok(b)) if b.rows.is_empty() => view! { <p class="muted empty-state">"Nothing here for this period."</p> }.into_any(),
+                    Some(Ok(b)) => {
+                        let max = b.rows.iter().map(pick).max().unwrap_or(1).max(1);
+                        view! {
+                            <table class="breakdown" data-dimension=dim>
+                                <thead><tr><th>{crate::format::dimension_label(dim)}</th><th class="num">{column}</th></tr></thead>
+                                <tbody>
+                                    {b.rows.into_iter().map(|row| {
+                                        let n = pick(&row);
+                                        let filter = format!("{dim}:{}", row.value);
+                                        let label = value_label(dim, &row.value);
+                                        let width = format!("width:{:.1}%", n as f64 * 100.0 / max as f64);
+                                        view! {
+                                            <tr>
+                                                <td class="bar-cell">
+                                                    <span class="bar-fill" style=width></span>
+                                                    <button class="row-filter" title="Filter the dashboard by this"
+                                                        on:click=move |_| view.update(|v| *v = v.with_filter(filter.clone()))>{label}</button>
+                                                </td>
+                                                <td class="num">{number(n, true)}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }
+            }}
+            {(!read_only).then(|| view! {
+                <a class="csv" download="" href=move || format!("/api/stats/breakdown?{}&dimension={}&limit=100&format=csv", query.get(), tabs[active.get()].0)>"CSV"</a>
+            })}
+        </section>
+    }
+}

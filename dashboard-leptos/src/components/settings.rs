@@ -1,0 +1,473 @@
+//! Site settings: the snippet and installation check, editing, goals, funnels, members, the
+//! public link and deletion; and the form that adds a site.
+
+use leptos::prelude::*;
+use std::time::Duration;
+
+use super::app::SitesVersion;
+use super::status_line;
+use crate::api::{self, Funnels, Goals, Members, Share, SiteDetail, Step};
+use crate::format::moment;
+use crate::state::View;
+
+fn site_path(view: RwSignal<View>, rest: &str) -> String {
+    let site = view.with_untracked(|v| v.site.clone()).unwrap_or_default();
+    format!("/api/sites/{}{rest}", api::encode(&site))
+}
+
+/// The browser's own time zone, the default for a new site.
+fn browser_time_zone() -> String {
+    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+        .resolved_options();
+    js_sys::Reflect::get(&options, &"timeZone".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| "UTC".into())
+}
+
+fn split_hosts(text: &str) -> Vec<String> {
+    text.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[component]
+pub fn NewSite() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let version = expect_context::<SitesVersion>().0;
+    let name = RwSignal::new(String::new());
+    let hosts = RwSignal::new(String::new());
+    let tz = RwSignal::new(browser_time_zone());
+    let status = RwSignal::new(None);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({ "name": name.get_untracked(), "hostnames": split_hosts(&hosts.get_untracked()), "timezone": tz.get_untracked() });
+        leptos::task::spawn_local(async move {
+            match api::post::<_, serde_json::Value>("/api/sites", &body).await {
+                Ok(site) => {
+                    let id = site["id"].as_str().unwrap_or_default().to_string();
+                    version.update(|n| *n += 1);
+                    view.update(|v| {
+                        v.site = Some(id);
+                        v.tab = "settings".into();
+                        v.filters.clear();
+                    });
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card narrow wide">
+            <h1>"Add a site"</h1>
+            <form on:submit=submit id="new-site">
+                <label>"Name" <input required placeholder="My shop" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
+                <label>"Hostnames (comma separated; the first becomes the site id)"
+                    <input required placeholder="shop.example.com" prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label>
+                <label>"Time zone (days and reports follow it)"
+                    <input required list="zones" prop:value=tz on:input=move |ev| tz.set(event_target_value(&ev))/></label>
+                <ZoneList/>
+                {status_line(status)}
+                <button type="submit">"Add site"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn ZoneList() -> impl IntoView {
+    const ZONES: [&str; 16] = [
+        "UTC",
+        "Europe/Lisbon",
+        "Europe/London",
+        "Europe/Berlin",
+        "Europe/Paris",
+        "Europe/Madrid",
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "America/Sao_Paulo",
+        "Asia/Kolkata",
+        "Asia/Singapore",
+        "Asia/Tokyo",
+        "Australia/Sydney",
+        "Africa/Johannesburg",
+    ];
+    view! { <datalist id="zones">{ZONES.iter().map(|z| view! { <option value=*z/> }).collect_view()}</datalist> }
+}
+
+#[component]
+pub fn Settings(role: Signal<String>) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let detail = LocalResource::new(move || {
+        let path = view.with(|v| {
+            format!(
+                "/api/sites/{}",
+                api::encode(v.site.as_deref().unwrap_or_default())
+            )
+        });
+        async move { api::get::<SiteDetail>(&path).await }
+    });
+    let manage = move || matches!(role.get().as_str(), "admin" | "owner");
+    move || match detail.get() {
+        None => view! { <p class="muted loading">"Loading settings…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+        Some(Ok(site)) => view! {
+            <Snippet site=site.clone()/>
+            {manage().then(|| view! {
+                <EditSite site=site.clone()/>
+                <GoalsEditor/>
+                <FunnelsEditor/>
+                <MembersEditor owner=role.get() == "owner"/>
+                <PublicLink share=site.share.clone()/>
+            })}
+            {(role.get() == "owner").then(|| view! { <DeleteSite id=site.id.clone()/> })}
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn Snippet(site: SiteDetail) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let copied = RwSignal::new(None::<&'static str>);
+    let snippet = site.snippet.clone();
+    let copy = move |_| {
+        let text = snippet.clone();
+        leptos::task::spawn_local(async move {
+            let Some(w) = web_sys::window() else { return };
+            let done =
+                wasm_bindgen_futures::JsFuture::from(w.navigator().clipboard().write_text(&text))
+                    .await;
+            copied.set(Some(if done.is_ok() {
+                "Copied."
+            } else {
+                "Select the snippet and copy it."
+            }));
+        });
+    };
+    // The installation check asks again every five seconds until the first event is stored.
+    let first_event = RwSignal::new(site.first_event_at);
+    if first_event.get_untracked().is_none() {
+        if let Ok(h) = set_interval_with_handle(
+            move || {
+                if first_event.get_untracked().is_some() {
+                    return;
+                }
+                let path = site_path(view, "");
+                leptos::task::spawn_local(async move {
+                    if let Ok(d) = api::get::<SiteDetail>(&path).await {
+                        first_event.set(d.first_event_at);
+                    }
+                });
+            },
+            Duration::from_secs(5),
+        ) {
+            on_cleanup(move || h.clear());
+        }
+    }
+    view! {
+        <section class="card" id="snippet">
+            <h2>{format!("Install on {}", site.name)}</h2>
+            <p class="muted">"Paste this into the " <code>"<head>"</code> " of every page of "
+                {site.hostnames.join(", ")} ". No cookies, no banner needed."</p>
+            <div class="snippet-row">
+                <pre class="snippet"><code>{site.snippet.clone()}</code></pre>
+                <button class="primary" id="copy-snippet" on:click=copy>"Copy"</button>
+            </div>
+            {move || copied.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
+            <p class="install" id="install-status">
+                {move || match first_event.get() {
+                    Some(t) => view! { <span class="ok">"✓ Installed: first event received " {moment(t)} "."</span> }.into_any(),
+                    None => view! { <span class="waiting">"Waiting for the first event… this updates by itself."</span> }.into_any(),
+                }}
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn EditSite(site: SiteDetail) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let version = expect_context::<SitesVersion>().0;
+    let name = RwSignal::new(site.name.clone());
+    let hosts = RwSignal::new(site.hostnames.join(", "));
+    let tz = RwSignal::new(site.timezone.clone());
+    let allow = RwSignal::new(site.query_allow_list.clone());
+    let status = RwSignal::new(None);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({ "name": name.get_untracked(), "hostnames": split_hosts(&hosts.get_untracked()),
+            "timezone": tz.get_untracked(), "query_allow_list": allow.get_untracked() });
+        let path = site_path(view, "");
+        leptos::task::spawn_local(async move {
+            match api::send::<_, serde_json::Value>("PATCH", &path, &body).await {
+                Ok(_) => {
+                    status.set(Some(Ok("Saved.".into())));
+                    version.update(|n| *n += 1);
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card">
+            <h2>"Settings"</h2>
+            <form on:submit=submit id="edit-site" class="grid-form">
+                <label>"Name" <input prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
+                <label>"Hostnames" <input prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label>
+                <label>"Time zone" <input list="zones" prop:value=tz on:input=move |ev| tz.set(event_target_value(&ev))/></label>
+                <label>"Query parameters to keep besides UTM" <input placeholder="ref, page" prop:value=allow on:input=move |ev| allow.set(event_target_value(&ev))/></label>
+                <ZoneList/>
+                {status_line(status)}
+                <button type="submit">"Save"</button>
+            </form>
+        </section>
+    }
+}
+
+fn step_label(kind: &str, value: &str) -> String {
+    if kind == "page" {
+        format!("Visit {value}")
+    } else {
+        format!("Event {value}")
+    }
+}
+
+#[component]
+fn GoalsEditor() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let reload = RwSignal::new(0u32);
+    let goals = LocalResource::new(move || {
+        reload.get();
+        let path = site_path(view, "/goals");
+        async move { api::get::<Goals>(&path).await }
+    });
+    let kind = RwSignal::new("event".to_string());
+    let value = RwSignal::new(String::new());
+    let status = RwSignal::new(None);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = Step {
+            kind: kind.get_untracked(),
+            value: value.get_untracked(),
+        };
+        let path = site_path(view, "/goals");
+        leptos::task::spawn_local(async move {
+            match api::post::<_, serde_json::Value>(&path, &body).await {
+                Ok(_) => {
+                    status.set(None);
+                    value.set(String::new());
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card" id="goals-editor">
+            <h2>"Goals"</h2>
+            <ul class="plain">
+                {move || goals.get().and_then(Result::ok).map(|g| g.goals.into_iter().map(|goal| {
+                    let path = site_path(view, &format!("/goals/{}", goal.id));
+                    view! { <li>{step_label(&goal.kind, &goal.value)}
+                        <button class="link" on:click=move |_| { let path = path.clone(); leptos::task::spawn_local(async move { let _ = api::delete(&path).await; reload.update(|n| *n += 1); }); }>"Remove"</button></li> }
+                }).collect_view())}
+            </ul>
+            <form class="inline-form" on:submit=add>
+                <select aria-label="Goal kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                    <option value="event">"Custom event"</option><option value="page">"Page visit"</option>
+                </select>
+                <input required aria-label="Event name or path" placeholder="Signup or /thank-you" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/>
+                <button type="submit">"Add goal"</button>
+            </form>
+            {status_line(status)}
+        </section>
+    }
+}
+
+/// Funnel steps typed one per line: `/pricing` is a page, anything else an event name.
+fn parse_steps(text: &str) -> Vec<Step> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| Step {
+            kind: if l.starts_with('/') {
+                "page".into()
+            } else {
+                "event".into()
+            },
+            value: l.to_string(),
+        })
+        .collect()
+}
+
+#[component]
+fn FunnelsEditor() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let reload = RwSignal::new(0u32);
+    let funnels = LocalResource::new(move || {
+        reload.get();
+        let path = site_path(view, "/funnels");
+        async move { api::get::<Funnels>(&path).await }
+    });
+    let name = RwSignal::new(String::new());
+    let steps = RwSignal::new(String::new());
+    let status = RwSignal::new(None);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({ "name": name.get_untracked(), "steps": parse_steps(&steps.get_untracked()) });
+        let path = site_path(view, "/funnels");
+        leptos::task::spawn_local(async move {
+            match api::post::<_, serde_json::Value>(&path, &body).await {
+                Ok(_) => {
+                    status.set(None);
+                    name.set(String::new());
+                    steps.set(String::new());
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card" id="funnels-editor">
+            <h2>"Funnels"</h2>
+            <ul class="plain">
+                {move || funnels.get().and_then(Result::ok).map(|f| f.funnels.into_iter().map(|funnel| {
+                    let path = site_path(view, &format!("/funnels/{}", funnel.id));
+                    let steps = funnel.steps.iter().map(|s| step_label(&s.kind, &s.value)).collect::<Vec<_>>().join(" → ");
+                    view! { <li><strong>{funnel.name}</strong>": "{steps}
+                        <button class="link" on:click=move |_| { let path = path.clone(); leptos::task::spawn_local(async move { let _ = api::delete(&path).await; reload.update(|n| *n += 1); }); }>"Remove"</button></li> }
+                }).collect_view())}
+            </ul>
+            <form on:submit=add id="new-funnel">
+                <label>"Name" <input required prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
+                <label>"Steps, one per line (a path like /pricing, or an event name)"
+                    <textarea required rows="4" prop:value=steps on:input=move |ev| steps.set(event_target_value(&ev))></textarea></label>
+                {status_line(status)}
+                <button type="submit">"Add funnel"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn MembersEditor(owner: bool) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let reload = RwSignal::new(0u32);
+    let members = LocalResource::new(move || {
+        reload.get();
+        let path = site_path(view, "/members");
+        async move { api::get::<Members>(&path).await }
+    });
+    let email = RwSignal::new(String::new());
+    let role = RwSignal::new("viewer".to_string());
+    let status = RwSignal::new(None);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body =
+            serde_json::json!({ "email": email.get_untracked(), "role": role.get_untracked() });
+        let path = site_path(view, "/members");
+        leptos::task::spawn_local(async move {
+            match api::send::<_, serde_json::Value>("PUT", &path, &body).await {
+                Ok(_) => {
+                    status.set(Some(Ok("Access given.".into())));
+                    email.set(String::new());
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card" id="members">
+            <h2>"People with access"</h2>
+            <p class="muted">"Viewers read the stats; auditors also export raw events; admins change settings, goals and access; owners can delete the site."</p>
+            <table class="breakdown">
+                <tbody>
+                    {move || members.get().and_then(Result::ok).map(|m| m.members.into_iter().map(|member| {
+                        let path = site_path(view, &format!("/members/{}", member.user_id));
+                        view! { <tr><td>{member.email}</td><td>{member.role}</td>
+                            <td class="num"><button class="link" on:click=move |_| { let path = path.clone(); leptos::task::spawn_local(async move {
+                                if let Err(e) = api::delete(&path).await { status.set(Some(Err(e.message))); }
+                                reload.update(|n| *n += 1); }); }>"Remove"</button></td></tr> }
+                    }).collect_view())}
+                </tbody>
+            </table>
+            <form class="inline-form" on:submit=add>
+                <input type="email" required aria-label="Email" placeholder="colleague@example.com" prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
+                <select aria-label="Role" on:change=move |ev| role.set(event_target_value(&ev))>
+                    <option value="viewer">"Viewer"</option><option value="auditor">"Auditor"</option><option value="admin">"Admin"</option>
+                    {owner.then(|| view! { <option value="owner">"Owner"</option> })}
+                </select>
+                <button type="submit">"Give access"</button>
+            </form>
+            {status_line(status)}
+        </section>
+    }
+}
+
+#[component]
+fn PublicLink(share: Share) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let state = RwSignal::new(share);
+    let toggle = move |_| {
+        let enabled = !state.get_untracked().enabled;
+        let path = site_path(view, "/share");
+        leptos::task::spawn_local(async move {
+            if let Ok(s) =
+                api::post::<_, Share>(&path, &serde_json::json!({ "enabled": enabled })).await
+            {
+                state.set(s);
+            }
+        });
+    };
+    view! {
+        <section class="card" id="public-link">
+            <h2>"Public link"</h2>
+            <p class="muted">"Off by default. When on, anyone with the link can read this site's stats (not settings, not raw events)."</p>
+            {move || state.get().url.map(|u| { let text = u.clone(); view! { <p><a class="share-url" href=u>{text}</a></p> } })}
+            <button on:click=toggle>{move || if state.get().enabled { "Turn the public link off" } else { "Turn the public link on" }}</button>
+        </section>
+    }
+}
+
+#[component]
+fn DeleteSite(id: String) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let version = expect_context::<SitesVersion>().0;
+    let typed = RwSignal::new(String::new());
+    let status = RwSignal::new(None);
+    let expected = id.clone();
+    let matches = move || typed.get() == expected;
+    let delete = move |_| {
+        let path = site_path(view, "");
+        leptos::task::spawn_local(async move {
+            match api::delete(&path).await {
+                Ok(_) => {
+                    version.update(|n| *n += 1);
+                    view.update(|v| {
+                        v.site = None;
+                        v.tab = "overview".into();
+                        v.filters.clear();
+                    });
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card danger" id="delete-site">
+            <h2>"Delete this site"</h2>
+            <p>"This deletes the site and all of its data: events, statistics, goals, funnels and access. It cannot be undone."</p>
+            <label>"Type " <code>{id.clone()}</code> " to confirm"
+                <input aria-label="Site id to confirm" prop:value=typed on:input=move |ev| typed.set(event_target_value(&ev))/></label>
+            <button class="danger" disabled=move || !matches() on:click=delete>"Delete site and data"</button>
+            {status_line(status)}
+        </section>
+    }
+}
