@@ -32,3 +32,12 @@ CREATE TABLE funnels (
   steps TEXT NOT NULL,                -- JSON array of {kind, value}
   created_at INTEGER NOT NULL
 );
+
+-- Invitations: an instance admin creates the account, the person sets their password through a
+-- one-time link. Only the token's hash is kept.
+CREATE TABLE invites (
+  token_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);

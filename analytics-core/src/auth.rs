@@ -45,6 +45,12 @@ pub fn hash_password(password: &str, salt: &[u8], iterations: u32) -> String {
     )
 }
 
+/// Stored as the password hash of an invited user until they choose a password: it is not a
+/// hash, so no password ever verifies against it.
+pub const NO_PASSWORD_YET: &str = "invited";
+/// How long an invitation link works.
+pub const INVITE_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
 pub fn verify_password(password: &str, stored: &str) -> bool {
     let mut parts = stored.split('$');
     let (Some("pbkdf2-sha256"), Some(iter), Some(salt), Some(expected), None) = (
@@ -115,6 +121,8 @@ mod tests {
             "weak_password"
         );
         assert!(check_new_password("long enough pass").is_ok());
+        assert!(!verify_password("", NO_PASSWORD_YET));
+        assert!(!verify_password("invited", NO_PASSWORD_YET));
     }
 
     #[test]

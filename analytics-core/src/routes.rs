@@ -83,6 +83,7 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/api/setup", Public),
     r("POST", "/api/login", Public),
     r("GET", "/api/share/{token}", Public),
+    r("POST", "/api/invites/accept", Public),
     r("POST", "/api/logout", User),
     r("GET", "/api/me", User),
     r("POST", "/api/me/password", User),

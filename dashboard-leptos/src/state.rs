@@ -16,6 +16,8 @@ pub struct View {
     pub tab: String,
     /// A public link's token: the dashboard then shows only that site, read-only.
     pub share: Option<String>,
+    /// An invitation token (`?invite=`): read once, never written back to the address bar.
+    pub invite: Option<String>,
 }
 
 pub const DEFAULT_PERIOD: &str = "30d";
@@ -45,6 +47,7 @@ impl View {
             filters,
             tab: one("tab").unwrap_or_default(),
             share: one("share"),
+            invite: one("invite"),
         }
         .normalised()
     }

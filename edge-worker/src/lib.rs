@@ -75,6 +75,7 @@ async fn route(
         ("POST", "/api/setup") => account::setup(req, env).await,
         ("POST", "/api/login") => account::login(req, env).await,
         ("GET", "/api/share/{token}") => sites::share_info(env, c).await,
+        ("POST", "/api/invites/accept") => users::accept_invite(req, env).await,
         ("POST", "/api/logout") => account::logout(req, env).await,
         ("GET", "/api/me") => account::me(c),
         ("POST", "/api/me/password") => users::change_password(req, env, c).await,

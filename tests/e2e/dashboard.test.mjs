@@ -402,6 +402,35 @@ test("users and access: roles per site, password change, API tokens shown once, 
   await context.close();
 });
 
+test("an invitation link lets the person choose their password, once", async () => {
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  await logIn(tab, "/?tab=users");
+  await tab.waitForSelector("#new-user");
+  await tab.fill("#new-user input[type=email]", "invitee@example.com");
+  await tab.click("#new-user button[type=submit]");
+  const link = await tab.textContent("#invite-url", { timeout: 10_000 });
+  assert.match(link, /\/\?invite=[0-9a-f]{64}$/);
+  // Before accepting, no password works for the account.
+  const early = await fetch(`${worker.base}/api/login`, { method: "POST", body: JSON.stringify({ email: "invitee@example.com", password: "invited" }) });
+  assert.equal(early.status, 401);
+  const fresh = await browser.newContext();
+  const invited = await fresh.newPage();
+  await invited.goto(link);
+  await invited.waitForSelector("#accept-invite");
+  assert.doesNotMatch(invited.url(), /invite=/, "the token leaves the address bar");
+  await invited.fill("#accept-invite input", "my own password 9");
+  await invited.click("#accept-invite button[type=submit]");
+  await invited.waitForSelector("text=No sites yet");
+  const again = await fetch(`${worker.base}/api/invites/accept`, {
+    method: "POST", body: JSON.stringify({ token: new URL(link).searchParams.get("invite"), password: "another password 9" }),
+  });
+  assert.deepEqual([again.status, (await again.json()).error], [404, "invite_not_found"]);
+  await login("invitee@example.com", "my own password 9");
+  await fresh.close();
+  await context.close();
+});
+
 test("every route with every role and with none: the OpenAPI file's access is what the Worker enforces", async () => {
   const doc = await (await fetch(`${worker.base}/api/openapi.json`)).json();
   const root = await login(admin.email, admin.password);

@@ -108,16 +108,26 @@ pub fn UsersAdmin() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let admin = RwSignal::new(false);
+    let invite = RwSignal::new(true);
+    let invite_url = RwSignal::new(None::<String>);
     let status = RwSignal::new(None);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "email": email.get_untracked(), "password": password.get_untracked(), "is_admin": admin.get_untracked() });
+        let mut body = serde_json::json!({ "email": email.get_untracked(), "is_admin": admin.get_untracked() });
+        if !invite.get_untracked() {
+            body["password"] = password.get_untracked().into();
+        }
         leptos::task::spawn_local(async move {
             match api::post::<_, serde_json::Value>("/api/users", &body).await {
-                Ok(_) => {
-                    status.set(Some(Ok(
-                        "User created. Give them access under a site's settings.".into(),
-                    )));
+                Ok(made) => {
+                    let link = made["invite_url"].as_str().map(String::from);
+                    status.set(Some(Ok(if link.is_some() {
+                        "Invitation created: send them this link (it works once, for 7 days)."
+                            .into()
+                    } else {
+                        "User created. Give them access under a site's settings.".into()
+                    })));
+                    invite_url.set(link);
                     email.set(String::new());
                     password.set(String::new());
                     reload.update(|n| *n += 1);
@@ -147,9 +157,13 @@ pub fn UsersAdmin() -> impl IntoView {
             }}
             <form on:submit=create id="new-user" class="grid-form">
                 <label>"Email" <input type="email" required prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/></label>
-                <label>"Initial password (10+ characters; they change it under Account)" <input type="password" autocomplete="new-password" required prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/></label>
+                <label class="check"><input type="checkbox" prop:checked=invite on:change=move |ev| invite.set(event_target_checked(&ev))/>" Invite: they choose their own password through a link"</label>
+                <Show when=move || !invite.get()>
+                    <label>"Initial password (10+ characters; they change it under Account)" <input type="password" autocomplete="new-password" required prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/></label>
+                </Show>
                 <label class="check"><input type="checkbox" prop:checked=admin on:change=move |ev| admin.set(event_target_checked(&ev))/>" Instance admin (owner of every site)"</label>
                 {status_line(status)}
+                {move || invite_url.get().map(|u| view! { <pre class="snippet"><code id="invite-url">{u}</code></pre> })}
                 <button type="submit">"Create user"</button>
             </form>
         </section>

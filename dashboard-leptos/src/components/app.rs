@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::account::{Account, UsersAdmin};
-use super::login::Login;
+use super::login::{AcceptInvite, Login};
 use super::overview::Overview;
 use super::settings::{NewSite, Settings};
 use crate::api::{self, Me, SetupStatus, ShareInfo, Site, Sites};
@@ -17,6 +17,7 @@ enum Screen {
     Login,
     Dashboard,
     Shared,
+    Invited,
 }
 
 /// Bumped when the list of sites changes (added, renamed, deleted).
@@ -47,7 +48,12 @@ pub fn App() -> impl IntoView {
     let failure = RwSignal::new(None::<String>);
     let share = view.get_untracked().share;
     api::use_share_token(share.clone());
+    let invited = view.get_untracked().invite.is_some();
     leptos::task::spawn_local(async move {
+        if invited {
+            screen.set(Screen::Invited);
+            return;
+        }
         if let Some(token) = share {
             match api::get::<ShareInfo>(&format!("/api/share/{}", api::encode(&token))).await {
                 Ok(ShareInfo { site: Some(site) }) => {
@@ -88,6 +94,7 @@ pub fn App() -> impl IntoView {
                     </section>
                 }.into_any(),
                 Screen::Login => view! { <Login on_login=on_login/> }.into_any(),
+                Screen::Invited => view! { <AcceptInvite on_login=on_login/> }.into_any(),
                 Screen::Dashboard => view! { <Dashboard on_logout=on_logout/> }.into_any(),
                 Screen::Shared => view! {
                     <p class="notice">"A public, read-only view of this site's statistics."</p>

@@ -56,3 +56,41 @@ pub fn Login(on_login: Callback<()>) -> impl IntoView {
         </section>
     }
 }
+
+/// The page an invitation link opens: choose a password, and you are in.
+#[component]
+pub fn AcceptInvite(on_login: Callback<()>) -> impl IntoView {
+    let view = expect_context::<RwSignal<crate::state::View>>();
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let token = view
+            .with_untracked(|v| v.invite.clone())
+            .unwrap_or_default();
+        let body = serde_json::json!({ "token": token, "password": password.get_untracked() });
+        leptos::task::spawn_local(async move {
+            match api::post::<_, serde_json::Value>("/api/invites/accept", &body).await {
+                Ok(_) => {
+                    view.update(|v| v.invite = None);
+                    on_login.run(());
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <section class="card narrow">
+            <h1>"Welcome to Vigia"</h1>
+            <p class="muted">"You were invited. Choose a password (10 characters or more) to finish."</p>
+            <form on:submit=submit id="accept-invite">
+                <label>"Password"
+                    <input type="password" name="new-password" autocomplete="new-password" required
+                        prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                </label>
+                {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                <button type="submit">"Set password and continue"</button>
+            </form>
+        </section>
+    }
+}

@@ -112,21 +112,38 @@ pub async fn login(mut req: Request, env: &Env) -> RouteResult {
     let Some(creds) = creds.filter(|_| ok) else {
         return Err(ApiError::unauthorized("email or password is wrong").into());
     };
+    start_session(
+        &req,
+        env,
+        creds.id,
+        serde_json::json!({ "email": body.email.trim() }),
+    )
+    .await
+}
+
+/// Opens a dashboard session for `user_id` and answers `body` with its cookie.
+pub async fn start_session(
+    req: &Request,
+    env: &Env,
+    user_id: i64,
+    body: serde_json::Value,
+) -> RouteResult {
     let token = random_hex::<32>()?;
     let now = now_ms();
-    db.prepare("INSERT INTO sessions_auth (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
+    d1(env)?
+        .prepare("INSERT INTO sessions_auth (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
         .bind(&[
             token_hash(&token).into(),
-            (creds.id as f64).into(),
+            (user_id as f64).into(),
             (now as f64).into(),
             ((now + SESSION_TTL_MS) as f64).into(),
         ])?
         .run()
         .await?;
-    let mut resp = json(200, &serde_json::json!({ "email": body.email.trim() }))?;
+    let mut resp = json(200, &body)?;
     resp.headers_mut().set(
         "Set-Cookie",
-        &session_cookie(&token, SESSION_TTL_MS / 1000, is_https(&req)?),
+        &session_cookie(&token, SESSION_TTL_MS / 1000, is_https(req)?),
     )?;
     Ok(resp)
 }

@@ -1,7 +1,8 @@
 //! Users (instance admins create and remove them), passwords, and personal API tokens.
 
 use analytics_core::auth::{
-    check_new_password, hash_password, token_hash, verify_password, PBKDF2_ITERATIONS,
+    check_new_password, hash_password, token_hash, verify_password, INVITE_TTL_MS, NO_PASSWORD_YET,
+    PBKDF2_ITERATIONS,
 };
 use analytics_core::ApiError;
 use serde::{Deserialize, Serialize};
@@ -47,19 +48,27 @@ pub async fn list(env: &Env) -> RouteResult {
 #[derive(Deserialize)]
 struct NewUser {
     email: String,
-    password: String,
+    /// An initial password the admin passes on, or none to invite: the answer then carries a
+    /// one-time link where the person sets their own.
+    password: Option<String>,
     #[serde(default)]
     is_admin: bool,
 }
 
-/// `POST /api/users`: an account with an initial password the admin passes on; the user
-/// changes it under Account.
+/// `POST /api/users`: an account with an initial password, or an invitation link.
 pub async fn create(mut req: Request, env: &Env) -> RouteResult {
     let body: NewUser = read_json(&mut req, MAX_USER_BODY_BYTES).await?;
     check_email(&body.email)?;
-    check_new_password(&body.password)?;
-    let hash = hash_password(&body.password, &random_bytes::<16>()?, PBKDF2_ITERATIONS);
-    let id: Option<f64> = d1(env)?
+    let hash = match &body.password {
+        Some(password) => {
+            check_new_password(password)?;
+            hash_password(password, &random_bytes::<16>()?, PBKDF2_ITERATIONS)
+        }
+        None => NO_PASSWORD_YET.to_string(),
+    };
+    let db = d1(env)?;
+    let now = now_ms();
+    let id: Option<f64> = db
         .prepare(
             "INSERT INTO users (email, password_hash, is_admin, created_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT DO NOTHING RETURNING id",
@@ -68,17 +77,62 @@ pub async fn create(mut req: Request, env: &Env) -> RouteResult {
             body.email.trim().into(),
             hash.into(),
             (body.is_admin as i32 as f64).into(),
-            (now_ms() as f64).into(),
+            (now as f64).into(),
         ])?
         .first(Some("id"))
         .await?;
-    let id = id.ok_or_else(|| {
-        ApiError::new(409, "user_exists", "a user with this email exists already")
-    })?;
-    json(
-        201,
-        &serde_json::json!({ "id": id as i64, "email": body.email.trim(), "is_admin": body.is_admin }),
-    )
+    let id = id
+        .ok_or_else(|| ApiError::new(409, "user_exists", "a user with this email exists already"))?
+        as i64;
+    let mut answer =
+        serde_json::json!({ "id": id, "email": body.email.trim(), "is_admin": body.is_admin });
+    if body.password.is_none() {
+        let token = random_hex::<32>()?;
+        db.prepare("INSERT INTO invites (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(&[token_hash(&token).into(), (id as f64).into(), (now as f64).into(), ((now + INVITE_TTL_MS) as f64).into()])?
+            .run()
+            .await?;
+        let origin = req.url()?.origin().ascii_serialization();
+        answer["invite_url"] = format!("{origin}/?invite={token}").into();
+        answer["invite_expires_at"] = (now + INVITE_TTL_MS).into();
+    }
+    json(201, &answer)
+}
+
+#[derive(Deserialize)]
+struct AcceptInvite {
+    token: String,
+    password: String,
+}
+
+/// `POST /api/invites/accept`: sets the invited person's password and logs them in. A link
+/// works once, for `INVITE_TTL_MS`.
+pub async fn accept_invite(mut req: Request, env: &Env) -> RouteResult {
+    let body: AcceptInvite = read_json(&mut req, MAX_USER_BODY_BYTES).await?;
+    check_new_password(&body.password)?;
+    let db = d1(env)?;
+    let hash = token_hash(body.token.trim());
+    let user: Option<f64> = db
+        .prepare("SELECT user_id FROM invites WHERE token_hash = ?1 AND expires_at > ?2")
+        .bind(&[hash.as_str().into(), (now_ms() as f64).into()])?
+        .first(Some("user_id"))
+        .await?;
+    let user_id = user.ok_or_else(|| {
+        ApiError::new(
+            404,
+            "invite_not_found",
+            "this invitation is used, expired or wrong; ask for a new one",
+        )
+    })? as i64;
+    let password = hash_password(&body.password, &random_bytes::<16>()?, PBKDF2_ITERATIONS);
+    db.batch(vec![
+        db.prepare("UPDATE users SET password_hash = ?1 WHERE id = ?2")
+            .bind(&[password.into(), (user_id as f64).into()])?,
+        db.prepare("DELETE FROM invites WHERE user_id = ?1")
+            .bind(&[(user_id as f64).into()])?,
+    ])
+    .await?;
+    super::account::start_session(&req, env, user_id, serde_json::json!({ "welcome": true })).await
 }
 
 pub async fn delete(env: &Env, c: &Caller) -> RouteResult {

@@ -1,0 +1,126 @@
+# Writes edge-worker/openapi.json: python3 scripts/gen-openapi.py > edge-worker/openapi.json
+# The route list must match analytics-core/src/routes.rs (a native test compares them).
+import json
+routes = [
+ ("POST","/api/event","public","Ingest a batch of events","The collector's endpoint. Body: the wire batch (see README). 202 once the batch is durably buffered; 400/413/429/503 with a JSON error otherwise. CORS open (the only route that is).",["ingest"]),
+ ("OPTIONS","/api/event","public","CORS preflight for ingest","",["ingest"]),
+ ("GET","/health","public","Health of D1 and the buffer","",["meta"]),
+ ("GET","/api/openapi.json","public","This document","",["meta"]),
+ ("GET","/api/setup","public","Whether first-start setup is open and whether the caller is logged in","",["account"]),
+ ("POST","/api/setup","public","Create the first admin (only while no user exists)","Answers 409 once any user exists.",["account"]),
+ ("POST","/api/login","public","Log in (sets the session cookie)","",["account"]),
+ ("GET","/api/share/{token}","public","Which site a public read-only link opens","404 when the link is off.",["sites"]),
+ ("POST","/api/invites/accept","public","Accept an invitation: set your password and log in","The token comes from the invitation link (`/?invite=<token>`); a link works once, for 7 days.",["account"]),
+ ("POST","/api/logout","user","Log out (ends this session)","",["account"]),
+ ("GET","/api/me","user","The logged-in user","",["account"]),
+ ("POST","/api/me/password","user","Change your password","Needs the current password; ends your other sessions.",["account"]),
+ ("GET","/api/tokens","user","Your API tokens (never the token values)","",["tokens"]),
+ ("POST","/api/tokens","user","Create an API token","The token is in this answer only. Tokens authenticate GET /api/stats/* and /api/export/* with `Authorization: Bearer vgt_…`, with your roles.",["tokens"]),
+ ("DELETE","/api/tokens/{id}","user","Revoke one of your API tokens","",["tokens"]),
+ ("GET","/api/users","instance_admin","All users","",["users"]),
+ ("POST","/api/users","instance_admin","Create a user, with an initial password or an invitation","Without `password` the answer carries `invite_url`, a one-time link (7 days) where the person sets their own password.",["users"]),
+ ("DELETE","/api/users/{id}","instance_admin","Delete a user","",["users"]),
+ ("GET","/api/sites","user","Sites you can read, with your role","",["sites"]),
+ ("POST","/api/sites","user","Add a site (you become its owner)","",["sites"]),
+ ("GET","/api/sites/{site}","site:viewer","A site's settings, snippet and installation status","`first_event_at` is null until the first event has been stored.",["sites"]),
+ ("PATCH","/api/sites/{site}","site:admin","Edit name, hostnames, time zone, kept query parameters","",["sites"]),
+ ("DELETE","/api/sites/{site}","site:owner","Delete a site and all its data","Buffered events, raw events, rollups, goals, funnels, members and the public link.",["sites"]),
+ ("GET","/api/sites/{site}/members","site:admin","Members and their roles","",["sites"]),
+ ("PUT","/api/sites/{site}/members","site:admin","Give an existing user a role on the site","Only owners may grant or change the owner role.",["sites"]),
+ ("DELETE","/api/sites/{site}/members/{user}","site:admin","Remove a member","",["sites"]),
+ ("POST","/api/sites/{site}/share","site:admin","Turn the public read-only link on (new token) or off","",["sites"]),
+ ("GET","/api/sites/{site}/goals","site:viewer","The site's goals","",["goals"]),
+ ("POST","/api/sites/{site}/goals","site:admin","Add a goal (custom event name or page path)","",["goals"]),
+ ("DELETE","/api/sites/{site}/goals/{id}","site:admin","Delete a goal","",["goals"]),
+ ("GET","/api/sites/{site}/funnels","site:viewer","The site's funnels","",["goals"]),
+ ("POST","/api/sites/{site}/funnels","site:admin","Add a funnel (2-8 ordered steps)","",["goals"]),
+ ("DELETE","/api/sites/{site}/funnels/{id}","site:admin","Delete a funnel","",["goals"]),
+ ("GET","/api/stats/overview","site:viewer","Totals, the previous period's totals and the chart","",["stats"]),
+ ("GET","/api/stats/totals","site:viewer","Totals for the period","",["stats"]),
+ ("GET","/api/stats/timeseries","site:viewer","The chart: page views and visitors per hour, day or month","",["stats"]),
+ ("GET","/api/stats/pages","site:viewer","Top pages (short form)","",["stats"]),
+ ("GET","/api/stats/breakdown","site:viewer","One dimension's rows, as JSON or CSV","",["stats"]),
+ ("GET","/api/stats/realtime","site:viewer","Visitors in the last 5 minutes and the pages they are on","",["stats"]),
+ ("GET","/api/stats/goals","site:viewer","Each goal's conversions and conversion rate","",["stats"]),
+ ("GET","/api/stats/funnel","site:viewer","A funnel's visits, conversion and drop-off per step","",["stats"]),
+ ("GET","/api/export/events","site:auditor","Raw events of the period as CSV (streamed)","At most 1,000,000 rows (header `X-Vigia-Export-Limit`); narrow the period for more. Columns: time, kind, name, path, query, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, browser_version, os, os_version, device, country, region, city, screen, engaged_ms, scroll, props, session, bot. Visitor hashes are not exported.",["export"]),
+]
+dims = ["page","exit_page","entry_page","source","channel","utm_source","utm_medium","utm_campaign","utm_term","utm_content","country","region","city","browser","os","device","event","prop","outbound","download","bots"]
+def qp(name, desc, schema, required=False):
+    return {"name":name,"in":"query","required":required,"description":desc,"schema":schema}
+stats_params = [
+  qp("site","Site id",{"type":"string"},True),
+  qp("period","today, yesterday, 7d, 30d (default), month (to date), last_month, 12mo, custom (with from/to). Computed in the site's time zone.",{"type":"string","enum":["today","yesterday","7d","30d","month","last_month","12mo","custom"]}),
+  qp("from","First day (YYYY-MM-DD) of a custom period",{"type":"string","format":"date"}),
+  qp("to","Last day (YYYY-MM-DD, inclusive) of a custom period",{"type":"string","format":"date"}),
+  {"name":"f","in":"query","description":"Filter `dimension:value`, repeatable (at most 10); filters select visits and combine with AND. Dimensions: "+", ".join(d for d in dims if d!="bots")+". A prop filter's value is event, key and value separated by U+001F.","schema":{"type":"array","items":{"type":"string"}},"style":"form","explode":True},
+]
+metrics = {"type":"object","properties":{k:{"type":"integer"} for k in ["visitors","pageviews","visits","bounces","duration_ms","engaged_ms","events"]}}
+metrics["properties"].update({"bounce_rate":{"type":"number","description":"percent"},"views_per_visit":{"type":"number"},"visit_duration_s":{"type":"number"},"engaged_s":{"type":"number","description":"visible and focused seconds per visit"}})
+doc = {"openapi":"3.1.0","info":{"title":"Vigia API","version":"0.3.0","description":"Privacy-first analytics at the edge. Every route lists who may call it in `x-vigia-access`: public, user (logged in), instance_admin, or site:<role> where roles rank viewer < auditor < admin < owner (instance admins are owners of every site). A site route takes the site from `{site}` or `?site=`; a site you cannot read answers 404. Errors are JSON `{error, message}` with a 4xx status. CORS is closed except for ingest; state-changing requests from another origin are refused (403)."},
+ "servers":[{"url":"/"}],
+ "components":{"securitySchemes":{
+   "session":{"type":"apiKey","in":"cookie","name":"vigia_session","description":"Set by POST /api/login."},
+   "token":{"type":"http","scheme":"bearer","description":"An API token (vgt_…) from POST /api/tokens; only for GET /api/stats/* and /api/export/*."},
+   "share":{"type":"apiKey","in":"header","name":"X-Vigia-Share","description":"A site's public link token; only for GET /api/stats/* of that site."}},
+  "schemas":{"Error":{"type":"object","required":["error","message"],"properties":{"error":{"type":"string"},"message":{"type":"string"}}},
+   "Metrics":metrics,
+   "BreakdownRow":{"allOf":[{"$ref":"#/components/schemas/Metrics"},{"type":"object","properties":{"value":{"type":"string"},"share_of_visitors":{"type":"number"}}}]},
+   "SeriesPoint":{"type":"object","properties":{"t":{"type":"integer","description":"bucket start, UTC ms"},"label":{"type":"string","description":"bucket in the site's time zone"},"pageviews":{"type":"integer"},"visitors":{"type":"integer"}}},
+   "Range":{"type":"object","properties":{"from":{"type":"string"},"to":{"type":"string"},"timezone":{"type":"string"},"from_ms":{"type":"integer"},"to_ms":{"type":"integer"},"bucket":{"type":"string","enum":["hour","day","month"]}}}}},
+ "paths":{}}
+err = {"description":"Error","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Error"}}}}
+for method, path, access, summary, desc, tags in routes:
+    op = {"summary":summary,"tags":tags,"x-vigia-access":access,"operationId":(method.lower()+path.replace("/api","").replace("/","_").replace("{","").replace("}","").replace(".json","")).strip("_")}
+    if desc: op["description"]=desc
+    params=[]
+    for seg in path.split("/"):
+        if seg.startswith("{"):
+            params.append({"name":seg[1:-1],"in":"path","required":True,"schema":{"type":"string"}})
+    if path.startswith("/api/stats/") or path.startswith("/api/export/"):
+        params += stats_params
+    if path=="/api/stats/breakdown":
+        params += [qp("dimension","The dimension",{"type":"string","enum":dims},True), qp("limit","Rows, 1-100 (default 10)",{"type":"integer","minimum":1,"maximum":100}), qp("format","json (default) or csv; the CSV's columns are value, visitors, visits, pageviews, bounce_rate, visit_duration_s, engaged_s, events, share_of_visitors",{"type":"string","enum":["json","csv"]})]
+    if path=="/api/stats/pages":
+        params += [qp("limit","Rows, 1-100 (default 10)",{"type":"integer"})]
+    if path=="/api/stats/funnel":
+        params += [qp("funnel","Funnel id",{"type":"integer"},True)]
+    if params: op["parameters"]=params
+    if access=="public": op["security"]=[]
+    elif access.startswith("site:") and (path.startswith("/api/stats/") or path.startswith("/api/export/")):
+        op["security"]=[{"session":[]},{"token":[]}] + ([{"share":[]}] if path.startswith("/api/stats/") else [])
+    else: op["security"]=[{"session":[]}]
+    ok = {"description":"OK"}
+    if path=="/api/stats/overview":
+        ok={"description":"OK","content":{"application/json":{"schema":{"type":"object","properties":{"range":{"$ref":"#/components/schemas/Range"},"filters":{"type":"array","items":{"type":"string"}},"totals":{"$ref":"#/components/schemas/Metrics"},"previous":{"type":"object","properties":{"range":{"$ref":"#/components/schemas/Range"},"totals":{"$ref":"#/components/schemas/Metrics"}}},"series":{"type":"object","properties":{"bucket":{"type":"string"},"points":{"type":"array","items":{"$ref":"#/components/schemas/SeriesPoint"}}}}}}}}}
+    elif path=="/api/stats/breakdown":
+        ok={"description":"OK","content":{"application/json":{"schema":{"type":"object","properties":{"dimension":{"type":"string"},"rows":{"type":"array","items":{"$ref":"#/components/schemas/BreakdownRow"}}}}},"text/csv":{"schema":{"type":"string"}}}}
+    elif path=="/api/export/events":
+        ok={"description":"CSV, header row first","content":{"text/csv":{"schema":{"type":"string"}}}}
+    code = "201" if method=="POST" and path in ["/api/sites","/api/tokens","/api/users","/api/sites/{site}/goals","/api/sites/{site}/funnels","/api/setup"] else ("202" if path=="/api/event" and method=="POST" else ("204" if method=="OPTIONS" else "200"))
+    responses = {code: ok}
+    if access!="public":
+        responses["401"]=err; responses["403"]=err
+    if access.startswith("site:"): responses["404"]=err
+    responses["400"]=err
+    op["responses"]=responses
+    if method in ("POST","PUT","PATCH") and path not in ("/api/logout",):
+        op["requestBody"]={"required":True,"content":{"application/json":{"schema":{"type":"object"}}}}
+    doc["paths"].setdefault(path,{})[method.lower()]=op
+# request body schemas worth spelling out
+def body(path, method, props, required):
+    doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]={"type":"object","required":required,"properties":props}
+s={"type":"string"}
+body("/api/sites","post",{"id":s,"name":s,"hostnames":{"type":"array","items":s},"timezone":{"type":"string","description":"IANA name, default UTC"},"query_allow_list":s},["hostnames"])
+body("/api/sites/{site}","patch",{"name":s,"hostnames":{"type":"array","items":s},"timezone":s,"query_allow_list":s},[])
+body("/api/sites/{site}/members","put",{"email":s,"role":{"type":"string","enum":["owner","admin","auditor","viewer"]}},["email","role"])
+body("/api/sites/{site}/share","post",{"enabled":{"type":"boolean"}},["enabled"])
+body("/api/sites/{site}/goals","post",{"kind":{"type":"string","enum":["event","page"]},"value":s},["kind","value"])
+body("/api/sites/{site}/funnels","post",{"name":s,"steps":{"type":"array","minItems":2,"maxItems":8,"items":{"type":"object","properties":{"kind":{"type":"string","enum":["event","page"]},"value":s}}}},["name","steps"])
+body("/api/tokens","post",{"name":s},["name"])
+body("/api/users","post",{"email":s,"password":{"type":"string","minLength":10,"description":"omit to invite"},"is_admin":{"type":"boolean"}},["email"])
+body("/api/invites/accept","post",{"token":s,"password":{"type":"string","minLength":10}},["token","password"])
+body("/api/me/password","post",{"current":s,"new":{"type":"string","minLength":10}},["current","new"])
+body("/api/login","post",{"email":s,"password":s},["email","password"])
+body("/api/setup","post",{"email":s,"password":s,"site":{"type":"object"}},["email","password"])
+print(json.dumps(doc, indent=1))
