@@ -1,7 +1,7 @@
 # Builds the three wasm parts. Each part is skipped when none of its inputs changed since its
 # last build (a stamp holds the inputs' hash), so a second `./vigia run` starts in seconds.
 
-WASM_OPT_FLAGS=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+WASM_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
   --enable-reference-types --enable-multivalue --enable-mutable-globals)
 TARGET_DIR="$ROOT/target/wasm32-unknown-unknown/release"
 
@@ -24,7 +24,7 @@ build_collector() {
   # No wasm-bindgen step: the module exports plain functions and the loader is its only JS.
   cargo build --quiet --release --target wasm32-unknown-unknown -p collector-wasm --features standalone
   rm -rf "$out" && mkdir -p "$out"
-  wasm-opt "${WASM_OPT_FLAGS[@]}" --strip-debug --strip-producers -o "$out/collector.wasm" "$TARGET_DIR/collector_wasm.wasm"
+  wasm-opt -Oz "${WASM_FEATURES[@]}" --strip-debug --strip-producers -o "$out/collector.wasm" "$TARGET_DIR/collector_wasm.wasm"
   esbuild --minify --log-level=warning --outfile="$ROOT/dist/v.js" "$ROOT/collector-wasm/loader/v.js"
   stamp collector "$hash"
 }
@@ -37,7 +37,8 @@ build_dashboard() {
   cargo build --quiet --release --target wasm32-unknown-unknown -p dashboard-leptos
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name dashboard "$TARGET_DIR/dashboard.wasm"
-  wasm-opt "${WASM_OPT_FLAGS[@]}" -o "$out/dashboard_bg.wasm" "$out/dashboard_bg.wasm"
+  # -Os rather than -Oz: measured 245.4 KB against 246.4 KB gzip on this dashboard.
+  wasm-opt -Os "${WASM_FEATURES[@]}" --strip-producers -o "$out/dashboard_bg.wasm" "$out/dashboard_bg.wasm"
   esbuild --minify --log-level=warning --allow-overwrite --outfile="$out/dashboard.js" "$out/dashboard.js"
   cp "$ROOT/dashboard-leptos/static/style.css" "$out/style.css"
   cp "$ROOT/dashboard-leptos/static/index.html" "$ROOT/dist/index.html"

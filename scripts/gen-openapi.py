@@ -35,6 +35,8 @@ routes = [
  ("GET","/api/sites/{site}/funnels","site:viewer","The site's funnels","",["goals"]),
  ("POST","/api/sites/{site}/funnels","site:admin","Add a funnel (2-8 ordered steps)","",["goals"]),
  ("DELETE","/api/sites/{site}/funnels/{id}","site:admin","Delete a funnel","",["goals"]),
+ ("GET","/api/sites/{site}/audit","site:auditor","The site's audit log, newest first","Every export, deletion, settings change and role change made on this site: who, when, what, outcome and from where (country, browser and OS, a keyed hash of the address). Append-only. Page with `before` (an entry id) and `limit` (at most 200).",["audit"]),
+ ("GET","/api/audit","instance_admin","The whole instance's audit log, newest first","Everything in the site logs plus logins (ok and failed), logouts, password changes, users and API tokens.",["audit"]),
  ("GET","/api/stats/overview","site:viewer","Totals, the previous period's totals and the chart","",["stats"]),
  ("GET","/api/stats/totals","site:viewer","Totals for the period","",["stats"]),
  ("GET","/api/stats/timeseries","site:viewer","The chart: page views and visitors per hour, day or month","",["stats"]),
@@ -83,6 +85,8 @@ for method, path, access, summary, desc, tags in routes:
         params += [qp("dimension","The dimension",{"type":"string","enum":dims},True), qp("limit","Rows, 1-100 (default 10)",{"type":"integer","minimum":1,"maximum":100}), qp("format","json (default) or csv; the CSV's columns are value, visitors, visits, pageviews, bounce_rate, visit_duration_s, engaged_s, events, share_of_visitors",{"type":"string","enum":["json","csv"]})]
     if path=="/api/stats/pages":
         params += [qp("limit","Rows, 1-100 (default 10)",{"type":"integer"})]
+    if path in ("/api/sites/{site}/audit","/api/audit"):
+        params += [qp("before","Entries older than this id",{"type":"integer"}), qp("limit","Entries, 1-200 (default 50)",{"type":"integer"})]
     if path=="/api/stats/funnel":
         params += [qp("funnel","Funnel id",{"type":"integer"},True)]
     if params: op["parameters"]=params

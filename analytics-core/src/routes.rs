@@ -108,6 +108,8 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/sites/{site}/funnels", Site(Viewer)),
     r("POST", "/api/sites/{site}/funnels", Site(Admin)),
     r("DELETE", "/api/sites/{site}/funnels/{id}", Site(Admin)),
+    r("GET", "/api/sites/{site}/audit", Site(Auditor)),
+    r("GET", "/api/audit", InstanceAdmin),
     r("GET", "/api/stats/overview", Site(Viewer)),
     r("GET", "/api/stats/totals", Site(Viewer)),
     r("GET", "/api/stats/timeseries", Site(Viewer)),

@@ -1,5 +1,6 @@
 //! Vigia's Worker. Routes parse and check; the logic lives in `analytics_core`.
 
+mod audit;
 mod buffer;
 mod db;
 mod http;
@@ -48,7 +49,6 @@ async fn route(
     path: &str,
     request_id: &str,
 ) -> RouteResult {
-    use routes::*;
     let method_name = method.to_string();
     let (found, params) = analytics_core::routes::find(&method_name, path).map_err(|miss| {
         if miss == Miss::MethodNotAllowed {
@@ -64,9 +64,118 @@ async fn route(
     if !matches!(*method, Method::Get | Method::Head | Method::Options) && path != "/api/event" {
         http::check_same_origin(&req)?;
     }
-    let caller = session::authorize(&req, env, &found, params).await?;
-    let c = &caller;
+    let audited = audit_action(&req, env, &found).await;
+    let site_hint = params
+        .iter()
+        .find(|(n, _)| *n == "site")
+        .map(|(_, v)| v.clone())
+        .or_else(|| {
+            req.url().ok().and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "site")
+                    .map(|(_, v)| v.into_owned())
+            })
+        });
+    let target = params
+        .iter()
+        .filter(|(n, _)| *n != "site" && *n != "token")
+        .map(|(n, v)| format!("{n} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (caller, result) = match session::authorize(&req, env, &found, params).await {
+        Ok(c) => {
+            let result = dispatch(&found, req, env, &c, request_id).await;
+            (Some(c), result)
+        }
+        Err(e) => (None, Err(e)),
+    };
+    if let Some((action, origin, details)) = audited {
+        let outcome = match &result {
+            Ok(r) => r.status_code(),
+            Err(Failure::Api(e)) => e.status,
+            Err(Failure::Internal(_)) => 500,
+        };
+        let action = if action == "login" && outcome != 200 {
+            "login_failed"
+        } else {
+            action
+        };
+        let named = ["id", "email"]
+            .iter()
+            .find_map(|k| details.get(*k).and_then(|v| v.as_str()))
+            .or_else(|| details["hostnames"].get(0).and_then(|v| v.as_str()))
+            .unwrap_or_default();
+        let target = if target.is_empty() {
+            named.to_string()
+        } else {
+            target
+        };
+        let site = caller.as_ref().and_then(|c| c.site.clone()).or(site_hint);
+        audit::record(
+            env,
+            &origin,
+            audit::Record {
+                action,
+                site: site.as_deref(),
+                actor: caller.as_ref().and_then(|c| c.user.as_ref()),
+                actor_email: details
+                    .get("email")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default(),
+                target: &target,
+                outcome,
+                details: &details,
+            },
+        )
+        .await;
+    }
+    result
+}
+
+/// The audit entry a request will get, if any: its action, where it came from, and its body
+/// (or, for exports, its query) as details. Read before the handler takes the request.
+async fn audit_action(
+    req: &Request,
+    env: &Env,
+    route: &analytics_core::routes::Route,
+) -> Option<(&'static str, audit::Origin, serde_json::Value)> {
+    let url = req.url().ok()?;
+    let action = analytics_core::audit::action_for(route.method, route.path)?;
+    let query: serde_json::Map<String, serde_json::Value> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
+        .collect();
+    if action == "export_breakdown" && query.get("format").and_then(|f| f.as_str()) != Some("csv") {
+        return None;
+    }
+    let details = if matches!(route.method, "POST" | "PUT" | "PATCH") {
+        match req.clone() {
+            Ok(mut copy) => copy
+                .text()
+                .await
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(serde_json::Value::Null),
+            Err(_) => serde_json::Value::Null,
+        }
+    } else {
+        serde_json::Value::Object(query)
+    };
+    let details = analytics_core::audit::details_for(action, &details);
+    Some((action, audit::origin(req, env), details))
+}
+
+async fn dispatch(
+    found: &analytics_core::routes::Route,
+    req: Request,
+    env: &Env,
+    c: &session::Caller,
+    request_id: &str,
+) -> RouteResult {
+    use routes::*;
     match (found.method, found.path) {
+        ("GET", "/api/sites/{site}/audit") => audit::page(req, env, c, false).await,
+        ("GET", "/api/audit") => audit::page(req, env, c, true).await,
         ("POST", "/api/event") => ingest::post_event(req, env, request_id).await,
         ("OPTIONS", "/api/event") => Ok(ingest::preflight()?),
         ("GET", "/health") => health::health(req, env).await,

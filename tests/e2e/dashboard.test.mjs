@@ -3,10 +3,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startWorker, createAdmin, launchBrowser, eventually, OUTPUT } from "./harness.mjs";
+import { FIREFOX_UA as FIREFOX, startWorker, createAdmin, launchBrowser, eventually, OUTPUT } from "./harness.mjs";
 
 let worker, browser, admin;
-const FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
 before(async () => {

@@ -2,7 +2,7 @@
 // restart on the same local state, and every acknowledged event in D1 exactly once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, createAdmin, eventually } from "./harness.mjs";
+import { eventId, startWorker, createAdmin, eventually } from "./harness.mjs";
 
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const CLIENTS = 8;
@@ -54,7 +54,7 @@ test("SIGKILL mid-load loses no acknowledged event and duplicates none", async (
     assert.equal(new Set(ids).size, ids.length, "an event stored twice");
     const present = new Set(ids);
     const missing = [];
-    for (const rid of acked) for (let k = 0; k < EVENTS_PER_REQUEST; k++) if (!present.has(`${rid}-${k}`)) missing.push(`${rid}-${k}`);
+    for (const rid of acked) for (let k = 0; k < EVENTS_PER_REQUEST; k++) if (!present.has(eventId(rid, k))) missing.push(eventId(rid, k));
     assert.deepEqual(missing, []);
     // Rollups were added exactly once per event, retried flushes included.
     const [{ n: rolled }] = await eventually(async () => {

@@ -17,6 +17,12 @@ const run = promisify(execFile);
 export const DESKTOP_CHROME_UA =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
+/** Firefox on Windows: a desktop browser that is not the test's Chromium. */
+export const FIREFOX_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+/** The id the Worker gives the `index`-th event of request `requestId` (X-Request-ID). */
+export const eventId = (requestId, index) => `${requestId}-${String(index).padStart(2, "0")}`;
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startWorker, createAdmin, eventually, ROOT } from "./harness.mjs";
+import { eventId, startWorker, createAdmin, eventually, ROOT } from "./harness.mjs";
 
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const SITE_LIMIT = 1500;
@@ -129,7 +129,7 @@ test("a D1 outage: acknowledged events wait in the buffer, a full buffer answers
     }, 90_000, "the buffered events after D1 came back");
     const ids = rows.map((r) => r.id);
     assert.equal(new Set(ids).size, ids.length, "no duplicates");
-    for (const rid of acked) for (let k = 0; k < 20; k++) assert.ok(ids.includes(`${rid}-${k}`), `${rid}-${k} lost`);
+    for (const rid of acked) for (let k = 0; k < 20; k++) assert.ok(ids.includes(eventId(rid, k)), `${eventId(rid, k)} lost`);
     assert.equal(ids.length, 120);
   } finally {
     await limited.stop();

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::account::{Account, UsersAdmin};
+use super::audit::AuditLog;
 use super::login::{AcceptInvite, Login};
 use super::overview::Overview;
 use super::settings::{NewSite, Settings};
@@ -105,9 +106,10 @@ pub fn App() -> impl IntoView {
     }
 }
 
-const TABS: [(&str, &str); 4] = [
+const TABS: [(&str, &str); 5] = [
     ("overview", "Dashboard"),
     ("settings", "Site settings"),
+    ("audit", "Audit log"),
     ("account", "Account"),
     ("users", "Users"),
 ];
@@ -151,7 +153,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             .map(|s| s.role)
             .unwrap_or_else(|| "viewer".into())
     });
-    let role = Signal::from(role);
+    let role: Signal<String> = Signal::from(role);
     // Only whether there are sites decides the page; an edited list must not remount it.
     let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
     let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
@@ -176,7 +178,11 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             </label>
             <button class="primary small" on:click=move |_| view.update(|v| v.tab = "new-site".into())>"+ Add site"</button>
             <div class="tabs" role="tablist">
-                {move || TABS.iter().filter(|(id, _)| *id != "users" || is_admin()).map(|(id, label)| view! {
+                {move || TABS.iter().filter(|(id, _)| match *id {
+                    "users" => is_admin(),
+                    "audit" => is_admin() || matches!(role.get().as_str(), "auditor" | "admin" | "owner"),
+                    _ => true,
+                }).map(|(id, label)| view! {
                     <button role="tab" class:active=move || view.with(|v| v.tab == *id)
                         on:click=move |_| view.update(|v| v.tab = id.to_string())>{*label}</button>
                 }).collect_view()}
@@ -201,6 +207,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                     </section>
                 }.into_any(),
                 ("settings", _) => view! { <Settings role=role/> }.into_any(),
+                ("audit", _) => view! { <AuditLog instance_admin=Signal::derive(is_admin)/> }.into_any(),
                 _ => view! { <Overview role=role read_only=false/> }.into_any(),
             }
         }}

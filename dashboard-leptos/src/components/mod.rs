@@ -1,5 +1,6 @@
 pub mod account;
 pub mod app;
+pub mod audit;
 pub mod chart;
 pub mod login;
 pub mod overview;

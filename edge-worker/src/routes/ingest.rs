@@ -111,7 +111,7 @@ pub fn preflight() -> worker::Result<Response> {
 /// Country, region and city from `request.cf`. Under `wrangler dev` offline there is no real
 /// `cf`, so a deployment that sets `VIGIA_TRUST_GEO_HEADERS = "true"` (the test suite, never
 /// production) may pass them as `X-Vigia-Geo-Country` / `-Region` / `-City` headers instead.
-fn edge_geo(req: &Request, env: &Env) -> (Option<String>, Option<String>, Option<String>) {
+pub fn edge_geo(req: &Request, env: &Env) -> (Option<String>, Option<String>, Option<String>) {
     let trust_headers = env
         .var("VIGIA_TRUST_GEO_HEADERS")
         .map(|v| v.to_string() == "true")

@@ -1,0 +1,231 @@
+//! Vigia's own audit log: who did what, when and from where, for every login (ok and failed),
+//! export, deletion, settings change and role change made through the API. Append-only: no
+//! route edits or deletes it, and triggers in the database refuse UPDATE and DELETE.
+//!
+//! "From where" is the country the edge reports, the browser and OS, and a keyed hash of the
+//! IP address (HMAC with an instance key that never leaves the Worker): the same address can be
+//! recognised across entries, but the address itself is never stored.
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::Sha256;
+use std::net::IpAddr;
+
+/// Keys whose values never reach a log, at any depth. Keys are compared without case and
+/// ignoring `_` and `-` (so `api_key`, `apiKey` and `API-KEY` match): a key containing one of
+/// these is secret…
+pub const SECRET_KEY_PARTS: [&str; 8] = [
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "authorization",
+    "cookie",
+    "privatekey",
+];
+/// …and so is a key that is exactly one of these (short words that are parts of harmless
+/// keys too: `author`, `spin`).
+pub const SECRET_KEYS_EXACT: [&str; 6] = ["pwd", "auth", "pin", "otp", "cvv", "credentials"];
+
+/// What replaces a removed value.
+pub const REDACTED: &str = "[redacted]";
+/// Longest details text kept for one entry.
+pub const MAX_DETAILS_BYTES: usize = 4096;
+/// Most entries one audit page returns.
+pub const MAX_AUDIT_PAGE: u32 = 200;
+
+fn is_secret_key(key: &str) -> bool {
+    let folded: String = key
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect();
+    SECRET_KEY_PARTS.iter().any(|s| folded.contains(s))
+        || SECRET_KEYS_EXACT.iter().any(|s| folded == *s)
+}
+
+/// A copy of `value` with every secret-looking key's value replaced, at any depth.
+pub fn sanitize(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if is_secret_key(k) {
+                        Value::String(REDACTED.into())
+                    } else {
+                        sanitize(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(sanitize).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Sanitised details as stored: JSON text, cut to `MAX_DETAILS_BYTES` (as a JSON string then).
+pub fn details_text(value: &Value) -> String {
+    let text = sanitize(value).to_string();
+    if text.len() <= MAX_DETAILS_BYTES {
+        return text;
+    }
+    let mut cut = MAX_DETAILS_BYTES - 32;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Value::String(format!("{}… (truncated)", &text[..cut])).to_string()
+}
+
+/// A keyed fingerprint of an address: 16 hex characters.
+pub fn ip_fingerprint(key: &[u8], ip: Option<IpAddr>) -> String {
+    let Some(ip) = ip else {
+        return String::new();
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(ip.to_string().as_bytes());
+    crate::hex::encode(&mac.finalize().into_bytes()[..8])
+}
+
+/// The action an API call is recorded as, if it is one the audit log keeps. Logins are kept
+/// ok and failed; breakdowns only when exported as CSV (the Worker decides that).
+pub fn action_for(method: &str, path: &str) -> Option<&'static str> {
+    Some(match (method, path) {
+        ("POST", "/api/setup") => "setup",
+        ("POST", "/api/login") => "login",
+        ("POST", "/api/logout") => "logout",
+        ("POST", "/api/invites/accept") => "invite_accept",
+        ("POST", "/api/me/password") => "password_change",
+        ("POST", "/api/tokens") => "token_create",
+        ("DELETE", "/api/tokens/{id}") => "token_revoke",
+        ("POST", "/api/users") => "user_create",
+        ("DELETE", "/api/users/{id}") => "user_delete",
+        ("POST", "/api/sites") => "site_create",
+        ("PATCH", "/api/sites/{site}") => "site_update",
+        ("DELETE", "/api/sites/{site}") => "site_delete",
+        ("PUT", "/api/sites/{site}/members") => "role_change",
+        ("DELETE", "/api/sites/{site}/members/{user}") => "member_remove",
+        ("POST", "/api/sites/{site}/share") => "public_link_change",
+        ("POST", "/api/sites/{site}/goals") => "goal_create",
+        ("DELETE", "/api/sites/{site}/goals/{id}") => "goal_delete",
+        ("POST", "/api/sites/{site}/funnels") => "funnel_create",
+        ("DELETE", "/api/sites/{site}/funnels/{id}") => "funnel_delete",
+        ("GET", "/api/export/events") => "export_events",
+        ("GET", "/api/stats/breakdown") => "export_breakdown",
+        _ => return None,
+    })
+}
+
+/// Actions whose request body is never kept, whatever its keys are called (a password change
+/// sends `{current, new}`).
+pub const BODY_NOT_KEPT: [&str; 2] = ["password_change", "invite_accept"];
+
+/// The details stored for `action`: the sanitised body, or nothing for credential changes.
+pub fn details_for(action: &str, body: &Value) -> Value {
+    if BODY_NOT_KEPT.contains(&action) {
+        Value::Object(Default::default())
+    } else {
+        sanitize(body)
+    }
+}
+
+/// One entry as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub site_id: Option<String>,
+    pub actor_email: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: i64,
+    pub details: String,
+    pub country: String,
+    pub client: String,
+    pub ip_hash: String,
+}
+
+/// Insert of one entry. Binds: at, site_id (or NULL), actor_user_id (or NULL), actor_email,
+/// action, target, outcome, details, country, client, ip_hash.
+pub const INSERT_SQL: &str = "INSERT INTO audit_log \
+    (at, site_id, actor_user_id, actor_email, action, target, outcome, details, country, client, ip_hash) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// A page of entries, newest first, before an id. Binds: scope (site id, or NULL for every
+/// entry), before_id, limit.
+pub const PAGE_SQL: &str =
+    "SELECT id, at, site_id, actor_email, action, target, outcome, details, \
+    country, client, ip_hash FROM audit_log \
+    WHERE (?1 IS NULL OR site_id = ?1) AND id < ?2 ORDER BY id DESC LIMIT ?3";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_are_removed_at_any_depth() {
+        let v = json!({
+            "email": "a@b.c",
+            "password": "hunter2",
+            "nested": { "API-Key": "k", "list": [{ "refresh_token": "r", "ok": 1 }] },
+            "Authorization": "Bearer x",
+            "x-session-token": "s",
+            "author": "Ana",
+            "PIN": "1234",
+        });
+        let clean = sanitize(&v);
+        let text = clean.to_string();
+        for secret in ["hunter2", "\"k\"", "\"r\"", "Bearer x", "\"s\"", "1234"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert_eq!(clean["email"], "a@b.c");
+        assert_eq!(clean["nested"]["list"][0]["ok"], 1);
+        assert_eq!(clean["password"], REDACTED);
+        assert_eq!(clean["author"], "Ana");
+    }
+
+    #[test]
+    fn every_route_that_changes_something_is_audited() {
+        for route in crate::routes::ROUTES {
+            let changes = !matches!(route.method, "GET" | "OPTIONS");
+            if changes && route.path != "/api/event" {
+                assert!(
+                    action_for(route.method, route.path).is_some(),
+                    "{} {} is not audited",
+                    route.method,
+                    route.path
+                );
+            }
+        }
+        assert_eq!(
+            action_for("GET", "/api/export/events"),
+            Some("export_events")
+        );
+    }
+
+    #[test]
+    fn credential_changes_keep_no_body() {
+        let body = json!({ "current": "old secret words", "new": "new secret words" });
+        assert_eq!(details_for("password_change", &body), json!({}));
+        assert_eq!(
+            details_for("site_update", &json!({ "name": "x" })),
+            json!({ "name": "x" })
+        );
+    }
+
+    #[test]
+    fn details_are_bounded_and_addresses_only_fingerprinted() {
+        let big = json!({ "note": "x".repeat(10_000) });
+        assert!(details_text(&big).len() <= MAX_DETAILS_BYTES);
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        let f = ip_fingerprint(b"key", Some(ip));
+        assert_eq!(f.len(), 16);
+        assert!(!f.contains("203"));
+        assert_eq!(f, ip_fingerprint(b"key", Some(ip)));
+        assert_ne!(f, ip_fingerprint(b"other", Some(ip)));
+        assert_eq!(ip_fingerprint(b"key", None), "");
+    }
+}
