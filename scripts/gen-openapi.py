@@ -37,6 +37,7 @@ routes = [
  ("DELETE","/api/sites/{site}/funnels/{id}","site:admin","Delete a funnel","",["goals"]),
  ("GET","/api/sites/{site}/audit","site:auditor","The site's audit log, newest first","Every export, deletion, settings change and role change made on this site: who, when, what, outcome and from where (country, browser and OS, a keyed hash of the address). Append-only. Page with `before` (an entry id) and `limit` (at most 200).",["audit"]),
  ("GET","/api/audit","instance_admin","The whole instance's audit log, newest first","Everything in the site logs plus logins (ok and failed), logouts, password changes, users and API tokens.",["audit"]),
+ ("GET","/api/sites/{site}/compliance","site:auditor","The site's compliance report (HTML or CSV)","What is collected and never stored, the retention period and its cutoff, counts of stored raw events, rollup rows and audit entries, the last retention purge, and deletions recorded in the audit log. `format=html` (default) or `csv`.",["compliance"]),
  ("GET","/api/stats/overview","site:viewer","Totals, the previous period's totals and the chart","",["stats"]),
  ("GET","/api/stats/totals","site:viewer","Totals for the period","",["stats"]),
  ("GET","/api/stats/timeseries","site:viewer","The chart: page views and visitors per hour, day or month","",["stats"]),
@@ -85,6 +86,8 @@ for method, path, access, summary, desc, tags in routes:
         params += [qp("dimension","The dimension",{"type":"string","enum":dims},True), qp("limit","Rows, 1-100 (default 10)",{"type":"integer","minimum":1,"maximum":100}), qp("format","json (default) or csv; the CSV's columns are value, visitors, visits, pageviews, bounce_rate, visit_duration_s, engaged_s, events, share_of_visitors",{"type":"string","enum":["json","csv"]})]
     if path=="/api/stats/pages":
         params += [qp("limit","Rows, 1-100 (default 10)",{"type":"integer"})]
+    if path=="/api/sites/{site}/compliance":
+        params += [qp("format","html (default) or csv",{"type":"string","enum":["html","csv"]})]
     if path in ("/api/sites/{site}/audit","/api/audit"):
         params += [qp("before","Entries older than this id",{"type":"integer"}), qp("limit","Entries, 1-200 (default 50)",{"type":"integer"})]
     if path=="/api/stats/funnel":
@@ -116,7 +119,7 @@ def body(path, method, props, required):
     doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]={"type":"object","required":required,"properties":props}
 s={"type":"string"}
 body("/api/sites","post",{"id":s,"name":s,"hostnames":{"type":"array","items":s},"timezone":{"type":"string","description":"IANA name, default UTC"},"query_allow_list":s},["hostnames"])
-body("/api/sites/{site}","patch",{"name":s,"hostnames":{"type":"array","items":s},"timezone":s,"query_allow_list":s},[])
+body("/api/sites/{site}","patch",{"name":s,"hostnames":{"type":"array","items":s},"timezone":s,"query_allow_list":s,"retention_days":{"type":"integer","minimum":30,"maximum":3650,"description":"raw events are deleted after this many days (default 395)"}},[])
 body("/api/sites/{site}/members","put",{"email":s,"role":{"type":"string","enum":["owner","admin","auditor","viewer"]}},["email","role"])
 body("/api/sites/{site}/share","post",{"enabled":{"type":"boolean"}},["enabled"])
 body("/api/sites/{site}/goals","post",{"kind":{"type":"string","enum":["event","page"]},"value":s},["kind","value"])

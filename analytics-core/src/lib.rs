@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod compliance;
 pub mod csv;
 pub mod enrich;
 pub mod error;

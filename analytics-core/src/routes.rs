@@ -110,6 +110,7 @@ pub const ROUTES: &[Route] = &[
     r("DELETE", "/api/sites/{site}/funnels/{id}", Site(Admin)),
     r("GET", "/api/sites/{site}/audit", Site(Auditor)),
     r("GET", "/api/audit", InstanceAdmin),
+    r("GET", "/api/sites/{site}/compliance", Site(Auditor)),
     r("GET", "/api/stats/overview", Site(Viewer)),
     r("GET", "/api/stats/totals", Site(Viewer)),
     r("GET", "/api/stats/timeseries", Site(Viewer)),

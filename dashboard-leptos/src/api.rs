@@ -265,6 +265,8 @@ pub struct SiteDetail {
     pub timezone: String,
     pub hostnames: Vec<String>,
     pub query_allow_list: String,
+    #[serde(default)]
+    pub retention_days: i64,
     pub role: String,
     pub snippet: String,
     pub first_event_at: Option<i64>,

@@ -176,6 +176,7 @@ async fn dispatch(
     match (found.method, found.path) {
         ("GET", "/api/sites/{site}/audit") => audit::page(req, env, c, false).await,
         ("GET", "/api/audit") => audit::page(req, env, c, true).await,
+        ("GET", "/api/sites/{site}/compliance") => compliance::report(req, env, c).await,
         ("POST", "/api/event") => ingest::post_event(req, env, request_id).await,
         ("OPTIONS", "/api/event") => Ok(ingest::preflight()?),
         ("GET", "/health") => health::health(req, env).await,
@@ -235,12 +236,16 @@ fn openapi() -> RouteResult {
 }
 
 /// Daily cron (00:45 UTC): every salt but today's is deleted once sessions that crossed
-/// midnight are over, so a visitor hash can never again be recomputed for past days.
+/// midnight are over, so a visitor hash can never again be recomputed for past days; then
+/// raw events past each site's retention are deleted.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let keep_from = analytics_core::stats::salt_keep_from(http::now_ms());
     if let Err(e) = rotate_salts(&env, &keep_from).await {
         worker::console_error!("salt rotation failed: {e}");
+    }
+    if let Err(e) = routes::compliance::enforce_retention(&env).await {
+        worker::console_error!("retention failed: {e}");
     }
 }
 

@@ -52,7 +52,7 @@ export async function startWorker({ vars = {}, state = null, migrate = true } = 
   const child = spawn(
     process.execPath,
     [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
-      "--show-interactive-dev-session=false", ...varArgs],
+      "--show-interactive-dev-session=false", "--test-scheduled", ...varArgs],
     // Its own process group, so a kill reaches workerd too.
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
@@ -91,7 +91,12 @@ export async function startWorker({ vars = {}, state = null, migrate = true } = 
   };
   /** Ends wrangler and workerd at once, as a crash or a power cut would. */
   const kill = () => signalGroup("SIGKILL");
-  return { base, d1, stop, kill, state, log: () => log };
+  /** Runs the daily cron now (`wrangler dev --test-scheduled`). */
+  const cron = async () => {
+    const r = await fetch(`${base}/__scheduled?cron=${encodeURIComponent("45 0 * * *")}`);
+    if (!r.ok) throw new Error(`scheduled run answered ${r.status}: ${await r.text()}`);
+  };
+  return { base, d1, stop, kill, cron, state, log: () => log };
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */

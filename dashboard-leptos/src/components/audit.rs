@@ -86,6 +86,12 @@ pub fn AuditLog(instance_admin: Signal<bool>) -> impl IntoView {
                 </Show>
             </div>
             <p class="muted">"Every login, export, deletion, settings and role change, with the country, browser and a fingerprint of the address it came from. Nothing can edit or delete it."</p>
+            {move || view.with(|v| v.site.clone()).map(|site| {
+                let base = format!("/api/sites/{}/compliance", api::encode(&site));
+                view! { <p id="compliance">"Compliance report for this site: "
+                    <a href=base.clone() target="_blank" rel="noopener">"HTML"</a>" · "
+                    <a href=format!("{base}?format=csv") download="">"CSV"</a></p> }
+            })}
             {move || failure.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             <div class="table-scroll">
                 <table class="breakdown audit">

@@ -197,11 +197,13 @@ fn EditSite(site: SiteDetail) -> impl IntoView {
     let hosts = RwSignal::new(site.hostnames.join(", "));
     let tz = RwSignal::new(site.timezone.clone());
     let allow = RwSignal::new(site.query_allow_list.clone());
+    let retention = RwSignal::new(site.retention_days.to_string());
     let status = RwSignal::new(None);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = serde_json::json!({ "name": name.get_untracked(), "hostnames": split_hosts(&hosts.get_untracked()),
-            "timezone": tz.get_untracked(), "query_allow_list": allow.get_untracked() });
+            "timezone": tz.get_untracked(), "query_allow_list": allow.get_untracked(),
+            "retention_days": retention.get_untracked().trim().parse::<i64>().unwrap_or(0) });
         let path = site_path(view, "");
         leptos::task::spawn_local(async move {
             match api::send::<_, serde_json::Value>("PATCH", &path, &body).await {
@@ -221,6 +223,7 @@ fn EditSite(site: SiteDetail) -> impl IntoView {
                 <label>"Hostnames" <input prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label>
                 <label>"Time zone" <input list="zones" prop:value=tz on:input=move |ev| tz.set(event_target_value(&ev))/></label>
                 <label>"Query parameters to keep besides UTM" <input placeholder="ref, page" prop:value=allow on:input=move |ev| allow.set(event_target_value(&ev))/></label>
+                <label>"Keep raw events for (days; aggregates stay)" <input type="number" min="30" max="3650" prop:value=retention on:input=move |ev| retention.set(event_target_value(&ev))/></label>
                 <ZoneList/>
                 {status_line(status)}
                 <button type="submit">"Save"</button>

@@ -48,6 +48,7 @@ struct SiteBody {
     hostnames: Option<Vec<String>>,
     timezone: Option<String>,
     query_allow_list: Option<String>,
+    retention_days: Option<i64>,
 }
 
 pub fn check_site_id(id: &str) -> Result<(), ApiError> {
@@ -186,6 +187,7 @@ struct SiteDetail {
     name: String,
     timezone: String,
     query_allow_list: String,
+    retention_days: f64,
     created_at: f64,
     share_token: Option<String>,
     hostnames: Option<String>,
@@ -206,7 +208,7 @@ fn origin(req: &Request, env: &Env) -> Result<String, Failure> {
 pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let site: SiteDetail = d1(env)?
         .prepare(
-            "SELECT id, name, timezone, query_allow_list, created_at, share_token, \
+            "SELECT id, name, timezone, query_allow_list, retention_days, created_at, share_token, \
              (SELECT group_concat(hostname, ',') FROM site_hostnames h WHERE h.site_id = s.id) AS hostnames, \
              (SELECT MIN(ts) FROM events e WHERE e.site_id = s.id) AS first_event_at \
              FROM sites s WHERE id = ?1",
@@ -224,6 +226,7 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
             "name": site.name,
             "timezone": site.timezone,
             "query_allow_list": site.query_allow_list,
+            "retention_days": site.retention_days as i64,
             "hostnames": site.hostnames.unwrap_or_default().split(',').filter(|h| !h.is_empty()).collect::<Vec<_>>(),
             "created_at": site.created_at as i64,
             "role": c.role().as_str(),
@@ -264,6 +267,13 @@ pub async fn update(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
         statements.push(
             db.prepare("UPDATE sites SET query_allow_list = ?1 WHERE id = ?2")
                 .bind(&[allow.as_str().into(), c.site().into()])?,
+        );
+    }
+    if let Some(days) = body.retention_days {
+        analytics_core::compliance::check_retention(days)?;
+        statements.push(
+            db.prepare("UPDATE sites SET retention_days = ?1 WHERE id = ?2")
+                .bind(&[(days as f64).into(), c.site().into()])?,
         );
     }
     if let Some(hosts) = &body.hostnames {

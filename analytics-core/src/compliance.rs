@@ -1,0 +1,257 @@
+//! Retention and the compliance report.
+//!
+//! Raw events (and everything else that can single out a visit: session ids, visitor hashes)
+//! are kept for a site's retention period, 395 days by default — thirteen months, so the "last
+//! 12 months" view can still be filtered and compared — then deleted by the daily job. Hourly
+//! rollups are aggregates without visitor hashes and stay. The audit log stays.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::stats::DAY_MS;
+
+pub const DEFAULT_RETENTION_DAYS: i64 = 395;
+pub const MIN_RETENTION_DAYS: i64 = 30;
+pub const MAX_RETENTION_DAYS: i64 = 3650;
+/// Raw events one retention statement deletes (D1 statements should stay short).
+pub const PURGE_CHUNK_ROWS: i64 = 5_000;
+/// Chunks one site may take per daily run; the rest waits for the next day.
+pub const MAX_PURGE_CHUNKS: i64 = 40;
+
+pub fn check_retention(days: i64) -> Result<(), ApiError> {
+    if (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&days) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "bad_retention",
+            format!("retention is {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days"),
+        ))
+    }
+}
+
+/// Events before this instant are past retention at `now_ms`.
+pub fn retention_cutoff(now_ms: i64, days: i64) -> i64 {
+    now_ms - days * DAY_MS
+}
+
+/// One chunk of the retention purge. Binds: site, cutoff, chunk size.
+pub const PURGE_SQL: &str = "DELETE FROM events WHERE rowid IN \
+    (SELECT rowid FROM events WHERE site_id = ?1 AND ts < ?2 LIMIT ?3)";
+
+/// What Vigia stores about a visit, for the report: column, what it holds, where it comes from.
+pub const COLLECTED: [(&str, &str); 14] = [
+    ("time", "when the Worker received the event (UTC)"),
+    ("kind, name", "page view, engagement, outbound link, download, 404 or a custom event and its name"),
+    ("path, query", "the page's path; of the query only UTM tags and parameters the site allow-lists"),
+    ("referrer", "the referring host and its source and channel (search, social…)"),
+    ("UTM", "source, medium, campaign, term, content"),
+    ("browser, OS, device", "name, major version and device type derived from the user agent, which is then dropped"),
+    ("country, region, city", "as the edge reports them; the address is then dropped"),
+    ("screen", "a width class (mobile, tablet, laptop, desktop); never the exact width"),
+    ("engaged time, scroll", "milliseconds visible and focused, deepest scroll in percent"),
+    ("properties", "custom event properties the site sends (strings, numbers, booleans)"),
+    ("visitor", "a keyed hash of site, address and user agent under a salt that changes daily and is deleted after a day"),
+    ("session", "an id grouping one visit's events"),
+    ("bot", "whether the user agent looks automated"),
+    ("audit log", "who did what in Vigia, when, from which country and browser, with a keyed fingerprint of the address"),
+];
+
+/// What Vigia never stores.
+pub const NEVER_STORED: [&str; 4] = [
+    "IP addresses",
+    "user agent strings",
+    "cookies or any id kept in the visitor's browser",
+    "query parameters other than UTM tags and the site's allow-list (passwords, tokens and the like in URLs are dropped)",
+];
+
+/// The figures the report states for a site.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub site_id: String,
+    pub site_name: String,
+    pub generated_at: i64,
+    pub retention_days: i64,
+    pub raw_events: i64,
+    pub oldest_event_at: Option<i64>,
+    pub rollup_rows: i64,
+    pub audit_entries: i64,
+    pub last_purge_at: Option<i64>,
+    pub last_purge_deleted: Option<i64>,
+    pub purged_total: i64,
+    /// Deletions recorded in the audit log: (when, who, what).
+    pub deletions: Vec<(i64, String, String)>,
+}
+
+/// Text safe to put in HTML.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn when(ms: Option<i64>) -> String {
+    ms.map(crate::csv::iso_time)
+        .unwrap_or_else(|| "never".into())
+}
+
+/// The report as (section, item, value) rows: the CSV, and the HTML's content.
+pub fn rows(f: &Figures) -> Vec<(String, String, String)> {
+    let mut out = vec![
+        ("site".into(), "id".into(), f.site_id.clone()),
+        ("site".into(), "name".into(), f.site_name.clone()),
+        (
+            "report".into(),
+            "generated".into(),
+            crate::csv::iso_time(f.generated_at),
+        ),
+        (
+            "retention".into(),
+            "raw events kept for (days)".into(),
+            f.retention_days.to_string(),
+        ),
+        (
+            "retention".into(),
+            "events older than this are deleted daily".into(),
+            crate::csv::iso_time(retention_cutoff(f.generated_at, f.retention_days)),
+        ),
+        (
+            "stored".into(),
+            "raw events".into(),
+            f.raw_events.to_string(),
+        ),
+        (
+            "stored".into(),
+            "oldest raw event".into(),
+            when(f.oldest_event_at),
+        ),
+        (
+            "stored".into(),
+            "hourly rollup rows (aggregates, kept)".into(),
+            f.rollup_rows.to_string(),
+        ),
+        (
+            "stored".into(),
+            "audit log entries for this site".into(),
+            f.audit_entries.to_string(),
+        ),
+        ("purges".into(), "last purge".into(), when(f.last_purge_at)),
+        (
+            "purges".into(),
+            "events deleted by the last purge".into(),
+            f.last_purge_deleted
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "0".into()),
+        ),
+        (
+            "purges".into(),
+            "events deleted by retention in total".into(),
+            f.purged_total.to_string(),
+        ),
+    ];
+    for (what, how) in COLLECTED {
+        out.push(("collected".into(), what.into(), how.into()));
+    }
+    for never in NEVER_STORED {
+        out.push(("never stored".into(), never.into(), String::new()));
+    }
+    for (at, who, what) in &f.deletions {
+        out.push((
+            "deletions".into(),
+            crate::csv::iso_time(*at),
+            format!("{what} by {who}"),
+        ));
+    }
+    out
+}
+
+pub fn to_csv(f: &Figures) -> String {
+    let mut out = crate::csv::line(["section", "item", "value"]);
+    for (a, b, c) in rows(f) {
+        out.push_str(&crate::csv::line([a, b, c]));
+    }
+    out
+}
+
+/// A self-contained HTML page (no scripts, no external resources).
+pub fn to_html(f: &Figures) -> String {
+    let mut body = String::new();
+    let mut section = String::new();
+    for (s, item, value) in rows(f) {
+        if s != section {
+            if !section.is_empty() {
+                body.push_str("</tbody></table>");
+            }
+            body.push_str(&format!(
+                "<h2>{}</h2><table><tbody>",
+                escape_html(&capitalise(&s))
+            ));
+            section = s;
+        }
+        body.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape_html(&item),
+            escape_html(&value)
+        ));
+    }
+    body.push_str("</tbody></table>");
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Compliance report · {name}</title><style>\
+         body{{font-family:system-ui,sans-serif;max-width:820px;margin:2rem auto;padding:0 1rem;color:#1c2330}}\
+         h1{{font-size:1.4rem}}h2{{font-size:1rem;margin-top:1.6rem;text-transform:none}}\
+         table{{border-collapse:collapse;width:100%}}th,td{{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #e4e7ec}}\
+         th{{font-weight:500;width:40%}}</style></head><body>\
+         <h1>Compliance report · {name}</h1><p>What Vigia collects for this site, how long it keeps it, \
+         and what was deleted.</p>{body}</body></html>",
+        name = escape_html(&f.site_name),
+    )
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_is_bounded_and_cut_by_days() {
+        assert!(check_retention(DEFAULT_RETENTION_DAYS).is_ok());
+        assert_eq!(check_retention(7).unwrap_err().error, "bad_retention");
+        assert!(check_retention(MAX_RETENTION_DAYS + 1).is_err());
+        assert_eq!(retention_cutoff(10 * DAY_MS, 3), 7 * DAY_MS);
+    }
+
+    #[test]
+    fn the_report_escapes_what_people_typed() {
+        let f = Figures {
+            site_id: "s".into(),
+            site_name: "<script>alert(1)</script>".into(),
+            generated_at: 1_795_435_200_000,
+            retention_days: 395,
+            deletions: vec![(0, "a@b.c".into(), "site_update \"<img>\"".into())],
+            ..Default::default()
+        };
+        let html = to_html(&f);
+        assert!(!html.contains("<script>") && !html.contains("<img>"));
+        assert!(html.contains("&lt;script&gt;"));
+        let csv = to_csv(&f);
+        assert!(csv.starts_with("section,item,value\r\n"));
+        assert!(csv.contains("retention,raw events kept for (days),395\r\n"));
+        assert!(csv.contains("never stored,IP addresses,"));
+    }
+}
