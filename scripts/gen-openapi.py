@@ -4,6 +4,7 @@ import json
 routes = [
  ("POST","/api/event","public","Ingest a batch of events","The collector's endpoint. Body: the wire batch (see README). 202 once the batch is durably buffered; 400/413/429/503 with a JSON error otherwise. CORS open (the only route that is).",["ingest"]),
  ("OPTIONS","/api/event","public","CORS preflight for ingest","",["ingest"]),
+ ("POST","/api/activity","public","Report server-side activity (a site's backend)","Authenticated with the site's secret activity key: `Authorization: Bearer vsk_…` (from POST /api/sites/{site}/activity-key). Body: one record or `{records: [...]}` (at most 100). Fields: type (login, logout, login_failed, token_refresh, page_view, data_create, data_update, data_delete, data_view, file_upload, file_download, error, custom, export), user_id, session_id, action, entity_type, entity_id, outcome (success, failure, error; derived from status_code when absent), status_code, duration_ms, ip and user_agent (enriched, then dropped: the address is kept only as a keyed fingerprint), details (sanitised: password, token, secret, authorization and similar keys removed at any depth). 202 when stored.",["activity"]),
  ("GET","/health","public","Health of D1 and the buffer","",["meta"]),
  ("GET","/api/openapi.json","public","This document","",["meta"]),
  ("GET","/api/setup","public","Whether first-start setup is open and whether the caller is logged in","",["account"]),
@@ -38,6 +39,11 @@ routes = [
  ("GET","/api/sites/{site}/audit","site:auditor","The site's audit log, newest first","Every export, deletion, settings change and role change made on this site: who, when, what, outcome and from where (country, browser and OS, a keyed hash of the address). Append-only. Page with `before` (an entry id) and `limit` (at most 200).",["audit"]),
  ("GET","/api/audit","instance_admin","The whole instance's audit log, newest first","Everything in the site logs plus logins (ok and failed), logouts, password changes, users and API tokens.",["audit"]),
  ("GET","/api/sites/{site}/compliance","site:auditor","The site's compliance report (HTML or CSV)","What is collected and never stored, the retention period and its cutoff, counts of stored raw events, rollup rows and audit entries, the last retention purge, and deletions recorded in the audit log. `format=html` (default) or `csv`.",["compliance"]),
+ ("POST","/api/sites/{site}/activity-key","site:admin","Create or rotate the site's secret activity key","The key is in this answer only; the previous key stops working.",["activity"]),
+ ("GET","/api/sites/{site}/activity","site:auditor","Search the site's server-side activity","Filters: user_id, session_id, type, entity_type, entity_id (a per-entity audit trail), outcome, and the period (default 30d). Newest first; page with `before` (the last row's `ts` and `id` as `ts:id`) and `limit` (at most 200). Each search is recorded in the audit log.",["activity"]),
+ ("GET","/api/sites/{site}/activity/sessions","site:auditor","Active sessions","Sessions with activity in the last 30 minutes that did not end with a logout.",["activity"]),
+ ("GET","/api/sites/{site}/activity/summary","site:auditor","Activity counts per type and outcome for the period","",["activity"]),
+ ("DELETE","/api/sites/{site}/activity/users/{user}","site:admin","Delete all activity of one user id","For erasure requests; recorded in the audit log.",["activity"]),
  ("GET","/api/stats/overview","site:viewer","Totals, the previous period's totals and the chart","",["stats"]),
  ("GET","/api/stats/totals","site:viewer","Totals for the period","",["stats"]),
  ("GET","/api/stats/timeseries","site:viewer","The chart: page views and visitors per hour, day or month","",["stats"]),
@@ -65,7 +71,8 @@ doc = {"openapi":"3.1.0","info":{"title":"Vigia API","version":"0.3.0","descript
  "components":{"securitySchemes":{
    "session":{"type":"apiKey","in":"cookie","name":"vigia_session","description":"Set by POST /api/login."},
    "token":{"type":"http","scheme":"bearer","description":"An API token (vgt_…) from POST /api/tokens; only for GET /api/stats/* and /api/export/*."},
-   "share":{"type":"apiKey","in":"header","name":"X-Vigia-Share","description":"A site's public link token; only for GET /api/stats/* of that site."}},
+   "share":{"type":"apiKey","in":"header","name":"X-Vigia-Share","description":"A site's public link token; only for GET /api/stats/* of that site."},
+   "activity_key":{"type":"http","scheme":"bearer","description":"A site's secret activity key (vsk_…); only for POST /api/activity."}},
   "schemas":{"Error":{"type":"object","required":["error","message"],"properties":{"error":{"type":"string"},"message":{"type":"string"}}},
    "Metrics":metrics,
    "BreakdownRow":{"allOf":[{"$ref":"#/components/schemas/Metrics"},{"type":"object","properties":{"value":{"type":"string"},"share_of_visitors":{"type":"number"}}}]},
@@ -86,6 +93,10 @@ for method, path, access, summary, desc, tags in routes:
         params += [qp("dimension","The dimension",{"type":"string","enum":dims},True), qp("limit","Rows, 1-100 (default 10)",{"type":"integer","minimum":1,"maximum":100}), qp("format","json (default) or csv; the CSV's columns are value, visitors, visits, pageviews, bounce_rate, visit_duration_s, engaged_s, events, share_of_visitors",{"type":"string","enum":["json","csv"]})]
     if path=="/api/stats/pages":
         params += [qp("limit","Rows, 1-100 (default 10)",{"type":"integer"})]
+    if path in ("/api/sites/{site}/activity","/api/sites/{site}/activity/summary"):
+        params += stats_params[1:4]
+    if path=="/api/sites/{site}/activity":
+        params += [qp(n,"Filter",{"type":"string"}) for n in ["user_id","session_id","type","entity_type","entity_id","outcome"]] + [qp("before","Keyset: ts:id of the last row seen",{"type":"string"}), qp("limit","Rows, 1-200 (default 50)",{"type":"integer"})]
     if path=="/api/sites/{site}/compliance":
         params += [qp("format","html (default) or csv",{"type":"string","enum":["html","csv"]})]
     if path in ("/api/sites/{site}/audit","/api/audit"):
@@ -104,7 +115,8 @@ for method, path, access, summary, desc, tags in routes:
         ok={"description":"OK","content":{"application/json":{"schema":{"type":"object","properties":{"dimension":{"type":"string"},"rows":{"type":"array","items":{"$ref":"#/components/schemas/BreakdownRow"}}}}},"text/csv":{"schema":{"type":"string"}}}}
     elif path=="/api/export/events":
         ok={"description":"CSV, header row first","content":{"text/csv":{"schema":{"type":"string"}}}}
-    code = "201" if method=="POST" and path in ["/api/sites","/api/tokens","/api/users","/api/sites/{site}/goals","/api/sites/{site}/funnels","/api/setup"] else ("202" if path=="/api/event" and method=="POST" else ("204" if method=="OPTIONS" else "200"))
+    if path=="/api/activity": op["security"]=[{"activity_key":[]}]
+    code = "201" if method=="POST" and path in ["/api/sites","/api/tokens","/api/users","/api/sites/{site}/goals","/api/sites/{site}/funnels","/api/setup"] else ("202" if path in ("/api/event","/api/activity") and method=="POST" else ("204" if method=="OPTIONS" else "200"))
     responses = {code: ok}
     if access!="public":
         responses["401"]=err; responses["403"]=err

@@ -113,6 +113,9 @@ pub fn action_for(method: &str, path: &str) -> Option<&'static str> {
         ("POST", "/api/sites/{site}/funnels") => "funnel_create",
         ("DELETE", "/api/sites/{site}/funnels/{id}") => "funnel_delete",
         ("GET", "/api/export/events") => "export_events",
+        ("POST", "/api/sites/{site}/activity-key") => "activity_key_rotate",
+        ("GET", "/api/sites/{site}/activity") => "activity_search",
+        ("DELETE", "/api/sites/{site}/activity/users/{user}") => "user_data_delete",
         ("GET", "/api/stats/breakdown") => "export_breakdown",
         _ => return None,
     })
@@ -191,7 +194,8 @@ mod tests {
     fn every_route_that_changes_something_is_audited() {
         for route in crate::routes::ROUTES {
             let changes = !matches!(route.method, "GET" | "OPTIONS");
-            if changes && route.path != "/api/event" {
+            // Ingest (page events, backend activity) is data, not an action in Vigia.
+            if changes && route.path != "/api/event" && route.path != "/api/activity" {
                 assert!(
                     action_for(route.method, route.path).is_some(),
                     "{} {} is not audited",

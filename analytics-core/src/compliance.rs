@@ -34,12 +34,15 @@ pub fn retention_cutoff(now_ms: i64, days: i64) -> i64 {
     now_ms - days * DAY_MS
 }
 
-/// One chunk of the retention purge. Binds: site, cutoff, chunk size.
+/// One chunk of the retention purge of raw events. Binds: site, cutoff, chunk size.
 pub const PURGE_SQL: &str = "DELETE FROM events WHERE rowid IN \
     (SELECT rowid FROM events WHERE site_id = ?1 AND ts < ?2 LIMIT ?3)";
+/// The same for server-side activity (same retention).
+pub const PURGE_ACTIVITY_SQL: &str = "DELETE FROM activity WHERE rowid IN \
+    (SELECT rowid FROM activity WHERE site_id = ?1 AND ts < ?2 LIMIT ?3)";
 
 /// What Vigia stores about a visit, for the report: column, what it holds, where it comes from.
-pub const COLLECTED: [(&str, &str); 14] = [
+pub const COLLECTED: [(&str, &str); 15] = [
     ("time", "when the Worker received the event (UTC)"),
     ("kind, name", "page view, engagement, outbound link, download, 404 or a custom event and its name"),
     ("path, query", "the page's path; of the query only UTM tags and parameters the site allow-lists"),
@@ -54,6 +57,7 @@ pub const COLLECTED: [(&str, &str); 14] = [
     ("session", "an id grouping one visit's events"),
     ("bot", "whether the user agent looks automated"),
     ("audit log", "who did what in Vigia, when, from which country and browser, with a keyed fingerprint of the address"),
+    ("server-side activity", "what the site's backend reports: type, user id, session id, action, entity, outcome, status, duration, browser/OS, a keyed fingerprint of the address, sanitised details"),
 ];
 
 /// What Vigia never stores.
@@ -75,6 +79,7 @@ pub struct Figures {
     pub oldest_event_at: Option<i64>,
     pub rollup_rows: i64,
     pub audit_entries: i64,
+    pub activity_records: i64,
     pub last_purge_at: Option<i64>,
     pub last_purge_deleted: Option<i64>,
     pub purged_total: i64,

@@ -2,6 +2,7 @@
 //!
 //! The Worker only parses HTTP, calls into this crate, and talks to D1 / Durable Objects.
 
+pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod compliance;

@@ -76,6 +76,8 @@ use Role::*;
 
 pub const ROUTES: &[Route] = &[
     r("POST", "/api/event", Public),
+    // Authenticated by the site's secret activity key, checked in the handler.
+    r("POST", "/api/activity", Public),
     r("OPTIONS", "/api/event", Public),
     r("GET", "/health", Public),
     r("GET", "/api/openapi.json", Public),
@@ -111,6 +113,15 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/sites/{site}/audit", Site(Auditor)),
     r("GET", "/api/audit", InstanceAdmin),
     r("GET", "/api/sites/{site}/compliance", Site(Auditor)),
+    r("POST", "/api/sites/{site}/activity-key", Site(Admin)),
+    r("GET", "/api/sites/{site}/activity", Site(Auditor)),
+    r("GET", "/api/sites/{site}/activity/sessions", Site(Auditor)),
+    r("GET", "/api/sites/{site}/activity/summary", Site(Auditor)),
+    r(
+        "DELETE",
+        "/api/sites/{site}/activity/users/{user}",
+        Site(Admin),
+    ),
     r("GET", "/api/stats/overview", Site(Viewer)),
     r("GET", "/api/stats/totals", Site(Viewer)),
     r("GET", "/api/stats/timeseries", Site(Viewer)),

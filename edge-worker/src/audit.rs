@@ -53,7 +53,7 @@ thread_local! {
 }
 
 /// The instance's address-hashing key: created once, kept in D1, cached in the isolate.
-async fn instance_key(env: &Env) -> worker::Result<Vec<u8>> {
+pub async fn instance_key(env: &Env) -> worker::Result<Vec<u8>> {
     if let Some(k) = KEY.with(|k| k.borrow().clone()) {
         return Ok(k);
     }

@@ -177,6 +177,14 @@ async fn dispatch(
         ("GET", "/api/sites/{site}/audit") => audit::page(req, env, c, false).await,
         ("GET", "/api/audit") => audit::page(req, env, c, true).await,
         ("GET", "/api/sites/{site}/compliance") => compliance::report(req, env, c).await,
+        ("POST", "/api/activity") => activity::ingest(req, env, request_id).await,
+        ("POST", "/api/sites/{site}/activity-key") => activity::rotate_key(env, c).await,
+        ("GET", "/api/sites/{site}/activity") => activity::search(req, env, c).await,
+        ("GET", "/api/sites/{site}/activity/sessions") => activity::sessions(env, c).await,
+        ("GET", "/api/sites/{site}/activity/summary") => activity::summary(req, env, c).await,
+        ("DELETE", "/api/sites/{site}/activity/users/{user}") => {
+            activity::delete_user(env, c).await
+        }
         ("POST", "/api/event") => ingest::post_event(req, env, request_id).await,
         ("OPTIONS", "/api/event") => Ok(ingest::preflight()?),
         ("GET", "/health") => health::health(req, env).await,

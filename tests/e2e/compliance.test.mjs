@@ -3,16 +3,14 @@
 // states what is collected, kept and deleted, as HTML and CSV.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, createAdmin, eventually } from "./harness.mjs";
+import { startWorker, createAdmin, eventually, sessionCookie } from "./harness.mjs";
 
 let worker, cookie;
 const DAY = 86_400_000;
 
 before(async () => {
   worker = await startWorker();
-  const admin = await createAdmin(worker.base);
-  const r = await fetch(`${worker.base}/api/login`, { method: "POST", body: JSON.stringify(admin) });
-  cookie = r.headers.get("set-cookie").split(";")[0];
+  cookie = await sessionCookie(worker.base, await createAdmin(worker.base));
 });
 
 after(async () => {
@@ -90,8 +88,7 @@ test("the compliance report states what is collected, kept and deleted, as HTML 
   // Viewers cannot read it; auditors can.
   await api("POST", "/api/users", { email: "v@example.com", password: "viewer password 1" });
   await api("PUT", "/api/sites/demo/members", { email: "v@example.com", role: "viewer" });
-  const v = await fetch(`${worker.base}/api/login`, { method: "POST", body: JSON.stringify({ email: "v@example.com", password: "viewer password 1" }) });
-  const viewer = v.headers.get("set-cookie").split(";")[0];
+  const viewer = await sessionCookie(worker.base, { email: "v@example.com", password: "viewer password 1" });
   assert.equal((await fetch(`${worker.base}/api/sites/demo/compliance`, { headers: { Cookie: viewer } })).status, 403);
 });
 

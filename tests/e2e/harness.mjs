@@ -129,6 +129,13 @@ export async function createAdmin(base, { email = "owner@example.com", password 
   return { email, password };
 }
 
+/** Logs in through the API; returns the session cookie (`name=value`). */
+export async function sessionCookie(base, { email, password }) {
+  const r = await fetch(`${base}/api/login`, { method: "POST", body: JSON.stringify({ email, password }) });
+  if (r.status !== 200) throw new Error(`login ${email} answered ${r.status}: ${await r.text()}`);
+  return r.headers.get("set-cookie").split(";")[0];
+}
+
 /** Headless Chromium with a desktop Chrome user agent set for the whole browser: a context-level
  * override does not reach beacons sent while a page unloads. */
 export async function launchBrowser() {

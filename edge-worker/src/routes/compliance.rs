@@ -1,7 +1,8 @@
 //! Retention (the daily job) and the compliance report.
 
 use analytics_core::compliance::{
-    retention_cutoff, to_csv, to_html, Figures, MAX_PURGE_CHUNKS, PURGE_CHUNK_ROWS, PURGE_SQL,
+    retention_cutoff, to_csv, to_html, Figures, MAX_PURGE_CHUNKS, PURGE_ACTIVITY_SQL,
+    PURGE_CHUNK_ROWS, PURGE_SQL,
 };
 use analytics_core::ApiError;
 use serde::Deserialize;
@@ -29,20 +30,24 @@ pub async fn enforce_retention(env: &Env) -> worker::Result<()> {
     for site in sites {
         let cutoff = retention_cutoff(now, site.retention_days as i64);
         let mut deleted = 0i64;
-        for _ in 0..MAX_PURGE_CHUNKS {
-            let result = db
-                .prepare(PURGE_SQL)
-                .bind(&[
-                    site.id.as_str().into(),
-                    (cutoff as f64).into(),
-                    (PURGE_CHUNK_ROWS as f64).into(),
-                ])?
-                .run()
-                .await?;
-            let n = result.meta()?.and_then(|m| m.changes).unwrap_or(0) as i64;
-            deleted += n;
-            if n < PURGE_CHUNK_ROWS {
-                break;
+        for sql in [PURGE_SQL, PURGE_ACTIVITY_SQL] {
+            for _ in 0..MAX_PURGE_CHUNKS {
+                let result = db
+                    .prepare(sql)
+                    .bind(&[
+                        site.id.as_str().into(),
+                        (cutoff as f64).into(),
+                        (PURGE_CHUNK_ROWS as f64).into(),
+                    ])?
+                    .run()
+                    .await?;
+                let n = result.meta()?.and_then(|m| m.changes).unwrap_or(0) as i64;
+                if sql == PURGE_SQL {
+                    deleted += n;
+                }
+                if n < PURGE_CHUNK_ROWS {
+                    break;
+                }
             }
         }
         db.prepare(
@@ -68,6 +73,7 @@ struct Counts {
     oldest_event_at: Option<f64>,
     rollup_rows: f64,
     audit_entries: f64,
+    activity_records: f64,
     last_purge_at: Option<f64>,
     last_purge_deleted: Option<f64>,
     purged_total: f64,
@@ -92,6 +98,7 @@ pub async fn report(req: Request, env: &Env, c: &Caller) -> RouteResult {
              (SELECT MIN(ts) FROM events WHERE site_id = ?1) AS oldest_event_at, \
              (SELECT COUNT(*) FROM rollups_hourly WHERE site_id = ?1) AS rollup_rows, \
              (SELECT COUNT(*) FROM audit_log WHERE site_id = ?1) AS audit_entries, \
+             (SELECT COUNT(*) FROM activity WHERE site_id = ?1) AS activity_records, \
              (SELECT at FROM purges WHERE site_id = ?1 ORDER BY id DESC LIMIT 1) AS last_purge_at, \
              (SELECT events_deleted FROM purges WHERE site_id = ?1 ORDER BY id DESC LIMIT 1) AS last_purge_deleted, \
              (SELECT COALESCE(SUM(events_deleted), 0) FROM purges WHERE site_id = ?1) AS purged_total \
@@ -120,6 +127,7 @@ pub async fn report(req: Request, env: &Env, c: &Caller) -> RouteResult {
         oldest_event_at: counts.oldest_event_at.map(|t| t as i64),
         rollup_rows: counts.rollup_rows as i64,
         audit_entries: counts.audit_entries as i64,
+        activity_records: counts.activity_records as i64,
         last_purge_at: counts.last_purge_at.map(|t| t as i64),
         last_purge_deleted: counts.last_purge_deleted.map(|t| t as i64),
         purged_total: counts.purged_total as i64,

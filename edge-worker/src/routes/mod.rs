@@ -2,6 +2,7 @@
 //! that; who may call what is checked before, in `session::authorize`.
 
 pub mod account;
+pub mod activity;
 pub mod compliance;
 pub mod export;
 pub mod goals;

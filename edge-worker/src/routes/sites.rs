@@ -320,7 +320,7 @@ pub async fn delete(env: &Env, c: &Caller) -> RouteResult {
     .await?;
     let db = d1(env)?;
     let mut statements = Vec::new();
-    for table in ["events", "rollups_hourly", "flush_log"] {
+    for table in ["events", "rollups_hourly", "flush_log", "activity"] {
         statements.push(
             db.prepare(format!("DELETE FROM {table} WHERE site_id = ?1"))
                 .bind(&[site.into()])?,

@@ -1,0 +1,181 @@
+//! Server-side activity: a site's backend reports what its users do (authenticated by the
+//! site's secret key); auditors search it, follow an entity's trail, see active sessions and a
+//! summary; admins delete one user id's activity on request.
+
+use analytics_core::activity::{
+    self, Activity, Search, ACTIVE_SESSIONS_SQL, ACTIVE_SESSION_MS, SUMMARY_SQL,
+};
+use analytics_core::auth::token_hash;
+use analytics_core::ApiError;
+use serde::{Deserialize, Serialize};
+use worker::{Env, Request};
+
+use super::stats::parse as parse_period;
+use crate::db::{d1, statement};
+use crate::http::{
+    header, json, now_ms, query_pairs, query_value, random_hex, read_body, RouteResult,
+};
+use crate::session::Caller;
+
+/// Activity keys start with this, so they are easy to recognise (and to scan for in leaks).
+pub const ACTIVITY_KEY_PREFIX: &str = "vsk_";
+
+/// `POST /api/activity`: one record or a batch, authenticated by `Authorization: Bearer vsk_…`.
+pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResult {
+    let key = header(&req, "Authorization")
+        .and_then(|h| h.strip_prefix("Bearer ").map(|k| k.trim().to_string()))
+        .filter(|k| k.starts_with(ACTIVITY_KEY_PREFIX))
+        .ok_or_else(|| {
+            ApiError::new(
+                401,
+                "bad_activity_key",
+                "send the site's activity key as Authorization: Bearer vsk_…",
+            )
+        })?;
+    let site: Option<String> = d1(env)?
+        .prepare("SELECT id FROM sites WHERE activity_key_hash = ?1")
+        .bind(&[token_hash(&key).into()])?
+        .first(Some("id"))
+        .await?;
+    let site = site.ok_or_else(|| {
+        ApiError::new(
+            401,
+            "bad_activity_key",
+            "this activity key is not valid (rotated?)",
+        )
+    })?;
+    let body = read_body(&mut req, activity::MAX_ACTIVITY_BODY_BYTES).await?;
+    let records = activity::parse(&body)?;
+    let ip_key = crate::audit::instance_key(env).await?;
+    let now = now_ms();
+    let db = d1(env)?;
+    let insert = activity::insert_sql();
+    let statements = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let a = activity::enrich(r, format!("{request_id}-{i:03}"), &site, now, &ip_key);
+            statement(&db, &insert, &activity::values(&a))
+        })
+        .collect::<worker::Result<Vec<_>>>()?;
+    db.batch(statements).await?;
+    json(202, &serde_json::json!({ "stored": records.len() }))
+}
+
+/// `POST /api/sites/{site}/activity-key`: a new key, shown once; the old one stops working.
+pub async fn rotate_key(env: &Env, c: &Caller) -> RouteResult {
+    let key = format!("{ACTIVITY_KEY_PREFIX}{}", random_hex::<32>()?);
+    d1(env)?
+        .prepare("UPDATE sites SET activity_key_hash = ?1 WHERE id = ?2")
+        .bind(&[token_hash(&key).into(), c.site().into()])?
+        .run()
+        .await?;
+    json(201, &serde_json::json!({ "key": key }))
+}
+
+/// `GET /api/sites/{site}/activity`: search, newest first, keyset-paged.
+pub async fn search(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let r = parse_period(&req, env, c).await?;
+    let pairs = query_pairs(&req)?;
+    let text = |name: &str| {
+        query_value(&pairs, name)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
+    let before = text("before").and_then(|b| {
+        let (ts, id) = b.split_once(':')?;
+        Some((ts.parse().ok()?, id.to_string()))
+    });
+    let s = Search {
+        user_id: text("user_id"),
+        session_id: text("session_id"),
+        kind: text("type"),
+        entity_type: text("entity_type"),
+        entity_id: text("entity_id"),
+        outcome: text("outcome"),
+        from_ms: r.period.from_ms(),
+        to_ms: r.period.to_ms(),
+        before,
+        limit: query_value(&pairs, "limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(50),
+    };
+    let (sql, binds) = activity::search_sql(c.site(), &s);
+    let rows: Vec<Activity> = statement(&d1(env)?, &sql, &binds)?.all().await?.results()?;
+    let next = (rows.len() as u32 == s.limit.clamp(1, activity::MAX_ACTIVITY_PAGE))
+        .then(|| rows.last().map(|a| format!("{}:{}", a.ts, a.id)))
+        .flatten();
+    json(
+        200,
+        &serde_json::json!({ "records": rows, "next_before": next, "range": r.period.describe() }),
+    )
+}
+
+#[derive(Serialize, Deserialize)]
+struct ActiveSession {
+    session_id: String,
+    user_id: String,
+    started: f64,
+    last_seen: f64,
+    records: f64,
+}
+
+/// `GET /api/sites/{site}/activity/sessions`.
+pub async fn sessions(env: &Env, c: &Caller) -> RouteResult {
+    let rows: Vec<ActiveSession> = d1(env)?
+        .prepare(ACTIVE_SESSIONS_SQL)
+        .bind(&[
+            c.site().into(),
+            ((now_ms() - ACTIVE_SESSION_MS) as f64).into(),
+        ])?
+        .all()
+        .await?
+        .results()?;
+    json(
+        200,
+        &serde_json::json!({ "window_s": ACTIVE_SESSION_MS / 1000, "sessions": rows }),
+    )
+}
+
+#[derive(Serialize, Deserialize)]
+struct SummaryRow {
+    #[serde(rename = "type")]
+    kind: String,
+    outcome: String,
+    records: f64,
+    users: f64,
+}
+
+/// `GET /api/sites/{site}/activity/summary`.
+pub async fn summary(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let r = parse_period(&req, env, c).await?;
+    let rows: Vec<SummaryRow> = d1(env)?
+        .prepare(SUMMARY_SQL)
+        .bind(&[
+            c.site().into(),
+            (r.period.from_ms() as f64).into(),
+            (r.period.to_ms() as f64).into(),
+        ])?
+        .all()
+        .await?
+        .results()?;
+    json(
+        200,
+        &serde_json::json!({ "range": r.period.describe(), "rows": rows }),
+    )
+}
+
+/// `DELETE /api/sites/{site}/activity/users/{user}`: every record of one user id.
+pub async fn delete_user(env: &Env, c: &Caller) -> RouteResult {
+    let user = c.param("user");
+    let result = d1(env)?
+        .prepare("DELETE FROM activity WHERE site_id = ?1 AND user_id = ?2")
+        .bind(&[c.site().into(), user.into()])?
+        .run()
+        .await?;
+    let deleted = result.meta()?.and_then(|m| m.changes).unwrap_or(0);
+    json(
+        200,
+        &serde_json::json!({ "user_id": user, "deleted": deleted }),
+    )
+}
