@@ -5,10 +5,12 @@
 //! `cargo bench -p analytics-core --bench storage` (BENCH_EVENTS=1000000,10000000 by default).
 
 use analytics_core::event::EnrichedEvent;
-use analytics_core::rollup::{self, OpenSession, SeenSet, BREAKDOWN_SQL, TOTALS_SQL, UPSERT_SQL};
-use analytics_core::sql::{event_values, insert_event_sql, SqlValue};
+use analytics_core::rollup::{self, OpenSession, SeenSet, BREAKDOWN_SQL, TOTALS_SQL};
 use analytics_core::stats::{DAY_MS, HOUR_MS};
-use rusqlite::{params, params_from_iter, Connection};
+use rusqlite::{params, Connection};
+
+#[path = "../tests/support/sqlite.rs"]
+mod sqlite;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
@@ -31,13 +33,6 @@ struct DaySeen(HashSet<String>);
 impl SeenSet for DaySeen {
     fn first(&mut self, key: &str) -> bool {
         self.0.insert(key.to_string())
-    }
-}
-
-fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
-    match v {
-        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
-        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
     }
 }
 
@@ -124,14 +119,7 @@ fn load(path: &str, total: usize, fresh: bool) -> Connection {
     if fresh {
         db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
             .unwrap();
-        for m in ["0001_init.sql", "0002_rollups.sql"] {
-            let sql = std::fs::read_to_string(format!(
-                "{}/../migrations/{m}",
-                env!("CARGO_MANIFEST_DIR")
-            ))
-            .unwrap();
-            db.execute_batch(&sql).unwrap();
-        }
+        sqlite::apply_migrations(&db);
     }
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut next_id = 0;
@@ -148,22 +136,7 @@ fn load(path: &str, total: usize, fresh: bool) -> Connection {
             deltas.extend(d);
         }
         let tx = db.unchecked_transaction().unwrap();
-        {
-            let mut insert = tx.prepare_cached(&insert_event_sql()).unwrap();
-            for e in &events {
-                insert
-                    .execute(params_from_iter(event_values(e).iter().map(to_sql)))
-                    .unwrap();
-            }
-            let mut upsert = tx.prepare_cached(UPSERT_SQL).unwrap();
-            for d in rollup::merge(deltas) {
-                upsert
-                    .execute(params_from_iter(
-                        rollup::upsert_values(SITE, &d).iter().map(to_sql),
-                    ))
-                    .unwrap();
-            }
-        }
+        sqlite::store(&tx, SITE, &events, &rollup::merge(deltas));
         tx.commit().unwrap();
         open.retain(|_, s| s.last_ms > START + (day + 1) * DAY_MS - 30 * 60_000);
     }
@@ -200,18 +173,7 @@ fn median_ms(mut f: impl FnMut()) -> f64 {
 fn overview_from_rollups(db: &Connection, from: i64, to: i64) {
     db.query_row(TOTALS_SQL, params![SITE, from, to], |r| r.get::<_, i64>(0))
         .unwrap();
-    let hourly = analytics_core::query::hourly(&analytics_core::query::Scope {
-        site: SITE,
-        from_ms: from,
-        to_ms: to,
-        filters: &[],
-    });
-    let mut s = db.prepare_cached(&hourly.text).unwrap();
-    s.query_map(params_from_iter(hourly.binds.iter().map(to_sql)), |r| {
-        r.get::<_, i64>(1)
-    })
-    .unwrap()
-    .for_each(drop);
+    sqlite::hour_rows(db, SITE, from, to);
     let mut b = db.prepare_cached(BREAKDOWN_SQL).unwrap();
     for dim in ["page", "source", "country"] {
         b.query_map(params![SITE, from, to, dim, 10], |r| r.get::<_, String>(0))

@@ -34,12 +34,17 @@ pub fn retention_cutoff(now_ms: i64, days: i64) -> i64 {
     now_ms - days * DAY_MS
 }
 
-/// One chunk of the retention purge of raw events. Binds: site, cutoff, chunk size.
-pub const PURGE_SQL: &str = "DELETE FROM events WHERE rowid IN \
-    (SELECT rowid FROM events WHERE site_id = ?1 AND ts < ?2 LIMIT ?3)";
-/// The same for server-side activity (same retention).
-pub const PURGE_ACTIVITY_SQL: &str = "DELETE FROM activity WHERE rowid IN \
-    (SELECT rowid FROM activity WHERE site_id = ?1 AND ts < ?2 LIMIT ?3)";
+/// Tables the retention job purges: raw events and server-side activity.
+pub const PURGED_TABLES: [&str; 2] = ["events", "activity"];
+
+/// One chunk of the retention purge of `table` (one of `PURGED_TABLES`). Binds: site, cutoff,
+/// chunk size.
+pub fn purge_sql(table: &str) -> String {
+    format!(
+        "DELETE FROM {table} WHERE rowid IN \
+         (SELECT rowid FROM {table} WHERE site_id = ?1 AND ts < ?2 LIMIT ?3)"
+    )
+}
 
 /// What Vigia stores about a visit, for the report: column, what it holds, where it comes from.
 pub const COLLECTED: [(&str, &str); 15] = [

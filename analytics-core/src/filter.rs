@@ -7,6 +7,7 @@
 //! that event. Filtered queries read raw events (rollups hold one dimension at a time).
 
 use crate::error::ApiError;
+use crate::rollup::{DIMENSIONS, SESSION_DIMENSIONS};
 use crate::sql::SqlValue;
 
 /// Most filters one query may combine.
@@ -14,29 +15,13 @@ pub const MAX_FILTERS: usize = 10;
 /// Longest filter value (a URL path or a prop label).
 pub const MAX_FILTER_VALUE_BYTES: usize = 2048;
 
-/// Dimensions that can be filtered on, and what they match.
-pub const FILTER_DIMENSIONS: [&str; 20] = [
-    "page",
-    "entry_page",
-    "exit_page",
-    "source",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "country",
-    "region",
-    "city",
-    "browser",
-    "os",
-    "device",
-    "event",
-    "prop",
-    "outbound",
-    "download",
-];
+/// Dimensions that can be filtered on: every rollup dimension but `total` and `bots`.
+pub fn filter_dimensions() -> impl Iterator<Item = &'static str> {
+    DIMENSIONS
+        .iter()
+        .copied()
+        .filter(|d| *d != "total" && *d != "bots")
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
@@ -46,23 +31,10 @@ pub struct Filter {
 
 /// The `events` column a session-level dimension reads from the session's first event.
 pub fn session_column(dimension: &str) -> Option<&'static str> {
-    Some(match dimension {
-        "entry_page" => "path",
-        "source" => "referrer_source",
-        "channel" => "channel",
-        "utm_source" => "utm_source",
-        "utm_medium" => "utm_medium",
-        "utm_campaign" => "utm_campaign",
-        "utm_term" => "utm_term",
-        "utm_content" => "utm_content",
-        "country" => "country",
-        "region" => "region",
-        "city" => "city",
-        "browser" => "browser",
-        "os" => "os",
-        "device" => "device",
-        _ => return None,
-    })
+    SESSION_DIMENSIONS
+        .iter()
+        .find(|(d, _)| *d == dimension)
+        .map(|(_, column)| *column)
 }
 
 /// The event kind a named-event dimension counts.
@@ -82,13 +54,12 @@ impl Filter {
         let (dimension, value) = text
             .split_once(':')
             .ok_or_else(|| bad(format!("filter {text:?} must look like dimension:value")))?;
-        let dimension = FILTER_DIMENSIONS
-            .iter()
-            .find(|d| **d == dimension)
+        let dimension = filter_dimensions()
+            .find(|d| *d == dimension)
             .ok_or_else(|| {
                 bad(format!(
                     "cannot filter on {dimension:?}; use one of {}",
-                    FILTER_DIMENSIONS.join(", ")
+                    filter_dimensions().collect::<Vec<_>>().join(", ")
                 ))
             })?;
         if value.len() > MAX_FILTER_VALUE_BYTES {
@@ -96,7 +67,7 @@ impl Filter {
                 "a filter value may be at most {MAX_FILTER_VALUE_BYTES} bytes"
             )));
         }
-        if *dimension == "prop" && value.split('\u{1f}').count() != 3 {
+        if dimension == "prop" && value.split('\u{1f}').count() != 3 {
             return Err(bad(
                 "a prop filter is event, key and value separated by U+001F".into(),
             ));

@@ -208,7 +208,7 @@ pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
     let prelude = raw_prelude(scope, &mut binds);
     let body = if let Some(col) = session_column(dimension) {
         format!(
-            "first AS (SELECT session, {col} AS value FROM sel WHERE id = session) \
+            ", first AS (SELECT session, {col} AS value FROM sel WHERE id = session) \
              SELECT f.value AS value, COUNT(DISTINCT (s.t0 / 86400000) || ':' || s.visitor) AS visitors, \
              SUM(s.pv) AS pageviews, COUNT(*) AS visits, SUM(s.pv <= 1) AS bounces, \
              SUM(s.t1 - s.t0) AS duration_ms, SUM(s.eng) AS engaged_ms, 0 AS events \
@@ -216,13 +216,13 @@ pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
         )
     } else {
         match dimension {
-            "page" => "x AS (SELECT 1) SELECT path AS value, \
+            "page" => " SELECT path AS value, \
                  COUNT(DISTINCT CASE WHEN kind = 'pageview' THEN day || ':' || visitor END) AS visitors, \
                  SUM(kind = 'pageview') AS pageviews, 0 AS visits, 0 AS bounces, 0 AS duration_ms, \
                  SUM(CASE WHEN kind = 'engagement' THEN engaged_ms ELSE 0 END) AS engaged_ms, 0 AS events \
                  FROM ev WHERE kind IN ('pageview', 'engagement') GROUP BY path HAVING SUM(kind = 'pageview') > 0"
                 .to_string(),
-            "exit_page" => "last AS (SELECT session, path, MAX(ts) FROM sel WHERE kind = 'pageview' \
+            "exit_page" => ", last AS (SELECT session, path, MAX(ts) FROM sel WHERE kind = 'pageview' \
                  AND session IN (SELECT session FROM sess) GROUP BY session) \
                  SELECT path AS value, 0 AS visitors, 0 AS pageviews, COUNT(*) AS visits, 0 AS bounces, \
                  0 AS duration_ms, 0 AS engaged_ms, 0 AS events FROM last GROUP BY path"
@@ -230,7 +230,7 @@ pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
             // A subquery names the label: json_each has its own `value` column, which GROUP
             // BY would pick over an alias.
             "prop" => format!(
-                "props AS (SELECT ev.name || char(31) || j.key || char(31) || {PROP_VALUE_TEXT} AS label, \
+                ", props AS (SELECT ev.name || char(31) || j.key || char(31) || {PROP_VALUE_TEXT} AS label, \
                  ev.day AS day, ev.visitor AS visitor FROM ev, json_each(ev.props) j WHERE ev.kind = 'custom') \
                  SELECT label AS value, COUNT(DISTINCT day || ':' || visitor) AS visitors, 0 AS pageviews, \
                  0 AS visits, 0 AS bounces, 0 AS duration_ms, 0 AS engaged_ms, COUNT(*) AS events \
@@ -239,7 +239,7 @@ pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
             dim => {
                 let kind = event_kind(dim).unwrap_or("custom");
                 format!(
-                    "x AS (SELECT 1) SELECT name AS value, COUNT(DISTINCT day || ':' || visitor) AS visitors, \
+                    " SELECT name AS value, COUNT(DISTINCT day || ':' || visitor) AS visitors, \
                      0 AS pageviews, 0 AS visits, 0 AS bounces, 0 AS duration_ms, 0 AS engaged_ms, \
                      COUNT(*) AS events FROM ev WHERE kind = '{kind}' GROUP BY name"
                 )
@@ -247,7 +247,8 @@ pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
         }
     };
     let limit = binds.push_int(limit as i64);
-    finish(format!("{prelude}, {body} {ORDER} LIMIT {limit}"), binds)
+    // `body` is either more CTEs (", name AS (…) SELECT …") or just the final SELECT.
+    finish(format!("{prelude}{body} {ORDER} LIMIT {limit}"), binds)
 }
 
 /// What a goal is reached by.

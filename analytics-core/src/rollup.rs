@@ -23,22 +23,23 @@ use crate::event::EnrichedEvent;
 use crate::stats::{day_of_ms, HOUR_MS};
 use serde::{Deserialize, Serialize};
 
-/// Dimensions carried by the session (taken from its first event).
-pub const SESSION_DIMENSIONS: [&str; 14] = [
-    "entry_page",
-    "source",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "country",
-    "region",
-    "city",
-    "browser",
-    "os",
-    "device",
+/// Dimensions carried by the session (taken from its first event), each with the `events`
+/// column it is read from (filters select visits by these columns of the first event).
+pub const SESSION_DIMENSIONS: [(&str, &str); 14] = [
+    ("entry_page", "path"),
+    ("source", "referrer_source"),
+    ("channel", "channel"),
+    ("utm_source", "utm_source"),
+    ("utm_medium", "utm_medium"),
+    ("utm_campaign", "utm_campaign"),
+    ("utm_term", "utm_term"),
+    ("utm_content", "utm_content"),
+    ("country", "country"),
+    ("region", "region"),
+    ("city", "city"),
+    ("browser", "browser"),
+    ("os", "os"),
+    ("device", "device"),
 ];
 /// Every dimension a rollup row can have.
 pub const DIMENSIONS: [&str; 22] = [
@@ -198,7 +199,7 @@ pub fn apply(
 
     // Session-level rows: `total` plus each session dimension, in the start hour.
     let mut session_rows: Vec<(&str, String)> = vec![("total", String::new())];
-    for (dim, value) in SESSION_DIMENSIONS.iter().zip(&session.attributes) {
+    for ((dim, _), value) in SESSION_DIMENSIONS.iter().zip(&session.attributes) {
         session_rows.push((dim, value.clone()));
     }
     let new_session = continuing.is_none();
@@ -377,6 +378,46 @@ mod tests {
     use super::*;
     use crate::enrich::session::SESSION_TIMEOUT_MS;
     use std::collections::HashSet;
+
+    #[test]
+    fn session_columns_are_the_columns_session_attributes_read() {
+        use crate::sql::{event_values, SqlValue, EVENT_COLUMNS};
+        let mut e = EnrichedEvent::default();
+        for (i, field) in [
+            &mut e.path,
+            &mut e.referrer_source,
+            &mut e.channel,
+            &mut e.utm_source,
+            &mut e.utm_medium,
+            &mut e.utm_campaign,
+            &mut e.utm_term,
+            &mut e.utm_content,
+            &mut e.country,
+            &mut e.region,
+            &mut e.city,
+            &mut e.browser,
+            &mut e.os,
+            &mut e.device,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *field = format!("value-{i}");
+        }
+        let values = event_values(&e);
+        for (i, attribute) in session_attributes(&e).into_iter().enumerate() {
+            let column = EVENT_COLUMNS
+                .iter()
+                .position(|c| *c == SESSION_DIMENSIONS[i].1)
+                .unwrap();
+            assert_eq!(
+                values[column],
+                SqlValue::Text(attribute),
+                "{}",
+                SESSION_DIMENSIONS[i].0
+            );
+        }
+    }
 
     fn ev(id: &str, ts: i64, kind: &str, path: &str) -> EnrichedEvent {
         EnrichedEvent {

@@ -1,9 +1,5 @@
-//! Date ranges and time series for the stats API. Days are UTC for now; per-site time zones
-//! arrive with the full dashboard.
-
-use serde::{Deserialize, Serialize};
-
-use crate::error::ApiError;
+//! Calendar arithmetic and the stats limits. Periods in a site's time zone, their buckets and
+//! the time series live in `period.rs`.
 
 pub const DAY_MS: i64 = 86_400_000;
 pub const HOUR_MS: i64 = 3_600_000;
@@ -11,14 +7,6 @@ pub const HOUR_MS: i64 = 3_600_000;
 pub const MAX_RANGE_DAYS: i64 = 400;
 /// Most rows a breakdown returns.
 pub const MAX_BREAKDOWN_ROWS: u32 = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateRange {
-    pub from_ms: i64,
-    /// Exclusive.
-    pub to_ms: i64,
-    pub bucket_ms: i64,
-}
 
 /// Days since 1970-01-01 for a civil date (proleptic Gregorian).
 pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -80,59 +68,6 @@ pub fn day_of_ms(ms: i64) -> String {
     format_day(ms.div_euclid(DAY_MS))
 }
 
-/// An inclusive range of days → milliseconds, bucketed by hour for ranges up to two days and
-/// by day beyond.
-pub fn range_from_days(from: &str, to: &str) -> Result<DateRange, ApiError> {
-    let bad = |what: &str| {
-        ApiError::bad_request("bad_range", format!("{what} must be a date as YYYY-MM-DD"))
-    };
-    let from_day = parse_day(from).ok_or_else(|| bad("from"))?;
-    let to_day = parse_day(to).ok_or_else(|| bad("to"))?;
-    if to_day < from_day {
-        return Err(ApiError::bad_request("bad_range", "to is before from"));
-    }
-    if to_day - from_day + 1 > MAX_RANGE_DAYS {
-        return Err(ApiError::bad_request(
-            "bad_range",
-            format!("a range may span at most {MAX_RANGE_DAYS} days"),
-        ));
-    }
-    let days = to_day - from_day + 1;
-    Ok(DateRange {
-        from_ms: from_day * DAY_MS,
-        to_ms: (to_day + 1) * DAY_MS,
-        bucket_ms: if days <= 2 { HOUR_MS } else { DAY_MS },
-    })
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeriesPoint {
-    /// Bucket start, ms since epoch, UTC.
-    pub t: i64,
-    pub pageviews: i64,
-    pub visitors: i64,
-}
-
-/// One point per bucket of the range, zeros where the database had no row.
-pub fn fill_series(range: &DateRange, rows: &[SeriesPoint]) -> Vec<SeriesPoint> {
-    let mut out = Vec::new();
-    let mut t = range.from_ms;
-    while t < range.to_ms {
-        out.push(
-            rows.iter()
-                .find(|r| r.t == t)
-                .cloned()
-                .unwrap_or(SeriesPoint {
-                    t,
-                    pageviews: 0,
-                    visitors: 0,
-                }),
-        );
-        t += range.bucket_ms;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,34 +81,6 @@ mod tests {
         assert_eq!(parse_day("2026-1-01"), None);
         assert_eq!(parse_day("nonsense"), None);
         assert_eq!(day_of_ms(1_700_000_000_000), "2023-11-14");
-    }
-
-    #[test]
-    fn ranges_pick_their_bucket() {
-        let one = range_from_days("2026-11-23", "2026-11-23").unwrap();
-        assert_eq!((one.to_ms - one.from_ms, one.bucket_ms), (DAY_MS, HOUR_MS));
-        let month = range_from_days("2026-11-01", "2026-11-30").unwrap();
-        assert_eq!(month.bucket_ms, DAY_MS);
-        assert_eq!(
-            range_from_days("2026-11-02", "2026-11-01")
-                .unwrap_err()
-                .error,
-            "bad_range"
-        );
-        assert!(range_from_days("2020-01-01", "2026-01-01").is_err());
-    }
-
-    #[test]
-    fn series_has_every_bucket() {
-        let r = range_from_days("2026-11-01", "2026-11-03").unwrap();
-        let rows = [SeriesPoint {
-            t: r.from_ms + DAY_MS,
-            pageviews: 5,
-            visitors: 2,
-        }];
-        let s = fill_series(&r, &rows);
-        assert_eq!(s.len(), 3);
-        assert_eq!((s[0].pageviews, s[1].pageviews, s[2].pageviews), (0, 5, 0));
     }
 }
 

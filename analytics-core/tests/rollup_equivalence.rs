@@ -3,10 +3,13 @@
 //! and straight from the raw events with the definitions in `rollup.rs`. They must be equal.
 
 use analytics_core::event::EnrichedEvent;
-use analytics_core::rollup::{self, OpenSession, BREAKDOWN_SQL, TOTALS_SQL, UPSERT_SQL};
-use analytics_core::sql::{event_values, insert_event_sql, SqlValue};
+use analytics_core::rollup::{self, OpenSession, BREAKDOWN_SQL, TOTALS_SQL};
 use analytics_core::stats::{day_of_ms, DAY_MS, HOUR_MS};
 use rusqlite::{params_from_iter, Connection};
+
+#[path = "support/sqlite.rs"]
+mod sqlite;
+use sqlite::to_sql;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 const SITE: &str = "shop";
@@ -147,59 +150,15 @@ fn roll_up(events: &mut [EnrichedEvent]) -> Vec<rollup::Delta> {
 
 fn database(events: &[EnrichedEvent], deltas: &[rollup::Delta]) -> Connection {
     let db = Connection::open_in_memory().unwrap();
-    for migration in ["0001_init.sql", "0002_rollups.sql"] {
-        let path = format!("{}/../migrations/{migration}", env!("CARGO_MANIFEST_DIR"));
-        db.execute_batch(&std::fs::read_to_string(path).unwrap())
-            .unwrap();
-    }
+    sqlite::apply_migrations(&db);
     let tx = db.unchecked_transaction().unwrap();
-    {
-        let mut insert = tx.prepare(&insert_event_sql()).unwrap();
-        for e in events {
-            insert
-                .execute(params_from_iter(event_values(e).iter().map(to_sql)))
-                .unwrap();
-        }
-        let mut upsert = tx.prepare(UPSERT_SQL).unwrap();
-        for d in deltas {
-            upsert
-                .execute(params_from_iter(
-                    rollup::upsert_values(SITE, d).iter().map(to_sql),
-                ))
-                .unwrap();
-        }
-    }
+    sqlite::store(&tx, SITE, events, deltas);
     tx.commit().unwrap();
     db
 }
 
-/// The time series' hourly rows, with the SQL the Worker runs.
 fn hour_rows(db: &Connection, from: i64, to: i64) -> Vec<analytics_core::period::HourRow> {
-    let sql = analytics_core::query::hourly(&analytics_core::query::Scope {
-        site: SITE,
-        from_ms: from,
-        to_ms: to,
-        filters: &[],
-    });
-    let mut stmt = db.prepare(&sql.text).unwrap();
-    stmt.query_map(params_from_iter(sql.binds.iter().map(to_sql)), |r| {
-        Ok(analytics_core::period::HourRow {
-            t: r.get("t")?,
-            pageviews: r.get("pageviews")?,
-            visitors: r.get("visitors")?,
-            hour_visitors: r.get("hour_visitors")?,
-        })
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
-}
-
-fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
-    match v {
-        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
-        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
-    }
+    sqlite::hour_rows(db, SITE, from, to)
 }
 
 /// [visitors, pageviews, visits, bounces, duration_ms, engaged_ms, events]

@@ -69,13 +69,7 @@ async fn route(
         .iter()
         .find(|(n, _)| *n == "site")
         .map(|(_, v)| v.clone())
-        .or_else(|| {
-            req.url().ok().and_then(|u| {
-                u.query_pairs()
-                    .find(|(k, _)| k == "site")
-                    .map(|(_, v)| v.into_owned())
-            })
-        });
+        .or_else(|| session::query_site(&req));
     let target = params
         .iter()
         .filter(|(n, _)| *n != "site" && *n != "token")

@@ -119,7 +119,8 @@ pub async fn site_role(env: &Env, user: &User, site_id: &str) -> Result<Option<R
     Ok(role.as_deref().and_then(Role::parse))
 }
 
-fn query_site(req: &Request) -> Option<String> {
+/// The `site` query parameter (stats and export routes name their site this way).
+pub fn query_site(req: &Request) -> Option<String> {
     req.url()
         .ok()?
         .query_pairs()

@@ -1,8 +1,8 @@
 //! Retention (the daily job) and the compliance report.
 
 use analytics_core::compliance::{
-    retention_cutoff, to_csv, to_html, Figures, MAX_PURGE_CHUNKS, PURGE_ACTIVITY_SQL,
-    PURGE_CHUNK_ROWS, PURGE_SQL,
+    purge_sql, retention_cutoff, to_csv, to_html, Figures, MAX_PURGE_CHUNKS, PURGED_TABLES,
+    PURGE_CHUNK_ROWS,
 };
 use analytics_core::ApiError;
 use serde::Deserialize;
@@ -30,10 +30,11 @@ pub async fn enforce_retention(env: &Env) -> worker::Result<()> {
     for site in sites {
         let cutoff = retention_cutoff(now, site.retention_days as i64);
         let mut deleted = 0i64;
-        for sql in [PURGE_SQL, PURGE_ACTIVITY_SQL] {
+        for table in PURGED_TABLES {
+            let sql = purge_sql(table);
             for _ in 0..MAX_PURGE_CHUNKS {
                 let result = db
-                    .prepare(sql)
+                    .prepare(&sql)
                     .bind(&[
                         site.id.as_str().into(),
                         (cutoff as f64).into(),
@@ -42,7 +43,8 @@ pub async fn enforce_retention(env: &Env) -> worker::Result<()> {
                     .run()
                     .await?;
                 let n = result.meta()?.and_then(|m| m.changes).unwrap_or(0) as i64;
-                if sql == PURGE_SQL {
+                // `purges` reports raw events; activity follows the same cutoff.
+                if table == "events" {
                     deleted += n;
                 }
                 if n < PURGE_CHUNK_ROWS {

@@ -1,0 +1,71 @@
+//! SQLite (D1's engine) for the equivalence test and the storage bench: the real migrations,
+//! the Worker's own INSERT/UPSERT and series SQL. Included with `#[path]` by both.
+
+use analytics_core::event::EnrichedEvent;
+use analytics_core::period::HourRow;
+use analytics_core::query::{hourly, Scope};
+use analytics_core::rollup::{self, Delta, UPSERT_SQL};
+use analytics_core::sql::{event_values, insert_event_sql, SqlValue};
+use rusqlite::{params_from_iter, Connection};
+
+pub fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
+    match v {
+        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    }
+}
+
+/// Applies every file of `migrations/`, in order.
+pub fn apply_migrations(db: &Connection) {
+    let dir = format!("{}/../migrations", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    for file in files {
+        db.execute_batch(&std::fs::read_to_string(file).unwrap())
+            .unwrap();
+    }
+}
+
+/// Stores raw events and rollup deltas the way a flush does (the caller owns the transaction).
+pub fn store(db: &Connection, site: &str, events: &[EnrichedEvent], deltas: &[Delta]) {
+    let mut insert = db.prepare_cached(&insert_event_sql()).unwrap();
+    for e in events {
+        insert
+            .execute(params_from_iter(event_values(e).iter().map(to_sql)))
+            .unwrap();
+    }
+    let mut upsert = db.prepare_cached(UPSERT_SQL).unwrap();
+    for d in deltas {
+        upsert
+            .execute(params_from_iter(
+                rollup::upsert_values(site, d).iter().map(to_sql),
+            ))
+            .unwrap();
+    }
+}
+
+/// The time series' hourly rows, with the SQL the Worker runs.
+pub fn hour_rows(db: &Connection, site: &str, from: i64, to: i64) -> Vec<HourRow> {
+    let sql = hourly(&Scope {
+        site,
+        from_ms: from,
+        to_ms: to,
+        filters: &[],
+    });
+    let mut stmt = db.prepare_cached(&sql.text).unwrap();
+    stmt.query_map(params_from_iter(sql.binds.iter().map(to_sql)), |r| {
+        Ok(HourRow {
+            t: r.get("t")?,
+            pageviews: r.get("pageviews")?,
+            visitors: r.get("visitors")?,
+            hour_visitors: r.get("hour_visitors")?,
+        })
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
