@@ -154,7 +154,9 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             .unwrap_or_else(|| "viewer".into())
     });
     let role: Signal<String> = Signal::from(role);
-    // Only whether there are sites decides the page; an edited list must not remount it.
+    // Only the tab and whether there are sites decide the page: picking a site, a period or a
+    // filter must not remount it (a form being filled in would lose what was typed).
+    let tab = Memo::new(move |_| view.with(|v| v.tab.clone()));
     let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
     let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
     let logout = move |_| {
@@ -191,7 +193,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             <button class="link" on:click=logout>"Log out"</button>
         </nav>
         {move || {
-            let tab = view.with(|v| v.tab.clone());
+            let tab = tab.get();
             let has_sites = has_sites.get();
             match (tab.as_str(), has_sites) {
                 (_, Some(Err(e))) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
