@@ -154,9 +154,16 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             .unwrap_or_else(|| "viewer".into())
     });
     let role: Signal<String> = Signal::from(role);
-    // Only the tab and whether there are sites decide the page: picking a site, a period or a
-    // filter must not remount it (a form being filled in would lose what was typed).
-    let tab = Memo::new(move |_| view.with(|v| v.tab.clone()));
+    // Periods and filters never remount the page (its panels follow them).
+    // The page is keyed by its tab and, on the tabs that show one site, by that site: the site
+    // list settling must not remount Account or Users, and a site change does remount the
+    // site's pages (their data starts from the new site, never from an empty one).
+    let page = Memo::new(move |_| {
+        view.with(|v| {
+            let per_site = !matches!(v.tab.as_str(), "account" | "users" | "new-site");
+            (v.tab.clone(), if per_site { v.site.clone() } else { None })
+        })
+    });
     let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
     let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
     let logout = move |_| {
@@ -193,14 +200,18 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             <button class="link" on:click=logout>"Log out"</button>
         </nav>
         {move || {
-            let tab = tab.get();
-            let has_sites = has_sites.get();
-            match (tab.as_str(), has_sites) {
+            let (tab, site) = page.get();
+            // Pages that show no site do not read the site list, so its arrival cannot remount them.
+            match tab.as_str() {
+                "new-site" => return view! { <NewSite/> }.into_any(),
+                "account" => return view! { <Account/> }.into_any(),
+                "users" => return view! { <UsersAdmin/> }.into_any(),
+                _ => {}
+            }
+            match (tab.as_str(), has_sites.get()) {
                 (_, Some(Err(e))) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                ("new-site", _) => view! { <NewSite/> }.into_any(),
-                ("account", _) => view! { <Account/> }.into_any(),
-                ("users", _) => view! { <UsersAdmin/> }.into_any(),
                 (_, None) => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
+                (_, Some(Ok(true))) if site.is_none() => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
                 (_, Some(Ok(false))) => view! {
                     <section class="card empty">
                         <h2>"No sites yet"</h2>
