@@ -1,0 +1,24 @@
+//! Email reports: when they are due (`schedule`), what they say (`render`), and the mail that
+//! carries them (`crate::email`).
+
+pub mod render;
+pub mod schedule;
+
+pub use render::{Report, TopList, TOP_DIMENSIONS, TOP_ROWS};
+pub use schedule::{ReportKind, REPORT_KINDS};
+
+/// Recipients of a site's reports of one kind: members whose choice says yes. Owners receive
+/// the monthly report unless they turn it off; everyone else opts in.
+pub const RECIPIENTS_SQL: &str = "SELECT u.id AS user_id, u.email AS email FROM memberships m \
+     JOIN users u ON u.id = m.user_id \
+     LEFT JOIN report_subscriptions s ON s.site_id = m.site_id AND s.user_id = m.user_id \
+     WHERE m.site_id = ?1 AND CASE ?2 WHEN 'monthly' THEN COALESCE(s.monthly, m.role = 'owner') \
+     ELSE COALESCE(s.weekly, 0) END = 1 ORDER BY u.id";
+
+/// Claims one (site, recipient, kind, period) send. A second cron run finds the claim and
+/// sends nothing; a failed send may be claimed again until `MAX_SEND_ATTEMPTS`.
+pub const CLAIM_SQL: &str = "INSERT INTO report_sends \
+     (site_id, user_id, kind, period_from, status, attempts, at) VALUES (?1, ?2, ?3, ?4, 'sending', 1, ?5) \
+     ON CONFLICT (site_id, user_id, kind, period_from) DO UPDATE SET status = 'sending', \
+     attempts = attempts + 1, at = excluded.at \
+     WHERE report_sends.status = 'failed' AND report_sends.attempts < ?6";
