@@ -21,7 +21,9 @@ fn db() -> Connection {
     db
 }
 
-fn activity(db: &Connection, id: &str, ts: i64, kind: &str, user: &str, ip: &str, outcome: &str, status: i64) {
+/// One activity record: (type, user id, address fingerprint, outcome) and a status code.
+fn activity(db: &Connection, id: &str, ts: i64, what: (&str, &str, &str, &str), status: i64) {
+    let (kind, user, ip, outcome) = what;
     db.execute(
         "INSERT INTO activity (id, site_id, ts, day, type, user_id, ip_hash, outcome, status_code) \
          VALUES (?1, 's', ?2, '2026-11-23', ?3, ?4, ?5, ?6, ?7)",
@@ -60,11 +62,26 @@ fn fired(db: &Connection, rules: &Rules) -> Vec<(String, String, i64)> {
 
 fn strict() -> Rules {
     Rules {
-        failed_logins_per_ip: Threshold { count: 3, minutes: 15 },
-        failed_logins_per_user: Threshold { count: 3, minutes: 15 },
-        bot_burst: Threshold { count: 3, minutes: 10 },
-        rate_limited: Threshold { count: 100, minutes: 10 },
-        bulk_downloads: Threshold { count: 3, minutes: 60 },
+        failed_logins_per_ip: Threshold {
+            count: 3,
+            minutes: 15,
+        },
+        failed_logins_per_user: Threshold {
+            count: 3,
+            minutes: 15,
+        },
+        bot_burst: Threshold {
+            count: 3,
+            minutes: 10,
+        },
+        rate_limited: Threshold {
+            count: 100,
+            minutes: 10,
+        },
+        bulk_downloads: Threshold {
+            count: 3,
+            minutes: 60,
+        },
         ..Rules::default()
     }
 }
@@ -74,15 +91,66 @@ fn failed_logins_fire_per_address_and_per_user_at_the_threshold() {
     let db = db();
     // Three failures from one address for three users (per address: fires; per user: no),
     // two failures for "bob" from two addresses, then a third one in another window.
-    activity(&db, "a1", NOW + MIN, "login_failed", "ann", "ip1", "failure", 401);
-    activity(&db, "a2", NOW + 2 * MIN, "login", "cid", "ip1", "failure", 401);
-    activity(&db, "a3", NOW + 3 * MIN, "login_failed", "dan", "ip1", "failure", 401);
-    activity(&db, "b1", NOW + 4 * MIN, "login_failed", "bob", "ip2", "failure", 401);
-    activity(&db, "b2", NOW + 5 * MIN, "login_failed", "bob", "ip3", "failure", 401);
-    activity(&db, "b3", NOW - MIN, "login_failed", "bob", "ip3", "failure", 401);
-    activity(&db, "ok", NOW + 6 * MIN, "login", "bob", "ip3", "success", 200);
-    assert_eq!(fired(&db, &strict()), vec![("failed_logins_per_ip".into(), "ip1".into(), 3)]);
-    activity(&db, "b4", NOW + 7 * MIN, "login_failed", "bob", "ip3", "failure", 401);
+    activity(
+        &db,
+        "a1",
+        NOW + MIN,
+        ("login_failed", "ann", "ip1", "failure"),
+        401,
+    );
+    activity(
+        &db,
+        "a2",
+        NOW + 2 * MIN,
+        ("login", "cid", "ip1", "failure"),
+        401,
+    );
+    activity(
+        &db,
+        "a3",
+        NOW + 3 * MIN,
+        ("login_failed", "dan", "ip1", "failure"),
+        401,
+    );
+    activity(
+        &db,
+        "b1",
+        NOW + 4 * MIN,
+        ("login_failed", "bob", "ip2", "failure"),
+        401,
+    );
+    activity(
+        &db,
+        "b2",
+        NOW + 5 * MIN,
+        ("login_failed", "bob", "ip3", "failure"),
+        401,
+    );
+    activity(
+        &db,
+        "b3",
+        NOW - MIN,
+        ("login_failed", "bob", "ip3", "failure"),
+        401,
+    );
+    activity(
+        &db,
+        "ok",
+        NOW + 6 * MIN,
+        ("login", "bob", "ip3", "success"),
+        200,
+    );
+    assert_eq!(
+        fired(&db, &strict()),
+        vec![("failed_logins_per_ip".into(), "ip1".into(), 3)]
+    );
+    activity(
+        &db,
+        "b4",
+        NOW + 7 * MIN,
+        ("login_failed", "bob", "ip3", "failure"),
+        401,
+    );
     assert!(fired(&db, &strict()).contains(&("failed_logins_per_user".into(), "bob".into(), 3)));
 }
 
@@ -90,13 +158,28 @@ fn failed_logins_fire_per_address_and_per_user_at_the_threshold() {
 fn error_rate_fires_above_the_share_with_enough_records() {
     let db = db();
     for i in 0..19 {
-        activity(&db, &format!("ok{i}"), NOW + i * MIN, "data_view", "u", "", "success", 200);
+        activity(
+            &db,
+            &format!("ok{i}"),
+            NOW + i * MIN,
+            ("data_view", "u", "", "success"),
+            200,
+        );
     }
-    activity(&db, "e1", NOW + 30 * MIN, "error", "u", "", "error", 500);
+    activity(&db, "e1", NOW + 30 * MIN, ("error", "u", "", "error"), 500);
     // 1 error in 20 records is exactly 5%: not above it.
     assert!(fired(&db, &Rules::default()).is_empty());
-    activity(&db, "e2", NOW + 31 * MIN, "data_view", "u", "", "failure", 503);
-    assert_eq!(fired(&db, &Rules::default()), vec![("error_rate".into(), "".into(), 2)]);
+    activity(
+        &db,
+        "e2",
+        NOW + 31 * MIN,
+        ("data_view", "u", "", "failure"),
+        503,
+    );
+    assert_eq!(
+        fired(&db, &Rules::default()),
+        vec![("error_rate".into(), "".into(), 2)]
+    );
 }
 
 #[test]
@@ -110,17 +193,39 @@ fn bots_rate_limits_and_bulk_downloads_fire() {
         )
         .unwrap();
     }
-    db.execute("INSERT INTO rate_limited (site_id, win, refused) VALUES ('s', ?1, 99)", [NOW]).unwrap();
+    db.execute(
+        "INSERT INTO rate_limited (site_id, win, refused) VALUES ('s', ?1, 99)",
+        [NOW],
+    )
+    .unwrap();
     for i in 0..2 {
-        activity(&db, &format!("d{i}"), NOW + i * MIN, "file_download", "eve", "", "success", 200);
+        activity(
+            &db,
+            &format!("d{i}"),
+            NOW + i * MIN,
+            ("file_download", "eve", "", "success"),
+            200,
+        );
     }
     db.execute(
         "INSERT INTO audit_log (at, site_id, actor_email, action, outcome) VALUES (?1, 's', 'x@y.z', 'export_events', 200)",
         [NOW],
     )
     .unwrap();
-    activity(&db, "d9", NOW + 2 * MIN, "export", "eve", "", "success", 200);
-    activity(&db, "r1", NOW + 3 * MIN, "data_view", "eve", "", "failure", 429);
+    activity(
+        &db,
+        "d9",
+        NOW + 2 * MIN,
+        ("export", "eve", "", "success"),
+        200,
+    );
+    activity(
+        &db,
+        "r1",
+        NOW + 3 * MIN,
+        ("data_view", "eve", "", "failure"),
+        429,
+    );
     assert_eq!(
         fired(&db, &strict()),
         vec![
@@ -147,7 +252,11 @@ fn alerts_are_kept_once_and_mailed_once() {
     let upsert = |a: &analytics_core::alerts::Alert| {
         db.execute(
             UPSERT_SQL,
-            params_from_iter(analytics_core::alerts::upsert_values("s", a, NOW).iter().map(to_sql)),
+            params_from_iter(
+                analytics_core::alerts::upsert_values("s", a, NOW)
+                    .iter()
+                    .map(to_sql),
+            ),
         )
         .unwrap();
     };
@@ -155,9 +264,15 @@ fn alerts_are_kept_once_and_mailed_once() {
     upsert(&check.alert(row(5)));
     upsert(&check.alert(row(4)));
     let (n, count): (i64, i64) = db
-        .query_row("SELECT COUNT(*), MAX(count) FROM alerts", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT COUNT(*), MAX(count) FROM alerts", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
-    assert_eq!((n, count), (1, 5), "one alert per window, with its highest count");
+    assert_eq!(
+        (n, count),
+        (1, 5),
+        "one alert per window, with its highest count"
+    );
     let claimed = |db: &Connection| {
         let mut stmt = db.prepare(CLAIM_UNMAILED_SQL).unwrap();
         stmt.query_map(params!["s", NOW + HOUR_MS], |r| r.get::<_, String>("rule"))
@@ -177,13 +292,17 @@ fn a_report_is_claimed_once_and_a_failed_one_retried_a_bounded_number_of_times()
     };
     assert_eq!(claim(&db), 1);
     assert_eq!(claim(&db), 0, "claimed (sending) already");
-    db.execute("UPDATE report_sends SET status = 'sent'", []).unwrap();
+    db.execute("UPDATE report_sends SET status = 'sent'", [])
+        .unwrap();
     assert_eq!(claim(&db), 0, "sent already");
-    db.execute("UPDATE report_sends SET status = 'failed'", []).unwrap();
+    db.execute("UPDATE report_sends SET status = 'failed'", [])
+        .unwrap();
     assert_eq!(claim(&db), 1, "second attempt");
-    db.execute("UPDATE report_sends SET status = 'failed'", []).unwrap();
+    db.execute("UPDATE report_sends SET status = 'failed'", [])
+        .unwrap();
     assert_eq!(claim(&db), 1, "third attempt");
-    db.execute("UPDATE report_sends SET status = 'failed'", []).unwrap();
+    db.execute("UPDATE report_sends SET status = 'failed'", [])
+        .unwrap();
     assert_eq!(claim(&db), 0, "attempts exhausted");
 }
 
