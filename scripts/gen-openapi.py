@@ -10,6 +10,8 @@ routes = [
  ("GET","/api/setup","public","Whether first-start setup is open and whether the caller is logged in","",["account"]),
  ("POST","/api/setup","public","Create the first admin (only while no user exists)","Answers 409 once any user exists.",["account"]),
  ("POST","/api/login","public","Log in (sets the session cookie)","",["account"]),
+ ("GET","/api/reports/unsubscribe","public","Unsubscribe page of a report mail","Needs the `site`, `user`, `kind` and `sig` of the link in the mail (signed by the instance; no login). Shows a confirmation button; following the link alone changes nothing.",["reports"]),
+ ("POST","/api/reports/unsubscribe","public","Unsubscribe (confirmation or one-click)","Same query as the page; also the RFC 8058 one-click target of the mail's `List-Unsubscribe` header. Answers an HTML page.",["reports"]),
  ("GET","/api/share/{token}","public","Which site a public read-only link opens","404 when the link is off.",["sites"]),
  ("POST","/api/invites/accept","public","Accept an invitation: set your password and log in","The token comes from the invitation link (`/?invite=<token>`); a link works once, for 7 days.",["account"]),
  ("POST","/api/logout","user","Log out (ends this session)","",["account"]),
@@ -44,6 +46,11 @@ routes = [
  ("GET","/api/sites/{site}/activity/sessions","site:auditor","Active sessions","Sessions with activity in the last 30 minutes that did not end with a logout.",["activity"]),
  ("GET","/api/sites/{site}/activity/summary","site:auditor","Activity counts per type and outcome for the period","",["activity"]),
  ("DELETE","/api/sites/{site}/activity/users/{user}","site:admin","Delete all activity of one user id","For erasure requests; recorded in the audit log.",["activity"]),
+ ("GET","/api/sites/{site}/reports/preview","site:viewer","Preview an email report","The report as it is mailed (without the unsubscribe link). `kind=monthly` (default) with `month=YYYY-MM`, or `kind=weekly` with `date=YYYY-MM-DD` (any day of the week); without them, the last complete period. `format=html` (default; static, no scripts), `text` (the plain-text part) or `json` (subject and figures).",["reports"]),
+ ("GET","/api/sites/{site}/reports/subscription","site:viewer","Which reports you receive for this site","Owners receive the monthly report unless they turn it off; other members opt in. `member` is false for an instance admin who is not a member (reports go to members only).",["reports"]),
+ ("PUT","/api/sites/{site}/reports/subscription","site:viewer","Choose which reports you receive","Body: `{monthly?, weekly?}` (booleans; a missing one keeps its value).",["reports"]),
+ ("GET","/api/sites/{site}/reports/sent","site:admin","Reports sent for this site","The last 100 sends: recipient, kind, period, status (sending, sent, failed), attempts, provider, message id, error.",["reports"]),
+ ("GET","/api/sites/{site}/alerts","site:auditor","Suspicious-activity alerts","What fired, newest first: rule, subject (an address fingerprint, a user id, or the whole site), window, count and threshold; with the rules and the thresholds in force (`VIGIA_ALERT_RULES`). Page with `before` (an alert id) and `limit` (at most 200).",["alerts"]),
  ("GET","/api/stats/overview","site:viewer","Totals, the previous period's totals and the chart","",["stats"]),
  ("GET","/api/stats/totals","site:viewer","Totals for the period","",["stats"]),
  ("GET","/api/stats/timeseries","site:viewer","The chart: page views and visitors per hour, day or month","",["stats"]),
@@ -101,6 +108,12 @@ for method, path, access, summary, desc, tags in routes:
         params += [qp("format","html (default) or csv",{"type":"string","enum":["html","csv"]})]
     if path in ("/api/sites/{site}/audit","/api/audit"):
         params += [qp("before","Entries older than this id",{"type":"integer"}), qp("limit","Entries, 1-200 (default 50)",{"type":"integer"})]
+    if path=="/api/sites/{site}/reports/preview":
+        params += [qp("kind","monthly (default) or weekly",{"type":"string","enum":["monthly","weekly"]}), qp("month","YYYY-MM, for a monthly report",{"type":"string"}), qp("date","YYYY-MM-DD, any day of the week, for a weekly report",{"type":"string","format":"date"}), qp("format","html (default), text or json",{"type":"string","enum":["html","text","json"]})]
+    if path=="/api/reports/unsubscribe":
+        params += [qp("site","Site id",{"type":"string"},True), qp("user","User id",{"type":"integer"},True), qp("kind","monthly or weekly",{"type":"string","enum":["monthly","weekly"]},True), qp("sig","The link's signature",{"type":"string"},True)]
+    if path=="/api/sites/{site}/alerts":
+        params += [qp("before","Alerts older than this id",{"type":"integer"}), qp("limit","Alerts, 1-200 (default 50)",{"type":"integer"})]
     if path=="/api/stats/funnel":
         params += [qp("funnel","Funnel id",{"type":"integer"},True)]
     if params: op["parameters"]=params
@@ -123,7 +136,7 @@ for method, path, access, summary, desc, tags in routes:
     if access.startswith("site:"): responses["404"]=err
     responses["400"]=err
     op["responses"]=responses
-    if method in ("POST","PUT","PATCH") and path not in ("/api/logout",):
+    if method in ("POST","PUT","PATCH") and path not in ("/api/logout","/api/reports/unsubscribe"):
         op["requestBody"]={"required":True,"content":{"application/json":{"schema":{"type":"object"}}}}
     doc["paths"].setdefault(path,{})[method.lower()]=op
 # request body schemas worth spelling out
@@ -137,6 +150,7 @@ body("/api/sites/{site}/share","post",{"enabled":{"type":"boolean"}},["enabled"]
 body("/api/sites/{site}/goals","post",{"kind":{"type":"string","enum":["event","page"]},"value":s},["kind","value"])
 body("/api/sites/{site}/funnels","post",{"name":s,"steps":{"type":"array","minItems":2,"maxItems":8,"items":{"type":"object","properties":{"kind":{"type":"string","enum":["event","page"]},"value":s}}}},["name","steps"])
 body("/api/tokens","post",{"name":s},["name"])
+body("/api/sites/{site}/reports/subscription","put",{"monthly":{"type":"boolean"},"weekly":{"type":"boolean"}},[])
 body("/api/users","post",{"email":s,"password":{"type":"string","minLength":10,"description":"omit to invite"},"is_admin":{"type":"boolean"}},["email"])
 body("/api/invites/accept","post",{"token":s,"password":{"type":"string","minLength":10}},["token","password"])
 body("/api/me/password","post",{"current":s,"new":{"type":"string","minLength":10}},["current","new"])

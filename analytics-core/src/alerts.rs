@@ -373,7 +373,7 @@ pub const UPSERT_SQL: &str =
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
      ON CONFLICT (site_id, rule, subject, window_start) DO UPDATE SET \
      count = MAX(alerts.count, excluded.count), last_ts = MAX(alerts.last_ts, excluded.last_ts), \
-     detail = CASE WHEN excluded.count > alerts.count THEN excluded.detail ELSE alerts.detail END";
+     detail = CASE WHEN excluded.count >= alerts.count THEN excluded.detail ELSE alerts.detail END";
 
 pub fn upsert_values(site: &str, a: &Alert, now_ms: i64) -> Vec<SqlValue> {
     use SqlValue::{Int, Text};

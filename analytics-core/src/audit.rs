@@ -117,6 +117,8 @@ pub fn action_for(method: &str, path: &str) -> Option<&'static str> {
         ("GET", "/api/sites/{site}/activity") => "activity_search",
         ("DELETE", "/api/sites/{site}/activity/users/{user}") => "user_data_delete",
         ("GET", "/api/stats/breakdown") => "export_breakdown",
+        ("PUT", "/api/sites/{site}/reports/subscription") => "report_subscription_change",
+        ("POST", "/api/reports/unsubscribe") => "report_unsubscribe",
         _ => return None,
     })
 }

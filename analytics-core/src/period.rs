@@ -69,6 +69,11 @@ pub fn time_zone(name: &str) -> Result<TimeZone, ApiError> {
     })
 }
 
+/// A stored site's zone; UTC if the name no longer resolves (jobs must not stop on one site).
+pub fn zone_or_utc(name: &str) -> TimeZone {
+    time_zone(name).unwrap_or(TimeZone::UTC)
+}
+
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("bad_range", message)
 }

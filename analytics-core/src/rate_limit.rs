@@ -14,6 +14,20 @@ pub fn window_of(now_ms: i64) -> i64 {
     now_ms.div_euclid(RATE_WINDOW_MS)
 }
 
+/// Refused requests are reported to D1 (for the suspicious-activity rules) on the first refusal
+/// of a window and then every this many, so a flood costs D1 one write per this many refusals.
+pub const REPORT_REFUSALS_EVERY: i64 = 50;
+
+/// Whether the `refused`-th refusal of a window is one to report.
+pub fn report_refusals(refused: i64) -> bool {
+    refused == 1 || (refused > 0 && refused % REPORT_REFUSALS_EVERY == 0)
+}
+
+/// Keeps the highest count reported for a site's window.
+pub const RECORD_REFUSALS_SQL: &str = "INSERT INTO rate_limited (site_id, win, refused) \
+     VALUES (?1, ?2, ?3) ON CONFLICT (site_id, win) DO UPDATE SET \
+     refused = MAX(rate_limited.refused, excluded.refused)";
+
 /// Seconds until the window that holds `now_ms` ends (at least 1): the `Retry-After` value.
 pub fn retry_after_s(now_ms: i64) -> u32 {
     let end = (window_of(now_ms) + 1) * RATE_WINDOW_MS;
@@ -45,6 +59,12 @@ pub fn check(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn refusals_are_reported_on_the_first_and_every_fiftieth() {
+        let reported: Vec<i64> = (0..=120).filter(|n| report_refusals(*n)).collect();
+        assert_eq!(reported, vec![1, 50, 100]);
+    }
+
     use super::*;
 
     #[test]

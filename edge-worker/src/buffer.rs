@@ -131,9 +131,12 @@ impl EventBuffer {
             incoming,
             site_limit,
         ) {
+            self.add_rate_count("refused", window, 1)?;
             return Ok(Response::from_json(&serde_json::json!({
                 "limited": if which == rate_limit::Limited::Visitor { "visitor" } else { "site" },
                 "retry_after": rate_limit::retry_after_s(now),
+                "refused": self.rate_count("refused", window)?,
+                "window_start": window * rate_limit::RATE_WINDOW_MS,
             }))?
             .with_status(429));
         }

@@ -169,3 +169,25 @@ pub async fn existing_salt(db: &D1Database, day: &str) -> worker::Result<Option<
     remember_salt(day, &salt);
     Ok(Some(salt))
 }
+
+/// A site as the cron jobs and reports need it.
+#[derive(Deserialize)]
+pub struct SiteSummary {
+    pub id: String,
+    pub name: String,
+    pub timezone: String,
+}
+
+/// Every site, or the one named.
+pub async fn site_summaries(
+    db: &D1Database,
+    only: Option<&str>,
+) -> worker::Result<Vec<SiteSummary>> {
+    let statement = match only {
+        Some(id) => db
+            .prepare("SELECT id, name, timezone FROM sites WHERE id = ?1")
+            .bind(&[id.into()])?,
+        None => db.prepare("SELECT id, name, timezone FROM sites ORDER BY id"),
+    };
+    statement.all().await?.results()
+}

@@ -4,7 +4,7 @@
 use analytics_core::ApiError;
 use serde::Serialize;
 use wasm_bindgen::JsCast;
-use worker::{Date, Headers, Request, Response};
+use worker::{Date, Env, Headers, Request, Response};
 
 /// What a route can fail with: a client error (4xx JSON) or an internal one (logged, 500 JSON).
 pub enum Failure {
@@ -168,4 +168,30 @@ pub fn id_param(text: &str) -> Result<i64, ApiError> {
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| ApiError::not_found(format!("no such id {text:?}")))
+}
+
+/// Where people reach this instance, for links in snippets, invitations and mail:
+/// `VIGIA_PUBLIC_URL`, else the request's own origin, else (cron, no request) wrangler dev's.
+pub fn public_base(env: &Env, req: Option<&Request>) -> String {
+    if let Some(v) = crate::mail::setting(env, "VIGIA_PUBLIC_URL") {
+        return v.trim_end_matches('/').to_string();
+    }
+    req.and_then(|r| r.url().ok())
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|| "http://127.0.0.1:8787".into())
+}
+
+/// A static HTML page that may not run scripts or load anything, even if escaping ever
+/// failed; `frames` lets the dashboard show it in a frame.
+pub fn static_html(html: String, frames: bool) -> RouteResult {
+    let mut resp = Response::from_html(html)?;
+    resp.headers_mut().set(
+        "Content-Security-Policy",
+        if frames {
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'self'"
+        } else {
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        },
+    )?;
+    Ok(resp)
 }

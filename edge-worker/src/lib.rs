@@ -4,6 +4,7 @@ mod audit;
 mod buffer;
 mod db;
 mod http;
+mod mail;
 mod routes;
 mod session;
 
@@ -179,6 +180,15 @@ async fn dispatch(
         ("DELETE", "/api/sites/{site}/activity/users/{user}") => {
             activity::delete_user(env, c).await
         }
+        ("GET", "/api/sites/{site}/reports/preview") => reports::preview(req, env, c).await,
+        ("GET", "/api/sites/{site}/reports/subscription") => reports::subscription(env, c).await,
+        ("PUT", "/api/sites/{site}/reports/subscription") => {
+            reports::set_subscription(req, env, c).await
+        }
+        ("GET", "/api/sites/{site}/reports/sent") => reports::sent(env, c).await,
+        ("GET", "/api/reports/unsubscribe") => reports::unsubscribe_page(req, env).await,
+        ("POST", "/api/reports/unsubscribe") => reports::unsubscribe(req, env).await,
+        ("GET", "/api/sites/{site}/alerts") => alerts::list(req, env, c).await,
         ("POST", "/api/event") => ingest::post_event(req, env, request_id).await,
         ("OPTIONS", "/api/event") => Ok(ingest::preflight()?),
         ("GET", "/health") => health::health(req, env).await,
@@ -237,17 +247,33 @@ fn openapi() -> RouteResult {
     Ok(resp)
 }
 
-/// Daily cron (00:45 UTC): every salt but today's is deleted once sessions that crossed
-/// midnight are over, so a visitor hash can never again be recomputed for past days; then
-/// raw events past each site's retention are deleted.
+/// The daily cron in wrangler.toml; every other trigger is the hourly one.
+const DAILY_CRON: &str = "45 0 * * *";
+
+/// Daily (00:45 UTC): every salt but today's is deleted once sessions that crossed midnight
+/// are over, so a visitor hash can never again be recomputed for past days; then raw events
+/// past each site's retention are deleted.
+/// Hourly: email reports that fell due (in each site's time zone) and the suspicious-activity
+/// rules. Both go by the trigger's scheduled time, which `wrangler dev --test-scheduled` lets
+/// a test set (`/__scheduled?cron=…&time=…`).
 #[event(scheduled)]
-async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    let keep_from = analytics_core::stats::salt_keep_from(http::now_ms());
-    if let Err(e) = rotate_salts(&env, &keep_from).await {
-        worker::console_error!("salt rotation failed: {e}");
+async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    let now = event.schedule() as i64;
+    if event.cron() == DAILY_CRON {
+        let keep_from = analytics_core::stats::salt_keep_from(now);
+        if let Err(e) = rotate_salts(&env, &keep_from).await {
+            worker::console_error!("salt rotation failed: {e}");
+        }
+        if let Err(e) = routes::compliance::enforce_retention(&env).await {
+            worker::console_error!("retention failed: {e}");
+        }
+        return;
     }
-    if let Err(e) = routes::compliance::enforce_retention(&env).await {
-        worker::console_error!("retention failed: {e}");
+    if let Err(e) = routes::reports::send_due(&env, now).await {
+        worker::console_error!("email reports failed: {e}");
+    }
+    if let Err(e) = routes::alerts::evaluate(&env, now).await {
+        worker::console_error!("suspicious-activity check failed: {e}");
     }
 }
 

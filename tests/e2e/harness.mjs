@@ -48,7 +48,9 @@ export async function startWorker({ vars = {}, state = null, migrate = true } = 
       env,
     });
   }
-  const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const base = `http://127.0.0.1:${port}`;
+  // `vars` may be a function of the Worker's base URL (for VIGIA_PUBLIC_URL).
+  const varArgs = Object.entries(typeof vars === "function" ? vars(base) : vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
     [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
@@ -59,7 +61,6 @@ export async function startWorker({ vars = {}, state = null, migrate = true } = 
   let log = "";
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
-  const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${log}`);
@@ -91,9 +92,11 @@ export async function startWorker({ vars = {}, state = null, migrate = true } = 
   };
   /** Ends wrangler and workerd at once, as a crash or a power cut would. */
   const kill = () => signalGroup("SIGKILL");
-  /** Runs the daily cron now (`wrangler dev --test-scheduled`). */
-  const cron = async () => {
-    const r = await fetch(`${base}/__scheduled?cron=${encodeURIComponent("45 0 * * *")}`);
+  /** Runs a cron trigger (`wrangler dev --test-scheduled`): the daily one unless told, as if
+   * scheduled at `time` (UTC ms) when given. */
+  const cron = async (expression = "45 0 * * *", time = null) => {
+    const at = time === null ? "" : `&time=${time}`;
+    const r = await fetch(`${base}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(expression)}${at}`);
     if (!r.ok) throw new Error(`scheduled run answered ${r.status}: ${await r.text()}`);
   };
   return { base, d1, stop, kill, cron, state, log: () => log };

@@ -7,6 +7,12 @@ pub mod schedule;
 pub use render::{Report, TopList, TOP_DIMENSIONS, TOP_ROWS};
 pub use schedule::{ReportKind, REPORT_KINDS};
 
+/// A dashboard link for a site: `{base}/?site=…&{rest}`.
+pub fn site_link(base: &str, site: &str, rest: &str) -> String {
+    let site: String = url::form_urlencoded::byte_serialize(site.as_bytes()).collect();
+    format!("{}/?site={site}&{rest}", base.trim_end_matches('/'))
+}
+
 /// Recipients of a site's reports of one kind: members whose choice says yes. Owners receive
 /// the monthly report unless they turn it off; everyone else opts in.
 pub const RECIPIENTS_SQL: &str = "SELECT u.id AS user_id, u.email AS email FROM memberships m \
@@ -22,3 +28,14 @@ pub const CLAIM_SQL: &str = "INSERT INTO report_sends \
      ON CONFLICT (site_id, user_id, kind, period_from) DO UPDATE SET status = 'sending', \
      attempts = attempts + 1, at = excluded.at \
      WHERE report_sends.status = 'failed' AND report_sends.attempts < ?6";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn links_encode_the_site() {
+        assert_eq!(
+            super::site_link("https://v.example/", "a&b", "tab=alerts"),
+            "https://v.example/?site=a%26b&tab=alerts"
+        );
+    }
+}

@@ -75,6 +75,16 @@ impl ReportKind {
             .unwrap_or_else(|_| period.previous())
     }
 
+    /// The last complete period at `now_ms`: what the preview shows unless told otherwise.
+    pub fn last_complete(self, now_ms: i64, tz: TimeZone) -> Result<Period, ApiError> {
+        let today = Timestamp::from_millisecond(now_ms)
+            .map_err(|_| ApiError::bad_request("bad_clock", "clock out of range"))?
+            .to_zoned(tz.clone())
+            .date();
+        let start = self.start_of(today);
+        self.period_containing(add_days(start, -1), tz)
+    }
+
     /// The period whose report is due at `now_ms`, if one is: from `SEND_FROM_HOUR` local time on
     /// the first day of the next period, for `SEND_WINDOW_DAYS`.
     pub fn due(self, now_ms: i64, tz: &TimeZone) -> Option<Period> {

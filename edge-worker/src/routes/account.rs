@@ -68,6 +68,14 @@ pub async fn setup(mut req: Request, env: &Env) -> RouteResult {
                     now.into(),
                 ])?,
         );
+        // The first admin owns the first site as a member too (reports go to members).
+        statements.push(
+            db.prepare(
+                "INSERT INTO memberships (user_id, site_id, role) \
+                 SELECT id, ?1, 'owner' FROM users WHERE email = ?2",
+            )
+            .bind(&[site.id.as_str().into(), body.email.trim().into()])?,
+        );
         for host in &site.hostnames {
             statements.push(
                 db.prepare("INSERT INTO site_hostnames (site_id, hostname) VALUES (?1, ?2)")

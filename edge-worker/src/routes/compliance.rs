@@ -6,10 +6,10 @@ use analytics_core::compliance::{
 };
 use analytics_core::ApiError;
 use serde::Deserialize;
-use worker::{Env, Request, Response};
+use worker::{Env, Request};
 
 use crate::db::d1;
-use crate::http::{csv_response, now_ms, query_pairs, query_value, RouteResult};
+use crate::http::{csv_response, now_ms, query_pairs, query_value, static_html, RouteResult};
 use crate::session::Caller;
 
 #[derive(Deserialize)]
@@ -148,15 +148,7 @@ pub async fn report(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let pairs = query_pairs(&req)?;
     match query_value(&pairs, "format").unwrap_or("html") {
         "csv" => csv_response(&format!("vigia-{site}-compliance.csv"), to_csv(&figures)),
-        "html" => {
-            let mut resp = Response::from_html(to_html(&figures))?;
-            // The report is static: no scripts may run in it, even if escaping ever failed.
-            resp.headers_mut().set(
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'",
-            )?;
-            Ok(resp)
-        }
+        "html" => static_html(to_html(&figures), false),
         other => Err(ApiError::bad_request(
             "bad_format",
             format!("format {other:?} is not html or csv"),

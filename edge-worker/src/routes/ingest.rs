@@ -70,6 +70,22 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
             let limited: serde_json::Value = answer.json().await?;
             let retry_after = limited["retry_after"].as_u64().unwrap_or(60);
             let who = limited["limited"].as_str().unwrap_or("site");
+            let refused = limited["refused"].as_i64().unwrap_or(0);
+            if analytics_core::rate_limit::report_refusals(refused) {
+                // For the suspicious-activity rules; losing a count is better than a 500 here.
+                let recorded = db
+                    .prepare(analytics_core::rate_limit::RECORD_REFUSALS_SQL)
+                    .bind(&[
+                        site.id.as_str().into(),
+                        limited["window_start"].as_f64().unwrap_or(0.0).into(),
+                        (refused as f64).into(),
+                    ]);
+                if let Ok(statement) = recorded {
+                    if let Err(e) = statement.run().await {
+                        worker::console_error!("refusals not recorded: {e}");
+                    }
+                }
+            }
             let mut resp = crate::http::error_response(&ApiError::new(
                 429,
                 "rate_limited",

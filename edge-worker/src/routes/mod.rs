@@ -3,11 +3,13 @@
 
 pub mod account;
 pub mod activity;
+pub mod alerts;
 pub mod compliance;
 pub mod export;
 pub mod goals;
 pub mod health;
 pub mod ingest;
+pub mod reports;
 pub mod sites;
 pub mod stats;
 pub mod users;

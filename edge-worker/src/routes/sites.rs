@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use worker::{Env, Request};
 
 use crate::db::{d1, forget_site_config};
-use crate::http::{id_param, json, now_ms, random_hex, read_json, Failure, RouteResult};
+use crate::http::{
+    id_param, json, now_ms, public_base, random_hex, read_json, Failure, RouteResult,
+};
 use crate::session::Caller;
 
 const MAX_SITE_BODY_BYTES: usize = 8 * 1024;
@@ -194,16 +196,6 @@ struct SiteDetail {
     first_event_at: Option<f64>,
 }
 
-fn origin(req: &Request, env: &Env) -> Result<String, Failure> {
-    if let Ok(v) = env.var("VIGIA_PUBLIC_URL") {
-        let v = v.to_string();
-        if !v.is_empty() {
-            return Ok(v.trim_end_matches('/').to_string());
-        }
-    }
-    Ok(req.url()?.origin().ascii_serialization())
-}
-
 /// `GET /api/sites/{site}`: settings, the snippet, and when the first event arrived.
 pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let site: SiteDetail = d1(env)?
@@ -217,7 +209,7 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
         .first(None)
         .await?
         .ok_or_else(|| ApiError::not_found("no such site"))?;
-    let base = origin(&req, env)?;
+    let base = public_base(env, Some(&req));
     let manage = c.role() >= Role::Admin;
     json(
         200,
@@ -457,7 +449,7 @@ pub async fn set_share(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
         .bind(&[value, c.site().into()])?
         .run()
         .await?;
-    let base = origin(&req, env)?;
+    let base = public_base(env, Some(&req));
     json(
         200,
         &serde_json::json!({ "enabled": body.enabled, "url": token.map(|t| format!("{base}/?share={t}")) }),

@@ -1,0 +1,87 @@
+//! Sends mail through the provider `VIGIA_EMAIL_PROVIDER` names: Cloudflare's `send_email`
+//! binding (`EMAIL`) or an HTTP email API taking Resend's JSON (`VIGIA_EMAIL_API_URL`, secret
+//! `VIGIA_EMAIL_API_KEY`). The message itself is built in `analytics_core`.
+
+use analytics_core::email::{http_api_body, EmailMessage, Provider, DEFAULT_HTTP_EMAIL_URL};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+
+/// The configured provider, `None` when mail is off, or why the configuration is wrong.
+pub fn provider(env: &Env) -> Result<Option<Provider>, String> {
+    Provider::from_config(setting(env, "VIGIA_EMAIL_PROVIDER").as_deref())
+}
+
+/// A variable or secret, empty counting as unset.
+pub fn setting(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.to_string())
+        .or_else(|_| env.secret(name).map(|v| v.to_string()))
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// The sender every mail carries (`VIGIA_EMAIL_FROM`).
+pub fn sender(env: &Env) -> String {
+    setting(env, "VIGIA_EMAIL_FROM").unwrap_or_else(|| "Vigia <reports@localhost>".into())
+}
+
+/// Sends one message; answers the provider's message id, or the reason it failed.
+pub async fn send(env: &Env, provider: Provider, m: &EmailMessage) -> Result<String, String> {
+    match provider {
+        Provider::Http => send_http(env, m).await,
+        Provider::Cloudflare => send_binding(env, m).await,
+    }
+}
+
+async fn send_http(env: &Env, m: &EmailMessage) -> Result<String, String> {
+    let url = setting(env, "VIGIA_EMAIL_API_URL").unwrap_or_else(|| DEFAULT_HTTP_EMAIL_URL.into());
+    let key = setting(env, "VIGIA_EMAIL_API_KEY")
+        .ok_or("VIGIA_EMAIL_API_KEY is not set (wrangler secret put VIGIA_EMAIL_API_KEY)")?;
+    let headers = Headers::new();
+    let fail = |e: worker::Error| e.to_string();
+    headers
+        .set("Authorization", &format!("Bearer {key}"))
+        .map_err(fail)?;
+    headers
+        .set("Content-Type", "application/json")
+        .map_err(fail)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(http_api_body(m).to_string().into()));
+    let req = Request::new_with_init(&url, &init).map_err(fail)?;
+    let mut answer = Fetch::Request(req).send().await.map_err(fail)?;
+    let status = answer.status_code();
+    let body = answer.text().await.unwrap_or_default();
+    if !(200..300).contains(&status) {
+        return Err(format!(
+            "{url} answered {status}: {}",
+            body.chars().take(300).collect::<String>()
+        ));
+    }
+    Ok(serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(String::from))
+        .unwrap_or_default())
+}
+
+async fn send_binding(env: &Env, m: &EmailMessage) -> Result<String, String> {
+    use js_sys::{JsString, Object};
+    use worker::SendEmailBuilder;
+    let binding = env
+        .send_email("EMAIL")
+        .map_err(|e| format!("the EMAIL send_email binding is missing: {e}"))?;
+    let builder = SendEmailBuilder::new(&m.from, &m.to, &m.subject);
+    builder.set_text(&m.text);
+    builder.set_html(&m.html);
+    let headers = js_sys::Object::new();
+    for (k, v) in &m.headers {
+        js_sys::Reflect::set(&headers, &k.into(), &v.into()).map_err(|e| format!("{e:?}"))?;
+    }
+    let headers: &Object<JsString> = wasm_bindgen::JsCast::unchecked_ref(&headers);
+    builder.set_headers(headers);
+    binding
+        .send_with_builder(&builder)
+        .await
+        .map(|r| r.message_id())
+        .map_err(|e| format!("send_email refused the message: {e:?}"))
+}

@@ -1,0 +1,156 @@
+//! Suspicious activity: the hourly check of every rule (thresholds from `VIGIA_ALERT_RULES`),
+//! the alert mail to owners and admins, and the list the dashboard shows. The rules and their
+//! SQL live in `analytics_core::alerts`.
+
+use analytics_core::alerts::{
+    self, describe, upsert_values, AccessRow, Alert, CheckRow, Rules, ALERT_RECIPIENTS_SQL,
+    CLAIM_UNMAILED_SQL, MAX_OUTSIDE_HOURS_SCAN, OUTSIDE_HOURS_CANDIDATES_SQL, RULES, UPSERT_SQL,
+};
+use analytics_core::email::EmailMessage;
+use analytics_core::period::zone_or_utc;
+use analytics_core::report::site_link;
+use analytics_core::sql::SqlValue;
+use serde::Deserialize;
+use worker::{Env, Request};
+
+use crate::db::{d1, site_summaries, statement};
+use crate::http::{json, now_ms, public_base, query_pairs, query_value, Failure, RouteResult};
+use crate::mail;
+use crate::session::Caller;
+
+/// The rules in force; a broken configuration is reported and the defaults apply.
+fn rules(env: &Env) -> Rules {
+    Rules::from_config(mail::setting(env, "VIGIA_ALERT_RULES").as_deref()).unwrap_or_else(|e| {
+        worker::console_error!("{e}; using the default thresholds");
+        Rules::default()
+    })
+}
+
+#[derive(Deserialize)]
+struct Email {
+    email: String,
+}
+
+/// The hourly job: check every rule for every site, keep what fired, mail what is new.
+pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
+    let rules = rules(env);
+    let db = d1(env)?;
+    let sites = site_summaries(&db, None).await?;
+    let provider = mail::provider(env).unwrap_or(None);
+    for site in sites {
+        let tz = zone_or_utc(&site.timezone);
+        let mut found: Vec<Alert> = Vec::new();
+        for check in rules.checks(&site.id, now) {
+            let rows: Vec<CheckRow> = statement(&db, &check.sql, &check.binds)?
+                .all()
+                .await?
+                .results()?;
+            found.extend(rows.into_iter().map(|r| check.alert(r)));
+        }
+        if rules.working_hours.is_some() {
+            let candidates: Vec<AccessRow> = statement(
+                &db,
+                OUTSIDE_HOURS_CANDIDATES_SQL,
+                &[
+                    SqlValue::Text(site.id.clone()),
+                    SqlValue::Int(now - alerts::LOOKBACK_MS),
+                    SqlValue::Int(MAX_OUTSIDE_HOURS_SCAN),
+                ],
+            )?
+            .all()
+            .await?
+            .results()?;
+            found.extend(rules.outside_hours_alerts(&candidates, &tz));
+        }
+        if !found.is_empty() {
+            let statements = found
+                .iter()
+                .map(|a| statement(&db, UPSERT_SQL, &upsert_values(&site.id, a, now)))
+                .collect::<worker::Result<Vec<_>>>()?;
+            db.batch(statements).await?;
+        }
+        let Some(provider) = provider else { continue };
+        let new: Vec<Alert> = statement(
+            &db,
+            CLAIM_UNMAILED_SQL,
+            &[SqlValue::Text(site.id.clone()), SqlValue::Int(now_ms())],
+        )?
+        .all()
+        .await?
+        .results()?;
+        if new.is_empty() {
+            continue;
+        }
+        let recipients: Vec<Email> = db
+            .prepare(ALERT_RECIPIENTS_SQL)
+            .bind(&[site.id.as_str().into()])?
+            .all()
+            .await?
+            .results()?;
+        let link = site_link(&public_base(env, None), &site.id, "tab=alerts");
+        let (subject, text, html) = alerts::mail(&site.name, &new, &link, &tz);
+        for r in recipients {
+            let message = EmailMessage {
+                from: mail::sender(env),
+                to: r.email,
+                subject: subject.clone(),
+                text: text.clone(),
+                html: html.clone(),
+                headers: Vec::new(),
+            };
+            if let Err(e) = mail::send(env, provider, &message).await {
+                worker::console_error!("alert mail for {} failed: {e}", site.id);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, serde::Serialize)]
+struct AlertRow {
+    id: f64,
+    rule: String,
+    subject: String,
+    window_start: f64,
+    window_ms: f64,
+    count: f64,
+    threshold: f64,
+    detail: String,
+    first_ts: f64,
+    last_ts: f64,
+    created_at: f64,
+    emailed_at: Option<f64>,
+}
+
+/// `GET /api/sites/{site}/alerts?before=&limit=`: what fired, newest first, and the rules.
+pub async fn list(req: Request, env: &Env, c: &Caller) -> Result<worker::Response, Failure> {
+    let pairs = query_pairs(&req)?;
+    let before = alerts::parse_before(query_value(&pairs, "before"))?;
+    let limit = query_value(&pairs, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50);
+    let (sql, binds) = alerts::page_sql(c.site(), before, limit);
+    let rows: Vec<AlertRow> = statement(&d1(env)?, &sql, &binds)?.all().await?.results()?;
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            v["description"] = describe(&r.rule).into();
+            v
+        })
+        .collect();
+    let rule_names: Vec<serde_json::Value> = RULES
+        .iter()
+        .map(|(name, description)| serde_json::json!({ "rule": name, "description": description }))
+        .collect();
+    let answer: RouteResult = json(
+        200,
+        &serde_json::json!({
+            "alerts": items,
+            "next_before": rows.last().filter(|_| rows.len() as u32 >= limit.clamp(1, alerts::MAX_ALERTS_PAGE)).map(|r| r.id),
+            "rules": rule_names,
+            "thresholds": rules(env),
+        }),
+    );
+    answer
+}

@@ -1,0 +1,438 @@
+//! Email reports: the preview, each member's choice, unsubscribe links that work without a
+//! login, what was sent, and the hourly job that sends what is due. What a report says and
+//! when it is due live in `analytics_core::report`.
+
+use analytics_core::compliance::escape_html;
+use analytics_core::email::{
+    unsubscribe_headers, unsubscribe_link, unsubscribe_valid, EmailMessage,
+};
+use analytics_core::period::{bucket_series, time_zone, HourRow, Period};
+use analytics_core::query::{self, MetricsRow, Scope};
+use analytics_core::report::render::{subject, to_html, to_text};
+use analytics_core::report::schedule::{parse_date, parse_month, MAX_SEND_ATTEMPTS};
+use analytics_core::report::{
+    site_link, Report, ReportKind, TopList, CLAIM_SQL, RECIPIENTS_SQL, REPORT_KINDS,
+    TOP_DIMENSIONS, TOP_ROWS,
+};
+use analytics_core::ApiError;
+use serde::Deserialize;
+use worker::{Env, Request, Response};
+
+use crate::db::{d1, site_summaries, SiteSummary};
+use crate::http::{
+    json, now_ms, public_base, query_pairs, query_value, read_json, static_html, Failure,
+    RouteResult,
+};
+use crate::mail;
+use crate::routes::stats::{one, rows};
+use crate::session::Caller;
+
+async fn site_row(env: &Env, site: &str) -> Result<SiteSummary, Failure> {
+    site_summaries(&d1(env)?, Some(site))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("no such site").into())
+}
+
+/// Gathers a report's figures from the rollups (the same queries the dashboard runs).
+async fn gather(
+    env: &Env,
+    base: &str,
+    site: &SiteSummary,
+    kind: ReportKind,
+    period: Period,
+) -> Result<Report, Failure> {
+    let previous = kind.previous(&period);
+    let scope = |p: &Period| Scope {
+        site: &site.id,
+        from_ms: p.from_ms(),
+        to_ms: p.to_ms(),
+        filters: &[],
+    };
+    let now: MetricsRow = one(env, &query::totals(&scope(&period))).await?;
+    let before: MetricsRow = one(env, &query::totals(&scope(&previous))).await?;
+    let mut top = Vec::new();
+    for (dimension, title) in TOP_DIMENSIONS {
+        let found: Vec<MetricsRow> = rows(
+            env,
+            &query::breakdown(&scope(&period), dimension, TOP_ROWS as u32),
+        )
+        .await?;
+        top.push(TopList {
+            title,
+            rows: found.into_iter().map(|m| (m.value, m.visitors)).collect(),
+        });
+    }
+    let hours: Vec<HourRow> = rows(env, &query::hourly(&scope(&period))).await?;
+    let days = bucket_series(&period, &hours)
+        .into_iter()
+        .map(|p| (p.label, p.visitors))
+        .collect();
+    Ok(Report {
+        site_id: site.id.clone(),
+        site_name: site.name.clone(),
+        kind,
+        dashboard_url: site_link(
+            base,
+            &site.id,
+            &format!("period=custom&from={}&to={}", period.from, period.to),
+        ),
+        period,
+        previous,
+        now,
+        before,
+        top,
+        days,
+        unsubscribe_url: None,
+    })
+}
+
+/// `GET /api/sites/{site}/reports/preview?kind=monthly&month=YYYY-MM` (or `kind=weekly&date=`):
+/// the report as it would be mailed, without an unsubscribe link; `format=text` for the text
+/// part, `json` for its figures.
+pub async fn preview(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let pairs = query_pairs(&req)?;
+    let site = site_row(env, c.site()).await?;
+    let tz = time_zone(&site.timezone)?;
+    let kind = ReportKind::parse(query_value(&pairs, "kind").unwrap_or("monthly"))?;
+    let day = match (
+        kind,
+        query_value(&pairs, "month"),
+        query_value(&pairs, "date"),
+    ) {
+        (ReportKind::Monthly, Some(m), _) => parse_month(m)?,
+        (ReportKind::Weekly, _, Some(d)) => parse_date(d)?,
+        // By default, the last complete period.
+        _ => kind.last_complete(now_ms(), tz.clone())?.from,
+    };
+    let period = kind.period_containing(day, tz)?;
+    let base = public_base(env, Some(&req));
+    let report = gather(env, &base, &site, kind, period).await?;
+    match query_value(&pairs, "format").unwrap_or("html") {
+        "html" => static_html(to_html(&report), true),
+        "text" => {
+            let mut resp = Response::ok(to_text(&report))?;
+            resp.headers_mut()
+                .set("Content-Type", "text/plain; charset=utf-8")?;
+            Ok(resp)
+        }
+        "json" => json(
+            200,
+            &serde_json::json!({
+                "subject": subject(&report),
+                "range": report.period.describe(),
+                "previous": report.previous.describe(),
+                "totals": report.now.to_json(),
+                "previous_totals": report.before.to_json(),
+            }),
+        ),
+        other => Err(ApiError::bad_request(
+            "bad_format",
+            format!("format {other:?} is not html, text or json"),
+        )
+        .into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Choice {
+    monthly: Option<bool>,
+    weekly: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Effective {
+    member: f64,
+    monthly: f64,
+    weekly: f64,
+}
+
+async fn effective(env: &Env, site: &str, user: i64) -> Result<Effective, Failure> {
+    Ok(d1(env)?
+        .prepare(
+            "SELECT COUNT(m.user_id) AS member, \
+             COALESCE(MAX(s.monthly), MAX(m.role = 'owner'), 0) AS monthly, \
+             COALESCE(MAX(s.weekly), 0) AS weekly \
+             FROM (SELECT ?1 AS site_id, ?2 AS user_id) q \
+             LEFT JOIN memberships m ON m.site_id = q.site_id AND m.user_id = q.user_id \
+             LEFT JOIN report_subscriptions s ON s.site_id = q.site_id AND s.user_id = q.user_id",
+        )
+        .bind(&[site.into(), (user as f64).into()])?
+        .first(None)
+        .await?
+        .unwrap_or(Effective {
+            member: 0.0,
+            monthly: 0.0,
+            weekly: 0.0,
+        }))
+}
+
+async fn set_choice(
+    env: &Env,
+    site: &str,
+    user: i64,
+    monthly: bool,
+    weekly: bool,
+) -> Result<(), Failure> {
+    d1(env)?
+        .prepare(
+            "INSERT INTO report_subscriptions (site_id, user_id, monthly, weekly) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (site_id, user_id) DO UPDATE SET monthly = excluded.monthly, weekly = excluded.weekly",
+        )
+        .bind(&[
+            site.into(),
+            (user as f64).into(),
+            (monthly as i32).into(),
+            (weekly as i32).into(),
+        ])?
+        .run()
+        .await?;
+    Ok(())
+}
+
+fn choice_json(e: &Effective) -> serde_json::Value {
+    serde_json::json!({
+        "monthly": e.monthly > 0.0,
+        "weekly": e.weekly > 0.0,
+        // Reports go to members; an instance admin who is not one receives none.
+        "member": e.member > 0.0,
+    })
+}
+
+/// `GET /api/sites/{site}/reports/subscription`: which reports the caller receives.
+pub async fn subscription(env: &Env, c: &Caller) -> RouteResult {
+    let user = c.user()?;
+    json(200, &choice_json(&effective(env, c.site(), user.id).await?))
+}
+
+/// `PUT /api/sites/{site}/reports/subscription` with `{monthly?, weekly?}`.
+pub async fn set_subscription(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
+    let user = c.user()?;
+    let choice: Choice = read_json(&mut req, 1024).await?;
+    let now = effective(env, c.site(), user.id).await?;
+    let monthly = choice.monthly.unwrap_or(now.monthly > 0.0);
+    let weekly = choice.weekly.unwrap_or(now.weekly > 0.0);
+    set_choice(env, c.site(), user.id, monthly, weekly).await?;
+    json(200, &choice_json(&effective(env, c.site(), user.id).await?))
+}
+
+struct Unsubscribe {
+    site: String,
+    user: i64,
+    kind: ReportKind,
+}
+
+async fn check_link(req: &Request, env: &Env) -> Result<Unsubscribe, Failure> {
+    let pairs = query_pairs(req)?;
+    let bad = || {
+        ApiError::bad_request(
+            "bad_link",
+            "this unsubscribe link is incomplete or was altered",
+        )
+    };
+    let site = query_value(&pairs, "site").ok_or_else(bad)?.to_string();
+    let user: i64 = query_value(&pairs, "user")
+        .and_then(|u| u.parse().ok())
+        .ok_or_else(bad)?;
+    let kind =
+        ReportKind::parse(query_value(&pairs, "kind").ok_or_else(bad)?).map_err(|_| bad())?;
+    let sig = query_value(&pairs, "sig").ok_or_else(bad)?;
+    let key = crate::audit::instance_key(env).await?;
+    if !unsubscribe_valid(&key, &site, user, kind.name(), sig) {
+        return Err(bad().into());
+    }
+    Ok(Unsubscribe { site, user, kind })
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:560px;margin:3rem auto;padding:0 1rem;color:#1c2330}}\
+         button{{font:inherit;padding:.5rem 1rem;border-radius:6px;border:0;background:#4f46e5;color:#fff;cursor:pointer}}</style>\
+         </head><body><h1>{t}</h1>{body}</body></html>",
+        t = escape_html(title)
+    )
+}
+
+/// `GET /api/reports/unsubscribe?…&sig=…`: asks to confirm (mail scanners follow links; only
+/// the POST unsubscribes).
+pub async fn unsubscribe_page(req: Request, env: &Env) -> RouteResult {
+    let u = check_link(&req, env).await?;
+    let site = site_row(env, &u.site)
+        .await
+        .map(|s| s.name)
+        .unwrap_or(u.site.clone());
+    static_html(
+        page(
+            "Stop these reports?",
+            &format!(
+                "<p>You will no longer receive the {} report for {}.</p>\
+                 <form method=\"post\"><button type=\"submit\" id=\"confirm\">Unsubscribe</button></form>",
+                u.kind.name(),
+                escape_html(&site)
+            ),
+        ),
+        false,
+    )
+}
+
+/// `POST /api/reports/unsubscribe?…&sig=…`: the confirmation, or a mail client's one-click
+/// unsubscribe (RFC 8058).
+pub async fn unsubscribe(req: Request, env: &Env) -> RouteResult {
+    let u = check_link(&req, env).await?;
+    let now = effective(env, &u.site, u.user).await?;
+    let (monthly, weekly) = match u.kind {
+        ReportKind::Monthly => (false, now.weekly > 0.0),
+        ReportKind::Weekly => (now.monthly > 0.0, false),
+    };
+    if now.member > 0.0 {
+        set_choice(env, &u.site, u.user, monthly, weekly).await?;
+    }
+    static_html(
+        page(
+            "Unsubscribed",
+            &format!(
+                "<p id=\"done\">You will no longer receive the {} report for this site. \
+                 You can turn it back on in the dashboard's site settings.</p>",
+                u.kind.name()
+            ),
+        ),
+        false,
+    )
+}
+
+#[derive(Deserialize, serde::Serialize)]
+struct SentRow {
+    email: Option<String>,
+    kind: String,
+    period_from: String,
+    status: String,
+    attempts: f64,
+    provider: String,
+    message_id: String,
+    error: String,
+    at: f64,
+}
+
+/// `GET /api/sites/{site}/reports/sent`: the last 100 sends and their outcome.
+pub async fn sent(env: &Env, c: &Caller) -> RouteResult {
+    let rows: Vec<SentRow> = d1(env)?
+        .prepare(
+            "SELECT u.email, r.kind, r.period_from, r.status, r.attempts, r.provider, r.message_id, \
+             r.error, r.at FROM report_sends r LEFT JOIN users u ON u.id = r.user_id \
+             WHERE r.site_id = ?1 ORDER BY r.at DESC LIMIT 100",
+        )
+        .bind(&[c.site().into()])?
+        .all()
+        .await?
+        .results()?;
+    json(200, &serde_json::json!({ "sent": rows }))
+}
+
+#[derive(Deserialize)]
+struct Recipient {
+    user_id: f64,
+    email: String,
+}
+
+/// The hourly job: every report due now, once per recipient.
+pub async fn send_due(env: &Env, now: i64) -> worker::Result<()> {
+    let provider = match mail::provider(env) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            worker::console_error!("reports not sent: {e}");
+            return Ok(());
+        }
+    };
+    let db = d1(env)?;
+    let sites = site_summaries(&db, None).await?;
+    let key = crate::audit::instance_key(env).await?;
+    let base = public_base(env, None);
+    let from = mail::sender(env);
+    for site in sites {
+        let Ok(tz) = time_zone(&site.timezone) else {
+            continue;
+        };
+        for kind in REPORT_KINDS {
+            let Some(period) = kind.due(now, &tz) else {
+                continue;
+            };
+            let recipients: Vec<Recipient> = db
+                .prepare(RECIPIENTS_SQL)
+                .bind(&[site.id.as_str().into(), kind.name().into()])?
+                .all()
+                .await?
+                .results()?;
+            if recipients.is_empty() {
+                continue;
+            }
+            let mut report = match gather(env, &base, &site, kind, period).await {
+                Ok(r) => r,
+                Err(_) => {
+                    worker::console_error!("report for {} could not be gathered", site.id);
+                    continue;
+                }
+            };
+            let period_from = report.period.from.to_string();
+            for r in recipients {
+                let user = r.user_id as i64;
+                let claimed = db
+                    .prepare(CLAIM_SQL)
+                    .bind(&[
+                        site.id.as_str().into(),
+                        r.user_id.into(),
+                        kind.name().into(),
+                        period_from.as_str().into(),
+                        (now as f64).into(),
+                        (MAX_SEND_ATTEMPTS as f64).into(),
+                    ])?
+                    .run()
+                    .await?
+                    .meta()?
+                    .and_then(|m| m.changes)
+                    .unwrap_or(0);
+                if claimed == 0 {
+                    continue;
+                }
+                let link = unsubscribe_link(&base, &key, &site.id, user, kind.name());
+                report.unsubscribe_url = Some(link.clone());
+                let message = EmailMessage {
+                    from: from.clone(),
+                    to: r.email.clone(),
+                    subject: subject(&report),
+                    text: to_text(&report),
+                    html: to_html(&report),
+                    headers: unsubscribe_headers(&link),
+                };
+                let outcome = mail::send(env, provider, &message).await;
+                let (status, message_id, error) = match outcome {
+                    Ok(id) => ("sent", id, String::new()),
+                    Err(e) => {
+                        worker::console_error!("report to user {user} failed: {e}");
+                        ("failed", String::new(), e)
+                    }
+                };
+                db.prepare(
+                    "UPDATE report_sends SET status = ?5, provider = ?6, message_id = ?7, error = ?8, at = ?9 \
+                     WHERE site_id = ?1 AND user_id = ?2 AND kind = ?3 AND period_from = ?4",
+                )
+                .bind(&[
+                    site.id.as_str().into(),
+                    r.user_id.into(),
+                    kind.name().into(),
+                    period_from.as_str().into(),
+                    status.into(),
+                    provider.name().into(),
+                    message_id.into(),
+                    error.into(),
+                    (now_ms() as f64).into(),
+                ])?
+                .run()
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
