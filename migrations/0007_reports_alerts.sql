@@ -25,12 +25,22 @@ CREATE TABLE report_sends (
   PRIMARY KEY (site_id, user_id, kind, period_from)
 );
 
--- Ingest requests refused by the rate limits, per site and rate window (best effort: the
--- buffer reports the running count on the first refusal and every 50th).
+-- Ingest requests (and activity records) refused by the rate limits, per site and rate window
+-- (ingest is best effort: the buffer reports the running count on the first refusal and every
+-- 50th).
 CREATE TABLE rate_limited (
   site_id TEXT NOT NULL,
   win INTEGER NOT NULL,               -- start of the rate window (UTC ms)
-  refused INTEGER NOT NULL,
+  source TEXT NOT NULL DEFAULT 'ingest', -- ingest (requests) or activity (records)
+  refused INTEGER NOT NULL,           -- running count within the window
+  PRIMARY KEY (site_id, win, source)
+);
+
+-- Activity records per site and rate window, for the activity API's rate limit.
+CREATE TABLE activity_rate (
+  site_id TEXT NOT NULL,
+  win INTEGER NOT NULL,               -- start of the rate window (UTC ms)
+  records INTEGER NOT NULL,
   PRIMARY KEY (site_id, win)
 );
 

@@ -38,7 +38,7 @@ build_dashboard() {
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name dashboard "$TARGET_DIR/dashboard.wasm"
   # -Os rather than -Oz: measured 245.4 KB against 246.4 KB gzip on this dashboard.
-  wasm-opt -Os "${WASM_FEATURES[@]}" --strip-producers -o "$out/dashboard_bg.wasm" "$out/dashboard_bg.wasm"
+  wasm-opt -Os --converge "${WASM_FEATURES[@]}" --strip-producers -o "$out/dashboard_bg.wasm" "$out/dashboard_bg.wasm"
   esbuild --minify --log-level=warning --allow-overwrite --outfile="$out/dashboard.js" "$out/dashboard.js"
   cp "$ROOT/dashboard-leptos/static/style.css" "$out/style.css"
   cp "$ROOT/dashboard-leptos/static/index.html" "$ROOT/dist/index.html"

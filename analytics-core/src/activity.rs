@@ -40,6 +40,20 @@ pub const MAX_ACTIVITY_BODY_BYTES: usize = 256 * 1024;
 pub const MAX_ACTIVITY_FIELD_BYTES: usize = 256;
 /// Most rows one search page returns.
 pub const MAX_ACTIVITY_PAGE: u32 = 200;
+/// Records one site may report per rate window (a minute) unless the deployment sets another
+/// figure (`VIGIA_ACTIVITY_RECORDS_PER_MINUTE`): a runaway backend must not flood D1.
+pub const MAX_ACTIVITY_PER_SITE_PER_MINUTE: i64 = 6_000;
+
+/// Adds a request's records to its site's count for the window and answers the new count.
+pub const COUNT_ACTIVITY_SQL: &str = "INSERT INTO activity_rate (site_id, win, records) \
+     VALUES (?1, ?2, ?3) ON CONFLICT (site_id, win) DO UPDATE SET \
+     records = activity_rate.records + excluded.records RETURNING records";
+
+/// Whether a request that brought the window's count to `count` goes over `limit`.
+pub fn over_limit(count: i64, limit: i64) -> bool {
+    count > limit
+}
+
 /// A session counts as active while it had activity this recently and did not log out.
 pub const ACTIVE_SESSION_MS: i64 = 30 * 60 * 1000;
 
@@ -343,6 +357,18 @@ pub const SUMMARY_SQL: &str = "SELECT type, outcome, COUNT(*) AS records, \
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_site_may_report_up_to_its_limit_per_minute() {
+        assert!(!over_limit(
+            MAX_ACTIVITY_PER_SITE_PER_MINUTE,
+            MAX_ACTIVITY_PER_SITE_PER_MINUTE
+        ));
+        assert!(over_limit(
+            MAX_ACTIVITY_PER_SITE_PER_MINUTE + 1,
+            MAX_ACTIVITY_PER_SITE_PER_MINUTE
+        ));
+    }
     use super::*;
 
     #[test]

@@ -18,6 +18,8 @@ use crate::stats::HOUR_MS;
 
 /// How far back each check looks: the hourly cron plus one missed run and the longest window.
 pub const LOOKBACK_MS: i64 = 3 * HOUR_MS;
+/// How long per-minute rate counts are kept (the daily cron deletes older ones).
+pub const RATE_COUNTS_KEEP_MS: i64 = 2 * 24 * HOUR_MS;
 /// Records the outside-hours rule reads per site and run.
 pub const MAX_OUTSIDE_HOURS_SCAN: i64 = 5_000;
 /// Alerts per page of the alerts API.

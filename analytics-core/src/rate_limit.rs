@@ -23,9 +23,10 @@ pub fn report_refusals(refused: i64) -> bool {
     refused == 1 || (refused > 0 && refused % REPORT_REFUSALS_EVERY == 0)
 }
 
-/// Keeps the highest count reported for a site's window.
-pub const RECORD_REFUSALS_SQL: &str = "INSERT INTO rate_limited (site_id, win, refused) \
-     VALUES (?1, ?2, ?3) ON CONFLICT (site_id, win) DO UPDATE SET \
+/// Keeps the highest running count reported for a site's window from one source (`ingest`
+/// or `activity`). Binds: site, window start (ms), source, count.
+pub const RECORD_REFUSALS_SQL: &str = "INSERT INTO rate_limited (site_id, win, source, refused) \
+     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (site_id, win, source) DO UPDATE SET \
      refused = MAX(rate_limited.refused, excluded.refused)";
 
 /// Seconds until the window that holds `now_ms` ends (at least 1): the `Retry-After` value.

@@ -267,6 +267,9 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
         if let Err(e) = routes::compliance::enforce_retention(&env).await {
             worker::console_error!("retention failed: {e}");
         }
+        if let Err(e) = prune_rate_counts(&env, now).await {
+            worker::console_error!("pruning rate counts failed: {e}");
+        }
         return;
     }
     if let Err(e) = routes::reports::send_due(&env, now).await {
@@ -275,6 +278,19 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
     if let Err(e) = routes::alerts::evaluate(&env, now).await {
         worker::console_error!("suspicious-activity check failed: {e}");
     }
+}
+
+/// Rate counts only matter to the limits (a minute) and the alert rules (hours).
+async fn prune_rate_counts(env: &Env, now: i64) -> Result<()> {
+    let cutoff = (now - analytics_core::alerts::RATE_COUNTS_KEEP_MS) as f64;
+    let db = db::d1(env)?;
+    for table in ["activity_rate", "rate_limited"] {
+        db.prepare(format!("DELETE FROM {table} WHERE win < ?1"))
+            .bind(&[cutoff.into()])?
+            .run()
+            .await?;
+    }
+    Ok(())
 }
 
 async fn rotate_salts(env: &Env, keep_from: &str) -> Result<()> {

@@ -6,7 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import { FIREFOX_UA, startWorker, createAdmin, eventually, freePort, sessionCookie } from "./harness.mjs";
+import { join } from "node:path";
+import { FIREFOX_UA, OUTPUT, startWorker, createAdmin, eventually, freePort, launchBrowser, sessionCookie } from "./harness.mjs";
 
 const HOURLY = "15 * * * *";
 const API_KEY = "re_test_0123456789";
@@ -43,6 +44,7 @@ before(async () => {
       VIGIA_EMAIL_API_KEY: API_KEY,
       VIGIA_EMAIL_FROM: "Vigia <reports@vigia.test>",
       VIGIA_PUBLIC_URL: base,
+      VIGIA_ACTIVITY_RECORDS_PER_MINUTE: "150",
       VIGIA_ALERT_RULES: JSON.stringify({
         failed_logins_per_ip: { count: 3, minutes: 15 },
         bot_burst: { count: 3, minutes: 10 },
@@ -257,6 +259,76 @@ test("suspicious activity: rules fire at their thresholds, alerts are listed onc
   // Viewers may not read alerts; auditors may.
   const viewer = await sessionCookie(worker.base, { email: "viewer@example.com", password: "viewer password 1" });
   assert.equal((await api("GET", "/api/sites/demo/alerts", null, viewer)).status, 403);
+});
+
+test("the dashboard shows activity (search, entity trail, sessions, summary), alerts and the report preview", async () => {
+  const key = (await api("POST", "/api/sites/demo/activity-key")).json.key;
+  const stored = await api("POST", "/api/activity", { records: [
+    { type: "login", user_id: "ana", session_id: "sa", ip: "192.0.2.8", user_agent: FIREFOX_UA },
+    { type: "data_update", user_id: "ana", session_id: "sa", entity_type: "invoice", entity_id: "77" },
+    { type: "data_view", user_id: "bo", session_id: "sb", entity_type: "invoice", entity_id: "77" },
+    { type: "data_view", user_id: "bo", session_id: "sb", entity_type: "invoice", entity_id: "78" },
+  ] }, "", { Authorization: `Bearer ${key}` });
+  assert.equal(stored.status, 202);
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tab = await context.newPage();
+    await tab.goto(`${worker.base}/?tab=activity&period=7d`);
+    await tab.fill("input[name=email]", owner.email);
+    await tab.fill("input[name=password]", owner.password);
+    await tab.click("button[type=submit]");
+    await tab.waitForSelector("#activity-records tr[data-action=data_update]");
+    // Filter by user, then open the trail of invoice 77 from a row: both users' records on it, nothing else.
+    await tab.fill("input[name=user_id]", "bo");
+    await tab.click("#activity button[type=submit]");
+    await tab.waitForFunction(() => [...document.querySelectorAll("#activity-records tbody tr")].every((r) => r.textContent.includes("bo")) && !document.querySelector("#activity-records tr[data-action=data_update]"));
+    await tab.click('#activity-records button.trail:has-text("invoice 77")');
+    await tab.waitForSelector("#activity-records tr[data-action=data_update]");
+    const trail = await tab.$$eval("#activity-records tbody tr", (rows) => rows.map((r) => r.textContent));
+    assert.equal(trail.length, 2, trail.join("\n"));
+    assert.ok(trail.every((t) => t.includes("invoice 77")));
+    assert.equal(await tab.inputValue("input[name=entity_id]"), "77");
+    const sessions = await tab.textContent("#activity-sessions");
+    assert.ok(sessions.includes("sa") && sessions.includes("sb"), sessions);
+    assert.match(await tab.textContent("#activity-summary"), /data_view\s*success\s*\d+/);
+    await tab.screenshot({ path: join(OUTPUT, "dashboard-activity-desktop.png"), fullPage: true });
+
+    await tab.click("button[role=tab]:has-text('Alerts')");
+    await tab.waitForSelector("#alert-list tr[data-action=failed_logins_per_ip]");
+    assert.match(await tab.textContent("#alert-list tr[data-action=bulk_downloads]"), /Bulk exports or downloads.*user eve/);
+
+    await tab.click("button[role=tab]:has-text('Reports')");
+    await tab.waitForSelector("#reports input[name=weekly]");
+    await tab.fill("#reports input[name=month]", MONTH);
+    const frame = tab.frameLocator("#report-preview");
+    await frame.locator("text=Visitors per day").waitFor();
+    assert.match(await frame.locator("body").textContent(), new RegExp(`Demo site.*${y}`));
+    assert.equal(await tab.isChecked("#reports input[name=monthly]"), false, "unsubscribed earlier by mail");
+    await tab.check("#reports input[name=monthly]");
+    await tab.click("#reports button:has-text('Save')");
+    await tab.waitForSelector("#reports .ok");
+    assert.equal((await api("GET", "/api/sites/demo/reports/subscription")).json.monthly, true);
+    assert.match(await tab.textContent("#reports-sent"), /viewer@example.com.*weekly.*sent/s);
+    await tab.screenshot({ path: join(OUTPUT, "dashboard-reports-desktop.png"), fullPage: true });
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a backend reporting more activity than its site's limit per minute gets 429 with Retry-After", async () => {
+  const key = (await api("POST", "/api/sites/demo/activity-key")).json.key;
+  const batch = Array.from({ length: 100 }, (_, i) => ({ type: "data_view", user_id: "flood", entity_id: String(i) }));
+  const send = () => api("POST", "/api/activity", { records: batch }, "", { Authorization: `Bearer ${key}` });
+  let answer = await send();
+  // The limit is 150 records a minute here; earlier tests may have used part of this minute.
+  if (answer.status === 202) answer = await send();
+  assert.equal(answer.status, 429, answer.text);
+  assert.equal(answer.json.error, "rate_limited");
+  assert.ok(Number(answer.headers.get("retry-after")) >= 1);
+  const [row] = await worker.d1("SELECT refused FROM rate_limited WHERE site_id = 'demo' AND source = 'activity' ORDER BY win DESC LIMIT 1");
+  assert.ok(row.refused > 0);
 });
 
 test("the Cloudflare send_email provider delivers the same report (wrangler dev writes it to a file)", async () => {

@@ -49,9 +49,9 @@ fn Password() -> impl IntoView {
 #[component]
 fn ApiTokens() -> impl IntoView {
     let reload = RwSignal::new(0u32);
-    let tokens = LocalResource::new(move || {
+    let tokens = api::fetched::<Tokens>(move || {
         reload.get();
-        api::get::<Tokens>("/api/tokens")
+        "/api/tokens".into()
     });
     let name = RwSignal::new(String::new());
     let fresh = RwSignal::new(None::<String>);

@@ -7,6 +7,7 @@ use super::account::{Account, UsersAdmin};
 use super::audit::AuditLog;
 use super::login::{AcceptInvite, Login};
 use super::overview::Overview;
+use super::records::{Activity, Alerts, Reports};
 use super::settings::{NewSite, Settings};
 use crate::api::{self, Me, SetupStatus, ShareInfo, Site, Sites};
 use crate::state::View;
@@ -106,9 +107,12 @@ pub fn App() -> impl IntoView {
     }
 }
 
-const TABS: [(&str, &str); 5] = [
+const TABS: [(&str, &str); 8] = [
     ("overview", "Dashboard"),
     ("settings", "Site settings"),
+    ("reports", "Reports"),
+    ("activity", "Activity"),
+    ("alerts", "Alerts"),
     ("audit", "Audit log"),
     ("account", "Account"),
     ("users", "Users"),
@@ -189,7 +193,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             <div class="tabs" role="tablist">
                 {move || TABS.iter().filter(|(id, _)| match *id {
                     "users" => is_admin(),
-                    "audit" => is_admin() || matches!(role.get().as_str(), "auditor" | "admin" | "owner"),
+                    "audit" | "activity" | "alerts" => is_admin() || matches!(role.get().as_str(), "auditor" | "admin" | "owner"),
                     _ => true,
                 }).map(|(id, label)| view! {
                     <button role="tab" class:active=move || view.with(|v| v.tab == *id)
@@ -221,6 +225,9 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                 }.into_any(),
                 ("settings", _) => view! { <Settings role=role/> }.into_any(),
                 ("audit", _) => view! { <AuditLog instance_admin=Signal::derive(is_admin)/> }.into_any(),
+                ("activity", _) => view! { <Activity/> }.into_any(),
+                ("alerts", _) => view! { <Alerts/> }.into_any(),
+                ("reports", _) => view! { <Reports role=role/> }.into_any(),
                 _ => view! { <Overview role=role read_only=false/> }.into_any(),
             }
         }}

@@ -5,6 +5,7 @@ pub mod chart;
 pub mod login;
 pub mod overview;
 pub mod panel;
+pub mod records;
 pub mod settings;
 
 use leptos::prelude::*;

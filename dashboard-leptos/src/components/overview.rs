@@ -9,7 +9,7 @@ use super::panel::Panel;
 use crate::api::{
     self, FunnelStats, Funnels, GoalStats, Metrics, Overview as OverviewData, Realtime,
 };
-use crate::format::{change, day, duration, filter_label, number, value_label};
+use crate::format::{change, day, duration, filter_label, fixed, number, value_label};
 use crate::state::View;
 
 pub const PERIODS: [(&str, &str); 8] = [
@@ -172,7 +172,7 @@ fn kpi(
         let good = if lower_is_better { d < 0.0 } else { d > 0.0 };
         let class = if d.abs() < 0.05 { "delta" } else if good { "delta good" } else { "delta bad" };
         let arrow = if d > 0.0 { "↑" } else if d < 0.0 { "↓" } else { "" };
-        view! { <span class=class title="against the previous period">{format!("{arrow}{:.0}%", d.abs())}</span> }
+        view! { <span class=class title="against the previous period">{format!("{arrow}{}%", fixed(d.abs(), 0))}</span> }
     });
     view! {
         <div class="kpi" data-kpi=id>
@@ -197,8 +197,8 @@ fn Numbers(data: OverviewData) -> impl IntoView {
             {kpi("visitors", "Unique visitors", number(t.visitors, false), c(|m| m.visitors as f64), false)}
             {kpi("visits", "Visits", number(t.visits, false), c(|m| m.visits as f64), false)}
             {kpi("pageviews", "Page views", number(t.pageviews, false), c(|m| m.pageviews as f64), false)}
-            {kpi("views-per-visit", "Views per visit", format!("{:.1}", t.views_per_visit), c(|m| m.views_per_visit), false)}
-            {kpi("bounce-rate", "Bounce rate", format!("{:.0}%", t.bounce_rate), c(|m| m.bounce_rate), true)}
+            {kpi("views-per-visit", "Views per visit", fixed(t.views_per_visit, 1), c(|m| m.views_per_visit), false)}
+            {kpi("bounce-rate", "Bounce rate", format!("{}%", fixed(t.bounce_rate, 0)), c(|m| m.bounce_rate), true)}
             {kpi("visit-duration", "Visit duration", duration(t.visit_duration_s), c(|m| m.visit_duration_s), false)}
             {kpi("engaged-time", "Engaged time", duration(t.engaged_s), c(|m| m.engaged_s), false)}
         </section>
@@ -240,7 +240,7 @@ fn GoalsPanel(query: Memo<String>) -> impl IntoView {
                                         <td><button class="row-filter" on:click=move |_| view.update(|v| *v = v.with_filter(filter.clone()))>{label}</button></td>
                                         <td class="num">{number(goal.visitors, false)}</td>
                                         <td class="num">{number(goal.conversions, false)}</td>
-                                        <td class="num conversion">{format!("{:.1}%", goal.conversion_rate)}</td>
+                                        <td class="num conversion">{format!("{}%", fixed(goal.conversion_rate, 1))}</td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -301,9 +301,9 @@ fn FunnelPanel(query: Memo<String>) -> impl IntoView {
                                 view! {
                                     <li class="funnel-step">
                                         <div class="step-head"><span>{label}</span>
-                                            <span class="num"><strong>{number(s.visits, false)}</strong>" visits · "{format!("{:.1}%", s.conversion_rate)}</span></div>
-                                        <div class="bar"><span style=format!("width:{:.1}%", s.conversion_rate)></span></div>
-                                        {(s.step > 1).then(|| view! { <span class="muted dropoff">{format!("{} dropped off ({:.1}%)", number(s.dropoff, false), s.dropoff_rate)}</span> })}
+                                            <span class="num"><strong>{number(s.visits, false)}</strong>" visits · "{format!("{}%", fixed(s.conversion_rate, 1))}</span></div>
+                                        <div class="bar"><span style=format!("width:{}%", fixed(s.conversion_rate, 1))></span></div>
+                                        {(s.step > 1).then(|| view! { <span class="muted dropoff">{format!("{} dropped off ({}%)", number(s.dropoff, false), fixed(s.dropoff_rate, 1))}</span> })}
                                     </li>
                                 }
                             }).collect_view()}

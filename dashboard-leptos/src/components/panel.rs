@@ -62,7 +62,7 @@ pub fn Panel(
                                         let n = pick(&row);
                                         let filter = format!("{dim}:{}", row.value);
                                         let label = value_label(dim, &row.value);
-                                        let width = format!("width:{:.1}%", n as f64 * 100.0 / max as f64);
+                                        let width = format!("width:{}%", n * 100 / max.max(1));
                                         view! {
                                             <tr>
                                                 <td class="bar-cell">

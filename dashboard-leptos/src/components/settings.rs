@@ -244,10 +244,9 @@ fn step_label(kind: &str, value: &str) -> String {
 fn GoalsEditor() -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let reload = RwSignal::new(0u32);
-    let goals = LocalResource::new(move || {
+    let goals = api::fetched::<Goals>(move || {
         reload.get();
-        let path = site_path(view, "/goals");
-        async move { api::get::<Goals>(&path).await }
+        site_path(view, "/goals")
     });
     let kind = RwSignal::new("event".to_string());
     let value = RwSignal::new(String::new());
@@ -312,10 +311,9 @@ fn parse_steps(text: &str) -> Vec<Step> {
 fn FunnelsEditor() -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let reload = RwSignal::new(0u32);
-    let funnels = LocalResource::new(move || {
+    let funnels = api::fetched::<Funnels>(move || {
         reload.get();
-        let path = site_path(view, "/funnels");
-        async move { api::get::<Funnels>(&path).await }
+        site_path(view, "/funnels")
     });
     let name = RwSignal::new(String::new());
     let steps = RwSignal::new(String::new());
@@ -362,10 +360,9 @@ fn FunnelsEditor() -> impl IntoView {
 fn MembersEditor(owner: bool) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let reload = RwSignal::new(0u32);
-    let members = LocalResource::new(move || {
+    let members = api::fetched::<Members>(move || {
         reload.get();
-        let path = site_path(view, "/members");
-        async move { api::get::<Members>(&path).await }
+        site_path(view, "/members")
     });
     let email = RwSignal::new(String::new());
     let role = RwSignal::new("viewer".to_string());

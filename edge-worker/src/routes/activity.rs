@@ -13,7 +13,7 @@ use worker::{Env, Request};
 use super::stats::parse as parse_period;
 use crate::db::{d1, statement};
 use crate::http::{
-    header, json, now_ms, query_pairs, query_value, random_hex, read_body, RouteResult,
+    header, json, now_ms, query_pairs, query_value, random_hex, read_body, Failure, RouteResult,
 };
 use crate::session::Caller;
 
@@ -46,9 +46,12 @@ pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResul
     })?;
     let body = read_body(&mut req, activity::MAX_ACTIVITY_BODY_BYTES).await?;
     let records = activity::parse(&body)?;
-    let ip_key = crate::audit::instance_key(env).await?;
     let now = now_ms();
     let db = d1(env)?;
+    if let Some(limited) = rate_limit(env, &db, &site, records.len() as i64, now).await? {
+        return Ok(limited);
+    }
+    let ip_key = crate::audit::instance_key(env).await?;
     let insert = activity::insert_sql();
     let statements = records
         .iter()
@@ -60,6 +63,52 @@ pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResul
         .collect::<worker::Result<Vec<_>>>()?;
     db.batch(statements).await?;
     json(202, &serde_json::json!({ "stored": records.len() }))
+}
+
+/// Counts the records against the site's minute; over the limit, a 429 with `Retry-After`
+/// (and the refusal recorded for the suspicious-activity rules).
+async fn rate_limit(
+    env: &Env,
+    db: &worker::D1Database,
+    site: &str,
+    records: i64,
+    now: i64,
+) -> Result<Option<worker::Response>, Failure> {
+    use analytics_core::rate_limit::{
+        retry_after_s, window_of, RATE_WINDOW_MS, RECORD_REFUSALS_SQL,
+    };
+    let limit = crate::mail::setting(env, "VIGIA_ACTIVITY_RECORDS_PER_MINUTE")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(activity::MAX_ACTIVITY_PER_SITE_PER_MINUTE);
+    let win = (window_of(now) * RATE_WINDOW_MS) as f64;
+    let count: Option<f64> = db
+        .prepare(activity::COUNT_ACTIVITY_SQL)
+        .bind(&[site.into(), win.into(), (records as f64).into()])?
+        .first(Some("records"))
+        .await?;
+    let count = count.unwrap_or(0.0) as i64;
+    if !activity::over_limit(count, limit) {
+        return Ok(None);
+    }
+    db.prepare(RECORD_REFUSALS_SQL)
+        .bind(&[
+            site.into(),
+            win.into(),
+            "activity".into(),
+            ((count - limit) as f64).into(),
+        ])?
+        .run()
+        .await?;
+    let retry = retry_after_s(now);
+    let mut resp = crate::http::error_response(&ApiError::new(
+        429,
+        "rate_limited",
+        format!(
+            "this site reported more than {limit} activity records this minute; retry in {retry} s"
+        ),
+    ))?;
+    resp.headers_mut().set("Retry-After", &retry.to_string())?;
+    Ok(Some(resp))
 }
 
 /// `POST /api/sites/{site}/activity-key`: a new key, shown once; the old one stops working.

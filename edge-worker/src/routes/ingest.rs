@@ -78,6 +78,7 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
                     .bind(&[
                         site.id.as_str().into(),
                         limited["window_start"].as_f64().unwrap_or(0.0).into(),
+                        "ingest".into(),
                         (refused as f64).into(),
                     ]);
                 if let Ok(statement) = recorded {
