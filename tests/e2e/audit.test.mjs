@@ -139,6 +139,7 @@ test("the dashboard shows the log to an admin, newest first", async () => {
   await tab.check("#audit-log input[type=checkbox]");
   await tab.waitForSelector("#audit-log tr[data-action=login_failed]");
   assert.match(await tab.textContent("#audit-log tr[data-action=login_failed]"), /401/);
+  assert.equal(await tab.textContent("#audit-log tr[data-action=login_failed] td.error"), "401");
   await tab.screenshot({ path: join(OUTPUT, "dashboard-audit-desktop.png"), fullPage: true });
   await context.close();
 });

@@ -292,6 +292,12 @@ test("the dashboard shows activity (search, entity trail, sessions, summary), al
     const sessions = await tab.textContent("#activity-sessions");
     assert.ok(sessions.includes("sa") && sessions.includes("sb"), sessions);
     assert.match(await tab.textContent("#activity-summary"), /data_view\s*success\s*\d+/);
+    // The date range applies: yesterday had none of it.
+    await tab.selectOption("#activity #period", "yesterday");
+    await tab.waitForFunction(() => !document.querySelector("#activity-records tbody tr") && !document.querySelector("#activity-summary tbody tr"));
+    assert.match(await tab.url(), /period=yesterday/);
+    await tab.selectOption("#activity #period", "7d");
+    await tab.waitForSelector("#activity-records tr[data-action=data_update]");
     await tab.screenshot({ path: join(OUTPUT, "dashboard-activity-desktop.png"), fullPage: true });
 
     await tab.click("button[role=tab]:has-text('Alerts')");

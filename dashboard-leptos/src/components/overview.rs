@@ -61,8 +61,9 @@ pub fn Overview(role: Signal<String>, read_only: bool) -> impl IntoView {
     }
 }
 
+/// The period picker: presets and a custom range, kept in the view (and the URL).
 #[component]
-fn PeriodBar() -> impl IntoView {
+pub fn PeriodBar() -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let from = RwSignal::new(view.with_untracked(|v| v.from.clone()));
     let to = RwSignal::new(view.with_untracked(|v| v.to.clone()));

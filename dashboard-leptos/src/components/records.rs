@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use serde_json::Value;
 
 use crate::api;
+use crate::components::overview::PeriodBar;
 use crate::components::status_line;
 use crate::format::moment;
 use crate::state::View;
@@ -132,7 +133,10 @@ pub fn Records(
                                         row["entity_id"].as_str().unwrap_or_default().to_string());
                                     view! { <td><button class="link trail" on:click=move |_| open.run(pair.clone())>{text}</button></td> }.into_any()
                                 }
-                                _ => view! { <td data-key=*key>{text}</td> }.into_any(),
+                                _ => {
+                                    let failed = *kind == Kind::Outcome && text != "ok";
+                                    view! { <td data-key=*key class:error=failed>{text}</td> }.into_any()
+                                }
                             }
                         }).collect_view()}</tr> }
                     }).collect_view()}
@@ -204,7 +208,8 @@ pub fn Activity() -> impl IntoView {
     view! {
         <section class="card" id="activity">
             <h2>"Activity"</h2>
-            <p class="muted">"What your backend reported through the activity API, in the dashboard's period. Select an entity to see its whole trail."</p>
+            <p class="muted">"What your backend reported through the activity API. Select an entity to see its whole trail."</p>
+            <PeriodBar/>
             <form class="inline-form" on:submit=move |ev| { ev.prevent_default(); search(); }>
                 {SEARCH_FIELDS.iter().zip(fields).map(|((name, label), value)| view! {
                     <label>{*label}<input name=*name bind:value=value/></label>
