@@ -42,7 +42,7 @@ routes = [
  ("GET","/api/audit","instance_admin","The whole instance's audit log, newest first","Everything in the site logs plus logins (ok and failed), logouts, password changes, users and API tokens.",["audit"]),
  ("GET","/api/sites/{site}/compliance","site:auditor","The site's compliance report (HTML or CSV)","What is collected and never stored, the retention period and its cutoff, counts of stored raw events, rollup rows and audit entries, the last retention purge, and deletions recorded in the audit log. `format=html` (default) or `csv`.",["compliance"]),
  ("POST","/api/sites/{site}/activity-key","site:admin","Create or rotate the site's secret activity key","The key is in this answer only; the previous key stops working.",["activity"]),
- ("GET","/api/sites/{site}/activity","site:auditor","Search the site's server-side activity","Filters: user_id, session_id, type, entity_type, entity_id (a per-entity audit trail), outcome, and the period (default 30d). Newest first; page with `before` (the last row's `ts` and `id` as `ts:id`) and `limit` (at most 200). Each search is recorded in the audit log.",["activity"]),
+ ("GET","/api/sites/{site}/activity","site:auditor","Search the site's server-side activity","Filters: user_id, session_id, type, entity_type, entity_id (a per-entity audit trail), outcome, and the period (default 30d). Newest first; page with `before` (the last row's `ts` and `id` as `ts:id`) and `limit` (at most 200). `format=csv` answers the whole search as CSV (at most 100,000 rows; columns time, type, user_id, session_id, action, entity_type, entity_id, outcome, status_code, duration_ms, browser, os, device, ip_hash, details), recorded as `export_activity`. Each search is recorded in the audit log.",["activity"]),
  ("GET","/api/sites/{site}/activity/sessions","site:auditor","Active sessions","Sessions with activity in the last 30 minutes that did not end with a logout.",["activity"]),
  ("GET","/api/sites/{site}/activity/summary","site:auditor","Activity counts per type and outcome for the period","",["activity"]),
  ("DELETE","/api/sites/{site}/activity/users/{user}","site:admin","Delete all activity of one user id","For erasure requests; recorded in the audit log.",["activity"]),
@@ -103,7 +103,7 @@ for method, path, access, summary, desc, tags in routes:
     if path in ("/api/sites/{site}/activity","/api/sites/{site}/activity/summary"):
         params += stats_params[1:4]
     if path=="/api/sites/{site}/activity":
-        params += [qp(n,"Filter",{"type":"string"}) for n in ["user_id","session_id","type","entity_type","entity_id","outcome"]] + [qp("before","Keyset: ts:id of the last row seen",{"type":"string"}), qp("limit","Rows, 1-200 (default 50)",{"type":"integer"})]
+        params += [qp(n,"Filter",{"type":"string"}) for n in ["user_id","session_id","type","entity_type","entity_id","outcome"]] + [qp("before","Keyset: ts:id of the last row seen",{"type":"string"}), qp("limit","Rows, 1-200 (default 50)",{"type":"integer"}), qp("format","json (default) or csv",{"type":"string","enum":["json","csv"]})]
     if path=="/api/sites/{site}/compliance":
         params += [qp("format","html (default) or csv",{"type":"string","enum":["html","csv"]})]
     if path in ("/api/sites/{site}/audit","/api/audit"):

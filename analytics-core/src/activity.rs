@@ -294,6 +294,32 @@ pub fn values(a: &Activity) -> Vec<SqlValue> {
     ]
 }
 
+/// Most records one CSV export of a search holds (narrow the period or filters for more).
+pub const MAX_ACTIVITY_EXPORT_ROWS: usize = 100_000;
+
+/// Stored columns the CSV export carries after its `time` column (type … details).
+const CSV_STORED_COLUMNS: std::ops::Range<usize> = 3..17;
+
+/// The CSV export's header: `time` (ISO 8601), then the stored columns a person reads.
+pub fn csv_header() -> String {
+    crate::csv::line(
+        std::iter::once("time").chain(ACTIVITY_COLUMNS[CSV_STORED_COLUMNS].iter().copied()),
+    )
+}
+
+/// One record as a CSV line (cells quoted and defused as `crate::csv` does), in the order of
+/// `csv_header`.
+pub fn csv_line(a: &Activity) -> String {
+    let stored = values(a)[CSV_STORED_COLUMNS]
+        .iter()
+        .map(|v| match v {
+            SqlValue::Int(i) => i.to_string(),
+            SqlValue::Text(t) => t.clone(),
+        })
+        .collect::<Vec<_>>();
+    crate::csv::line(std::iter::once(crate::csv::iso_time(a.ts)).chain(stored))
+}
+
 /// Search filters, all optional, combined with AND.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Search {
@@ -357,6 +383,39 @@ pub const SUMMARY_SQL: &str = "SELECT type, outcome, COUNT(*) AS records, \
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn csv_lines_follow_the_columns_and_defuse_formulas() {
+        let a = Activity {
+            id: "r-001".into(),
+            site_id: "s".into(),
+            ts: 0,
+            kind: "data_update".into(),
+            user_id: "=HYPERLINK(\"x\")".into(),
+            session_id: String::new(),
+            action: "PATCH /a, b".into(),
+            entity_type: "invoice".into(),
+            entity_id: "42".into(),
+            outcome: "success".into(),
+            status_code: 200,
+            duration_ms: 35,
+            browser: String::new(),
+            os: String::new(),
+            device: String::new(),
+            ip_hash: "00ff".into(),
+            details: "{\"amount\":5}".into(),
+        };
+        assert_eq!(
+            csv_header(),
+            "time,type,user_id,session_id,action,entity_type,entity_id,outcome,status_code,duration_ms,browser,os,device,ip_hash,details\r\n"
+        );
+        let line = csv_line(&a);
+        assert!(line.starts_with("1970-01-01T00:00:00.000Z,data_update,\"'=HYPERLINK(\"\"x\"\")\",,\"PATCH /a, b\",invoice,42,success,200,35,"), "{line}");
+        assert!(
+            line.ends_with(",,,,00ff,\"{\"\"amount\"\":5}\"\r\n"),
+            "{line}"
+        );
+    }
 
     #[test]
     fn a_site_may_report_up_to_its_limit_per_minute() {

@@ -140,9 +140,16 @@ async fn audit_action(
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
         .collect();
-    if action == "export_breakdown" && query.get("format").and_then(|f| f.as_str()) != Some("csv") {
+    let csv = query.get("format").and_then(|f| f.as_str()) == Some("csv");
+    if action == "export_breakdown" && !csv {
         return None;
     }
+    // A search downloaded as CSV is an export (and counts for the bulk-download rule).
+    let action = if action == "activity_search" && csv {
+        "export_activity"
+    } else {
+        action
+    };
     let details = if matches!(route.method, "POST" | "PUT" | "PATCH") {
         match req.clone() {
             Ok(mut copy) => copy

@@ -13,6 +13,7 @@ const HOURLY = "15 * * * *";
 const API_KEY = "re_test_0123456789";
 let worker, receiver, receiverBase, owner;
 const received = [];
+const hooks = [];
 let receiverFails = 0;
 
 // Working hours that exclude this hour and the next, so the outside-hours rule fires for
@@ -31,7 +32,8 @@ before(async () => {
         res.writeHead(500, { "Content-Type": "application/json" }).end('{"message":"try later"}');
         return;
       }
-      received.push({ path: req.url, authorization: req.headers.authorization, body: JSON.parse(body) });
+      if (req.url === "/hook") hooks.push(JSON.parse(body));
+      else received.push({ path: req.url, authorization: req.headers.authorization, body: JSON.parse(body) });
       res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ id: `msg-${received.length}` }));
     });
   });
@@ -45,6 +47,7 @@ before(async () => {
       VIGIA_EMAIL_FROM: "Vigia <reports@vigia.test>",
       VIGIA_PUBLIC_URL: base,
       VIGIA_ACTIVITY_RECORDS_PER_MINUTE: "150",
+      VIGIA_ALERT_WEBHOOK_URL: `${receiverBase}/hook`,
       VIGIA_ALERT_RULES: JSON.stringify({
         failed_logins_per_ip: { count: 3, minutes: 15 },
         bot_burst: { count: 3, minutes: 10 },
@@ -250,12 +253,17 @@ test("suspicious activity: rules fire at their thresholds, alerts are listed onc
   const loginMail = await eventually(() => received.find((r) => r.body.text.includes("Failed logins from one address")), 10_000, "the login alert mail");
   assert.match(loginMail.body.subject, /^Suspicious activity on Demo site: 1 new alert$/);
   assert.match(loginMail.body.text, new RegExp(`Review them: ${worker.base}/\\?site=demo&tab=alerts`));
+  // The same alerts went to the chat webhook, once.
+  assert.equal(hooks.length, 2, JSON.stringify(hooks));
+  assert.match(hooks[1].text, /Failed logins from one address/);
+  assert.equal(hooks[1].content, hooks[1].text);
   const mailsBefore = received.length;
   const rowsBefore = (await worker.d1("SELECT COUNT(*) AS n FROM alerts"))[0].n;
   await worker.cron(HOURLY, Date.now());
   assert.equal((await worker.d1("SELECT COUNT(*) AS n FROM alerts"))[0].n, rowsBefore);
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(received.length, mailsBefore, "nothing new, no mail");
+  assert.equal(hooks.length, 2, "nothing new, no webhook post");
   // Viewers may not read alerts; auditors may.
   const viewer = await sessionCookie(worker.base, { email: "viewer@example.com", password: "viewer password 1" });
   assert.equal((await api("GET", "/api/sites/demo/alerts", null, viewer)).status, 403);
@@ -299,6 +307,16 @@ test("the dashboard shows activity (search, entity trail, sessions, summary), al
     await tab.selectOption("#activity #period", "7d");
     await tab.waitForSelector("#activity-records tr[data-action=data_update]");
     await tab.screenshot({ path: join(OUTPUT, "dashboard-activity-desktop.png"), fullPage: true });
+    // The trail downloads as CSV, and the download is an audited export.
+    const href = await tab.getAttribute("#activity a.csv", "href");
+    const csv = await api("GET", href);
+    assert.match(csv.headers.get("content-type"), /^text\/csv/);
+    const lines = csv.text.trim().split("\r\n");
+    assert.equal(lines[0], "time,type,user_id,session_id,action,entity_type,entity_id,outcome,status_code,duration_ms,browser,os,device,ip_hash,details");
+    assert.equal(lines.length, 3, csv.text);
+    assert.ok(lines.slice(1).every((l) => l.includes(",invoice,77,")));
+    const audit = (await api("GET", "/api/sites/demo/audit")).json.entries;
+    assert.ok(audit.some((e) => e.action === "export_activity" && JSON.parse(e.details).entity_id === "77"));
 
     await tab.click("button[role=tab]:has-text('Alerts')");
     await tab.waitForSelector("#alert-list tr[data-action=failed_logins_per_ip]");

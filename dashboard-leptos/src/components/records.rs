@@ -192,6 +192,14 @@ pub fn Activity() -> impl IntoView {
             applied.get()
         )
     });
+    let csv = move || {
+        format!(
+            "{}?{}&format=csv{}",
+            site_path(view, "activity"),
+            range(),
+            applied.get()
+        )
+    };
     let summary =
         Signal::derive(move || format!("{}?{}", site_path(view, "activity/summary"), range()));
     let sessions = Signal::derive(move || format!("{}?", site_path(view, "activity/sessions")));
@@ -216,6 +224,7 @@ pub fn Activity() -> impl IntoView {
                 }).collect_view()}
                 <button type="submit" class="primary">"Search"</button>
             </form>
+            <p><a class="csv" href=csv download="">"Download these records as CSV"</a></p>
             <Records id="activity-records" url=records list="records" trail=trail columns=&[
                 ("ts", "When", Kind::Time), ("type", "Type", Kind::Text), ("user_id", "User", Kind::Text),
                 ("session_id", "Session", Kind::Text), ("action", "Action", Kind::Text),

@@ -13,7 +13,8 @@ use worker::{Env, Request};
 use super::stats::parse as parse_period;
 use crate::db::{d1, statement};
 use crate::http::{
-    header, json, now_ms, query_pairs, query_value, random_hex, read_body, Failure, RouteResult,
+    csv_response, header, json, now_ms, query_pairs, query_value, random_hex, read_body, Failure,
+    RouteResult,
 };
 use crate::session::Caller;
 
@@ -149,6 +150,9 @@ pub async fn search(req: Request, env: &Env, c: &Caller) -> RouteResult {
             .and_then(|l| l.parse().ok())
             .unwrap_or(50),
     };
+    if query_value(&pairs, "format") == Some("csv") {
+        return export_csv(env, c, s, &r.period).await;
+    }
     let (sql, binds) = activity::search_sql(c.site(), &s);
     let rows: Vec<Activity> = statement(&d1(env)?, &sql, &binds)?.all().await?.results()?;
     let next = (rows.len() as u32 == s.limit.clamp(1, activity::MAX_ACTIVITY_PAGE))
@@ -157,6 +161,42 @@ pub async fn search(req: Request, env: &Env, c: &Caller) -> RouteResult {
     json(
         200,
         &serde_json::json!({ "records": rows, "next_before": next, "range": r.period.describe() }),
+    )
+}
+
+/// The whole search as CSV, read in keyset pages, bounded at `MAX_ACTIVITY_EXPORT_ROWS`.
+async fn export_csv(
+    env: &Env,
+    c: &Caller,
+    mut s: Search,
+    period: &analytics_core::period::Period,
+) -> RouteResult {
+    let db = d1(env)?;
+    let mut body = activity::csv_header();
+    let mut rows = 0;
+    s.limit = activity::MAX_ACTIVITY_PAGE;
+    while rows < activity::MAX_ACTIVITY_EXPORT_ROWS {
+        let (sql, binds) = activity::search_sql(c.site(), &s);
+        let page: Vec<Activity> = statement(&db, &sql, &binds)?.all().await?.results()?;
+        for a in &page {
+            body.push_str(&activity::csv_line(a));
+        }
+        rows += page.len();
+        match page.last() {
+            Some(last) if page.len() as u32 == s.limit => {
+                s.before = Some((last.ts, last.id.clone()))
+            }
+            _ => break,
+        }
+    }
+    csv_response(
+        &format!(
+            "vigia-{}-activity-{}-{}.csv",
+            c.site(),
+            period.from,
+            period.to
+        ),
+        body,
     )
 }
 

@@ -69,7 +69,10 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
                 .collect::<worker::Result<Vec<_>>>()?;
             db.batch(statements).await?;
         }
-        let Some(provider) = provider else { continue };
+        let webhook = mail::setting(env, "VIGIA_ALERT_WEBHOOK_URL");
+        if provider.is_none() && webhook.is_none() {
+            continue;
+        }
         let new: Vec<Alert> = statement(
             &db,
             CLAIM_UNMAILED_SQL,
@@ -81,14 +84,20 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
         if new.is_empty() {
             continue;
         }
+        let link = site_link(&public_base(env, None), &site.id, "tab=alerts");
+        let (subject, text, html) = alerts::mail(&site.name, &new, &link, &tz);
+        if let Some(url) = &webhook {
+            if let Err(e) = post_webhook(url, &text).await {
+                worker::console_error!("alert webhook for {} failed: {e}", site.id);
+            }
+        }
+        let Some(provider) = provider else { continue };
         let recipients: Vec<Email> = db
             .prepare(ALERT_RECIPIENTS_SQL)
             .bind(&[site.id.as_str().into()])?
             .all()
             .await?
             .results()?;
-        let link = site_link(&public_base(env, None), &site.id, "tab=alerts");
-        let (subject, text, html) = alerts::mail(&site.name, &new, &link, &tz);
         for r in recipients {
             let message = EmailMessage {
                 from: mail::sender(env),
@@ -104,6 +113,30 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Posts the alert text to a chat webhook (`{"text"}` for Slack and Mattermost, `{"content"}`
+/// for Discord).
+async fn post_webhook(url: &str, text: &str) -> Result<(), String> {
+    let fail = |e: worker::Error| e.to_string();
+    let headers = worker::Headers::new();
+    headers
+        .set("Content-Type", "application/json")
+        .map_err(fail)?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post)
+        .with_headers(headers)
+        .with_body(Some(
+            serde_json::json!({ "text": text, "content": text })
+                .to_string()
+                .into(),
+        ));
+    let req = worker::Request::new_with_init(url, &init).map_err(fail)?;
+    let answer = worker::Fetch::Request(req).send().await.map_err(fail)?;
+    match answer.status_code() {
+        200..=299 => Ok(()),
+        status => Err(format!("{url} answered {status}")),
+    }
 }
 
 #[derive(Deserialize, serde::Serialize)]
