@@ -123,6 +123,17 @@ pub fn action_for(method: &str, path: &str) -> Option<&'static str> {
     })
 }
 
+/// The action a request is recorded as, knowing whether it asks for CSV: a breakdown is kept
+/// only as a CSV export, and an activity search downloaded as CSV is an export (it counts for
+/// the bulk-download rule).
+pub fn action_for_request(method: &str, path: &str, as_csv: bool) -> Option<&'static str> {
+    match (action_for(method, path)?, as_csv) {
+        ("export_breakdown", false) => None,
+        ("activity_search", true) => Some("export_activity"),
+        (action, _) => Some(action),
+    }
+}
+
 /// Actions whose request body is never kept, whatever its keys are called (a password change
 /// sends `{current, new}`).
 pub const BODY_NOT_KEPT: [&str; 2] = ["password_change", "invite_accept"];
@@ -209,6 +220,29 @@ mod tests {
         assert_eq!(
             action_for("GET", "/api/export/events"),
             Some("export_events")
+        );
+    }
+
+    #[test]
+    fn csv_downloads_are_exports() {
+        let breakdown = "/api/stats/breakdown";
+        assert_eq!(action_for_request("GET", breakdown, false), None);
+        assert_eq!(
+            action_for_request("GET", breakdown, true),
+            Some("export_breakdown")
+        );
+        let search = "/api/sites/{site}/activity";
+        assert_eq!(
+            action_for_request("GET", search, false),
+            Some("activity_search")
+        );
+        assert_eq!(
+            action_for_request("GET", search, true),
+            Some("export_activity")
+        );
+        assert_eq!(
+            action_for_request("POST", "/api/login", true),
+            Some("login")
         );
     }
 

@@ -112,14 +112,15 @@ impl EventBuffer {
         let Some(visitor) = events.first().map(|e| e.visitor.clone()) else {
             return Response::from_json(&serde_json::json!({ "buffered": 0 }));
         };
-        let max_buffered = env_limit(&self.env, "VIGIA_MAX_BUFFERED_EVENTS", MAX_BUFFERED_EVENTS);
+        let max_buffered =
+            crate::config::limit(&self.env, "VIGIA_MAX_BUFFERED_EVENTS", MAX_BUFFERED_EVENTS);
         if self.pending()? + events.len() as i64 > max_buffered {
             return Response::error("buffer full", 503);
         }
         let now = now_ms();
         let window = rate_limit::window_of(now);
         let visitor_key = format!("v:{visitor}");
-        let site_limit = env_limit(
+        let site_limit = crate::config::limit(
             &self.env,
             "VIGIA_SITE_EVENTS_PER_MINUTE",
             MAX_EVENTS_PER_SITE_PER_WINDOW,
@@ -371,13 +372,4 @@ impl DurableObject for EventBuffer {
         }
         Response::ok("flushed")
     }
-}
-
-/// A limit the deployment may lower or raise with a `[vars]` entry; the named constant otherwise.
-fn env_limit(env: &Env, name: &str, default: i64) -> i64 {
-    env.var(name)
-        .ok()
-        .and_then(|v| v.to_string().trim().parse::<i64>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(default)
 }

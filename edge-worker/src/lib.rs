@@ -2,6 +2,7 @@
 
 mod audit;
 mod buffer;
+mod config;
 mod db;
 mod http;
 mod mail;
@@ -135,21 +136,12 @@ async fn audit_action(
     route: &analytics_core::routes::Route,
 ) -> Option<(&'static str, audit::Origin, serde_json::Value)> {
     let url = req.url().ok()?;
-    let action = analytics_core::audit::action_for(route.method, route.path)?;
     let query: serde_json::Map<String, serde_json::Value> = url
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
         .collect();
     let csv = query.get("format").and_then(|f| f.as_str()) == Some("csv");
-    if action == "export_breakdown" && !csv {
-        return None;
-    }
-    // A search downloaded as CSV is an export (and counts for the bulk-download rule).
-    let action = if action == "activity_search" && csv {
-        "export_activity"
-    } else {
-        action
-    };
+    let action = analytics_core::audit::action_for_request(route.method, route.path, csv)?;
     let details = if matches!(route.method, "POST" | "PUT" | "PATCH") {
         match req.clone() {
             Ok(mut copy) => copy

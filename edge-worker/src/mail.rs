@@ -5,18 +5,11 @@
 use analytics_core::email::{http_api_body, EmailMessage, Provider, DEFAULT_HTTP_EMAIL_URL};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
+use crate::config::setting;
+
 /// The configured provider, `None` when mail is off, or why the configuration is wrong.
 pub fn provider(env: &Env) -> Result<Option<Provider>, String> {
     Provider::from_config(setting(env, "VIGIA_EMAIL_PROVIDER").as_deref())
-}
-
-/// A variable or secret, empty counting as unset.
-pub fn setting(env: &Env, name: &str) -> Option<String> {
-    env.var(name)
-        .map(|v| v.to_string())
-        .or_else(|_| env.secret(name).map(|v| v.to_string()))
-        .ok()
-        .filter(|v| !v.trim().is_empty())
 }
 
 /// The sender every mail carries (`VIGIA_EMAIL_FROM`).
@@ -36,32 +29,44 @@ async fn send_http(env: &Env, m: &EmailMessage) -> Result<String, String> {
     let url = setting(env, "VIGIA_EMAIL_API_URL").unwrap_or_else(|| DEFAULT_HTTP_EMAIL_URL.into());
     let key = setting(env, "VIGIA_EMAIL_API_KEY")
         .ok_or("VIGIA_EMAIL_API_KEY is not set (wrangler secret put VIGIA_EMAIL_API_KEY)")?;
-    let headers = Headers::new();
+    let body = post_json(&url, &http_api_body(m), Some(&key)).await?;
+    Ok(serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(String::from))
+        .unwrap_or_default())
+}
+
+/// POSTs JSON (with a bearer key when given); answers the body of a 2xx, or why it failed.
+pub async fn post_json(
+    url: &str,
+    body: &serde_json::Value,
+    bearer: Option<&str>,
+) -> Result<String, String> {
     let fail = |e: worker::Error| e.to_string();
-    headers
-        .set("Authorization", &format!("Bearer {key}"))
-        .map_err(fail)?;
+    let headers = Headers::new();
+    if let Some(key) = bearer {
+        headers
+            .set("Authorization", &format!("Bearer {key}"))
+            .map_err(fail)?;
+    }
     headers
         .set("Content-Type", "application/json")
         .map_err(fail)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(http_api_body(m).to_string().into()));
-    let req = Request::new_with_init(&url, &init).map_err(fail)?;
+        .with_body(Some(body.to_string().into()));
+    let req = Request::new_with_init(url, &init).map_err(fail)?;
     let mut answer = Fetch::Request(req).send().await.map_err(fail)?;
     let status = answer.status_code();
-    let body = answer.text().await.unwrap_or_default();
+    let text = answer.text().await.unwrap_or_default();
     if !(200..300).contains(&status) {
         return Err(format!(
             "{url} answered {status}: {}",
-            body.chars().take(300).collect::<String>()
+            text.chars().take(300).collect::<String>()
         ));
     }
-    Ok(serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v["id"].as_str().map(String::from))
-        .unwrap_or_default())
+    Ok(text)
 }
 
 async fn send_binding(env: &Env, m: &EmailMessage) -> Result<String, String> {

@@ -13,14 +13,15 @@ use analytics_core::sql::SqlValue;
 use serde::Deserialize;
 use worker::{Env, Request};
 
+use crate::config::setting;
 use crate::db::{d1, site_summaries, statement};
-use crate::http::{json, now_ms, public_base, query_pairs, query_value, Failure, RouteResult};
+use crate::http::{json, now_ms, public_base, query_pairs, query_value, RouteResult};
 use crate::mail;
 use crate::session::Caller;
 
 /// The rules in force; a broken configuration is reported and the defaults apply.
 fn rules(env: &Env) -> Rules {
-    Rules::from_config(mail::setting(env, "VIGIA_ALERT_RULES").as_deref()).unwrap_or_else(|e| {
+    Rules::from_config(setting(env, "VIGIA_ALERT_RULES").as_deref()).unwrap_or_else(|e| {
         worker::console_error!("{e}; using the default thresholds");
         Rules::default()
     })
@@ -37,6 +38,9 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
     let db = d1(env)?;
     let sites = site_summaries(&db, None).await?;
     let provider = mail::provider(env).unwrap_or(None);
+    let webhook = setting(env, "VIGIA_ALERT_WEBHOOK_URL");
+    let from = mail::sender(env);
+    let base = public_base(env, None);
     for site in sites {
         let tz = zone_or_utc(&site.timezone);
         let mut found: Vec<Alert> = Vec::new();
@@ -69,7 +73,6 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
                 .collect::<worker::Result<Vec<_>>>()?;
             db.batch(statements).await?;
         }
-        let webhook = mail::setting(env, "VIGIA_ALERT_WEBHOOK_URL");
         if provider.is_none() && webhook.is_none() {
             continue;
         }
@@ -84,10 +87,12 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
         if new.is_empty() {
             continue;
         }
-        let link = site_link(&public_base(env, None), &site.id, "tab=alerts");
+        let link = site_link(&base, &site.id, "tab=alerts");
         let (subject, text, html) = alerts::mail(&site.name, &new, &link, &tz);
         if let Some(url) = &webhook {
-            if let Err(e) = post_webhook(url, &text).await {
+            // `text` for Slack and Mattermost, `content` for Discord.
+            let body = serde_json::json!({ "text": text, "content": text });
+            if let Err(e) = mail::post_json(url, &body, None).await {
                 worker::console_error!("alert webhook for {} failed: {e}", site.id);
             }
         }
@@ -100,7 +105,7 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
             .results()?;
         for r in recipients {
             let message = EmailMessage {
-                from: mail::sender(env),
+                from: from.clone(),
                 to: r.email,
                 subject: subject.clone(),
                 text: text.clone(),
@@ -113,30 +118,6 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Posts the alert text to a chat webhook (`{"text"}` for Slack and Mattermost, `{"content"}`
-/// for Discord).
-async fn post_webhook(url: &str, text: &str) -> Result<(), String> {
-    let fail = |e: worker::Error| e.to_string();
-    let headers = worker::Headers::new();
-    headers
-        .set("Content-Type", "application/json")
-        .map_err(fail)?;
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post)
-        .with_headers(headers)
-        .with_body(Some(
-            serde_json::json!({ "text": text, "content": text })
-                .to_string()
-                .into(),
-        ));
-    let req = worker::Request::new_with_init(url, &init).map_err(fail)?;
-    let answer = worker::Fetch::Request(req).send().await.map_err(fail)?;
-    match answer.status_code() {
-        200..=299 => Ok(()),
-        status => Err(format!("{url} answered {status}")),
-    }
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -156,7 +137,7 @@ struct AlertRow {
 }
 
 /// `GET /api/sites/{site}/alerts?before=&limit=`: what fired, newest first, and the rules.
-pub async fn list(req: Request, env: &Env, c: &Caller) -> Result<worker::Response, Failure> {
+pub async fn list(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let pairs = query_pairs(&req)?;
     let before = alerts::parse_before(query_value(&pairs, "before"))?;
     let limit = query_value(&pairs, "limit")
@@ -176,7 +157,7 @@ pub async fn list(req: Request, env: &Env, c: &Caller) -> Result<worker::Respons
         .iter()
         .map(|(name, description)| serde_json::json!({ "rule": name, "description": description }))
         .collect();
-    let answer: RouteResult = json(
+    json(
         200,
         &serde_json::json!({
             "alerts": items,
@@ -184,6 +165,5 @@ pub async fn list(req: Request, env: &Env, c: &Caller) -> Result<worker::Respons
             "rules": rule_names,
             "thresholds": rules(env),
         }),
-    );
-    answer
+    )
 }
