@@ -18,7 +18,7 @@ stamp() { mkdir -p "$ROOT/.vigia/stamps"; echo "$2" > "$ROOT/.vigia/stamps/$1"; 
 
 build_collector() {
   local hash out="$ROOT/dist/collector"
-  hash="$(inputs_hash collector-wasm)"
+  hash="$(inputs_hash collector-wasm ingest-limits scripts/publish-collector.mjs)"
   up_to_date collector "$out/collector.wasm" "$hash" && up_to_date collector "$ROOT/dist/v.js" "$hash" && return 0
   log "building the collector (wasm module + loader)"
   # No wasm-bindgen step: the module exports plain functions and the loader is its only JS.
@@ -51,7 +51,7 @@ build_demo() {
 
 build_worker() {
   local hash
-  hash="$(inputs_hash edge-worker analytics-core)"
+  hash="$(inputs_hash edge-worker analytics-core ingest-limits)"
   up_to_date worker "$ROOT/edge-worker/build/index.js" "$hash" && return 0
   log "building the Worker (worker-build --release)"
   (cd "$ROOT/edge-worker" && worker-build --release)

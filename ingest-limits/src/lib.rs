@@ -1,4 +1,7 @@
-//! Every ingest limit, named once. The Worker and the tests read them from here.
+//! Every ingest limit, named once. The Worker (as `analytics_core::limits`), the tests and the
+//! browser collector (a `no_std` wasm module) all compile these constants.
+
+#![no_std]
 
 /// Largest `POST /api/event` body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 32 * 1024;
