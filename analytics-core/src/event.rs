@@ -38,8 +38,15 @@ pub struct EnrichedEvent {
     pub screen: String,
     pub engaged_ms: i64,
     pub scroll: i64,
-    /// Custom properties as a JSON object text ("{}" when none).
+    /// Properties (custom events and page views) as a JSON object text ("{}" when none).
     pub props: String,
+    /// A custom event's revenue in millionths of `revenue_currency` (0 when none; negative:
+    /// a refund). Defaults keep events buffered before revenue existed readable.
+    #[serde(default)]
+    pub revenue_micros: i64,
+    /// ISO 4217 code, uppercase; "" when the event carries no revenue.
+    #[serde(default)]
+    pub revenue_currency: String,
     pub bot: bool,
     /// The same visitor's hash under yesterday's salt, set only in the first half hour after
     /// midnight UTC, so the Durable Object can continue a session that crosses midnight under

@@ -4,7 +4,8 @@
 //! filters. Session attributes (entry page, source, channel, UTM, geo, browser, OS, device)
 //! match the session's first event; `page` matches visits that viewed the page; `exit_page`
 //! the visit's last page view; `event`, `outbound`, `download` and `prop` visits that sent
-//! that event. Filtered queries read raw events (rollups hold one dimension at a time).
+//! that event (a `prop` filter's event part is a custom event's name, or `pageview` for a page
+//! view's properties). Filtered queries read raw events (rollups hold one dimension at a time).
 
 use crate::error::ApiError;
 use crate::rollup::{DIMENSIONS, SESSION_DIMENSIONS};
@@ -40,7 +41,7 @@ pub fn session_column(dimension: &str) -> Option<&'static str> {
 /// The event kind a named-event dimension counts.
 pub fn event_kind(dimension: &str) -> Option<&'static str> {
     Some(match dimension {
-        "event" | "prop" => "custom",
+        "event" => "custom",
         "outbound" => "outbound",
         "download" => "download",
         _ => return None,
@@ -134,8 +135,10 @@ impl Filter {
                     binds.push_text(value),
                 );
                 format!(
-                    "session IN (SELECT session FROM events WHERE {IN_RANGE} AND kind = 'custom' AND name = {n} \
+                    "session IN (SELECT session FROM events WHERE {IN_RANGE} AND kind IN ('custom', 'pageview') \
+                     AND {} = {n} \
                      AND EXISTS (SELECT 1 FROM json_each(events.props) j WHERE j.key = {k} AND {} = {v}))",
+                    prop_event_sql(""),
                     PROP_VALUE_TEXT
                 )
             }
@@ -148,6 +151,15 @@ impl Filter {
             }
         }
     }
+}
+
+/// The event part of a `prop` label, the way `rollup::apply` writes it: a custom event's name,
+/// or `pageview` for a page view. `prefix` qualifies the columns (`"ev."`).
+pub fn prop_event_sql(prefix: &str) -> String {
+    format!(
+        "(CASE WHEN {prefix}kind = 'pageview' THEN '{}' ELSE {prefix}name END)",
+        crate::rollup::PAGEVIEW_PROP_EVENT
+    )
 }
 
 /// A JSON property value as text, the way `rollup::prop_label` writes it.

@@ -67,8 +67,9 @@ pub fn enrich_batch(
     let visitor = visitor_under(salt, site, facts);
 
     let mut out = Vec::with_capacity(batch.events.len());
-    for (index, incoming) in batch.events.iter().enumerate() {
-        // Validation has parsed this URL already; a failure here is still a clean 400.
+    for incoming in &batch.events {
+        let index = incoming.index;
+        // Reading has parsed this URL already; a failure here is still a clean 400.
         let url = url::Url::parse(&incoming.url).map_err(|_| {
             ApiError::bad_request(
                 "bad_url",
@@ -84,9 +85,14 @@ pub fn enrich_batch(
         }
         let source = referrer::classify(incoming.referrer.as_deref(), &clean.host, &clean.utm[1]);
         let [utm_source, utm_medium, utm_campaign, utm_term, utm_content] = clean.utm;
+        let (revenue_micros, revenue_currency) = incoming
+            .revenue
+            .as_ref()
+            .map(|r| (r.micros, r.currency.clone()))
+            .unwrap_or_default();
         out.push(EnrichedEvent {
-            // Zero-padded so ids sort in batch order: events of one request share a timestamp,
-            // and funnels order steps by (ts, id).
+            // The index as sent, zero-padded so ids sort in batch order: events of one request
+            // share a timestamp, and funnels order steps by (ts, id).
             id: format!("{request_id}-{index:02}"),
             site_id: site.id.clone(),
             ts: now_ms,
@@ -120,6 +126,8 @@ pub fn enrich_batch(
                 .as_ref()
                 .map(|p| serde_json::Value::Object(p.clone()).to_string())
                 .unwrap_or_else(|| "{}".into()),
+            revenue_micros,
+            revenue_currency,
             bot: is_bot,
             previous_visitor: String::new(),
         });
@@ -189,6 +197,39 @@ mod tests {
         for secret in ["203.0.113.50", "hunter2", "X11; Linux", "Chrome/131"] {
             assert!(!stored.contains(secret), "{secret} leaked into {stored}");
         }
+    }
+
+    #[test]
+    fn ids_keep_the_index_as_sent_and_revenue_and_props_travel_on() {
+        let body = br#"{"site":"demo","events":[{"kind":"nope","url":"https://example.com/"},{"kind":"custom","name":"buy","url":"https://example.com/#/cart","props":{"plan":"pro"},"revenue":{"amount":"19.99","currency":"eur"}},{"kind":"pageview","url":"https://example.com/app#/settings?token=x","props":{"section":"docs"}}]}"#;
+        let batch = parse_batch(body).unwrap();
+        let events = enrich_batch(&batch, &site(), &facts(), b"salt", 0, "req").unwrap();
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["req-01", "req-02"]);
+        assert_eq!(
+            (
+                events[0].revenue_micros,
+                events[0].revenue_currency.as_str()
+            ),
+            (19_990_000, "EUR")
+        );
+        assert_eq!(events[0].props, r#"{"plan":"pro"}"#);
+        assert_eq!(events[1].props, r#"{"section":"docs"}"#);
+        assert_eq!(
+            (
+                events[1].revenue_micros,
+                events[1].revenue_currency.as_str()
+            ),
+            (0, "")
+        );
+        // The fragment stays only when the site routes by hash.
+        assert_eq!(events[1].path, "/app");
+        let hashed = SiteConfig {
+            hash_routing: true,
+            ..site()
+        };
+        let events = enrich_batch(&batch, &hashed, &facts(), b"salt", 0, "req").unwrap();
+        assert_eq!(events[1].path, "/app#/settings?token=x");
     }
 
     #[test]

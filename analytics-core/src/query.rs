@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::filter::{event_kind, session_column, Binds, Filter, PROP_VALUE_TEXT};
+use crate::filter::{event_kind, prop_event_sql, session_column, Binds, Filter, PROP_VALUE_TEXT};
 use crate::rollup::{BREAKDOWN_SQL, DIMENSIONS, TOTALS_SQL};
 use crate::sql::SqlValue;
 
@@ -230,11 +230,13 @@ pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
             // A subquery names the label: json_each has its own `value` column, which GROUP
             // BY would pick over an alias.
             "prop" => format!(
-                ", props AS (SELECT ev.name || char(31) || j.key || char(31) || {PROP_VALUE_TEXT} AS label, \
-                 ev.day AS day, ev.visitor AS visitor FROM ev, json_each(ev.props) j WHERE ev.kind = 'custom') \
+                ", props AS (SELECT {} || char(31) || j.key || char(31) || {PROP_VALUE_TEXT} AS label, \
+                 ev.day AS day, ev.visitor AS visitor FROM ev, json_each(ev.props) j \
+                 WHERE ev.kind IN ('custom', 'pageview')) \
                  SELECT label AS value, COUNT(DISTINCT day || ':' || visitor) AS visitors, 0 AS pageviews, \
                  0 AS visits, 0 AS bounces, 0 AS duration_ms, 0 AS engaged_ms, COUNT(*) AS events \
-                 FROM props GROUP BY label"
+                 FROM props GROUP BY label",
+                prop_event_sql("ev.")
             ),
             dim => {
                 let kind = event_kind(dim).unwrap_or("custom");
@@ -325,6 +327,75 @@ pub fn goal(scope: &Scope, goal: &Goal) -> Sql {
         ),
         binds,
     )
+}
+
+/// A goal's revenue per currency (rows: currency, units, micros — the sum split in whole units
+/// and the rest, so neither overflows nor loses precision on its way through JavaScript;
+/// `RevenueRow::micros` puts them together). Only event goals carry revenue: `None` for pages.
+pub fn goal_revenue(scope: &Scope, goal: &Goal) -> Option<Sql> {
+    if goal.kind != "event" {
+        return None;
+    }
+    if !scope.filters.is_empty() {
+        return Some(goal_revenue_raw(scope, goal));
+    }
+    let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
+    let dim = binds.push_text(crate::rollup::REVENUE_DIMENSION);
+    let name = binds.push_text(&goal.value);
+    // The value is the currency (three letters), U+001F, the event name.
+    Some(finish(
+        format!(
+            "SELECT substr(value, 1, 3) AS currency, {} FROM rollups_hourly \
+             WHERE site_id = ?1 AND hour >= ?2 AND hour < ?3 AND dimension = {dim} \
+             AND substr(value, 5) = {name} GROUP BY currency ORDER BY currency",
+            revenue_sums()
+        ),
+        binds,
+    ))
+}
+
+/// The sums `goal_revenue` answers: whole units and the micro-unit rest.
+fn revenue_sums() -> String {
+    let per_unit = crate::limits::REVENUE_MICROS_PER_UNIT;
+    format!("SUM(revenue_micros / {per_unit}) AS units, SUM(revenue_micros % {per_unit}) AS micros")
+}
+
+/// `goal_revenue` from raw events, whatever the filters (public for the equivalence test).
+pub fn goal_revenue_raw(scope: &Scope, goal: &Goal) -> Sql {
+    let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
+    let prelude = raw_prelude(scope, &mut binds);
+    let matches = goal.matches(&mut binds, "");
+    finish(
+        format!(
+            "{prelude} SELECT revenue_currency AS currency, {} FROM ev \
+             WHERE {matches} AND revenue_currency != '' GROUP BY currency ORDER BY currency",
+            revenue_sums()
+        ),
+        binds,
+    )
+}
+
+/// One currency's revenue as `goal_revenue` answers it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevenueRow {
+    pub currency: String,
+    pub units: i64,
+    pub micros: i64,
+}
+
+impl RevenueRow {
+    /// The exact sum in micro-units.
+    pub fn total_micros(&self) -> i128 {
+        self.units as i128 * crate::limits::REVENUE_MICROS_PER_UNIT as i128 + self.micros as i128
+    }
+
+    /// `{"currency": "EUR", "amount": "12.50"}`, the amount an exact decimal.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "currency": self.currency,
+            "amount": crate::wire::format_micros(self.total_micros()),
+        })
+    }
 }
 
 pub fn check_funnel(steps: &[Goal]) -> Result<(), ApiError> {
@@ -437,8 +508,13 @@ mod tests {
                 totals(&s),
                 hourly(&s),
                 goal(&s, &steps[1]),
+                goal_revenue(&s, &steps[1]).unwrap(),
                 funnel(&s, &steps),
             ];
+            assert!(
+                goal_revenue(&s, &steps[0]).is_none(),
+                "pages carry no revenue"
+            );
             for dim in &DIMENSIONS[1..] {
                 all.push(breakdown(&s, dim, 10));
             }

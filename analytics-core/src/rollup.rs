@@ -16,6 +16,10 @@
 //!   daily, so uniques over several days are a sum of daily uniques).
 //! - `page` counts page views, visitors and engaged time per path, in each event's hour;
 //!   `exit_page` counts visits by the session's last page view.
+//! - `prop` counts the properties of custom events (labelled with the event's name) and of
+//!   page views (labelled `pageview`), in each event's hour.
+//! - `revenue` rows (value: currency, U+001F, custom event name; see `revenue_label`) count the
+//!   custom events that carried revenue and sum it in `revenue_micros`.
 //! - Bots are stored in `events` but add nothing here except to the `bots` row.
 
 use crate::enrich::session::continues;
@@ -41,7 +45,8 @@ pub const SESSION_DIMENSIONS: [(&str, &str); 14] = [
     ("os", "os"),
     ("device", "device"),
 ];
-/// Every dimension a rollup row can have.
+/// Every dimension a rollup row can have and a breakdown can ask for (besides
+/// `REVENUE_DIMENSION`, which only goal stats read).
 pub const DIMENSIONS: [&str; 22] = [
     "total",
     "page",
@@ -66,6 +71,11 @@ pub const DIMENSIONS: [&str; 22] = [
     "download",
     "bots",
 ];
+
+/// Rollup rows holding revenue per currency and custom event name.
+pub const REVENUE_DIMENSION: &str = "revenue";
+/// The event part of a page view's `prop` label.
+pub const PAGEVIEW_PROP_EVENT: &str = "pageview";
 
 /// A visitor's open session, as the Durable Object keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +115,9 @@ pub struct Delta {
     pub duration_ms: i64,
     pub engaged_ms: i64,
     pub events: i64,
+    /// Revenue in micro-units (`revenue` rows only). Deltas buffered before it existed read 0.
+    #[serde(default)]
+    pub revenue_micros: i64,
 }
 
 fn hour_of(ms: i64) -> i64 {
@@ -266,7 +279,12 @@ pub fn apply(
         row.events += 1;
         row.visitors += first as i64;
     }
-    if event.kind == "custom" {
+    let prop_event = match event.kind.as_str() {
+        "custom" => Some(event.name.as_str()),
+        "pageview" => Some(PAGEVIEW_PROP_EVENT),
+        _ => None,
+    };
+    if let Some(prop_event) = prop_event {
         if let Ok(serde_json::Value::Object(props)) =
             serde_json::from_str::<serde_json::Value>(&event.props)
         {
@@ -275,7 +293,7 @@ pub fn apply(
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),
                 };
-                let label = prop_label(&event.name, &key, &value);
+                let label = prop_label(prop_event, &key, &value);
                 let first = seen.first(&format!(
                     "{event_day}\u{1f}prop\u{1f}{label}\u{1f}{visitor}"
                 ));
@@ -284,6 +302,12 @@ pub fn apply(
                 row.visitors += first as i64;
             }
         }
+    }
+    if event.kind == "custom" && !event.revenue_currency.is_empty() {
+        let label = revenue_label(&event.revenue_currency, &event.name);
+        let row = out.row(event_hour, REVENUE_DIMENSION, &label);
+        row.events += 1;
+        row.revenue_micros += event.revenue_micros;
     }
     session.last_ms = session.last_ms.max(event.ts);
     // Remove rows that ended up all zero (a bounce undone in the same call, say).
@@ -319,25 +343,34 @@ pub fn merge(deltas: impl IntoIterator<Item = Delta>) -> Vec<Delta> {
         row.duration_ms += d.duration_ms;
         row.engaged_ms += d.engaged_ms;
         row.events += d.events;
+        row.revenue_micros += d.revenue_micros;
     }
     rows.into_values().collect()
 }
 
-/// The `prop` dimension's value: event name, property key and value, separated by U+001F.
+/// The `prop` dimension's value: event name (`pageview` for a page view's properties),
+/// property key and value, separated by U+001F.
 pub fn prop_label(event: &str, key: &str, value: &str) -> String {
     format!("{event}\u{1f}{key}\u{1f}{value}")
 }
 
-/// Upsert of one delta. Binds: site, hour, dimension, value, then the eight metrics in
+/// The `revenue` dimension's value: the currency (always three letters), U+001F, the custom
+/// event's name — so a goal's rows are those whose value from the fifth character is its name.
+pub fn revenue_label(currency: &str, event: &str) -> String {
+    format!("{currency}\u{1f}{event}")
+}
+
+/// Upsert of one delta. Binds: site, hour, dimension, value, then the nine metrics in
 /// `Delta` order.
 pub const UPSERT_SQL: &str = "INSERT INTO rollups_hourly \
-    (site_id, hour, dimension, value, visitors, hour_visitors, pageviews, visits, bounces, duration_ms, engaged_ms, events) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+    (site_id, hour, dimension, value, visitors, hour_visitors, pageviews, visits, bounces, duration_ms, engaged_ms, events, revenue_micros) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
     ON CONFLICT (site_id, dimension, hour, value) DO UPDATE SET \
     visitors = visitors + excluded.visitors, hour_visitors = hour_visitors + excluded.hour_visitors, \
     pageviews = pageviews + excluded.pageviews, visits = visits + excluded.visits, \
     bounces = bounces + excluded.bounces, duration_ms = duration_ms + excluded.duration_ms, \
-    engaged_ms = engaged_ms + excluded.engaged_ms, events = events + excluded.events";
+    engaged_ms = engaged_ms + excluded.engaged_ms, events = events + excluded.events, \
+    revenue_micros = revenue_micros + excluded.revenue_micros";
 
 pub fn upsert_values(site_id: &str, d: &Delta) -> Vec<crate::sql::SqlValue> {
     use crate::sql::SqlValue::{Int, Text};
@@ -354,6 +387,7 @@ pub fn upsert_values(site_id: &str, d: &Delta) -> Vec<crate::sql::SqlValue> {
         Int(d.duration_ms),
         Int(d.engaged_ms),
         Int(d.events),
+        Int(d.revenue_micros),
     ]
 }
 
@@ -511,6 +545,62 @@ mod tests {
         let (_, d) = apply(&mut a, None, &mut seen);
         assert_eq!(d.len(), 1);
         assert_eq!((d[0].dimension.as_str(), d[0].events), ("bots", 1));
+    }
+
+    #[test]
+    fn page_view_properties_are_props_of_the_pageview_event() {
+        let mut seen = HashSet::new();
+        let mut a = ev("a", 0, "pageview", "/docs");
+        a.props = r#"{"section":"guides","v":2}"#.into();
+        let (_, d) = apply(&mut a, None, &mut seen);
+        let row = find(
+            &d,
+            "prop",
+            &prop_label(PAGEVIEW_PROP_EVENT, "section", "guides"),
+        )
+        .unwrap();
+        assert_eq!((row.events, row.visitors), (1, 1));
+        assert!(find(&d, "prop", &prop_label("pageview", "v", "2")).is_some());
+        assert_eq!(find(&d, "page", "/docs").unwrap().pageviews, 1);
+        // Other kinds' properties stay in the raw event only.
+        let mut b = ev("b", 1_000, "outbound", "/docs");
+        b.name = "https://x.example/".into();
+        b.props = r#"{"k":"v"}"#.into();
+        let (_, d) = apply(&mut b, None, &mut seen);
+        assert!(d.iter().all(|r| r.dimension != "prop"));
+    }
+
+    #[test]
+    fn revenue_is_summed_per_currency_and_event() {
+        let mut seen = HashSet::new();
+        let mut all = Vec::new();
+        for (id, micros, currency) in [
+            ("a", 12_500_000, "EUR"),
+            ("b", -2_500_000, "EUR"),
+            ("c", 5_000_000, "USD"),
+        ] {
+            let mut e = ev(id, 0, "custom", "/");
+            e.name = "buy".into();
+            e.revenue_micros = micros;
+            e.revenue_currency = currency.into();
+            all.extend(apply(&mut e, None, &mut seen).1);
+        }
+        let mut plain = ev("d", 0, "custom", "/");
+        plain.name = "buy".into();
+        all.extend(apply(&mut plain, None, &mut seen).1);
+        let merged = merge(all);
+        let eur = find(&merged, REVENUE_DIMENSION, &revenue_label("EUR", "buy")).unwrap();
+        assert_eq!((eur.events, eur.revenue_micros), (2, 10_000_000));
+        let usd = find(&merged, REVENUE_DIMENSION, &revenue_label("USD", "buy")).unwrap();
+        assert_eq!((usd.events, usd.revenue_micros), (1, 5_000_000));
+        assert_eq!(find(&merged, "event", "buy").unwrap().events, 4);
+        assert_eq!(
+            merged
+                .iter()
+                .filter(|d| d.dimension == REVENUE_DIMENSION)
+                .count(),
+            2
+        );
     }
 
     #[test]

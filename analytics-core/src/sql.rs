@@ -4,7 +4,7 @@
 use crate::event::EnrichedEvent;
 
 /// Columns of `events`, in the order `event_values` yields them.
-pub const EVENT_COLUMNS: [&str; 31] = [
+pub const EVENT_COLUMNS: [&str; 33] = [
     "id",
     "site_id",
     "ts",
@@ -36,6 +36,8 @@ pub const EVENT_COLUMNS: [&str; 31] = [
     "props",
     "bot",
     "day",
+    "revenue_micros",
+    "revenue_currency",
 ];
 
 /// A bound SQL value, independent of D1's and the Durable Object's own types.
@@ -89,6 +91,8 @@ pub fn event_values(e: &EnrichedEvent) -> Vec<SqlValue> {
         t(&e.props),
         Int(e.bot as i64),
         Text(crate::stats::day_of_ms(e.ts)),
+        Int(e.revenue_micros),
+        t(&e.revenue_currency),
     ]
 }
 
@@ -112,7 +116,9 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(sql.matches('?').count(), values.len());
-        assert_eq!(values.last(), Some(&SqlValue::Text("1970-01-02".into())));
+        let day = EVENT_COLUMNS.iter().position(|c| *c == "day").unwrap();
+        assert_eq!(values[day], SqlValue::Text("1970-01-02".into()));
+        assert_eq!(values.len(), EVENT_COLUMNS.len());
         assert!(sql.starts_with("INSERT OR IGNORE INTO events (id,site_id,ts,"));
     }
 }

@@ -13,6 +13,24 @@ struct Case {
     file: String,
     status: u16,
     error: Option<String>,
+    /// For a 202: events stored and dropped, the problems listed, and those past the list.
+    #[serde(default)]
+    accepted: usize,
+    #[serde(default)]
+    dropped: usize,
+    #[serde(default)]
+    problems: Vec<(usize, String, String)>,
+    #[serde(default)]
+    problems_omitted: usize,
+}
+
+/// What a 202 says: accepted, dropped, the problems listed and those omitted.
+#[derive(Debug, PartialEq)]
+struct Taken {
+    accepted: usize,
+    dropped: usize,
+    problems: Vec<(usize, String, String)>,
+    problems_omitted: usize,
 }
 
 fn corpus_dir() -> PathBuf {
@@ -21,7 +39,7 @@ fn corpus_dir() -> PathBuf {
 
 /// What the Worker's ingest route does, minus HTTP and storage: the same core calls, with the
 /// site lookup answered by a fixed "demo" site.
-fn ingest(body: &[u8]) -> Result<usize, (u16, &'static str)> {
+fn ingest(body: &[u8]) -> Result<Taken, (u16, &'static str)> {
     let batch = parse_batch(body).map_err(|e| (e.status, e.error))?;
     if batch.site != "demo" {
         return Err((404, "not_found"));
@@ -39,7 +57,16 @@ fn ingest(body: &[u8]) -> Result<usize, (u16, &'static str)> {
     };
     let events = enrich_batch(&batch, &site, &facts, b"salt", 1_800_000_000_000, "req")
         .map_err(|e| (e.status, e.error))?;
-    Ok(events.len())
+    Ok(Taken {
+        accepted: events.len(),
+        dropped: batch.dropped(),
+        problems: batch
+            .problems
+            .iter()
+            .map(|p| (p.event, p.field.clone(), p.error.to_string()))
+            .collect(),
+        problems_omitted: batch.problems_omitted,
+    })
 }
 
 #[test]
@@ -53,7 +80,15 @@ fn the_corpus_has_at_least_a_hundred_payloads_and_each_gets_its_expected_answer(
         let body = std::fs::read(corpus_dir().join(&case.file)).unwrap();
         let outcome = std::panic::catch_unwind(|| ingest(&body));
         let ok = match (&outcome, case.status) {
-            (Ok(Ok(n)), 202) => *n > 0,
+            (Ok(Ok(taken)), 202) => {
+                *taken
+                    == Taken {
+                        accepted: case.accepted,
+                        dropped: case.dropped,
+                        problems: case.problems.clone(),
+                        problems_omitted: case.problems_omitted,
+                    }
+            }
             (Ok(Err((status, error))), expected) => {
                 *status == expected && case.error.as_deref() == Some(*error)
             }
@@ -61,10 +96,13 @@ fn the_corpus_has_at_least_a_hundred_payloads_and_each_gets_its_expected_answer(
         };
         if !ok {
             failures.push(format!(
-                "{}: expected {} {:?}, got {:?}",
+                "{}: expected {} {:?} {}/{} {:?}, got {:?}",
                 case.file,
                 case.status,
                 case.error,
+                case.accepted,
+                case.dropped,
+                case.problems,
                 outcome.map_err(|_| "panic")
             ));
         }

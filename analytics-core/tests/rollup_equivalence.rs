@@ -3,6 +3,7 @@
 //! and straight from the raw events with the definitions in `rollup.rs`. They must be equal.
 
 use analytics_core::event::EnrichedEvent;
+use analytics_core::limits::MAX_REVENUE_MICROS;
 use analytics_core::rollup::{self, OpenSession, BREAKDOWN_SQL, TOTALS_SQL};
 use analytics_core::stats::{day_of_ms, DAY_MS, HOUR_MS};
 use rusqlite::{params_from_iter, Connection};
@@ -32,7 +33,8 @@ impl Rng {
 }
 
 /// Visitors with several visits a day over four days, sessions crossing midnight, every event
-/// kind, custom properties, UTM tags and bots.
+/// kind, custom and page-view properties, revenue in two currencies (refunds too), UTM tags
+/// and bots.
 fn generate() -> Vec<EnrichedEvent> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let pages = [
@@ -104,13 +106,33 @@ fn generate() -> Vec<EnrichedEvent> {
                         ..Default::default()
                     };
                     match kind {
+                        "pageview" if rng.below(3) == 0 => {
+                            e.props = format!(
+                                r#"{{"section":"{}","logged_in":{}}}"#,
+                                rng.pick(&["docs", "blog"]),
+                                rng.below(2) == 0
+                            );
+                        }
                         "custom" => {
-                            e.name = rng.pick(&["signup", "play"]).into();
+                            e.name = rng.pick(&["signup", "play", "purchase"]).into();
                             e.props = format!(
                                 r#"{{"plan":"{}","seats":{}}}"#,
                                 rng.pick(&["free", "pro"]),
                                 rng.below(3)
                             );
+                            if e.name != "play" && rng.below(4) != 0 {
+                                e.revenue_currency = rng.pick(&["EUR", "USD"]).into();
+                                // Cents and odd micro-units, the largest amount allowed, and now
+                                // and then a refund.
+                                e.revenue_micros = match rng.below(10) {
+                                    0 => -(rng.below(5_000) as i64) * 10_000,
+                                    1 => MAX_REVENUE_MICROS - rng.below(1_000) as i64,
+                                    _ => {
+                                        rng.below(100_000_000) as i64 * 10_000
+                                            + rng.below(10_000) as i64
+                                    }
+                                };
+                            }
                         }
                         "outbound" => {
                             e.name = rng
@@ -263,19 +285,26 @@ fn raw_breakdown(
             }
         }
         "event" | "outbound" | "download" | "prop" => {
-            let kind = match dim {
-                "event" | "prop" => "custom",
-                k => k,
+            let kinds: &[&str] = match dim {
+                "event" => &["custom"],
+                // Page views' properties are labelled with the event "pageview".
+                "prop" => &["custom", "pageview"],
+                _ => std::slice::from_ref(&dim),
             };
-            for e in live().filter(|e| e.kind == kind) {
+            for e in live().filter(|e| kinds.contains(&e.kind.as_str())) {
                 let labels: Vec<String> = if dim == "prop" {
                     let props: serde_json::Map<String, serde_json::Value> =
                         serde_json::from_str(&e.props).unwrap();
+                    let event = if e.kind == "pageview" {
+                        rollup::PAGEVIEW_PROP_EVENT
+                    } else {
+                        &e.name
+                    };
                     props
                         .iter()
                         .map(|(k, v)| {
                             rollup::prop_label(
-                                &e.name,
+                                event,
                                 k,
                                 &v.as_str()
                                     .map(String::from)
@@ -374,6 +403,40 @@ fn defined(dim: &str, m: Metrics) -> Metrics {
     out
 }
 
+/// Revenue per currency of the custom event `name` in [from, to), straight from the events.
+fn raw_revenue(events: &[EnrichedEvent], name: &str, from: i64, to: i64) -> BTreeMap<String, i128> {
+    let mut out = BTreeMap::new();
+    for e in events.iter().filter(|e| {
+        !e.bot
+            && e.ts >= from
+            && e.ts < to
+            && e.kind == "custom"
+            && e.name == name
+            && !e.revenue_currency.is_empty()
+    }) {
+        *out.entry(e.revenue_currency.clone()).or_default() += e.revenue_micros as i128;
+    }
+    out
+}
+
+/// What a `goal_revenue` query answers, per currency.
+fn sql_revenue(db: &Connection, sql: &analytics_core::query::Sql) -> BTreeMap<String, i128> {
+    let mut stmt = db.prepare(&sql.text).unwrap();
+    stmt.query_map(params_from_iter(sql.binds.iter().map(to_sql)), |r| {
+        Ok(analytics_core::query::RevenueRow {
+            currency: r.get("currency")?,
+            units: r.get("units")?,
+            micros: r.get("micros")?,
+        })
+    })
+    .unwrap()
+    .map(|row| {
+        let row = row.unwrap();
+        (row.currency.clone(), row.total_micros())
+    })
+    .collect()
+}
+
 #[test]
 fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_events() {
     let mut events = generate();
@@ -426,6 +489,50 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
             );
         }
     }
+    // Goal revenue per currency, from the rollups' `revenue` rows and from raw events.
+    let mut with_revenue = 0;
+    for (from_day, to_day) in ranges {
+        let (from, to) = (START + from_day * DAY_MS, START + to_day * DAY_MS);
+        let scope = analytics_core::query::Scope {
+            site: SITE,
+            from_ms: from,
+            to_ms: to,
+            filters: &[],
+        };
+        for name in ["signup", "purchase", "play"] {
+            let goal = analytics_core::query::Goal {
+                kind: "event".into(),
+                value: name.into(),
+            };
+            let rolled = sql_revenue(
+                &db,
+                &analytics_core::query::goal_revenue(&scope, &goal).unwrap(),
+            );
+            let raw = sql_revenue(&db, &analytics_core::query::goal_revenue_raw(&scope, &goal));
+            let expected = raw_revenue(&events, name, from, to);
+            assert_eq!(
+                rolled, expected,
+                "revenue of {name}, days {from_day}..{to_day}"
+            );
+            assert_eq!(
+                raw, expected,
+                "raw revenue of {name}, days {from_day}..{to_day}"
+            );
+            with_revenue += expected.len();
+        }
+    }
+    assert!(with_revenue > 10, "{with_revenue} revenue sums compared");
+    let pageview_props: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM rollups_hourly WHERE dimension = 'prop' AND value LIKE 'pageview' || char(31) || '%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        pageview_props > 10,
+        "page-view properties rolled up: {pageview_props}"
+    );
     // The hourly series: page views per hour and uniques per hour.
     let (from, to) = (START + DAY_MS, START + 2 * DAY_MS);
     let hourly: Vec<(i64, i64, i64)> = hour_rows(&db, from, to)
@@ -570,6 +677,21 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
                 s.iter().any(|e| e.kind == "custom" && e.name == "signup")
             }),
         ),
+        (
+            "prop:pageview\u{1f}section\u{1f}docs",
+            Box::new(|s: &[&EnrichedEvent]| {
+                s.iter()
+                    .any(|e| e.kind == "pageview" && e.props.contains(r#""section":"docs""#))
+            }),
+        ),
+        (
+            "prop:signup\u{1f}plan\u{1f}pro",
+            Box::new(|s: &[&EnrichedEvent]| {
+                s.iter().any(|e| {
+                    e.kind == "custom" && e.name == "signup" && e.props.contains(r#""plan":"pro""#)
+                })
+            }),
+        ),
     ];
     for (text, keep) in &selections {
         let filters = vec![Filter::parse(text).unwrap()];
@@ -633,6 +755,18 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
             .collect();
         let pv: i64 = hours.iter().map(|h| h.1).sum();
         assert_eq!(pv, expected[""][1], "hourly page views under {text}");
+        // Goal revenue under the filter: the selected visits' revenue.
+        for name in ["signup", "purchase"] {
+            let goal = analytics_core::query::Goal {
+                kind: "event".into(),
+                value: name.into(),
+            };
+            assert_eq!(
+                sql_revenue(&db, &query::goal_revenue(&scope, &goal).unwrap()),
+                raw_revenue(&selected, name, from, to),
+                "revenue of {name} under {text}"
+            );
+        }
     }
     assert!(compared > 100, "{compared}");
 }

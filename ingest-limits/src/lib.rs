@@ -21,10 +21,22 @@ pub const MAX_PROPS: usize = 30;
 pub const MAX_PROP_KEY_BYTES: usize = 64;
 /// Longest property value, in bytes.
 pub const MAX_PROP_VALUE_BYTES: usize = 256;
+/// Longest revenue amount accepted, as decimal text (`-1234.56`), in bytes.
+pub const MAX_REVENUE_AMOUNT_BYTES: usize = 24;
 /// Longest user agent kept for parsing (longer ones are truncated, never stored).
 pub const MAX_USER_AGENT_BYTES: usize = 512;
 /// Engaged time larger than this on one event is not believable (one day).
 pub const MAX_ENGAGED_MS: u64 = 24 * 60 * 60 * 1000;
+/// Revenue is kept in millionths of the currency unit: exact integers, never a float.
+pub const REVENUE_MICROS_PER_UNIT: i64 = 1_000_000;
+/// Largest revenue one event may carry, in micro-units: 10,000,000 currency units either way
+/// (a negative amount is a refund). Amounts past it lose only the revenue field.
+pub const MAX_REVENUE_MICROS: i64 = 10_000_000 * REVENUE_MICROS_PER_UNIT;
+// A flush merges at most FLUSH_BATCH_SIZE events into one rollup delta, which crosses into
+// JavaScript (D1 binds) as a double: it must stay an exact integer there (2^53).
+const _: () = assert!(FLUSH_BATCH_SIZE * MAX_REVENUE_MICROS <= 1 << 53);
+/// Most problems (dropped events and fields) one ingest answer lists; the rest are counted.
+pub const MAX_REPORTED_PROBLEMS: usize = 20;
 
 /// Events a site's Durable Object buffer may hold before ingest answers 503 (no silent drop).
 pub const MAX_BUFFERED_EVENTS: i64 = 100_000;

@@ -2,6 +2,7 @@
 //! on time and id) so memory stays flat, and bounded by `csv::MAX_EXPORT_ROWS`.
 
 use analytics_core::csv::{self, EXPORT_COLUMNS, EXPORT_PAGE_ROWS, MAX_EXPORT_ROWS};
+use analytics_core::wire::format_micros;
 use futures_util::stream;
 use serde::Deserialize;
 use worker::{Env, Request, Response};
@@ -41,6 +42,8 @@ struct Row {
     props: String,
     session: String,
     bot: f64,
+    revenue_micros: f64,
+    revenue_currency: String,
 }
 
 impl Row {
@@ -73,13 +76,21 @@ impl Row {
             self.props.clone(),
             self.session.clone(),
             (self.bot as i64).to_string(),
+            // Exact: one event's revenue is at most MAX_REVENUE_MICROS, well inside a double.
+            if self.revenue_currency.is_empty() {
+                String::new()
+            } else {
+                format_micros(self.revenue_micros as i128)
+            },
+            self.revenue_currency.clone(),
         ])
     }
 }
 
 const PAGE_SQL: &str = "SELECT id, ts, kind, name, path, query, referrer_host, referrer_source, channel, \
     utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, browser_version, os, os_version, \
-    device, country, region, city, screen, engaged_ms, scroll, props, session, bot FROM events \
+    device, country, region, city, screen, engaged_ms, scroll, props, session, bot, revenue_micros, \
+    revenue_currency FROM events \
     WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 AND (ts > ?4 OR (ts = ?4 AND id > ?5)) \
     ORDER BY ts, id LIMIT ?6";
 

@@ -1,6 +1,8 @@
 //! Goals (a custom event or a page) with conversion rates, and funnels (ordered steps).
 
-use analytics_core::query::{self, check_funnel, Goal, MetricsRow, MAX_FUNNELS, MAX_GOALS};
+use analytics_core::query::{
+    self, check_funnel, Goal, MetricsRow, RevenueRow, MAX_FUNNELS, MAX_GOALS,
+};
 use analytics_core::ApiError;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request};
@@ -90,7 +92,8 @@ struct Conversions {
     conversions: i64,
 }
 
-/// `GET /api/stats/goals`: each goal's unique conversions, completions and conversion rate.
+/// `GET /api/stats/goals`: each goal's unique conversions, completions, conversion rate and
+/// revenue per currency (exact decimal strings; event goals only).
 pub async fn goal_stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let r = parse(&req, env, c).await?;
     let total: MetricsRow = one(env, &query::totals(&r.scope())).await?;
@@ -101,6 +104,10 @@ pub async fn goal_stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
             value: g.value.clone(),
         };
         let conv: Conversions = one(env, &query::goal(&r.scope(), &goal)).await?;
+        let revenue: Vec<RevenueRow> = match query::goal_revenue(&r.scope(), &goal) {
+            Some(sql) => rows(env, &sql).await?,
+            None => Vec::new(),
+        };
         let rate = if total.visitors > 0 {
             (conv.visitors as f64 * 1000.0 / total.visitors as f64).round() / 10.0
         } else {
@@ -109,6 +116,7 @@ pub async fn goal_stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
         out.push(serde_json::json!({
             "id": g.id, "kind": g.kind, "value": g.value,
             "visitors": conv.visitors, "conversions": conv.conversions, "conversion_rate": rate,
+            "revenue": revenue.iter().map(RevenueRow::to_json).collect::<Vec<_>>(),
         }));
     }
     json(

@@ -1,4 +1,5 @@
-//! `POST /api/event`: the collector's batches.
+//! `POST /api/event`: the collector's batches. A body that cannot be a batch is refused; in one
+//! that can, each bad event or field goes alone and the 202 says so (`analytics_core::wire`).
 
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::enrich::session::needs_previous_salt;
@@ -18,6 +19,10 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
     let site = cached_site_config(&db, &batch.site, now)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("unknown site {:?}", batch.site)))?;
+    if batch.events.is_empty() {
+        // Nothing survived reading (or nothing was sent): nothing to enrich or buffer.
+        return json(202, &batch.receipt(request_id));
+    }
 
     let salt = daily_salt(&db, &stats::day_of_ms(now), random_hex::<32>).await?;
     let user_agent = header(&req, "User-Agent").unwrap_or_default();
@@ -62,10 +67,7 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         .fetch_with_request(Request::new_with_init("https://buffer/append", &init)?)
         .await?;
     match answer.status_code() {
-        200 => json(
-            202,
-            &serde_json::json!({ "accepted": events.len(), "request_id": request_id }),
-        ),
+        200 => json(202, &batch.receipt(request_id)),
         429 => {
             let limited: serde_json::Value = answer.json().await?;
             let retry_after = limited["retry_after"].as_u64().unwrap_or(60);
