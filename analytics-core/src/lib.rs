@@ -24,6 +24,7 @@ pub mod rate_limit;
 pub mod report;
 pub mod rollup;
 pub mod routes;
+pub mod site;
 pub mod sql;
 pub mod stats;
 pub mod wire;

@@ -25,16 +25,26 @@ struct SiteRow {
     name: String,
     timezone: String,
     role: String,
+    #[serde(deserialize_with = "int_bool")]
+    hash_routing: bool,
+}
+
+/// D1 answers booleans as numbers.
+fn int_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(f64::deserialize(d)? != 0.0)
 }
 
 pub async fn list(env: &Env, c: &Caller) -> RouteResult {
     let user = c.user()?;
     let db = d1(env)?;
     let statement = if user.is_admin != 0 {
-        db.prepare("SELECT id, name, timezone, 'owner' AS role FROM sites ORDER BY name")
+        db.prepare(
+            "SELECT id, name, timezone, 'owner' AS role, hash_routing FROM sites ORDER BY name",
+        )
     } else {
         db.prepare(
-            "SELECT s.id, s.name, s.timezone, m.role FROM sites s JOIN memberships m ON m.site_id = s.id \
+            "SELECT s.id, s.name, s.timezone, m.role, s.hash_routing FROM sites s \
+             JOIN memberships m ON m.site_id = s.id \
              WHERE m.user_id = ?1 ORDER BY s.name",
         )
         .bind(&[(user.id as f64).into()])?
@@ -51,6 +61,8 @@ struct SiteBody {
     timezone: Option<String>,
     query_allow_list: Option<String>,
     retention_days: Option<i64>,
+    /// Keep URL fragments in stored paths (single-page apps routing with `#/`).
+    hash_routing: Option<bool>,
 }
 
 pub fn check_site_id(id: &str) -> Result<(), ApiError> {
@@ -163,9 +175,10 @@ pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
         .into());
     }
     let now = now_ms() as f64;
+    let hash_routing = body.hash_routing.unwrap_or(false);
     let mut statements = vec![db
-        .prepare("INSERT INTO sites (id, name, timezone, query_allow_list, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .bind(&[id.as_str().into(), name.trim().into(), tz.as_str().into(), allow.as_str().into(), now.into()])?];
+        .prepare("INSERT INTO sites (id, name, timezone, query_allow_list, hash_routing, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .bind(&[id.as_str().into(), name.trim().into(), tz.as_str().into(), allow.as_str().into(), (hash_routing as i32 as f64).into(), now.into()])?];
     for h in &hostnames {
         statements.push(
             db.prepare("INSERT INTO site_hostnames (site_id, hostname) VALUES (?1, ?2)")
@@ -179,7 +192,7 @@ pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     db.batch(statements).await?;
     json(
         201,
-        &serde_json::json!({ "id": id, "name": name.trim(), "timezone": tz, "hostnames": hostnames }),
+        &serde_json::json!({ "id": id, "name": name.trim(), "timezone": tz, "hostnames": hostnames, "hash_routing": hash_routing }),
     )
 }
 
@@ -190,6 +203,7 @@ struct SiteDetail {
     timezone: String,
     query_allow_list: String,
     retention_days: f64,
+    hash_routing: f64,
     created_at: f64,
     share_token: Option<String>,
     hostnames: Option<String>,
@@ -200,7 +214,7 @@ struct SiteDetail {
 pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let site: SiteDetail = d1(env)?
         .prepare(
-            "SELECT id, name, timezone, query_allow_list, retention_days, created_at, share_token, \
+            "SELECT id, name, timezone, query_allow_list, retention_days, hash_routing, created_at, share_token, \
              (SELECT group_concat(hostname, ',') FROM site_hostnames h WHERE h.site_id = s.id) AS hostnames, \
              (SELECT MIN(ts) FROM events e WHERE e.site_id = s.id) AS first_event_at \
              FROM sites s WHERE id = ?1",
@@ -211,6 +225,7 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
         .ok_or_else(|| ApiError::not_found("no such site"))?;
     let base = public_base(env, Some(&req));
     let manage = c.role() >= Role::Admin;
+    let hash_routing = site.hash_routing != 0.0;
     json(
         200,
         &serde_json::json!({
@@ -219,10 +234,11 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
             "timezone": site.timezone,
             "query_allow_list": site.query_allow_list,
             "retention_days": site.retention_days as i64,
+            "hash_routing": hash_routing,
             "hostnames": site.hostnames.unwrap_or_default().split(',').filter(|h| !h.is_empty()).collect::<Vec<_>>(),
             "created_at": site.created_at as i64,
             "role": c.role().as_str(),
-            "snippet": format!("<script defer src=\"{base}/v.js\" data-site=\"{}\"></script>", site.id),
+            "snippet": analytics_core::site::snippet(&base, &site.id, hash_routing),
             "first_event_at": site.first_event_at.map(|t| t as i64),
             "share": {
                 "enabled": site.share_token.is_some(),
@@ -232,7 +248,9 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
     )
 }
 
-/// `PATCH /api/sites/{site}`: name, hostnames, time zone, kept query parameters.
+/// `PATCH /api/sites/{site}`: name, hostnames, time zone, kept query parameters, retention,
+/// hash routing. Ingest in this isolate sees the change at once, in others within
+/// `SITE_CACHE_MS` (the site config cache).
 pub async fn update(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let body: SiteBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
     if body.id.as_deref().is_some_and(|id| id != c.site()) {
@@ -268,6 +286,12 @@ pub async fn update(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
                 .bind(&[(days as f64).into(), c.site().into()])?,
         );
     }
+    if let Some(on) = body.hash_routing {
+        statements.push(
+            db.prepare("UPDATE sites SET hash_routing = ?1 WHERE id = ?2")
+                .bind(&[(on as i32 as f64).into(), c.site().into()])?,
+        );
+    }
     if let Some(hosts) = &body.hostnames {
         let hosts = clean_hostnames(hosts)?;
         statements.push(
@@ -284,7 +308,7 @@ pub async fn update(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     if statements.is_empty() {
         return Err(ApiError::bad_request(
             "nothing_to_change",
-            "give name, hostnames, timezone or query_allow_list",
+            "give name, hostnames, timezone, query_allow_list, retention_days or hash_routing",
         )
         .into());
     }
@@ -462,7 +486,9 @@ pub async fn share_info(env: &Env, c: &Caller) -> RouteResult {
         .await?
         .ok_or_else(|| ApiError::not_found("this public link is off or wrong"))?;
     let row: Option<SiteRow> = d1(env)?
-        .prepare("SELECT id, name, timezone, 'viewer' AS role FROM sites WHERE id = ?1")
+        .prepare(
+            "SELECT id, name, timezone, 'viewer' AS role, hash_routing FROM sites WHERE id = ?1",
+        )
         .bind(&[site.as_str().into()])?
         .first(None)
         .await?;
