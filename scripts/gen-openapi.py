@@ -2,7 +2,7 @@
 # The route list must match analytics-core/src/routes.rs (a native test compares them).
 import json
 routes = [
- ("POST","/api/event","public","Ingest a batch of events","The collector's endpoint. Body: the wire batch (see README). 202 once the batch is durably buffered; 400/413/429/503 with a JSON error otherwise. CORS open (the only route that is).",["ingest"]),
+ ("POST","/api/event","public","Ingest a batch of events","The collector's endpoint. Body: the wire batch (see README): `{site, events: [{kind, url, referrer?, name?, screen_width?, engaged_ms?, scroll?, props?, revenue?: {amount, currency}}]}`. One bad field never costs a batch: an event that cannot be kept (unknown kind, bad url, a custom event without a name) is dropped alone, a bad optional field is dropped alone, long names and property values are cut. 202 once the kept events are durably buffered, with `{accepted, dropped, request_id, problems: [{event, field, error}]}` (at most 20 problems listed; `problems_omitted` counts the rest). 400 only for a body that cannot be a batch (not JSON, not an object, site or events missing or of the wrong type); 413 for a body over 32 KiB or more than 50 events; 404 unknown site; 403 an event from a host not registered for the site; 429 rate limits; 503 full buffer. CORS open (the only route that is).",["ingest"]),
  ("OPTIONS","/api/event","public","CORS preflight for ingest","",["ingest"]),
  ("POST","/api/activity","public","Report server-side activity (a site's backend)","Authenticated with the site's secret activity key: `Authorization: Bearer vsk_…` (from POST /api/sites/{site}/activity-key). Body: one record or `{records: [...]}` (at most 100). Fields: type (login, logout, login_failed, token_refresh, page_view, data_create, data_update, data_delete, data_view, file_upload, file_download, error, custom, export), user_id, session_id, action, entity_type, entity_id, outcome (success, failure, error; derived from status_code when absent), status_code, duration_ms, ip and user_agent (enriched, then dropped: the address is kept only as a keyed fingerprint), details (sanitised: password, token, secret, authorization and similar keys removed at any depth). 202 when stored.",["activity"]),
  ("GET","/health","public","Health of D1 and the buffer","",["meta"]),
@@ -25,8 +25,8 @@ routes = [
  ("DELETE","/api/users/{id}","instance_admin","Delete a user","",["users"]),
  ("GET","/api/sites","user","Sites you can read, with your role","",["sites"]),
  ("POST","/api/sites","user","Add a site (you become its owner)","",["sites"]),
- ("GET","/api/sites/{site}","site:viewer","A site's settings, snippet and installation status","`first_event_at` is null until the first event has been stored.",["sites"]),
- ("PATCH","/api/sites/{site}","site:admin","Edit name, hostnames, time zone, kept query parameters","",["sites"]),
+ ("GET","/api/sites/{site}","site:viewer","A site's settings, snippet and installation status","`first_event_at` is null until the first event has been stored. With `hash_routing` on, the snippet carries `data-hash`.",["sites"]),
+ ("PATCH","/api/sites/{site}","site:admin","Edit name, hostnames, time zone, kept query parameters, retention, hash routing","Ingest applies a change within a minute (each Worker isolate caches a site's settings for 60 s).",["sites"]),
  ("DELETE","/api/sites/{site}","site:owner","Delete a site and all its data","Buffered events, raw events, rollups, goals, funnels, members and the public link.",["sites"]),
  ("GET","/api/sites/{site}/members","site:admin","Members and their roles","",["sites"]),
  ("PUT","/api/sites/{site}/members","site:admin","Give an existing user a role on the site","Only owners may grant or change the owner role.",["sites"]),
@@ -57,9 +57,9 @@ routes = [
  ("GET","/api/stats/pages","site:viewer","Top pages (short form)","",["stats"]),
  ("GET","/api/stats/breakdown","site:viewer","One dimension's rows, as JSON or CSV","",["stats"]),
  ("GET","/api/stats/realtime","site:viewer","Visitors in the last 5 minutes and the pages they are on","",["stats"]),
- ("GET","/api/stats/goals","site:viewer","Each goal's conversions and conversion rate","",["stats"]),
+ ("GET","/api/stats/goals","site:viewer","Each goal's conversions, conversion rate and revenue","Per goal: `visitors` (unique conversions), `conversions`, `conversion_rate` (percent of the period's visitors) and `revenue`, the custom events' revenue summed per currency as exact decimal strings, e.g. `[{\"currency\": \"EUR\", \"amount\": \"12.50\"}]` (net of refunds; empty for page goals).",["stats"]),
  ("GET","/api/stats/funnel","site:viewer","A funnel's visits, conversion and drop-off per step","",["stats"]),
- ("GET","/api/export/events","site:auditor","Raw events of the period as CSV (streamed)","At most 1,000,000 rows (header `X-Vigia-Export-Limit`); narrow the period for more. Columns: time, kind, name, path, query, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, browser_version, os, os_version, device, country, region, city, screen, engaged_ms, scroll, props, session, bot. Visitor hashes are not exported.",["export"]),
+ ("GET","/api/export/events","site:auditor","Raw events of the period as CSV (streamed)","At most 1,000,000 rows (header `X-Vigia-Export-Limit`); narrow the period for more. Columns: time, kind, name, path, query, referrer_host, referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, browser_version, os, os_version, device, country, region, city, screen, engaged_ms, scroll, props, session, bot, revenue, revenue_currency. Visitor hashes are not exported; revenue is an exact decimal (empty without revenue).",["export"]),
 ]
 dims = ["page","exit_page","entry_page","source","channel","utm_source","utm_medium","utm_campaign","utm_term","utm_content","country","region","city","browser","os","device","event","prop","outbound","download","bots"]
 def qp(name, desc, schema, required=False):
@@ -69,7 +69,7 @@ stats_params = [
   qp("period","today, yesterday, 7d, 30d (default), month (to date), last_month, 12mo, custom (with from/to). Computed in the site's time zone.",{"type":"string","enum":["today","yesterday","7d","30d","month","last_month","12mo","custom"]}),
   qp("from","First day (YYYY-MM-DD) of a custom period",{"type":"string","format":"date"}),
   qp("to","Last day (YYYY-MM-DD, inclusive) of a custom period",{"type":"string","format":"date"}),
-  {"name":"f","in":"query","description":"Filter `dimension:value`, repeatable (at most 10); filters select visits and combine with AND. Dimensions: "+", ".join(d for d in dims if d!="bots")+". A prop filter's value is event, key and value separated by U+001F.","schema":{"type":"array","items":{"type":"string"}},"style":"form","explode":True},
+  {"name":"f","in":"query","description":"Filter `dimension:value`, repeatable (at most 10); filters select visits and combine with AND. Dimensions: "+", ".join(d for d in dims if d!="bots")+". A prop filter's value is event, key and value separated by U+001F; the event is a custom event's name, or `pageview` for page views' properties.","schema":{"type":"array","items":{"type":"string"}},"style":"form","explode":True},
 ]
 metrics = {"type":"object","properties":{k:{"type":"integer"} for k in ["visitors","pageviews","visits","bounces","duration_ms","engaged_ms","events"]}}
 metrics["properties"].update({"bounce_rate":{"type":"number","description":"percent"},"views_per_visit":{"type":"number"},"visit_duration_s":{"type":"number"},"engaged_s":{"type":"number","description":"visible and focused seconds per visit"}})
@@ -143,8 +143,9 @@ for method, path, access, summary, desc, tags in routes:
 def body(path, method, props, required):
     doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]={"type":"object","required":required,"properties":props}
 s={"type":"string"}
-body("/api/sites","post",{"id":s,"name":s,"hostnames":{"type":"array","items":s},"timezone":{"type":"string","description":"IANA name, default UTC"},"query_allow_list":s},["hostnames"])
-body("/api/sites/{site}","patch",{"name":s,"hostnames":{"type":"array","items":s},"timezone":s,"query_allow_list":s,"retention_days":{"type":"integer","minimum":30,"maximum":3650,"description":"raw events are deleted after this many days (default 395)"}},[])
+hash_routing={"type":"boolean","description":"keep URL fragments in stored paths (single-page apps routing with #/); the snippet must carry data-hash too (default false)"}
+body("/api/sites","post",{"id":s,"name":s,"hostnames":{"type":"array","items":s},"timezone":{"type":"string","description":"IANA name, default UTC"},"query_allow_list":s,"hash_routing":hash_routing},["hostnames"])
+body("/api/sites/{site}","patch",{"name":s,"hostnames":{"type":"array","items":s},"timezone":s,"query_allow_list":s,"retention_days":{"type":"integer","minimum":30,"maximum":3650,"description":"raw events are deleted after this many days (default 395)"},"hash_routing":hash_routing},[])
 body("/api/sites/{site}/members","put",{"email":s,"role":{"type":"string","enum":["owner","admin","auditor","viewer"]}},["email","role"])
 body("/api/sites/{site}/share","post",{"enabled":{"type":"boolean"}},["enabled"])
 body("/api/sites/{site}/goals","post",{"kind":{"type":"string","enum":["event","page"]},"value":s},["kind","value"])
