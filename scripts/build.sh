@@ -17,15 +17,16 @@ up_to_date() { # name output hash
 stamp() { mkdir -p "$ROOT/.vigia/stamps"; echo "$2" > "$ROOT/.vigia/stamps/$1"; }
 
 build_collector() {
-  local hash out="$ROOT/dist/collector"
+  local hash wasm="$ROOT/target/collector.opt.wasm"
   hash="$(inputs_hash collector-wasm ingest-limits scripts/publish-collector.mjs)"
-  up_to_date collector "$out/collector.wasm" "$hash" && up_to_date collector "$ROOT/dist/v.js" "$hash" && return 0
+  up_to_date collector "$ROOT/dist/v.js" "$hash" && return 0
   log "building the collector (wasm module + loader)"
   # No wasm-bindgen step: the module exports plain functions and the loader is its only JS.
   cargo build --quiet --release --target wasm32-unknown-unknown -p collector-wasm --features standalone
-  rm -rf "$out" && mkdir -p "$out"
-  wasm-opt -Oz "${WASM_FEATURES[@]}" --strip-debug --strip-producers -o "$out/collector.wasm" "$TARGET_DIR/collector_wasm.wasm"
-  esbuild --minify --log-level=warning --outfile="$ROOT/dist/v.js" "$ROOT/collector-wasm/loader/v.js"
+  wasm-opt -Oz --converge "${WASM_FEATURES[@]}" --strip-debug --strip-producers --strip-target-features -o "$wasm" "$TARGET_DIR/collector_wasm.wasm"
+  # Content-hashed module name, the loader pointing at it, older modules kept for cached
+  # loaders, and the CORS/cache headers (see the script).
+  node "$ROOT/scripts/publish-collector.mjs" "$wasm" "$ROOT/collector-wasm/loader/v.js" "$ROOT/dist" >/dev/null
   stamp collector "$hash"
 }
 

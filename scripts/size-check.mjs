@@ -10,6 +10,9 @@ import { fileURLToPath } from "node:url";
 const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist");
 const gz = (path) => (existsSync(path) ? gzipSync(readFileSync(path), { level: 9 }).length : 0);
 const raw = (path) => (existsSync(path) ? readFileSync(path).length : 0);
+// The module's name carries its content hash; the newest published one is the last in builds.json.
+const builds = join(dist, "collector-builds.json");
+const newest = existsSync(builds) ? JSON.parse(readFileSync(builds, "utf8")).at(-1) : { wasm: "collector.*.wasm", extras: "extras.*.js" };
 
 const contracts = [
   {
@@ -18,9 +21,15 @@ const contracts = [
     parts: [
       ["loader   v.js", join(dist, "v.js"), true],
       // The module needs no wasm-bindgen glue: the loader instantiates it and is the only JavaScript.
-      ["JS glue  (none)", join(dist, "collector", "collector.js"), false],
-      ["wasm     collector.wasm", join(dist, "collector", "collector.wasm"), true],
+      [`wasm     ${newest.wasm}`, join(dist, "collector", newest.wasm), true],
     ],
+  },
+  {
+    // Fetched only when the tag asks for an opt-in feature (manual, exclusions, page-view
+    // properties, forms, revenue).
+    name: "collector extras",
+    budget: 3072,
+    parts: [[`JS       ${newest.extras}`, join(dist, "collector", newest.extras), true]],
   },
   {
     name: "dashboard",
@@ -39,14 +48,14 @@ for (const c of contracts) {
   for (const [label, path, required] of c.parts) {
     const size = gz(path);
     total += size;
-    console.log(`${c.name} size: ${label.padEnd(28)} ${String(raw(path)).padStart(8)} B raw ${String(size).padStart(7)} B gzip -9`);
+    console.log(`${c.name} size: ${label.padEnd(36)} ${String(raw(path)).padStart(8)} B raw ${String(size).padStart(7)} B gzip -9`);
     if (required && !existsSync(path)) {
       console.error(`${c.name} size: ${path} missing; run ./vigia build`);
       failed = true;
     }
   }
   for (const [label, path] of c.extra ?? []) {
-    console.log(`${c.name} size: ${label.padEnd(28)} ${String(raw(path)).padStart(8)} B raw ${String(gz(path)).padStart(7)} B gzip -9`);
+    console.log(`${c.name} size: ${label.padEnd(36)} ${String(raw(path)).padStart(8)} B raw ${String(gz(path)).padStart(7)} B gzip -9`);
   }
   console.log(`${c.name} size: total ${total} B gzip -9 (budget ${c.budget} B, ${c.budget - total} B to spare)`);
   if (total > c.budget) {

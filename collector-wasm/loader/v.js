@@ -1,92 +1,158 @@
 // Vigia loader: <script defer src="https://HOST/v.js" data-site="SITE_ID"></script>
 // It instantiates the collector module without blocking the page and tells it what happens
-// (page shown, hidden, focused, scrolled, navigated, clicked); the module decides what is an
-// event and what is sent. It never throws into the page, and calls to vigia() made before the
-// module is ready are queued and replayed.
-(function (w, d, n, h) {
+// (page shown, hidden, focused, scrolled, navigated, clicked, submitted); the module decides
+// what is an event and what is sent. It never throws into the page; calls to vigia() made
+// before the module is ready are queued and replayed, and every `callback` is called once,
+// also when nothing is collected.
+// The opt-in features (manual page views, exclusions, page-view properties from the tag,
+// form submissions, revenue) live in extras.js, fetched only when the tag asks for one of them.
+// Set when scripts/publish-collector.mjs builds it: WASM_FILE and EXTRAS_FILE, the
+// content-hashed names of the module and of extras.js.
+((w, d, n, h) => {
+  var s = d.currentScript, q = (w.vigia && w.vigia.q) || [], m, enc, A, off, x = {};
+  // One collector per page: a snippet pasted twice (by hand and by a tag manager) runs once.
+  if (w.vigia && w.vigia.l) return;
+  // Calls are answered through their callback, once: `queued` says whether the event was kept.
+  var answer = (o, queued) => { try { o && o.callback && o.callback({ queued: queued }) } catch (x) {} };
+  // Tracking is off (no WebAssembly, DNT, opt-out, the module failed): answer every call.
+  off = () => {
+    w.vigia = (e, o) => answer(o, !1);
+    w.vigia.l = 1;
+    q.forEach((c) => w.vigia(c[0], c[1]));
+  };
   try {
-    // Calls made before this script ran (the optional inline stub) are kept and replayed.
-    var s = d.currentScript, q = (w.vigia && w.vigia.q) || [], m, enc, A;
     w.vigia = function () { q.push(arguments) };
-    if (!s || typeof WebAssembly != "object" || !h) return;
-    A = function (k) { return s.getAttribute("data-" + k) };
+    w.vigia.l = 1;
+    if (!s || typeof WebAssembly != "object" || !h) return off();
+    A = (k) => s.getAttribute("data-" + k);
+    // data-vigia-prop-* attributes of an element, as properties.
+    var props = (el) => {
+      var p = {};
+      for (var a of el.attributes) a.name.indexOf("data-vigia-prop-") || (p[a.name.slice(16)] = a.value);
+      return p;
+    };
     var base = s.src.replace(/\/v\.js(\?.*)?$/, ""), api = A("api") || base + "/api/event";
     // Writes texts one after another into the module's input buffer; returns their lengths.
-    var put = function () {
-      var at = 0, out = [], i = 0, buf = new Uint8Array(m.memory.buffer, m.input_ptr(), m.input_len());
-      for (; i < arguments.length; i++) {
-        var r = enc.encodeInto(arguments[i] == null ? "" : "" + arguments[i], buf.subarray(at));
-        out.push(r.written); at += r.written;
+    var put = (...texts) => {
+      var at = 0, buf = new Uint8Array(m.memory.buffer, m.input_ptr(), m.input_len());
+      return texts.map((t) => {
+        var r = enc.encodeInto(t == null ? "" : "" + t, buf.subarray(at));
+        at += r.written;
+        return r.written;
+      });
+    };
+    var now = () => performance.now();
+    // Where the viewport's bottom edge is, and how tall the page is now.
+    var geometry = () => [w.scrollY + w.innerHeight, Math.max(d.documentElement.scrollHeight, d.body ? d.body.scrollHeight : 0)];
+    // Sends what is queued; the module hands out one body per call until none is left.
+    // A body the browser would not queue as a beacon goes by fetch, retried once after 5 s
+    // when it fails (a 4xx is an answer, not a failure).
+    var post = (body, retry) => fetch(api, { method: "POST", body: body, keepalive: !0 })
+      .then((r) => { if (r.status > 499) throw 0 })
+      .catch(() => retry && setTimeout(() => post(body), 5000));
+    var send = (closing) => {
+      var len, body;
+      m.viewed(...geometry());
+      while ((len = m.flush(now(), closing ? 1 : 0))) {
+        closing = 0;
+        body = new Uint8Array(m.memory.buffer, m.output_ptr(), len).slice();
+        n.sendBeacon(api, body) || post(body, 1);
       }
-      return out;
     };
-    var now = function () { return performance.now() };
-    var send = function (closing) {
-      var len = m.flush(now(), closing ? 1 : 0), body, fail;
-      if (!len) return;
-      body = new Uint8Array(m.memory.buffer, m.output_ptr(), len).slice();
-      fail = function () { m.failed() };
-      if (!n.sendBeacon(api, body))
-        fetch(api, { method: "POST", body: body, keepalive: true }).then(function (r) { r.ok || fail() }, fail);
-    };
-    var active = function () { m.active(d.visibilityState == "visible" && d.hasFocus() ? 1 : 0, now()) };
-    var page = function () {
-      var l = put(location.href, d.referrer);
-      if (m.page(l[0], l[1], w.innerWidth, now())) send();
-    };
-    var scroll = function () {
-      var e = d.documentElement;
-      m.scrolled(w.scrollY, w.innerHeight, Math.max(e.scrollHeight, d.body ? d.body.scrollHeight : 0));
-    };
-    var custom = function (e, o) {
-      var p = o && o.props, l;
-      try { p = p ? JSON.stringify(p) : "" } catch (x) { p = "" }
-      l = put(e, p);
-      if (m.custom(l[0], l[1])) send();
-    };
-    var click = function (e) {
-      var t = e.target, el = t && t.closest && t.closest("[data-vigia-event]"), p = {}, i, a;
-      if (el) {
-        for (i = 0; i < el.attributes.length; i++) {
-          a = el.attributes[i];
-          if (a.name.indexOf("data-vigia-prop-") == 0) p[a.name.slice(16)] = a.value;
+    // An event's properties and revenue as the `,"props":{…},"revenue":{…}` the module puts on
+    // it, within the Worker's limits (MAX_PROPS, MAX_PROP_KEY_BYTES, MAX_PROP_VALUE_BYTES are
+    // set from ingest-limits when the loader is built): values are strings (cut at a character
+    // boundary), finite numbers or booleans; other values, long or NUL-bearing keys and
+    // properties past the limit are dropped, as the Worker would drop them.
+    var fields = (p, revenue) => {
+      var o = {}, count = 0, k, v, t, b, i;
+      for (k of Object.keys(p || {})) {
+        v = p[k]; t = typeof v;
+        if (t == "string" && (b = enc.encode(v)).length > MAX_PROP_VALUE_BYTES) {
+          for (i = MAX_PROP_VALUE_BYTES; (b[i] & 192) == 128; i--);
+          v = new TextDecoder().decode(b.subarray(0, i));
         }
-        custom(el.getAttribute("data-vigia-event"), { props: p });
+        if ((t == "string" || t == "boolean" || t == "number" && isFinite(v)) && count < MAX_PROPS
+          && k && enc.encode(k).length <= MAX_PROP_KEY_BYTES && !/\0/.test(k + v)) o[k] = v, count++;
       }
-      el = t && t.closest && t.closest("a[href]");
-      if (el && m.link(put(el.href)[0])) send();
+      return (count ? ',"props":' + JSON.stringify(o) : "") + (revenue ? ',"revenue":' + revenue : "");
     };
-    var on = function (t, e, f) { t.addEventListener(e, f, true) }, ls;
+    // Sends when the module says so; tells the callback whether the event was queued.
+    var done = (r, o) => { r & 2 && send(); answer(o, !!(r & 1)) };
+    var active = () => m.active(d.visibilityState == "visible" && d.hasFocus() ? 1 : 0, now());
+    var page = (o, forced) => {
+      var u = new URL(o && o.url || location.href, location.href);
+      done(m.page(...put(fields(Object.assign({}, x.props, o && o.props)), u.href, d.referrer), w.innerWidth, now(), ...geometry(),
+        (forced ? 1 : 0) | (x.excluded && x.excluded(u.pathname) ? 2 : 0)), o);
+    };
+    var auto = () => x.manual || page();
+    var custom = (e, o = {}) => e == "pageview" ? page(o, 1)
+      : done(m.custom(...put(fields(o.props, x.revenue && x.revenue(o.revenue)), e)), o);
+    // A tagged element (data-vigia-event) sends its own event and nothing else, at once (a
+    // click may leave the page); a link it is or is inside becomes its `url` property, without
+    // the query string.
+    var tagged = (el, a) => {
+      var p = props(el);
+      a && (p.url = p.url || a.origin + a.pathname);
+      custom(el.getAttribute("data-vigia-event"), { props: p });
+      send();
+    };
+    // A link sends an outbound or download event. Right clicks are not clicks; middle and
+    // modifier clicks are. Clicks inside a tagged form count when it is submitted.
+    var click = (e) => {
+      var t = e.target, el;
+      if (e.type == "auxclick" && e.button != 1 || !t || !t.closest) return;
+      el = t.closest("[data-vigia-event]");
+      if (el) return el.tagName == "FORM" || tagged(el, el.closest("a[href]"));
+      el = t.closest("a[href]");
+      el && done(m.link(put(el.href)[0]));
+    };
+    // Forms added after load count too: the listener is on the document.
+    var submit = (e) => {
+      var el = e.target.closest && e.target.closest("[data-vigia-event]");
+      el ? tagged(el) : x.forms && (custom("Form: Submission"), send());
+    };
+    var on = (t, e, f) => t.addEventListener(e, f, !0), ls;
     try { ls = w.localStorage.vigia_ignore == "true" } catch (x) {}
-    fetch(base + "/collector/collector.wasm")
-      .then(function (r) { return r.arrayBuffer() })
-      .then(function (b) { return WebAssembly.instantiate(b) })
-      .then(function (i) {
+    fetch(base + "/collector/" + WASM_FILE)
+      .then((r) => r.arrayBuffer())
+      .then((b) => WebAssembly.instantiate(b))
+      .then((i) => {
         m = i.instance.exports; enc = new TextEncoder();
-        var f = (n.doNotTrack == "1" || w.doNotTrack == "1" ? 1 : 0) | (n.globalPrivacyControl === true ? 2 : 0)
+        var dl = A("downloads");
+        var f = (n.doNotTrack == "1" || w.doNotTrack == "1" ? 1 : 0) | (n.globalPrivacyControl === !0 ? 2 : 0)
           | (A("respect-dnt") != "false" ? 4 : 0) | (A("allow-localhost") != null ? 8 : 0) | (ls ? 16 : 0)
-          | (A("hash") != null ? 32 : 0) | (A("404") != null ? 64 : 0);
-        var l = put(A("site"), A("query-params"), A("downloads"), location.href);
-        if (!m.configure(f, l[0], l[1], l[2], l[3])) return;
-        active(); page(); scroll();
-        w.vigia = function (e, o) { try { custom(e, o) } catch (x) {} };
-        w.vigia.ready = true;
-        q.forEach(function (c) { w.vigia(c[0], c[1]) });
-        ["pushState", "replaceState"].forEach(function (k) {
+          | (A("hash") != null ? 32 : 0) | (A("404") != null ? 64 : 0)
+          | (A("outbound") == "false" ? 128 : 0) | (dl == "false" ? 256 : 0);
+        if (!m.configure(f, ...put(A("site"), A("query-params"), dl, location.href))) throw 0;
+        // A tag that asks for an opt-in feature waits for extras.js; if it cannot load, nothing
+        // is collected (an exclusion that failed to load must not count the excluded page).
+        return s.getAttributeNames().some((k) => /^data-(manual|exclude|forms|revenue|vigia-prop-)/.test(k))
+          && import(base + "/collector/" + EXTRAS_FILE).then((e) => x = e.default(s));
+      })
+      .then(() => {
+        active();
+        // A prerendered page is counted when the visitor actually opens it.
+        d.prerendering ? on(d, "prerenderingchange", auto) : auto();
+        w.vigia = (e, o) => { try { custom(e, o) } catch (x) { answer(o, !1) } };
+        w.vigia.l = w.vigia.ready = !0;
+        q.forEach((c) => w.vigia(c[0], c[1]));
+        x.manual || ["pushState", "replaceState"].forEach((k) => {
           var o = h[k];
-          h[k] = function () { var r = o.apply(this, arguments); try { page() } catch (x) {} return r };
+          h[k] = function () { var r = o.apply(this, arguments); try { auto() } catch (x) {} return r };
         });
-        on(w, "popstate", page);
-        on(w, "hashchange", page);
-        on(w, "scroll", scroll);
+        on(w, "popstate", auto);
+        on(w, "hashchange", auto);
+        on(w, "scroll", () => m.viewed(...geometry()));
         on(w, "focus", active);
         on(w, "blur", active);
         on(d, "click", click);
         on(d, "auxclick", click);
-        on(d, "visibilitychange", function () { active(); if (d.visibilityState == "hidden") send(1) });
-        on(w, "pagehide", function () { active(); send(1) });
+        on(d, "submit", submit);
+        on(d, "visibilitychange", () => { active(); d.visibilityState == "hidden" && send(1) });
+        on(w, "pagehide", () => { active(); send(1) });
         setInterval(send, 5000);
       })
-      .catch(function () {});
-  } catch (x) {}
+      .catch(off);
+  } catch (x) { off() }
 })(window, document, navigator, history);

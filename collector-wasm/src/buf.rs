@@ -1,4 +1,18 @@
 //! A fixed-capacity byte buffer: the collector allocates nothing, so it ships no allocator.
+//! Also the slicing helpers the module uses instead of `&s[a..b]`: an index that can panic
+//! links core's panic formatting and its messages (~1 KB gzip), so nothing here can.
+
+/// `&s[from..]`, or empty when out of range.
+#[inline]
+pub fn tail(s: &[u8], from: usize) -> &[u8] {
+    s.get(from..).unwrap_or_default()
+}
+
+/// `&s[..to]`, or all of `s` when `to` is past its end.
+#[inline]
+pub fn head(s: &[u8], to: usize) -> &[u8] {
+    s.get(..to).unwrap_or(s)
+}
 
 pub struct Buf<const N: usize> {
     bytes: [u8; N],
@@ -20,7 +34,7 @@ impl<const N: usize> Buf<N> {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        head(&self.bytes, self.len)
     }
 
     pub fn len(&self) -> usize {
@@ -37,16 +51,17 @@ impl<const N: usize> Buf<N> {
 
     /// The capacity-independent view the writing methods work on: one copy of each method
     /// serves every buffer size (a generic copy per size would multiply the module's code).
-    fn writer(&mut self) -> Writer<'_> {
+    pub fn writer(&mut self) -> Writer<'_> {
         Writer {
             bytes: &mut self.bytes,
             len: &mut self.len,
+            ok: true,
         }
     }
 
     /// Appends `data` whole, or nothing when it does not fit.
     pub fn push(&mut self, data: &[u8]) -> bool {
-        self.writer().push(data)
+        self.writer().raw(data).ok()
     }
 
     pub fn set(&mut self, data: &[u8]) -> bool {
@@ -56,44 +71,55 @@ impl<const N: usize> Buf<N> {
 
     /// Writes `data` as a JSON string literal; false (and the buffer unchanged) if it does not fit.
     pub fn push_json_string(&mut self, data: &[u8]) -> bool {
-        self.writer().push_json_string(data)
+        self.writer().string(data).ok()
     }
 
     /// Writes a decimal number.
     pub fn push_u32(&mut self, n: u32) -> bool {
-        self.writer().push_u32(n)
+        self.writer().number(n).ok()
     }
 }
 
-struct Writer<'a> {
+/// Appends to a buffer, call after call; the first write that does not fit stops all later
+/// ones, so a caller writes a whole record and checks once at the end (each call site is a
+/// plain call: no branch per write).
+pub struct Writer<'a> {
     bytes: &'a mut [u8],
     len: &'a mut usize,
+    ok: bool,
 }
 
 impl Writer<'_> {
-    #[inline(never)]
-    fn push(&mut self, data: &[u8]) -> bool {
-        let start = *self.len;
-        match self.bytes.get_mut(start..start + data.len()) {
-            Some(dest) => {
-                dest.copy_from_slice(data);
-                *self.len = start + data.len();
-                true
-            }
-            None => false,
-        }
+    /// Whether everything written so far fitted.
+    pub fn ok(&self) -> bool {
+        self.ok
     }
 
+    /// Appends `data` whole, or nothing (and every later write) when it does not fit.
     #[inline(never)]
-    fn push_json_string(&mut self, data: &[u8]) -> bool {
+    pub fn raw(&mut self, data: &[u8]) -> &mut Self {
+        let start = *self.len;
+        match self.bytes.get_mut(start..start + data.len()) {
+            Some(dest) if self.ok => {
+                dest.copy_from_slice(data);
+                *self.len = start + data.len();
+            }
+            _ => self.ok = false,
+        }
+        self
+    }
+
+    /// Appends `data` as a JSON string literal, whole or not at all.
+    #[inline(never)]
+    pub fn string(&mut self, data: &[u8]) -> &mut Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let start = *self.len;
-        let mut ok = self.push(b"\"");
+        self.raw(b"\"");
         for &b in data {
-            ok &= match b {
-                b'"' => self.push(b"\\\""),
-                b'\\' => self.push(b"\\\\"),
-                0..=0x1f => self.push(&[
+            match b {
+                b'"' => self.raw(b"\\\""),
+                b'\\' => self.raw(b"\\\\"),
+                0..=0x1f => self.raw(&[
                     b'\\',
                     b'u',
                     b'0',
@@ -101,29 +127,30 @@ impl Writer<'_> {
                     HEX[(b >> 4) as usize],
                     HEX[(b & 15) as usize],
                 ]),
-                _ => self.push(&[b]),
+                _ => self.raw(&[b]),
             };
         }
-        ok &= self.push(b"\"");
-        if !ok {
+        self.raw(b"\"");
+        if !self.ok {
             *self.len = start;
         }
-        ok
+        self
     }
 
+    /// Appends a decimal number.
     #[inline(never)]
-    fn push_u32(&mut self, mut n: u32) -> bool {
+    pub fn number(&mut self, mut n: u32) -> &mut Self {
         let mut digits = [0u8; 10];
         let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
             n /= 10;
+            i -= 1;
             if n == 0 {
                 break;
             }
         }
-        self.push(&digits[i..])
+        self.raw(tail(&digits, i))
     }
 }
 

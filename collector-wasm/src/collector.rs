@@ -1,19 +1,38 @@
-//! The collector's state and every decision it makes: whether to collect, what a page view,
-//! a click or an engagement becomes, and what one flush sends. The loader only reports what
-//! happened in the page; it decides nothing.
+//! The collector's state and its decisions: whether to collect, what a page view, a click or an
+//! engagement becomes, and what one flush sends. The loader reports what happened in the page.
+//!
+//! The collector applies the Worker's own limits (`ingest_limits`, compiled into both), so it
+//! never sends what the Worker would refuse: a name the Worker would cut is cut here, and a
+//! batch never exceeds its size or count. Properties and revenue arrive from the loader as a
+//! JSON fragment it built within the same limits (generated from `ingest_limits` when the
+//! loader is built): checking them here cost ~300 bytes of the snippet's 6,144.
 
-use crate::buf::Buf;
+use ingest_limits::{
+    MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH, MAX_EVENT_NAME_BYTES, MAX_SITE_ID_BYTES, MAX_URL_BYTES,
+};
+
+use crate::buf::{head, Buf};
 use crate::engagement::Engagement;
 use crate::url;
 
 /// Most events one page load may queue: a runaway loop cannot flood the endpoint.
 pub const MAX_EVENTS_PER_PAGE: u32 = 500;
-/// Most events in one request (the Worker's `MAX_EVENTS_PER_BATCH`).
-pub const MAX_EVENTS_PER_REQUEST: u32 = 50;
-/// Queue bytes; the Worker accepts bodies up to 32 KiB.
-pub const QUEUE_BYTES: usize = 24 * 1024;
-/// Longest URL, name or property text the collector keeps (the Worker's limits are the same or larger).
-pub const MAX_TEXT_BYTES: usize = 2048;
+/// Most events in one request: the Worker's batch limit.
+pub const MAX_EVENTS_PER_REQUEST: u32 = MAX_EVENTS_PER_BATCH as u32;
+/// Room a body needs around its events: `{"site":…,"events":[` + `]}`, the site id escaped at
+/// worst six bytes a byte.
+const ENVELOPE_BYTES: usize = 32 + 6 * MAX_SITE_ID_BYTES;
+/// Queue bytes: a full queue still makes a body the Worker accepts.
+pub const QUEUE_BYTES: usize = MAX_BODY_BYTES - ENVELOPE_BYTES;
+/// Longest `,"props":{…},"revenue":{…}` fragment an event carries; the loader keeps within it
+/// (the Worker's limits allow more, so nothing the collector sends is refused for it).
+pub const EXTRA_BYTES: usize = 4096;
+/// Largest event: its URL, a referrer or link URL, properties and revenue.
+pub const EVENT_BYTES: usize = 2 * MAX_URL_BYTES + EXTRA_BYTES + 512;
+const _: () = assert!(
+    EVENT_BYTES < QUEUE_BYTES,
+    "an event always fits an empty queue"
+);
 /// File extensions that make a link a download unless the site sets `data-downloads`.
 pub const DEFAULT_DOWNLOADS: &[u8] =
     b"pdf,xlsx,xls,docx,doc,txt,rtf,csv,exe,key,pps,ppt,pptx,7z,pkg,rar,gz,tgz,zip,avi,mov,mp4,mpeg,wmv,midi,mp3,wav,wma,dmg,iso,msi,apk";
@@ -27,9 +46,22 @@ pub mod flags {
     pub const ALLOW_LOCALHOST: u32 = 8;
     /// `localStorage.vigia_ignore === "true"`
     pub const OPTED_OUT: u32 = 16;
+    /// `data-hash`: the fragment is part of the page (hash routing).
     pub const HASH_ROUTING: u32 = 32;
     /// `data-404`: this is the site's not-found page.
     pub const NOT_FOUND_PAGE: u32 = 64;
+    /// `data-outbound="false"`: links to other sites are not events.
+    pub const NO_OUTBOUND: u32 = 128;
+    /// `data-downloads="false"`: file downloads are not events.
+    pub const NO_DOWNLOADS: u32 = 256;
+}
+
+/// What an event call did, as bits the loader reads.
+pub mod outcome {
+    /// The event was queued (not dropped).
+    pub const QUEUED: u32 = 1;
+    /// The loader should send now (a batch is full, or a click may leave the page).
+    pub const SEND_NOW: u32 = 2;
 }
 
 /// Whether this page may be collected at all.
@@ -60,27 +92,46 @@ fn strip_www(host: &[u8]) -> &[u8] {
     host.strip_prefix(b"www.").unwrap_or(host)
 }
 
+/// Whether a text holds a NUL, which the Worker refuses (a plain loop: `contains` would link
+/// a word-at-a-time memchr the module does not need).
+#[allow(clippy::manual_contains)] // on purpose: see above
+fn has_nul(text: &[u8]) -> bool {
+    text.iter().any(|&b| b == 0)
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+#[inline(never)]
+pub fn truncate_utf8(text: &[u8], max: usize) -> &[u8] {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while end > 0 && text.get(end).is_some_and(|&b| b & 0xC0 == 0x80) {
+        end -= 1;
+    }
+    head(text, end)
+}
+
 pub struct Collector {
     enabled: bool,
     flags: u32,
-    site: Buf<64>,
+    site: Buf<MAX_SITE_ID_BYTES>,
     allow: Buf<256>,
     downloads: Buf<512>,
     /// The current page, cleaned; its host is what "outbound" is measured against.
-    page: Buf<MAX_TEXT_BYTES>,
+    page: Buf<MAX_URL_BYTES>,
+    /// The current page is excluded (`data-exclude`, decided by the loader): nothing on it is sent.
+    page_excluded: bool,
+    /// Page views sent by this page load (only the first carries the referrer and the 404).
+    pageviews: u32,
     engagement: Engagement,
     queue: Buf<QUEUE_BYTES>,
     queued: u32,
     queued_on_page_load: u32,
-    /// The events part of the last body sent, kept so a failed send is retried once.
-    last_sent: Buf<QUEUE_BYTES>,
-    last_sent_count: u32,
-    /// A failed batch was put back; the next flush carries it.
-    retry_pending: bool,
-    /// The batch in flight is already a retry: if it fails too, it is dropped.
-    in_flight_is_retry: bool,
-    scratch: Buf<{ MAX_TEXT_BYTES * 3 }>,
-    clean: Buf<MAX_TEXT_BYTES>,
+    /// An event that did not fit the queue; it opens the next one.
+    held: Buf<EVENT_BYTES>,
+    scratch: Buf<EVENT_BYTES>,
+    clean: Buf<MAX_URL_BYTES>,
 }
 
 impl Default for Collector {
@@ -88,9 +139,6 @@ impl Default for Collector {
         Self::new()
     }
 }
-
-/// The outcome of an event call: whether the queue wants a flush now.
-pub type FlushNow = bool;
 
 impl Collector {
     pub const fn new() -> Self {
@@ -101,14 +149,13 @@ impl Collector {
             allow: Buf::new(),
             downloads: Buf::new(),
             page: Buf::new(),
+            page_excluded: false,
+            pageviews: 0,
             engagement: Engagement::new(),
             queue: Buf::new(),
             queued: 0,
             queued_on_page_load: 0,
-            last_sent: Buf::new(),
-            last_sent_count: 0,
-            retry_pending: false,
-            in_flight_is_retry: false,
+            held: Buf::new(),
             scratch: Buf::new(),
             clean: Buf::new(),
         }
@@ -136,109 +183,123 @@ impl Collector {
         self.enabled
     }
 
-    /// The page is (now) at `url`: a page view when the cleaned URL changed (first load, SPA
-    /// navigation; a hash change only with hash routing). The previous page's engagement is
-    /// queued first.
-    pub fn page(&mut self, url: &[u8], referrer: &[u8], viewport_width: u32, now: f64) -> FlushNow {
-        if !self.enabled
-            || !url::clean(
-                url,
-                self.allow.as_bytes(),
-                self.flags & flags::HASH_ROUTING != 0,
-                &mut self.clean,
-            )
-        {
-            return false;
+    /// The page is (now) at `url`, its viewport's bottom edge at `bottom_px` of a page
+    /// `height_px` tall: a page view when the cleaned URL changed (first load, SPA navigation;
+    /// a hash change only with hash routing), or always when `forced` (`vigia('pageview')`).
+    /// The previous page's engagement is queued first. `extra`: the page view's properties
+    /// (see [`Collector::custom`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn page(
+        &mut self,
+        url: &[u8],
+        referrer: &[u8],
+        extra: &[u8],
+        viewport_width: u32,
+        now: f64,
+        bottom_px: f64,
+        height_px: f64,
+        forced: bool,
+        excluded: bool,
+    ) -> u32 {
+        let hash = self.flags & flags::HASH_ROUTING != 0;
+        if !self.enabled || !url::clean(url, self.allow.as_bytes(), hash, &mut self.clean) {
+            return 0;
         }
-        if self.clean.as_bytes() == self.page.as_bytes() {
-            return false;
+        if !forced && self.clean.as_bytes() == self.page.as_bytes() {
+            return 0;
         }
-        let first = self.page.is_empty();
-        if !first {
-            self.queue_engagement(now);
+        let mut outcome = 0;
+        if !self.page.is_empty() {
+            outcome |= self.queue_engagement(now) & outcome::SEND_NOW;
         }
-        self.engagement.new_page(now);
+        self.engagement.new_page(now, bottom_px, height_px);
         self.page.set(self.clean.as_bytes());
+        self.page_excluded = excluded;
         // Only the first page view carries the document's referrer; SPA navigations are
         // same-site moves the server would drop as self-referrals anyway.
-        let referrer = if first { referrer } else { b"" };
-        let mut clean_referrer = Buf::<MAX_TEXT_BYTES>::new();
-        if !url::clean(referrer, b"", false, &mut clean_referrer) {
+        let first = self.pageviews == 0;
+        let mut clean_referrer = Buf::<MAX_URL_BYTES>::new();
+        if !first || !url::clean(referrer, b"", false, &mut clean_referrer) {
             clean_referrer.clear();
         }
-        let mut flush = self.queue_event(
+        let viewed = self.queue_event(
             b"pageview",
             b"",
             clean_referrer.as_bytes(),
             viewport_width,
             None,
-            b"",
+            extra,
         );
-        if first && self.flags & flags::NOT_FOUND_PAGE != 0 {
-            flush |= self.queue_event(b"404", b"", b"", 0, None, b"");
+        if viewed & outcome::QUEUED != 0 {
+            // Sent at once: a page view is the one event a visit cannot do without.
+            outcome |= outcome::SEND_NOW;
+            self.pageviews += 1;
+            if first && self.flags & flags::NOT_FOUND_PAGE != 0 {
+                outcome |= self.queue_event(b"404", b"", b"", 0, None, b"") & outcome::SEND_NOW;
+            }
         }
-        flush
+        outcome | viewed
     }
 
     pub fn set_active(&mut self, active: bool, now: f64) {
         self.engagement.set_active(active, now);
     }
 
-    pub fn scrolled(&mut self, percent: u8) {
-        self.engagement.scrolled(percent);
+    /// The viewport's bottom edge is at `bottom_px` of a page `height_px` tall.
+    pub fn viewed(&mut self, bottom_px: f64, height_px: f64) {
+        self.engagement.viewed(bottom_px, height_px);
     }
 
-    /// A click on a link: `outbound` when it leaves the site's host, `download` when its file
-    /// extension is in the list; anything else is not an event.
-    pub fn link_click(&mut self, href: &[u8]) -> FlushNow {
-        let Some(target) = url::split(href) else {
-            return false;
-        };
-        let Some(page) = url::split(self.page.as_bytes()) else {
-            return false;
+    /// A click on a link: a `download` when its file extension is in the list (this wins over
+    /// outbound: a file on another host is still a download), `outbound` when it leaves the
+    /// site's host; anything else is not an event. Either can be switched off.
+    pub fn link_click(&mut self, href: &[u8]) -> u32 {
+        let (Some(target), Some(page)) = (url::split(href), url::split(self.page.as_bytes()))
+        else {
+            return 0;
         };
         let ext = url::extension(target.path);
-        let kind: &[u8] = if url::in_list(self.downloads.as_bytes(), ext) {
+        let kind: &[u8] = if self.flags & flags::NO_DOWNLOADS == 0
+            && url::in_list(self.downloads.as_bytes(), ext)
+        {
             b"download"
-        } else if !strip_www(target.host).eq_ignore_ascii_case(strip_www(page.host)) {
+        } else if self.flags & flags::NO_OUTBOUND == 0
+            && !strip_www(target.host).eq_ignore_ascii_case(strip_www(page.host))
+        {
             b"outbound"
         } else {
-            return false;
+            return 0;
         };
-        let mut name = Buf::<MAX_TEXT_BYTES>::new();
+        let mut name = Buf::<MAX_URL_BYTES>::new();
         if !url::clean(href, b"", false, &mut name) {
-            return false;
+            return 0;
         }
-        self.queue_event(kind, name.as_bytes(), b"", 0, None, b"")
+        self.queue_event(kind, name.as_bytes(), b"", 0, None, b"") | outcome::SEND_NOW
     }
 
-    /// `vigia('signup', {props: {plan: 'pro'}})` or a `data-vigia-event` element. `props_json`
-    /// is the loader's `JSON.stringify` of a plain object (or empty).
-    pub fn custom(&mut self, name: &[u8], props_json: &[u8]) -> FlushNow {
-        if name.is_empty() || name.len() > 120 {
-            return false;
+    /// `vigia('signup', {props, revenue})` or a tagged element. `extra` is the event's
+    /// `,"props":{…}` and `,"revenue":{…}` as the loader wrote them (`JSON.stringify`, within
+    /// the Worker's limits), or empty. A name longer than the limit is cut, as the Worker would.
+    pub fn custom(&mut self, name: &[u8], extra: &[u8]) -> u32 {
+        let name = truncate_utf8(name, MAX_EVENT_NAME_BYTES);
+        if name.trim_ascii().is_empty() || has_nul(name) {
+            return 0;
         }
-        let props = if props_json.starts_with(b"{")
-            && props_json.ends_with(b"}")
-            && props_json.len() <= MAX_TEXT_BYTES
-        {
-            props_json
-        } else {
-            b""
-        };
-        self.queue_event(b"custom", name, b"", 0, None, props)
+        self.queue_event(b"custom", name, b"", 0, None, extra)
     }
 
-    fn queue_engagement(&mut self, now: f64) -> FlushNow {
+    #[inline(never)]
+    fn queue_engagement(&mut self, now: f64) -> u32 {
+        if self.page_excluded {
+            return 0;
+        }
         match self.engagement.take(now) {
-            Some(ms) => {
-                let scroll = self.engagement.max_scroll;
-                self.queue_event(b"engagement", b"", b"", 0, Some((ms, scroll)), b"")
-            }
-            None => false,
+            Some(engaged) => self.queue_event(b"engagement", b"", b"", 0, Some(engaged), b""),
+            None => 0,
         }
     }
 
+    #[inline(never)]
     fn queue_event(
         &mut self,
         kind: &[u8],
@@ -246,95 +307,95 @@ impl Collector {
         referrer: &[u8],
         width: u32,
         engaged: Option<(u32, u8)>,
-        props: &[u8],
-    ) -> FlushNow {
-        if !self.enabled || self.page.is_empty() || self.queued_on_page_load >= MAX_EVENTS_PER_PAGE
+        extra: &[u8],
+    ) -> u32 {
+        if !self.enabled
+            || self.page.is_empty()
+            || self.page_excluded
+            || self.queued_on_page_load >= MAX_EVENTS_PER_PAGE
         {
-            return false;
+            return 0;
         }
-        let e = &mut self.scratch;
-        e.clear();
-        let mut ok = e.push(b"{\"kind\":")
-            && e.push_json_string(kind)
-            && e.push(b",\"url\":")
-            && e.push_json_string(self.page.as_bytes());
+        self.scratch.clear();
+        let mut e = self.scratch.writer();
+        e.raw(b"{\"kind\":")
+            .string(kind)
+            .raw(b",\"url\":")
+            .string(self.page.as_bytes());
         if !name.is_empty() {
-            ok &= e.push(b",\"name\":") && e.push_json_string(name);
+            e.raw(b",\"name\":").string(name);
         }
         if !referrer.is_empty() {
-            ok &= e.push(b",\"referrer\":") && e.push_json_string(referrer);
+            e.raw(b",\"referrer\":").string(referrer);
         }
         if width > 0 {
-            ok &= e.push(b",\"screen_width\":") && e.push_u32(width);
+            e.raw(b",\"screen_width\":").number(width);
         }
         if let Some((ms, scroll)) = engaged {
-            ok &= e.push(b",\"engaged_ms\":")
-                && e.push_u32(ms)
-                && e.push(b",\"scroll\":")
-                && e.push_u32(scroll as u32);
+            e.raw(b",\"engaged_ms\":")
+                .number(ms)
+                .raw(b",\"scroll\":")
+                .number(scroll as u32);
         }
-        if !props.is_empty() {
-            ok &= e.push(b",\"props\":") && e.push(props);
+        // Only what the loader builds: `,"…` fields, never a cut-off one.
+        if extra.starts_with(b",\"") && extra.len() <= EXTRA_BYTES {
+            e.raw(extra);
         }
-        ok &= e.push(b"}");
-        if !ok {
-            return false; // an event too big for the collector is dropped, never truncated into bad JSON
+        if !e.raw(b"}").ok() {
+            return 0; // an event too big for the collector is dropped, never truncated into bad JSON
         }
         let separator: &[u8] = if self.queue.is_empty() { b"" } else { b"," };
-        if self.queue.len() + separator.len() + self.scratch.len() > QUEUE_BYTES {
-            return true; // flush first; the caller's next event goes into an empty queue
+        let fits = self.queue.len() + separator.len() + self.scratch.len() <= QUEUE_BYTES;
+        if fits {
+            self.queue.push(separator);
+            self.queue.push(self.scratch.as_bytes());
+            self.queued += 1;
+        } else if !self.held.set(self.scratch.as_bytes()) {
+            return 0;
         }
-        self.queue.push(separator);
-        self.queue.push(self.scratch.as_bytes());
-        self.queued += 1;
         self.queued_on_page_load += 1;
-        self.queued >= MAX_EVENTS_PER_REQUEST
+        let full = !fits || self.queued >= MAX_EVENTS_PER_REQUEST;
+        outcome::QUEUED | if full { outcome::SEND_NOW } else { 0 }
     }
 
     /// Builds the body of one request into `out` and empties the queue; `closing` (the page is
     /// hiding or going away) first queues the engagement gathered so far. Returns the body
-    /// length, 0 when nothing happened (no request is made then).
+    /// length, 0 when there is nothing to send (no request is made then). The loader calls it
+    /// until it returns 0: an event held back because the queue was full goes out next.
     pub fn flush<const N: usize>(&mut self, now: f64, closing: bool, out: &mut Buf<N>) -> usize {
         if closing && self.enabled {
             self.queue_engagement(now);
         }
         out.clear();
+        self.take_held();
         if self.queue.is_empty() {
             return 0;
         }
-        let ok = out.push(b"{\"site\":")
-            && out.push_json_string(self.site.as_bytes())
-            && out.push(b",\"events\":[")
-            && out.push(self.queue.as_bytes())
-            && out.push(b"]}");
+        let ok = out
+            .writer()
+            .raw(b"{\"site\":")
+            .string(self.site.as_bytes())
+            .raw(b",\"events\":[")
+            .raw(self.queue.as_bytes())
+            .raw(b"]}")
+            .ok();
         if !ok {
             return 0;
         }
-        self.last_sent.set(self.queue.as_bytes());
-        self.last_sent_count = self.queued;
-        self.in_flight_is_retry = self.retry_pending;
-        self.retry_pending = false;
         self.queue.clear();
         self.queued = 0;
+        self.take_held();
         out.len()
     }
 
-    /// The last send failed: its events go back in front of the queue for the next flush,
-    /// once. A batch that fails twice is dropped so a dead endpoint cannot grow the queue.
-    pub fn send_failed(&mut self) {
-        if self.last_sent.is_empty() || self.in_flight_is_retry {
-            self.last_sent.clear();
-            return;
+    /// Moves a held event into an empty queue.
+    #[inline(never)]
+    fn take_held(&mut self) {
+        if self.queue.is_empty() && !self.held.is_empty() {
+            self.queue.set(self.held.as_bytes());
+            self.queued = 1;
+            self.held.clear();
         }
-        let mut merged = Buf::<QUEUE_BYTES>::new();
-        let ok = merged.push(self.last_sent.as_bytes())
-            && (self.queue.is_empty() || (merged.push(b",") && merged.push(self.queue.as_bytes())));
-        if ok {
-            self.queue.set(merged.as_bytes());
-            self.queued += self.last_sent_count;
-            self.retry_pending = true;
-        }
-        self.last_sent.clear();
     }
 }
 
@@ -343,36 +404,64 @@ mod tests {
     use super::*;
 
     fn body(c: &mut Collector, now: f64, closing: bool) -> String {
-        let mut out = Box::new(Buf::<{ 32 * 1024 }>::new());
+        let mut out = Box::new(Buf::<{ MAX_BODY_BYTES }>::new());
         c.flush(now, closing, &mut out);
         String::from_utf8(out.as_bytes().to_vec()).unwrap()
     }
 
+    fn configured(flags: u32, url: &[u8]) -> Box<Collector> {
+        let mut c = Box::new(Collector::new());
+        assert!(c.configure(flags, b"demo", b"q", b"", url));
+        c
+    }
+
+    /// A page view on a freshly configured collector.
+    fn on_page(flags: u32, url: &[u8]) -> Box<Collector> {
+        let mut c = configured(flags, url);
+        c.page(url, b"", b"", 0, 0.0, 0.0, 0.0, false, false);
+        c
+    }
+
+    /// Parses a body as the Worker does.
+    fn accepted(text: &str) -> analytics_core::wire::IncomingBatch {
+        analytics_core::wire::parse_batch(text.as_bytes()).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
     #[test]
     fn the_worker_accepts_every_event_the_collector_builds() {
-        let mut c = Box::new(Collector::new());
-        assert!(c.configure(
-            flags::NOT_FOUND_PAGE,
-            b"demo",
-            b"q",
-            b"",
-            b"https://shop.example/a?q=1&t=2"
-        ));
+        let url = b"https://shop.example/a?q=1&t=2";
+        let mut c = configured(flags::NOT_FOUND_PAGE, url);
         c.set_active(true, 0.0);
+        let referrer = b"https://www.google.com/search?q=x";
         c.page(
-            b"https://shop.example/a?q=1&t=2",
-            b"https://www.google.com/search?q=x",
+            url,
+            referrer,
+            br#","props":{"section":"docs"}"#,
             1280,
             0.0,
+            800.0,
+            2000.0,
+            false,
+            false,
         );
-        c.scrolled(40);
+        c.viewed(1000.0, 2000.0);
         c.link_click(b"https://other.example/x?y=1");
         c.link_click(b"https://shop.example/files/a.zip");
-        c.custom(b"sign \"up\"", br#"{"plan":"pro","seats":3,"ok":true}"#);
-        c.page(b"https://shop.example/b", b"", 1280, 5000.0);
+        let extra = br#","props":{"plan":"pro","seats":3,"ok":true},"revenue":{"amount":"12.50","currency":"EUR"}"#;
+        c.custom(b"sign \"up\"", extra);
+        c.page(
+            b"https://shop.example/b",
+            b"",
+            b"",
+            1280,
+            5000.0,
+            800.0,
+            800.0,
+            false,
+            false,
+        );
         let text = body(&mut c, 9000.0, true);
-        let batch = analytics_core::wire::parse_batch(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}: {text}"));
+        let batch = accepted(&text);
         let kinds: Vec<&str> = batch.events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(
             kinds,
@@ -392,10 +481,140 @@ mod tests {
             batch.events[0].referrer.as_deref(),
             Some("https://www.google.com/search")
         );
+        assert_eq!(batch.events[0].props.as_ref().unwrap()["section"], "docs");
+        assert_eq!(batch.events[4].name.as_deref(), Some("sign \"up\""));
         assert_eq!(batch.events[5].engaged_ms, Some(5000));
-        assert_eq!(batch.events[5].scroll, Some(40));
+        assert_eq!(batch.events[5].scroll, Some(50));
         assert_eq!(batch.events[7].engaged_ms, Some(4000));
-        assert_eq!(batch.events[4].props.as_ref().unwrap()["seats"], 3);
+        assert_eq!(batch.events[7].scroll, Some(100));
+        let props = batch.events[4].props.as_ref().unwrap();
+        assert_eq!(
+            (props["plan"].as_str(), props["seats"].as_i64()),
+            (Some("pro"), Some(3))
+        );
+        assert!(
+            text.contains(r#""revenue":{"amount":"12.50","currency":"EUR"}"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn names_are_cut_as_the_worker_would_and_foreign_fragments_are_ignored() {
+        let mut c = on_page(0, b"https://shop.example/");
+        let mut long_name = vec![b'n'; MAX_EVENT_NAME_BYTES - 1];
+        long_name.extend_from_slice("é".as_bytes()); // two bytes across the limit
+        assert_eq!(c.custom(&long_name, b""), outcome::QUEUED);
+        assert_eq!(c.custom(b"  ", b""), 0, "a blank name is no event");
+        assert_eq!(c.custom(b"a\0b", b""), 0, "the Worker refuses NUL");
+        c.custom(b"second", br#"}],"site":"other"#);
+        let text = body(&mut c, 1.0, false);
+        let batch = accepted(&text);
+        assert_eq!(batch.site, "demo");
+        assert_eq!(
+            batch.events[1].name.as_deref().map(str::len),
+            Some(MAX_EVENT_NAME_BYTES - 1)
+        );
+        assert_eq!(batch.events.len(), 3);
+    }
+
+    #[test]
+    fn downloads_win_over_outbound_and_both_can_be_switched_off() {
+        let url = b"https://shop.example/";
+        let kinds = |flags: u32| {
+            let mut c = on_page(flags, url);
+            c.link_click(b"https://cdn.other.example/report.pdf");
+            c.link_click(b"https://other.example/");
+            let text = body(&mut c, 1.0, false);
+            accepted(&text)
+                .events
+                .into_iter()
+                .skip(1)
+                .map(|e| e.kind)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kinds(0), ["download", "outbound"]);
+        assert_eq!(kinds(flags::NO_DOWNLOADS), ["outbound", "outbound"]);
+        assert_eq!(kinds(flags::NO_OUTBOUND), ["download"]);
+        assert!(kinds(flags::NO_OUTBOUND | flags::NO_DOWNLOADS).is_empty());
+    }
+
+    #[test]
+    fn excluded_pages_send_nothing() {
+        let url = b"https://shop.example/admin/users";
+        let mut c = configured(0, url);
+        c.set_active(true, 0.0);
+        assert_eq!(c.page(url, b"", b"", 0, 0.0, 0.0, 0.0, false, true), 0);
+        assert_eq!(c.custom(b"e", b""), 0);
+        assert_eq!(c.link_click(b"https://other.example/"), outcome::SEND_NOW);
+        assert!(body(&mut c, 5000.0, true).is_empty());
+        let sent = c.page(
+            b"https://shop.example/blog",
+            b"",
+            b"",
+            0,
+            6000.0,
+            0.0,
+            0.0,
+            false,
+            false,
+        );
+        assert_eq!(sent, outcome::QUEUED | outcome::SEND_NOW);
+    }
+
+    #[test]
+    fn forced_page_views_repeat_and_only_the_first_has_the_referrer() {
+        let url = b"https://shop.example/app";
+        let mut c = configured(0, url);
+        c.page(
+            url,
+            b"https://ref.example/",
+            b"",
+            0,
+            0.0,
+            0.0,
+            0.0,
+            true,
+            false,
+        );
+        c.page(
+            url,
+            b"https://ref.example/",
+            b"",
+            0,
+            1.0,
+            0.0,
+            0.0,
+            true,
+            false,
+        );
+        c.page(url, b"", b"", 0, 2.0, 0.0, 0.0, false, false);
+        let batch = accepted(&body(&mut c, 3.0, false));
+        assert_eq!(batch.events.len(), 2);
+        assert!(batch.events[0].referrer.is_some() && batch.events[1].referrer.is_none());
+    }
+
+    #[test]
+    fn an_event_that_does_not_fit_goes_out_next() {
+        let mut c = on_page(0, b"https://shop.example/");
+        body(&mut c, 0.0, false);
+        let extra = format!(r#","props":{{"k":"{}"}}"#, "v".repeat(EXTRA_BYTES - 20));
+        let mut events = 0;
+        loop {
+            events += 1;
+            if c.custom(b"big", extra.as_bytes()) & outcome::SEND_NOW != 0 {
+                break;
+            }
+        }
+        let mut sent = 0;
+        loop {
+            let text = body(&mut c, 1.0, false);
+            if text.is_empty() {
+                break;
+            }
+            assert!(text.len() <= MAX_BODY_BYTES);
+            sent += accepted(&text).events.len();
+        }
+        assert_eq!(sent, events, "nothing lost when the queue filled up");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! query string goes, except UTM parameters and the site's allow-list; the fragment goes unless
 //! the site routes with it), and read a path's file extension.
 
+use crate::buf::{head, tail};
+
 pub struct Parts<'a> {
     /// `scheme://authority`
     pub origin: &'a [u8],
@@ -25,35 +27,38 @@ pub fn split(url: &[u8]) -> Option<Parts<'_>> {
     } else {
         return None;
     };
-    let rest = &url[after_scheme..];
+    let rest = tail(url, after_scheme);
     let authority_end = rest
         .iter()
         .position(|&b| matches!(b, b'/' | b'?' | b'#'))
         .unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
+    let authority = head(rest, authority_end);
     let host_start = find(authority, b'@').map(|i| i + 1).unwrap_or(0);
-    let host_port = &authority[host_start..];
+    let host_port = tail(authority, host_start);
     let host = if host_port.first() == Some(&b'[') {
-        &host_port[..find(host_port, b']')
-            .map(|i| i + 1)
-            .unwrap_or(host_port.len())]
+        head(
+            host_port,
+            find(host_port, b']')
+                .map(|i| i + 1)
+                .unwrap_or(host_port.len()),
+        )
     } else {
-        &host_port[..find(host_port, b':').unwrap_or(host_port.len())]
+        head(host_port, find(host_port, b':').unwrap_or(host_port.len()))
     };
     if host.is_empty() {
         return None;
     }
-    let tail = &rest[authority_end..];
-    let (before_fragment, fragment) = match find(tail, b'#') {
-        Some(i) => (&tail[..i], &tail[i + 1..]),
-        None => (tail, &b""[..]),
+    let rest_of_url = tail(rest, authority_end);
+    let (before_fragment, fragment) = match find(rest_of_url, b'#') {
+        Some(i) => (head(rest_of_url, i), tail(rest_of_url, i + 1)),
+        None => (rest_of_url, &b""[..]),
     };
     let (path, query) = match find(before_fragment, b'?') {
-        Some(i) => (&before_fragment[..i], &before_fragment[i + 1..]),
+        Some(i) => (head(before_fragment, i), tail(before_fragment, i + 1)),
         None => (before_fragment, &b""[..]),
     };
     Some(Parts {
-        origin: &url[..after_scheme + authority_end],
+        origin: head(url, after_scheme + authority_end),
         host,
         path,
         query,
@@ -91,7 +96,7 @@ pub fn clean<const N: usize>(
     let mut ok = out.push(p.origin) && out.push(if p.path.is_empty() { b"/" } else { p.path });
     let mut first = true;
     for pair in p.query.split(|&b| b == b'&') {
-        let name = &pair[..find(pair, b'=').unwrap_or(pair.len())];
+        let name = head(pair, find(pair, b'=').unwrap_or(pair.len()));
         if UTM.contains(&name) || in_list(allow, name) {
             ok &= out.push(if first { b"?" } else { b"&" }) && out.push(pair);
             first = false;
@@ -105,13 +110,12 @@ pub fn clean<const N: usize>(
 
 /// The extension of the path's last segment, without the dot ("" when none).
 pub fn extension(path: &[u8]) -> &[u8] {
-    let segment = &path[path
-        .iter()
-        .rposition(|&b| b == b'/')
-        .map(|i| i + 1)
-        .unwrap_or(0)..];
+    let segment = tail(
+        path,
+        path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1),
+    );
     match segment.iter().rposition(|&b| b == b'.') {
-        Some(i) => &segment[i + 1..],
+        Some(i) => tail(segment, i + 1),
         None => b"",
     }
 }

@@ -3,8 +3,8 @@
 //! around them is covered end to end in tests/e2e/collector.test.mjs.
 
 use collector_wasm::buf::Buf;
+use collector_wasm::collector::outcome;
 use collector_wasm::collector::{MAX_EVENTS_PER_PAGE, MAX_EVENTS_PER_REQUEST};
-use collector_wasm::engagement::scroll_percent;
 use collector_wasm::{flags, Collector};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -97,12 +97,22 @@ fn push_state(url: &str) {
 fn a_pageview_carries_the_page_url_and_viewport_width() {
     let mut c = collector(0);
     let width = window().inner_width().unwrap().as_f64().unwrap();
-    assert!(!c.page(
+    let sent = c.page(
         href().as_bytes(),
         b"https://duckduckgo.com/?q=secret",
+        b"",
         width as u32,
-        0.0
-    ));
+        0.0,
+        0.0,
+        0.0,
+        false,
+        false,
+    );
+    assert_eq!(
+        sent,
+        outcome::QUEUED | outcome::SEND_NOW,
+        "a page view is sent at once"
+    );
     let events = flush(&mut c, 1.0, false);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, "pageview");
@@ -128,11 +138,21 @@ fn a_pageview_carries_the_page_url_and_viewport_width() {
 fn spa_navigations_are_pageviews_with_private_query_strings() {
     let original = href();
     let mut c = collector(0);
-    c.page(href().as_bytes(), b"", 0, 0.0);
+    c.page(href().as_bytes(), b"", b"", 0, 0.0, 0.0, 0.0, false, false);
     push_state("/spa/pricing?session=s3cret&utm_campaign=fall");
-    c.page(href().as_bytes(), b"https://elsewhere.example/", 0, 10.0);
+    c.page(
+        href().as_bytes(),
+        b"https://elsewhere.example/",
+        b"",
+        0,
+        10.0,
+        0.0,
+        0.0,
+        false,
+        false,
+    );
     push_state("/spa/pricing?session=other&utm_campaign=fall#section"); // the same page once cleaned
-    c.page(href().as_bytes(), b"", 0, 20.0);
+    c.page(href().as_bytes(), b"", b"", 0, 20.0, 0.0, 0.0, false, false);
     let events = flush(&mut c, 30.0, false);
     push_state(&original);
     assert_eq!(
@@ -155,9 +175,9 @@ fn hash_changes_count_only_with_hash_routing() {
     let original = href();
     for (hash_flag, expected) in [(0, 1), (flags::HASH_ROUTING, 2)] {
         let mut c = collector(hash_flag);
-        c.page(href().as_bytes(), b"", 0, 0.0);
+        c.page(href().as_bytes(), b"", b"", 0, 0.0, 0.0, 0.0, false, false);
         push_state("#/settings");
-        c.page(href().as_bytes(), b"", 0, 1.0);
+        c.page(href().as_bytes(), b"", b"", 0, 1.0, 0.0, 0.0, false, false);
         push_state(&original);
         let events = flush(&mut c, 2.0, false);
         assert_eq!(events.len(), expected, "hash flag {hash_flag}: {events:?}");
@@ -170,19 +190,34 @@ fn engagement_counts_visible_and_focused_time_and_the_deepest_scroll() {
     let tall = document.create_element("div").unwrap();
     tall.set_attribute("style", "height: 4000px").unwrap();
     document.body().unwrap().append_child(&tall).unwrap();
-    window().scroll_to_with_x_and_y(0.0, 1000.0);
-    let root = document.document_element().unwrap();
-    let percent = scroll_percent(
-        window().scroll_y().unwrap(),
-        window().inner_height().unwrap().as_f64().unwrap(),
-        root.scroll_height() as f64,
-    );
-    assert!(percent > 0 && percent < 100, "{percent}");
-
+    // What the loader reads from the real page: the viewport's bottom edge and the page height.
+    let geometry = || {
+        let bottom =
+            window().scroll_y().unwrap() + window().inner_height().unwrap().as_f64().unwrap();
+        (
+            bottom,
+            document.document_element().unwrap().scroll_height() as f64,
+        )
+    };
+    let (top_bottom, height) = geometry();
     let mut c = collector(0);
-    c.page(href().as_bytes(), b"", 0, 0.0);
+    c.page(
+        href().as_bytes(),
+        b"",
+        b"",
+        0,
+        0.0,
+        top_bottom,
+        height,
+        false,
+        false,
+    );
     c.set_active(true, 0.0);
-    c.scrolled(percent);
+    window().scroll_to_with_x_and_y(0.0, 1000.0);
+    let (bottom, height) = geometry();
+    c.viewed(bottom, height);
+    let percent = (bottom / height * 100.0) as u8;
+    assert!(percent > 0 && percent < 100, "{percent}");
     c.set_active(false, 2500.0); // hidden or blurred from here
     let events = flush(&mut c, 60_000.0, true);
     let engagement = events
@@ -196,7 +231,7 @@ fn engagement_counts_visible_and_focused_time_and_the_deepest_scroll() {
     );
     assert_eq!(engagement.scroll, Some(percent as f64));
 
-    // Under a second of new engagement is not sent.
+    // Under a second of new engagement and nothing more seen is not sent.
     c.set_active(true, 60_000.0);
     assert!(flush(&mut c, 60_900.0, true).is_empty());
     document.body().unwrap().remove_child(&tall).unwrap();
@@ -207,10 +242,20 @@ fn engagement_counts_visible_and_focused_time_and_the_deepest_scroll() {
 fn an_spa_navigation_sends_the_old_pages_engagement_first() {
     let original = href();
     let mut c = collector(0);
-    c.page(href().as_bytes(), b"", 0, 0.0);
+    c.page(href().as_bytes(), b"", b"", 0, 0.0, 0.0, 0.0, false, false);
     c.set_active(true, 0.0);
     push_state("/spa/next");
-    c.page(href().as_bytes(), b"", 0, 4000.0);
+    c.page(
+        href().as_bytes(),
+        b"",
+        b"",
+        0,
+        4000.0,
+        0.0,
+        0.0,
+        false,
+        false,
+    );
     push_state(&original);
     let kinds: Vec<String> = flush(&mut c, 4001.0, false)
         .into_iter()
@@ -234,8 +279,13 @@ fn anchor(href: &str) -> String {
 #[wasm_bindgen_test]
 fn outbound_and_download_links() {
     let mut c = collector(0);
-    c.page(href().as_bytes(), b"", 0, 0.0);
-    assert!(!c.link_click(anchor("https://other.example/path?token=abc").as_bytes()));
+    c.page(href().as_bytes(), b"", b"", 0, 0.0, 0.0, 0.0, false, false);
+    let sent = c.link_click(anchor("https://other.example/path?token=abc").as_bytes());
+    assert_eq!(
+        sent,
+        outcome::QUEUED | outcome::SEND_NOW,
+        "a click may leave the page: sent at once"
+    );
     c.link_click(anchor("/files/annual-report.PDF?sig=xyz").as_bytes());
     c.link_click(anchor("/about").as_bytes()); // same host, not a download: no event
     c.link_click(anchor("mailto:someone@example.com").as_bytes());
@@ -271,7 +321,7 @@ fn the_site_can_set_its_own_download_extensions() {
         b"epub,mobi",
         href().as_bytes(),
     );
-    c.page(href().as_bytes(), b"", 0, 0.0);
+    c.page(href().as_bytes(), b"", b"", 0, 0.0, 0.0, 0.0, false, false);
     c.link_click(anchor("/book.epub").as_bytes());
     c.link_click(anchor("/report.pdf").as_bytes());
     let names: Vec<String> = flush(&mut c, 1.0, false)
@@ -287,12 +337,13 @@ fn custom_events_carry_their_properties() {
     let props = js_sys::Object::new();
     js_sys::Reflect::set(&props, &"plan".into(), &"pro \"quoted\"".into()).unwrap();
     js_sys::Reflect::set(&props, &"seats".into(), &5.into()).unwrap();
+    // The loader writes the fragment with the browser's JSON.stringify.
     let json: String = js_sys::JSON::stringify(&props).unwrap().into();
     let mut c = collector(0);
-    c.page(href().as_bytes(), b"", 0, 0.0);
-    c.custom(b"signup", json.as_bytes());
-    c.custom(b"", b"{}"); // nameless: ignored
-    c.custom(b"bad-props", b"[1,2]"); // not an object: sent without props
+    c.page(href().as_bytes(), b"", b"", 0, 0.0, 0.0, 0.0, false, false);
+    c.custom(b"signup", format!(r#","props":{json}"#).as_bytes());
+    c.custom(b"", br#","props":{}"#); // nameless: ignored
+    c.custom(b"bad-props", b"[1,2]"); // not a fragment of fields: sent without props
     let events = flush(&mut c, 1.0, false);
     assert_eq!(events.len(), 3);
     assert_eq!(events[1].name.as_deref(), Some("signup"));
@@ -309,7 +360,7 @@ fn custom_events_carry_their_properties() {
 #[wasm_bindgen_test]
 fn the_not_found_page_sends_a_404_event() {
     let mut c = collector(flags::NOT_FOUND_PAGE);
-    c.page(href().as_bytes(), b"", 0, 0.0);
+    c.page(href().as_bytes(), b"", b"", 0, 0.0, 0.0, 0.0, false, false);
     let kinds: Vec<String> = flush(&mut c, 1.0, false)
         .into_iter()
         .map(|e| e.kind)
@@ -367,7 +418,7 @@ fn privacy_switches() {
         b"",
         url.as_bytes(),
     );
-    off.page(url.as_bytes(), b"", 0, 0.0);
+    off.page(url.as_bytes(), b"", b"", 0, 0.0, 0.0, 0.0, false, false);
     off.custom(b"signup", b"");
     assert!(flush(&mut off, 1.0, true).is_empty());
     // The collector itself never touched cookies.
@@ -384,10 +435,10 @@ fn privacy_switches() {
 #[wasm_bindgen_test]
 fn batches_are_bounded_and_a_runaway_loop_stops() {
     let mut c = collector(0);
-    c.page(href().as_bytes(), b"", 0, 0.0);
+    c.page(href().as_bytes(), b"", b"", 0, 0.0, 0.0, 0.0, false, false);
     let mut sent = 0;
     for _ in 0..2000 {
-        if c.custom(b"loop", b"") {
+        if c.custom(b"loop", b"") & outcome::SEND_NOW != 0 {
             let n = flush(&mut c, 1.0, false).len();
             assert!(n > 0 && n <= MAX_EVENTS_PER_REQUEST as usize, "{n}");
             sent += n;
@@ -398,20 +449,4 @@ fn batches_are_bounded_and_a_runaway_loop_stops() {
         sent as u32, MAX_EVENTS_PER_PAGE,
         "the page view and the loop's events, capped per page"
     );
-}
-
-#[wasm_bindgen_test]
-fn a_failed_send_is_retried_once() {
-    let mut c = collector(0);
-    c.page(href().as_bytes(), b"", 0, 0.0);
-    assert_eq!(flush(&mut c, 1.0, false).len(), 1);
-    c.send_failed();
-    c.custom(b"later", b"");
-    let retry = flush(&mut c, 2.0, false);
-    assert_eq!(
-        retry.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-        ["pageview", "custom"]
-    );
-    c.send_failed(); // the retry failed too: dropped, not retried forever
-    assert!(flush(&mut c, 3.0, false).is_empty());
 }

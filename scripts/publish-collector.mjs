@@ -1,0 +1,115 @@
+// Publishes a built collector into an assets folder (dist/ by default) the way foreign pages
+// need it:
+// - the module under a content-hashed name, collector/collector.<hash>.wasm, and the opt-in
+//   features as collector/extras.<hash>.js, cached for a year as immutable: a new build is a
+//   new name, so a page never mixes a loader with a module it was not built with;
+// - the loader v.js, minified, with that name built in, cached briefly (CACHE_LOADER) and
+//   revalidated in the background (stale-while-revalidate);
+// - older builds kept for KEEP_DAYS after they were replaced (and the newest KEEP_BUILDS
+//   always), so a v.js cached before a deploy still finds its module;
+// - `_headers` giving both CORS, Cross-Origin-Resource-Policy and the content type, since
+//   static assets carry no CORS header unless told.
+//
+//   node scripts/publish-collector.mjs <module.wasm> <loader.js> [assets-dir]
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { transformSync } from "esbuild";
+
+/** Loader cache: short, so a new deploy reaches visitors within the hour. */
+export const CACHE_LOADER = "public, max-age=3600, stale-while-revalidate=86400";
+/** Module cache: its name changes with its content. */
+export const CACHE_MODULE = "public, max-age=31536000, immutable";
+/** A replaced module stays this long: longer than a loader can be cached (1 h + 1 day). */
+export const KEEP_DAYS = 7;
+/** The newest builds kept whatever their age. */
+export const KEEP_BUILDS = 3;
+
+const DAY_MS = 86_400_000;
+/** Which modules are kept and since when; beside the assets, never served (.assetsignore). */
+export const MANIFEST = "collector-builds.json";
+const LIMITS = join(dirname(fileURLToPath(import.meta.url)), "..", "ingest-limits", "src", "lib.rs");
+
+/** The integer constants of ingest-limits (`pub const NAME: type = expression;`), evaluated in
+ * order, so the loader checks what the Worker checks without a hand-made copy. */
+export function ingestLimits(source = readFileSync(LIMITS, "utf8")) {
+  const limits = {};
+  for (const [, name, expression] of source.matchAll(/^pub const (\w+): \w+ = ([^;]+);/gm)) {
+    const js = expression.replace(/(\d)_(?=\d)/g, "$1").replace(/[A-Z_]{2,}/g, (k) => {
+      if (!(k in limits)) throw new Error(`ingest limit ${name} uses ${k}, not defined before it`);
+      return String(limits[k]);
+    });
+    if (!/^[\d\s*+\-()<]+$/.test(js)) throw new Error(`ingest limit ${name} = ${expression}: not plain arithmetic`);
+    limits[name] = Function(`return (${js})`)();
+  }
+  return limits;
+}
+
+export const HEADERS = `# Written by scripts/publish-collector.mjs. The loader and its module are fetched by pages on
+# other origins (the wasm with fetch(), in CORS mode; the loader by a <script> tag, which
+# pages with Cross-Origin-Embedder-Policy: require-corp accept only with CORP cross-origin).
+/v.js
+  Cache-Control: ${CACHE_LOADER}
+  Access-Control-Allow-Origin: *
+  Cross-Origin-Resource-Policy: cross-origin
+  Content-Type: text/javascript; charset=utf-8
+  X-Content-Type-Options: nosniff
+/collector/*
+  Cache-Control: ${CACHE_MODULE}
+  Access-Control-Allow-Origin: *
+  Cross-Origin-Resource-Policy: cross-origin
+  X-Content-Type-Options: nosniff
+`;
+
+const hashed = (prefix, bytes, ext) => `${prefix}.${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}.${ext}`;
+
+/** Publishes `wasmPath` + the loader (`loaderPath`, with extras.js beside it) into `assets`;
+ * returns the published file names. */
+export function publish(wasmPath, loaderPath, assets, now = Date.now()) {
+  const limits = ingestLimits();
+  const define = {
+    MAX_PROPS: String(limits.MAX_PROPS),
+    MAX_PROP_KEY_BYTES: String(limits.MAX_PROP_KEY_BYTES),
+    MAX_PROP_VALUE_BYTES: String(limits.MAX_PROP_VALUE_BYTES),
+    MAX_REVENUE_AMOUNT_BYTES: String(limits.MAX_REVENUE_AMOUNT_BYTES),
+    MAX_REVENUE_UNITS: String(limits.MAX_REVENUE_MICROS / limits.REVENUE_MICROS_PER_UNIT),
+  };
+  const minify = (path, more = {}, format = undefined) =>
+    transformSync(readFileSync(path, "utf8"), { minify: true, target: "es2018", format, define: { ...define, ...more } }).code;
+
+  const wasm = readFileSync(wasmPath);
+  const extras = minify(join(dirname(loaderPath), "extras.js"), {}, "esm");
+  const build = { wasm: hashed("collector", wasm, "wasm"), extras: hashed("extras", extras, "js") };
+  const dir = join(assets, "collector");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, build.wasm), wasm);
+  writeFileSync(join(dir, build.extras), extras);
+
+  // The manifest lists every build still kept, newest last, with when it was replaced.
+  const manifestPath = join(assets, MANIFEST);
+  const files = (b) => [b.wasm, b.extras];
+  let builds = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, "utf8")) : [];
+  builds = builds.filter((b) => b.wasm !== build.wasm || b.extras !== build.extras);
+  for (const b of builds) b.replaced_at ??= now;
+  builds.push({ ...build, published_at: now, replaced_at: null });
+  const keep = builds.filter((b, i) => i >= builds.length - KEEP_BUILDS || now - b.replaced_at < KEEP_DAYS * DAY_MS);
+  const kept = new Set(keep.flatMap(files));
+  for (const b of builds) for (const f of files(b)) if (!kept.has(f)) rmSync(join(dir, f), { force: true });
+  writeFileSync(manifestPath, JSON.stringify(keep, null, 1) + "\n");
+
+  const loader = minify(loaderPath, { WASM_FILE: JSON.stringify(build.wasm), EXTRAS_FILE: JSON.stringify(build.extras) });
+  writeFileSync(join(assets, "v.js"), loader);
+  writeFileSync(join(assets, "_headers"), HEADERS);
+  writeFileSync(join(assets, ".assetsignore"), `${MANIFEST}\n`);
+  return build;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [wasm, loader, assets = join(dirname(fileURLToPath(import.meta.url)), "..", "dist")] = process.argv.slice(2);
+  if (!wasm || !loader) {
+    console.error("usage: node scripts/publish-collector.mjs <module.wasm> <loader.js> [assets-dir]");
+    process.exit(2);
+  }
+  console.log(JSON.stringify(publish(wasm, loader, assets)));
+}
