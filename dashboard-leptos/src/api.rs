@@ -229,6 +229,10 @@ pub struct GoalStat {
     pub visitors: i64,
     pub conversions: i64,
     pub conversion_rate: f64,
+    /// Revenue per currency: `{currency, amount}`, the amount an exact decimal string. Read as
+    /// JSON values, whose parser the bundle has already (a struct of its own costs ~0.5 KB).
+    #[serde(default)]
+    pub revenue: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -286,6 +290,8 @@ pub struct SiteDetail {
     pub query_allow_list: String,
     #[serde(default)]
     pub retention_days: i64,
+    #[serde(default)]
+    pub hash_routing: bool,
     pub role: String,
     pub snippet: String,
     pub first_event_at: Option<i64>,

@@ -105,6 +105,27 @@ pub fn moment(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An exact decimal amount in its currency, as the reader's locale writes money ("€12.50",
+/// "¥1,000"): the browser's `Intl.NumberFormat` knows each currency's symbol and decimals. The
+/// amount goes in as text, so it is not rounded through a float; sub-cent amounts keep their
+/// digits (up to six). The currency is three letters, which the API guarantees.
+pub fn money(amount: &str, currency: &str) -> String {
+    let options = js_sys::Object::new();
+    for (key, value) in [
+        ("style", "currency".into()),
+        ("currency", currency.into()),
+        ("maximumFractionDigits", 6.into()),
+    ] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value);
+    }
+    js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &options)
+        .format()
+        .call1(&wasm_bindgen::JsValue::NULL, &amount.into())
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| format!("{amount} {currency}"))
+}
+
 /// What a dimension is called on screen.
 pub fn dimension_label(dim: &str) -> &'static str {
     match dim {
@@ -132,7 +153,8 @@ pub fn dimension_label(dim: &str) -> &'static str {
     }
 }
 
-/// A breakdown value as shown: props are "event · key = value"; empty values say so.
+/// A breakdown value as shown: props are "event · key = value" (a page view's "Page view ·
+/// key = value"); empty values say so.
 pub fn value_label(dim: &str, value: &str) -> String {
     if dim == "prop" {
         let mut p = value.split('\u{1f}');
@@ -141,6 +163,7 @@ pub fn value_label(dim: &str, value: &str) -> String {
             p.next().unwrap_or_default(),
             p.next().unwrap_or_default(),
         );
+        let e = if e == "pageview" { "Page view" } else { e };
         return format!("{e} · {k} = {v}");
     }
     if value.is_empty() {
@@ -179,5 +202,9 @@ mod tests {
             "Property is Signup · plan = pro"
         );
         assert_eq!(filter_label("source:"), "Source is Direct / none");
+        assert_eq!(
+            filter_label("prop:pageview\u{1f}section\u{1f}docs"),
+            "Property is Page view · section = docs"
+        );
     }
 }

@@ -249,8 +249,18 @@ test("goals convert visitors, funnels show conversion and drop-off per step", as
   assert.deepEqual(f.steps.map((st) => st.dropoff), [0, 1, 1]);
   assert.deepEqual(f.steps.map((st) => st.conversion_rate), [100, 66.7, 33.3]);
 
-  // The dashboard shows both.
-  const context = await browser.newContext();
+  // Revenue per currency, and a page view's properties (a visit outside the funnel).
+  assert.equal((await s.post("/api/sites/demo/goals", { kind: "event", value: "Purchase" })).status, 201);
+  const [{ n }] = await worker.d1("SELECT COUNT(*) AS n FROM events WHERE site_id = 'demo'");
+  await visit({ ip: "203.0.113.61", country: "BR", region: "SP", city: "Campinas", events: [
+    page("/docs", { props: { section: "guides" } }),
+    { kind: "custom", url: "http://127.0.0.1/docs", name: "Purchase", revenue: { amount: "49.90", currency: "eur" } },
+    { kind: "custom", url: "http://127.0.0.1/docs", name: "Purchase", revenue: { amount: 1000, currency: "JPY" } },
+  ] });
+  await flushed("demo", n + 3);
+
+  // The dashboard shows all of it.
+  const context = await browser.newContext({ locale: "en-US" });
   const tab = await context.newPage();
   await logIn(tab, "/?period=today");
   await tab.waitForSelector("#funnel .funnel-step");
@@ -258,6 +268,15 @@ test("goals convert visitors, funnels show conversion and drop-off per step", as
   assert.match(await tab.textContent("#funnel"), /1 dropped off \(50\.0%\)/);
   await tab.waitForSelector("#goals .conversion");
   assert.match(await tab.textContent("#goals"), /Signup/);
+  // Each currency on its own line, as the browser's locale writes money.
+  const revenue = await tab.textContent("#goals tr:has-text('Purchase') .revenue");
+  assert.deepEqual(revenue.split("\n"), ["€49.90", "¥1,000"]);
+  // Page-view properties in the Properties tab, and as a filter chip.
+  await tab.click("[data-panel=Events] [data-dimension=prop]");
+  await tab.click("[data-panel=Events] .row-filter:text-is('Page view · section = guides')");
+  await tab.waitForSelector(".chip:has-text('Property is Page view · section = guides')");
+  await tab.waitForFunction(() => document.querySelector("[data-kpi=visitors] .value")?.textContent === "1");
+  assert.match(decodeURIComponent(tab.url()), /f=prop:pageview\u001fsection\u001fguides/);
   await context.close();
 });
 
@@ -323,11 +342,21 @@ test("sites: add with a time zone, snippet with a copy button, installation chec
   assert.equal(r.status, 202);
   await tab.waitForSelector("#install-status .ok", { timeout: 30_000 });
 
-  // Edit: the name changes everywhere.
+  // Edit: the name changes everywhere; hash routing puts data-hash in the snippet.
   await tab.fill("#edit-site input >> nth=0", "Shop (EU)");
+  assert.equal(await tab.isChecked("#hash-routing"), false);
+  await tab.check("#hash-routing");
   await tab.click("#edit-site button[type=submit]");
   await tab.waitForSelector("#edit-site >> text=Saved.");
   await tab.waitForSelector(".site-picker option:text-is('Shop (EU)')", { state: "attached" });
+  assert.equal(await tab.textContent("#snippet pre"),
+    `<script defer src="${worker.base}/v.js" data-site="shop.example" data-hash></script>`);
+  const s0 = await login(admin.email, admin.password);
+  assert.equal((await stats(s0, "/api/sites/shop.example")).hash_routing, true);
+  await tab.reload();
+  await tab.waitForSelector("#hash-routing");
+  assert.equal(await tab.isChecked("#hash-routing"), true);
+  assert.match(await tab.textContent("#snippet pre"), /data-hash>/);
 
   // Delete: only after typing the id; then the site and its data are gone.
   assert.equal(await tab.isDisabled("#delete-site button.danger"), true);

@@ -9,7 +9,7 @@ use super::panel::Panel;
 use crate::api::{
     self, FunnelStats, Funnels, GoalStats, Metrics, Overview as OverviewData, Realtime,
 };
-use crate::format::{change, day, duration, filter_label, fixed, number, value_label};
+use crate::format::{change, day, duration, filter_label, fixed, money, number, value_label};
 use crate::state::View;
 
 pub const PERIODS: [(&str, &str); 8] = [
@@ -216,32 +216,32 @@ fn Numbers(data: OverviewData) -> impl IntoView {
 #[component]
 fn GoalsPanel(query: Memo<String>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
-    let data = LocalResource::new(move || {
-        let q = query.get();
-        async move { api::get::<GoalStats>(&format!("/api/stats/goals?{q}")).await }
-    });
+    let data = api::fetched::<GoalStats>(move || format!("/api/stats/goals?{}", query.get()));
     view! {
         <section class="card panel" id="goals">
             <h2>"Goals"</h2>
             {move || match data.get() {
                 None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
                 Some(Ok(g)) if g.goals.is_empty() => view! {
                     <p class="muted">"No goals yet. Add an event or a page as a goal under Site settings."</p>
                 }.into_any(),
                 Some(Ok(g)) => view! {
                     <table class="breakdown">
-                        <thead><tr><th>"Goal"</th><th class="num">"Uniques"</th><th class="num">"Total"</th><th class="num">"Conversion"</th></tr></thead>
+                        <thead><tr><th>"Goal"</th><th class="num">"Uniques"</th><th class="num">"Total"</th><th class="num">"Conversion"</th><th class="num">"Revenue"</th></tr></thead>
                         <tbody>
                             {g.goals.into_iter().map(|goal| {
                                 let filter = format!("{}:{}", if goal.kind == "page" { "page" } else { "event" }, goal.value);
                                 let label = if goal.kind == "page" { format!("Visit {}", goal.value) } else { goal.value.clone() };
+                                // One line per currency; sums are never converted between them.
+                                let revenue = goal.revenue.iter().map(|r| money(r["amount"].as_str().unwrap_or_default(), r["currency"].as_str().unwrap_or_default())).collect::<Vec<_>>().join("\n");
                                 view! {
                                     <tr>
                                         <td><button class="row-filter" on:click=move |_| view.update(|v| *v = v.with_filter(filter.clone()))>{label}</button></td>
                                         <td class="num">{number(goal.visitors, false)}</td>
                                         <td class="num">{number(goal.conversions, false)}</td>
                                         <td class="num conversion">{format!("{}%", fixed(goal.conversion_rate, 1))}</td>
+                                        <td class="num revenue">{revenue}</td>
                                     </tr>
                                 }
                             }).collect_view()}

@@ -25,15 +25,12 @@ pub fn Panel(
 ) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let active = RwSignal::new(0usize);
-    let data = LocalResource::new(move || {
-        let dim = tabs[active.get()].0;
-        let q = query.get();
-        async move {
-            api::get::<Breakdown>(&format!(
-                "/api/stats/breakdown?{q}&dimension={dim}&limit=10"
-            ))
-            .await
-        }
+    let data = api::fetched::<Breakdown>(move || {
+        format!(
+            "/api/stats/breakdown?{}&dimension={}&limit=10",
+            query.get(),
+            tabs[active.get()].0
+        )
     });
     view! {
         <section class="card panel" data-panel=title>
@@ -50,7 +47,7 @@ pub fn Panel(
                 let (column, pick) = metric(dim);
                 match data.get() {
                     None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
-                    Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
                     Some(Ok(b)) if b.rows.is_empty() => view! { <p class="muted empty-state">"Nothing here for this period."</p> }.into_any(),
                     Some(Ok(b)) => {
                         let max = b.rows.iter().map(pick).max().unwrap_or(1).max(1);

@@ -115,28 +115,45 @@ pub fn Settings(role: Signal<String>) -> impl IntoView {
     move || match detail.get() {
         None => view! { <p class="muted loading">"Loading settings…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-        Some(Ok(site)) => view! {
-            <Snippet site=site.clone()/>
+        Some(Ok(site)) => {
+            // Saved hash routing, shared by the form and the snippet it changes.
+            let hash = RwSignal::new(site.hash_routing);
+            view! {
+            <Snippet site=site.clone() hash=hash/>
             {manage().then(|| view! {
-                <EditSite site=site.clone()/>
+                <EditSite site=site.clone() hash=hash/>
                 <GoalsEditor/>
                 <FunnelsEditor/>
                 <MembersEditor owner=role.get() == "owner"/>
                 <PublicLink share=site.share.clone()/>
             })}
             {(role.get() == "owner").then(|| view! { <DeleteSite id=site.id.clone()/> })}
+            }
+            .into_any()
         }
-        .into_any(),
+    }
+}
+
+/// The snippet with or without `data-hash`: the collector sends URL fragments only when the
+/// tag asks for them, and the server keeps them only when the site's setting is on.
+fn snippet_for(snippet: &str, hash: bool) -> String {
+    let plain = snippet.replace(" data-hash", "");
+    if hash {
+        plain.replace("></script>", " data-hash></script>")
+    } else {
+        plain
     }
 }
 
 #[component]
-fn Snippet(site: SiteDetail) -> impl IntoView {
+fn Snippet(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let copied = RwSignal::new(None::<&'static str>);
-    let snippet = site.snippet.clone();
+    let base = site.snippet.clone();
+    let snippet = move || snippet_for(&base, hash.get());
+    let current = snippet.clone();
     let copy = move |_| {
-        let text = snippet.clone();
+        let text = current();
         leptos::task::spawn_local(async move {
             let Some(w) = web_sys::window() else { return };
             let done =
@@ -175,7 +192,7 @@ fn Snippet(site: SiteDetail) -> impl IntoView {
             <p class="muted">"Paste this into the " <code>"<head>"</code> " of every page of "
                 {site.hostnames.join(", ")} ". No cookies, no banner needed."</p>
             <div class="snippet-row">
-                <pre class="snippet"><code>{site.snippet.clone()}</code></pre>
+                <pre class="snippet"><code>{snippet}</code></pre>
                 <button class="primary" id="copy-snippet" on:click=copy>"Copy"</button>
             </div>
             {move || copied.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
@@ -190,7 +207,7 @@ fn Snippet(site: SiteDetail) -> impl IntoView {
 }
 
 #[component]
-fn EditSite(site: SiteDetail) -> impl IntoView {
+fn EditSite(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let version = expect_context::<SitesVersion>().0;
     let name = RwSignal::new(site.name.clone());
@@ -198,17 +215,20 @@ fn EditSite(site: SiteDetail) -> impl IntoView {
     let tz = RwSignal::new(site.timezone.clone());
     let allow = RwSignal::new(site.query_allow_list.clone());
     let retention = RwSignal::new(site.retention_days.to_string());
+    let hash_on = RwSignal::new(site.hash_routing);
     let status = RwSignal::new(None);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = serde_json::json!({ "name": name.get_untracked(), "hostnames": split_hosts(&hosts.get_untracked()),
             "timezone": tz.get_untracked(), "query_allow_list": allow.get_untracked(),
-            "retention_days": retention.get_untracked().trim().parse::<i64>().unwrap_or(0) });
+            "retention_days": retention.get_untracked().trim().parse::<i64>().unwrap_or(0),
+            "hash_routing": hash_on.get_untracked() });
         let path = site_path(view, "");
         leptos::task::spawn_local(async move {
             match api::send::<_, serde_json::Value>("PATCH", &path, &body).await {
                 Ok(_) => {
                     status.set(Some(Ok("Saved.".into())));
+                    hash.set(hash_on.get_untracked());
                     version.update(|n| *n += 1);
                 }
                 Err(e) => status.set(Some(Err(e.message))),
@@ -224,6 +244,8 @@ fn EditSite(site: SiteDetail) -> impl IntoView {
                 <label>"Time zone" <input list="zones" prop:value=tz on:input=move |ev| tz.set(event_target_value(&ev))/></label>
                 <label>"Query parameters to keep besides UTM" <input placeholder="ref, page" prop:value=allow on:input=move |ev| allow.set(event_target_value(&ev))/></label>
                 <label>"Keep raw events for (days; aggregates stay)" <input type="number" min="30" max="3650" prop:value=retention on:input=move |ev| retention.set(event_target_value(&ev))/></label>
+                <label class="check"><input type="checkbox" id="hash-routing" prop:checked=hash_on on:change=move |ev| hash_on.set(event_target_checked(&ev))/>
+                    " Hash routing: #/… routes are pages (the snippet gets data-hash)"</label>
                 <ZoneList/>
                 {status_line(status)}
                 <button type="submit">"Save"</button>
