@@ -18,12 +18,15 @@ stamp() { mkdir -p "$ROOT/.vigia/stamps"; echo "$2" > "$ROOT/.vigia/stamps/$1"; 
 
 build_collector() {
   local hash wasm="$ROOT/target/collector.opt.wasm"
-  hash="$(inputs_hash collector-wasm ingest-limits scripts/publish-collector.mjs)"
+  hash="$(inputs_hash collector-wasm ingest-limits scripts/publish-collector.mjs scripts/build.sh)"
   up_to_date collector "$ROOT/dist/v.js" "$hash" && return 0
   log "building the collector (wasm module + loader)"
   # No wasm-bindgen step: the module exports plain functions and the loader is its only JS.
   cargo build --quiet --release --target wasm32-unknown-unknown -p collector-wasm --features standalone
-  wasm-opt -Oz --converge "${WASM_FEATURES[@]}" --strip-debug --strip-producers --strip-target-features -o "$wasm" "$TARGET_DIR/collector_wasm.wasm"
+  # Every byte counts here (6,144 B with the loader): no target_features section, and not the
+  # linker's __data_end/__heap_base exports, which the loader never reads.
+  wasm-opt -Oz --converge "${WASM_FEATURES[@]}" --strip-debug --strip-producers --strip-target-features \
+    --remove-exports '--pass-arg=remove-exports@__*' -o "$wasm" "$TARGET_DIR/collector_wasm.wasm"
   # Content-hashed module name, the loader pointing at it, older modules kept for cached
   # loaders, and the CORS/cache headers (see the script).
   node "$ROOT/scripts/publish-collector.mjs" "$wasm" "$ROOT/collector-wasm/loader/v.js" "$ROOT/dist" >/dev/null

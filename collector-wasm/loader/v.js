@@ -82,6 +82,8 @@
     var active = () => m.active(d.visibilityState == "visible" && d.hasFocus() ? 1 : 0, now());
     var page = (o, forced) => {
       var u = new URL(o && o.url || location.href, location.href);
+      // The page being left is measured now: its engagement is sent before the new one starts.
+      m.viewed(...geometry());
       done(m.page(...put(fields(Object.assign({}, x.props, o && o.props)), u.href, d.referrer), w.innerWidth, now(), ...geometry(),
         (forced ? 1 : 0) | (x.excluded && x.excluded(u.pathname) ? 2 : 0)), o);
     };

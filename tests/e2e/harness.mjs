@@ -1,7 +1,8 @@
 // Shared helpers for the end-to-end tests: a real `wrangler dev` on a free port with fresh
 // local D1 / Durable Object state, D1 queries through wrangler, and headless Chromium.
 import { spawn, execFile } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -37,9 +38,11 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts the real Worker under `wrangler dev` with fresh state; returns { base, d1, stop }. */
-export async function startWorker({ vars = {}, state = null, migrate = true } = {}) {
-  const port = await freePort();
+/** Starts the real Worker under `wrangler dev` with fresh state; returns { base, d1, stop }.
+ * `assets` serves another folder than dist/ (a deploy test publishes into a copy); `port`
+ * reuses a port (a restart keeps the origin, and with it the browser's cache). */
+export async function startWorker({ vars = {}, state = null, migrate = true, assets = null, port = null } = {}) {
+  port ??= await freePort();
   state ??= mkdtempSync(join(tmpdir(), "vigia-e2e-"));
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
   if (migrate) {
@@ -54,7 +57,8 @@ export async function startWorker({ vars = {}, state = null, migrate = true } = 
   const child = spawn(
     process.execPath,
     [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
-      "--show-interactive-dev-session=false", "--test-scheduled", ...varArgs],
+      "--show-interactive-dev-session=false", "--test-scheduled", ...varArgs,
+      ...(assets ? ["--assets", assets] : [])],
     // Its own process group, so a kill reaches workerd too.
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
@@ -99,7 +103,85 @@ export async function startWorker({ vars = {}, state = null, migrate = true } = 
     const r = await fetch(`${base}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(expression)}${at}`);
     if (!r.ok) throw new Error(`scheduled run answered ${r.status}: ${await r.text()}`);
   };
-  return { base, d1, stop, kill, cron, state, log: () => log };
+  /** Requests wrangler dev served, as its log lines say ("GET /v.js 200 OK"), since `from`. */
+  const served = (pattern, from = 0) =>
+    log.slice(from).split("\n").filter((line) => /\[wrangler:info\] (GET|HEAD|POST) /.test(line) && pattern.test(line));
+  return { base, port, d1, stop, kill, cron, state, served, log: () => log };
+}
+
+/** The host name test pages are served under: a second origin, as a real site is. Chromium
+ * resolves every `*.localhost` name to loopback, so no DNS is needed. */
+export const SITE_HOST = "site.localhost";
+
+/** The snippet as a site owner pastes it, pointing at the Worker (`src` changes for a proxy). */
+export const snippet = (worker, attributes = "", src = `${worker.base}/v.js`) =>
+  `<script defer src="${src}" data-site="demo" data-allow-localhost ${attributes}></script>`;
+
+/**
+ * A site on a second origin (`http://site.localhost:PORT`), as Vigia's users have it: it
+ * serves the demo pages (demo/) with their snippet pointing at the Worker's origin, pages a
+ * test adds with `page(path, html, headers)`, and a first-party proxy under `/stats/` that
+ * forwards to the Worker what a site owner forwards against ad blockers (the loader, the module
+ * and the ingest call). `proxied` lists the paths it forwarded.
+ */
+export async function startSite(worker) {
+  const port = await freePort();
+  const origin = `http://${SITE_HOST}:${port}`;
+  const pages = new Map();
+  const proxied = [];
+  const types = { ".html": "text/html; charset=utf-8", ".pdf": "application/pdf", ".js": "text/javascript" };
+  const server = createHttpServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, origin);
+      if (url.pathname.startsWith("/stats/")) {
+        // What a site owner's proxy does: same path under the Worker, the visitor's address
+        // passed on, the body as sent.
+        const target = `${worker.base}${url.pathname.slice("/stats".length)}${url.search}`;
+        proxied.push(`${req.method} ${url.pathname}`);
+        const chunks = [];
+        for await (const chunk of req) chunks.push(chunk);
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !["host", "connection", "content-length"].includes(k)));
+        headers["x-forwarded-for"] = req.socket.remoteAddress.replace(/^::ffff:/, "");
+        const answer = await fetch(target, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+        const out = {};
+        answer.headers.forEach((v, k) => { if (!["content-encoding", "content-length", "transfer-encoding"].includes(k)) out[k] = v; });
+        res.writeHead(answer.status, out);
+        return res.end(Buffer.from(await answer.arrayBuffer()));
+      }
+      const added = pages.get(url.pathname);
+      if (added) {
+        res.writeHead(200, { "Content-Type": types[".html"], ...added.headers });
+        return res.end(added.html);
+      }
+      let file = join(ROOT, "demo", url.pathname.replace(/^\/demo\/?/, ""));
+      if (!url.pathname.startsWith("/demo/") || !file.startsWith(join(ROOT, "demo")) || !existsSync(file)) {
+        res.writeHead(404, { "Content-Type": "text/plain" });
+        return res.end("not found");
+      }
+      if (statSync(file).isDirectory()) file = join(file, "index.html");
+      const ext = file.slice(file.lastIndexOf("."));
+      let body = readFileSync(file);
+      // The demo pages carry the snippet as `src="/v.js"`, for Vigia's own origin.
+      // A strict page names its hosts: Vigia's is another origin here, so it joins 'self'.
+      if (ext === ".html") {
+        body = body.toString().replaceAll('src="/v.js"', `src="${worker.base}/v.js"`)
+          .replace(/(http-equiv="Content-Security-Policy"\s+content=")([^"]*)/, (_, a, csp) => a + csp.replaceAll("'self'", `'self' ${worker.base}`));
+      }
+      res.writeHead(200, { "Content-Type": types[ext] ?? "application/octet-stream" });
+      res.end(body);
+    } catch (e) {
+      res.writeHead(500);
+      res.end(String(e));
+    }
+  });
+  await new Promise((r) => server.listen(port, "127.0.0.1", r));
+  return {
+    origin,
+    url: (path) => `${origin}${path}`,
+    page: (path, html, headers = {}) => pages.set(path, { html, headers }),
+    proxied,
+    stop: () => new Promise((r) => server.close(r)),
+  };
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */
@@ -125,7 +207,8 @@ export async function createAdmin(base, { email = "owner@example.com", password 
     body: JSON.stringify({
       email,
       password,
-      site: { id: "demo", name: "Demo site", hostnames: ["127.0.0.1", "localhost"] },
+      // The browser tests' pages are on the second origin, site.localhost.
+      site: { id: "demo", name: "Demo site", hostnames: ["127.0.0.1", "localhost", SITE_HOST] },
     }),
   });
   if (r.status !== 201) throw new Error(`setup answered ${r.status}: ${await r.text()}`);
@@ -139,9 +222,10 @@ export async function sessionCookie(base, { email, password }) {
   return r.headers.get("set-cookie").split(";")[0];
 }
 
-/** Headless Chromium with a desktop Chrome user agent set for the whole browser: a context-level
- * override does not reach beacons sent while a page unloads. */
-export async function launchBrowser() {
+/** Headless Chromium with a desktop Chrome user agent set for the whole browser (a context-level
+ * override does not reach beacons sent while a page unloads). `userAgent: null` keeps
+ * headless Chromium's own ("HeadlessChrome"), which is stored as a bot. */
+export async function launchBrowser({ userAgent = DESKTOP_CHROME_UA } = {}) {
   const { chromium } = await import("playwright-core");
   mkdirSync(OUTPUT, { recursive: true });
   return chromium.launch({
@@ -149,6 +233,6 @@ export async function launchBrowser() {
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      `--user-agent=${DESKTOP_CHROME_UA}`],
+      ...(userAgent ? [`--user-agent=${userAgent}`] : [])],
   });
 }

@@ -5,19 +5,22 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startWorker, createAdmin, launchBrowser, eventually, DESKTOP_CHROME_UA, FIREFOX_UA, OUTPUT } from "./harness.mjs";
+import { startWorker, startSite, createAdmin, launchBrowser, eventually, DESKTOP_CHROME_UA, FIREFOX_UA, OUTPUT } from "./harness.mjs";
 
 const TEST_IP = "198.51.100.23";
-let worker, browser, admin, lastSeen;
+let worker, site, browser, admin, lastSeen;
 
 before(async () => {
   worker = await startWorker();
   admin = await createAdmin(worker.base);
+  // The demo pages come from a second origin, as a real site's do.
+  site = await startSite(worker);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
+  await site?.stop();
   await worker?.stop();
 });
 
@@ -73,7 +76,7 @@ test("demo page → collector → Worker → Durable Object → D1 → dashboard
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
 
-  await page.goto(`${worker.base}/demo/`);
+  await page.goto(site.url("/demo/"));
   const collectorReady = () => page.waitForFunction(() => window.vigia && window.vigia.ready === true);
   await collectorReady();
   await page.click("#spa-link"); // history.pushState → a second page view
