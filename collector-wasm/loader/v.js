@@ -91,28 +91,29 @@
     var custom = (e, o = {}) => e == "pageview" ? page(o, 1)
       : done(m.custom(...put(fields(o.props, x.revenue && x.revenue(o.revenue)), e)), o);
     // A tagged element (data-vigia-event) sends its own event and nothing else, at once (a
-    // click may leave the page); a link it is or is inside becomes its `url` property, without
-    // the query string.
+    // click may leave the page); an http(s) link it is or is inside becomes its `url` property,
+    // without the query string (never a mailto: or tel: address).
     var tagged = (el, a) => {
       var p = props(el);
-      a && (p.url = p.url || a.origin + a.pathname);
+      a && /^http/.test(a.protocol) && (p.url = p.url || a.origin + a.pathname);
       custom(el.getAttribute("data-vigia-event"), { props: p });
       send();
     };
     // A link sends an outbound or download event. Right clicks are not clicks; middle and
-    // modifier clicks are. Clicks inside a tagged form count when it is submitted.
+    // modifier clicks on links are. A tagged form counts when it is submitted, not clicked.
     var click = (e) => {
       var t = e.target, el;
-      if (e.type == "auxclick" && e.button != 1 || !t || !t.closest) return;
+      if (!t || !t.closest || e.type == "auxclick" && (e.button != 1 || !t.closest("a[href]"))) return;
       el = t.closest("[data-vigia-event]");
-      if (el) return el.tagName == "FORM" || tagged(el, el.closest("a[href]"));
+      if (el && el.tagName != "FORM") return tagged(el, el.closest("a[href]"));
       el = t.closest("a[href]");
       el && done(m.link(put(el.href)[0]));
     };
-    // Forms added after load count too: the listener is on the document.
+    // Forms added after load count too: the listener is on the document. Only the submitted
+    // form's own tag counts here (a tagged container counted its click already).
     var submit = (e) => {
-      var el = e.target.closest && e.target.closest("[data-vigia-event]");
-      el ? tagged(el) : x.forms && (custom("Form: Submission"), send());
+      var f = e.target;
+      f.hasAttribute && f.hasAttribute("data-vigia-event") ? tagged(f) : x.forms && (custom("Form: Submission"), send());
     };
     var on = (t, e, f) => t.addEventListener(e, f, !0), ls;
     try { ls = w.localStorage.vigia_ignore == "true" } catch (x) {}
