@@ -96,7 +96,7 @@ cmd_bench() {
 
 cmd_lint() {
   cargo fmt --all -- --check
-  cargo clippy --quiet -p analytics-core -p collector-wasm -p dashboard-leptos --all-targets -- -D warnings
+  cargo clippy --quiet -p ingest-limits -p analytics-core -p collector-wasm -p dashboard-leptos --all-targets -- -D warnings
   cargo clippy --quiet -p edge-worker -p collector-wasm -p dashboard-leptos --target wasm32-unknown-unknown -- -D warnings
 }
 
