@@ -81,10 +81,10 @@
     var done = (r, o) => { r & 2 && send(); answer(o, !!(r & 1)) };
     var active = () => m.active(d.visibilityState == "visible" && d.hasFocus() ? 1 : 0, now());
     var page = (o, forced) => {
-      var u = new URL(o && o.url || location.href, location.href);
+      var u = new URL(o && o.url || location.href, location.href), g = geometry();
       // The page being left is measured now: its engagement is sent before the new one starts.
-      m.viewed(...geometry());
-      done(m.page(...put(fields(Object.assign({}, x.props, o && o.props)), u.href, d.referrer), w.innerWidth, now(), ...geometry(),
+      m.viewed(...g);
+      done(m.page(...put(fields(Object.assign({}, x.props, o && o.props)), u.href, d.referrer), w.innerWidth, now(), ...g,
         (forced ? 1 : 0) | (x.excluded && x.excluded(u.pathname) ? 2 : 0)), o);
     };
     var auto = () => x.manual || page();
@@ -131,7 +131,7 @@
         // A tag that asks for an opt-in feature waits for extras.js; if it cannot load, nothing
         // is collected (an exclusion that failed to load must not count the excluded page).
         return s.getAttributeNames().some((k) => /^data-(manual|exclude|forms|revenue|vigia-prop-)/.test(k))
-          && import(base + "/collector/" + EXTRAS_FILE).then((e) => x = e.default(s));
+          && import(base + "/collector/" + EXTRAS_FILE).then((e) => x = e.default(s, props));
       })
       .then(() => {
         active();

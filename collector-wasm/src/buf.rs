@@ -68,16 +68,6 @@ impl<const N: usize> Buf<N> {
         self.clear();
         self.push(data)
     }
-
-    /// Writes `data` as a JSON string literal; false (and the buffer unchanged) if it does not fit.
-    pub fn push_json_string(&mut self, data: &[u8]) -> bool {
-        self.writer().string(data).ok()
-    }
-
-    /// Writes a decimal number.
-    pub fn push_u32(&mut self, n: u32) -> bool {
-        self.writer().number(n).ok()
-    }
 }
 
 /// Appends to a buffer, call after call; the first write that does not fit stops all later
@@ -161,10 +151,10 @@ mod tests {
     #[test]
     fn escapes_json_and_refuses_overflow_whole() {
         let mut b = Buf::<32>::new();
-        assert!(b.push_json_string(b"a\"b\\c\n\x01"));
+        assert!(b.writer().string(b"a\"b\\c\n\x01").ok());
         assert_eq!(b.as_bytes(), br#""a\"b\\c\u000a\u0001""#);
         let before = b.len();
-        assert!(!b.push_json_string(b"this will not fit at all"));
+        assert!(!b.writer().string(b"this will not fit at all").ok());
         assert_eq!(b.len(), before);
     }
 
@@ -172,7 +162,7 @@ mod tests {
     fn numbers() {
         for n in [0u32, 9, 10, 1280, u32::MAX] {
             let mut b = Buf::<16>::new();
-            b.push_u32(n);
+            b.writer().number(n);
             assert_eq!(b.as_bytes(), n.to_string().as_bytes());
         }
     }

@@ -290,9 +290,6 @@ impl Collector {
 
     #[inline(never)]
     fn queue_engagement(&mut self, now: f64) -> u32 {
-        if self.page_excluded {
-            return 0;
-        }
         match self.engagement.take(now) {
             Some(engaged) => self.queue_event(b"engagement", b"", b"", 0, Some(engaged), b""),
             None => 0,

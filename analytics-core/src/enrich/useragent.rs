@@ -17,7 +17,7 @@ pub struct UserAgentInfo {
 }
 
 pub fn parse(user_agent: &str) -> UserAgentInfo {
-    let ua = truncate(user_agent, MAX_USER_AGENT_BYTES);
+    let ua = crate::wire::truncate_at_char(user_agent, MAX_USER_AGENT_BYTES);
     let Some(result) = woothee::parser::Parser::new().parse(ua) else {
         return UserAgentInfo {
             browser: "unknown".into(),
@@ -64,17 +64,6 @@ fn major(version: &str) -> String {
     } else {
         major.to_string()
     }
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]
