@@ -18,5 +18,8 @@ export VIGIA_STATE="${VIGIA_STATE:-$ROOT/.vigia/state}"
 
 WASM_BINDGEN_VERSION=0.2.130
 WORKER_BUILD_VERSION=0.8.7
+# The runtime side (wasm_split_helpers) comes with leptos in Cargo.lock; this is the tool that
+# cuts the dashboard's wasm at its #[wasm_split] points.
+WASM_SPLIT_VERSION=0.2.4
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }

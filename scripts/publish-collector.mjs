@@ -12,23 +12,18 @@
 //
 //   node scripts/publish-collector.mjs <module.wasm> <loader.js> [assets-dir]
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { transformSync } from "esbuild";
 
-/** Loader cache: short, so a new deploy reaches visitors within the hour. */
-export const CACHE_LOADER = "public, max-age=3600, stale-while-revalidate=86400";
-/** Module cache: its name changes with its content. */
-export const CACHE_MODULE = "public, max-age=31536000, immutable";
-/** A replaced module stays this long: longer than a loader can be cached (1 h + 1 day). */
-export const KEEP_DAYS = 7;
-/** The newest builds kept whatever their age. */
-export const KEEP_BUILDS = 3;
+import { CACHE_LOADER, CACHE_IMMUTABLE, COLLECTOR_MANIFEST, KEEP_BUILDS, KEEP_DAYS, retainBuilds, writeAssetRules } from "./assets.mjs";
 
-const DAY_MS = 86_400_000;
-/** Which modules are kept and since when; beside the assets, never served (.assetsignore). */
-export const MANIFEST = "collector-builds.json";
+export { CACHE_LOADER, KEEP_BUILDS, KEEP_DAYS };
+/** Module cache: its name changes with its content. */
+export const CACHE_MODULE = CACHE_IMMUTABLE;
+/** Which modules are kept and since when. */
+export const MANIFEST = COLLECTOR_MANIFEST;
 const LIMITS = join(dirname(fileURLToPath(import.meta.url)), "..", "ingest-limits", "src", "lib.rs");
 
 /** The integer constants of ingest-limits (`pub const NAME: type = expression;`), evaluated in
@@ -45,22 +40,6 @@ export function ingestLimits(source = readFileSync(LIMITS, "utf8")) {
   }
   return limits;
 }
-
-export const HEADERS = `# Written by scripts/publish-collector.mjs. The loader and its module are fetched by pages on
-# other origins (the wasm with fetch(), in CORS mode; the loader by a <script> tag, which
-# pages with Cross-Origin-Embedder-Policy: require-corp accept only with CORP cross-origin).
-/v.js
-  Cache-Control: ${CACHE_LOADER}
-  Access-Control-Allow-Origin: *
-  Cross-Origin-Resource-Policy: cross-origin
-  Content-Type: text/javascript; charset=utf-8
-  X-Content-Type-Options: nosniff
-/collector/*
-  Cache-Control: ${CACHE_MODULE}
-  Access-Control-Allow-Origin: *
-  Cross-Origin-Resource-Policy: cross-origin
-  X-Content-Type-Options: nosniff
-`;
 
 const hashed = (prefix, bytes, ext) => `${prefix}.${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}.${ext}`;
 
@@ -87,21 +66,12 @@ export function publish(wasmPath, loaderPath, assets, now = Date.now()) {
   writeFileSync(join(dir, build.extras), extras);
 
   // The manifest lists every build still kept, newest last, with when it was replaced.
-  const manifestPath = join(assets, MANIFEST);
-  const files = (b) => [b.wasm, b.extras];
-  let builds = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, "utf8")) : [];
-  builds = builds.filter((b) => b.wasm !== build.wasm || b.extras !== build.extras);
-  for (const b of builds) b.replaced_at ??= now;
-  builds.push({ ...build, published_at: now, replaced_at: null });
-  const keep = builds.filter((b, i) => i >= builds.length - KEEP_BUILDS || now - b.replaced_at < KEEP_DAYS * DAY_MS);
-  const kept = new Set(keep.flatMap(files));
-  for (const b of builds) for (const f of files(b)) if (!kept.has(f)) rmSync(join(dir, f), { force: true });
-  writeFileSync(manifestPath, JSON.stringify(keep, null, 1) + "\n");
+  const files = (b) => [`collector/${b.wasm}`, `collector/${b.extras}`];
+  retainBuilds(assets, MANIFEST, build, (a, b) => a.wasm === b.wasm && a.extras === b.extras, files, now);
 
   const loader = minify(loaderPath, { WASM_FILE: JSON.stringify(build.wasm), EXTRAS_FILE: JSON.stringify(build.extras) });
   writeFileSync(join(assets, "v.js"), loader);
-  writeFileSync(join(assets, "_headers"), HEADERS);
-  writeFileSync(join(assets, ".assetsignore"), `${MANIFEST}\n`);
+  writeAssetRules(assets);
   return build;
 }
 

@@ -14,6 +14,10 @@ setup_tools() {
     log "installing worker-build $WORKER_BUILD_VERSION (several minutes, once)"
     cargo install --locked worker-build --version "$WORKER_BUILD_VERSION" --force
   fi
+  if ! cargo install --list 2>/dev/null | grep -q "^wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+    log "installing wasm-split-cli $WASM_SPLIT_VERSION (splits the dashboard's wasm; ~2 minutes, once)"
+    cargo install --locked wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary --force
+  fi
   local lock_sum
   lock_sum="$(sha256sum "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -c1-16)"
   if [ ! -x "$ROOT/node_modules/.bin/wrangler" ] || [ "$(cat "$ROOT/node_modules/.vigia-lock" 2>/dev/null)" != "$lock_sum" ]; then

@@ -28,11 +28,9 @@ struct ErrorBody {
     message: String,
 }
 
-async fn request<T: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    body: Option<String>,
-) -> Result<T, ApiFailure> {
+/// One request, answered as text; not generic, so every response type shares this code and
+/// only the parsing below is instantiated per type.
+async fn request_text(method: &str, path: &str, body: Option<String>) -> Result<String, ApiFailure> {
     let network = |_| ApiFailure {
         status: 0,
         message: "Vigia's server could not be reached. Check your connection and try again.".into(),
@@ -73,30 +71,60 @@ async fn request<T: DeserializeOwned>(
             message,
         });
     }
-    serde_json::from_str(&text).map_err(|e| ApiFailure {
-        status: resp.status(),
+    Ok(text)
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
+    serde_json::from_str(text).map_err(|e| ApiFailure {
+        status: 200,
         message: format!("Unexpected answer from the server: {e}"),
     })
+}
+
+async fn request<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<T, ApiFailure> {
+    parse(&request_text(method, path, body).await?)
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     request("GET", path, None).await
 }
 
-/// What `path()` answers, read again whenever a signal `path` reads changes: a lighter
-/// `LocalResource` (each of those adds ~4 KB of future plumbing to the bundle).
+/// What `path()` answers, read again whenever a signal `path` reads changes. Lighter than a
+/// `LocalResource` (each of those adds ~6 KB of future plumbing to the bundle); an answer that
+/// arrives after a newer request was made is dropped, so a slow old period never overwrites
+/// the one the person picked since.
 pub fn fetched<T>(
     path: impl Fn() -> String + 'static,
 ) -> leptos::prelude::RwSignal<Option<Result<T, String>>>
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
+    fetched_when(move || Some(path()))
+}
+
+/// [`fetched`], but only while `path()` names something (`None` leaves the last answer).
+pub fn fetched_when<T>(
+    path: impl Fn() -> Option<String> + 'static,
+) -> leptos::prelude::RwSignal<Option<Result<T, String>>>
+where
+    T: DeserializeOwned + Send + Sync + 'static,
+{
     use leptos::prelude::*;
     let out = RwSignal::new(None);
+    let latest = StoredValue::new(0u32);
     Effect::new(move |_| {
-        let p = path();
+        let Some(p) = path() else { return };
+        let ticket = latest.get_value().wrapping_add(1);
+        latest.set_value(ticket);
         leptos::task::spawn_local(async move {
-            out.set(Some(get::<T>(&p).await.map_err(|e| e.message)));
+            let text = request_text("GET", &p, None).await;
+            if latest.try_get_value() == Some(ticket) {
+                out.set(Some(text.and_then(|t| parse::<T>(&t)).map_err(|e| e.message)));
+            }
         });
     });
     out

@@ -3,12 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::account::{Account, UsersAdmin};
-use super::audit::AuditLog;
+use super::lazy::{Lazy, LazyScreen, ScreenProps};
 use super::login::{AcceptInvite, Login};
 use super::overview::Overview;
-use super::records::{Activity, Alerts, Reports};
-use super::settings::{NewSite, Settings};
 use crate::api::{self, Me, SetupStatus, ShareInfo, Site, Sites};
 use crate::state::View;
 
@@ -122,17 +119,17 @@ const TABS: [(&str, &str); 8] = [
 fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let version = expect_context::<SitesVersion>().0;
-    let me = LocalResource::new(|| api::get::<Me>("/api/me"));
-    let fetched = LocalResource::new(move || {
+    let me = api::fetched::<Me>(|| "/api/me".into());
+    let fetched = api::fetched::<Sites>(move || {
         version.get();
-        api::get::<Sites>("/api/sites")
+        "/api/sites".into()
     });
     // The last list that arrived: a refetch (after an edit) keeps showing the current one
     // instead of unmounting the page for a moment.
     let sites = RwSignal::new(None::<Result<Vec<Site>, String>>);
     Effect::new(move |_| match fetched.get() {
         Some(Ok(list)) => sites.set(Some(Ok(list.sites))),
-        Some(Err(e)) => sites.set(Some(Err(e.message))),
+        Some(Err(e)) => sites.set(Some(Err(e))),
         None => {}
     });
     // Pick the first site when the URL names none (or one that is gone).
@@ -170,6 +167,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     });
     let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
     let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
+    let props = ScreenProps { role, instance_admin: Signal::derive(is_admin) };
     let logout = move |_| {
         leptos::task::spawn_local(async move {
             let _ = api::post::<_, serde_json::Value>("/api/logout", &()).await;
@@ -207,9 +205,9 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             let (tab, site) = page.get();
             // Pages that show no site do not read the site list, so its arrival cannot remount them.
             match tab.as_str() {
-                "new-site" => return view! { <NewSite/> }.into_any(),
-                "account" => return view! { <Account/> }.into_any(),
-                "users" => return view! { <UsersAdmin/> }.into_any(),
+                "new-site" => return view! { <Lazy screen=LazyScreen::NewSite props=props/> }.into_any(),
+                "account" => return view! { <Lazy screen=LazyScreen::Account props=props/> }.into_any(),
+                "users" => return view! { <Lazy screen=LazyScreen::Users props=props/> }.into_any(),
                 _ => {}
             }
             match (tab.as_str(), has_sites.get()) {
@@ -223,11 +221,11 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                         <button class="primary" on:click=move |_| view.update(|v| v.tab = "new-site".into())>"Add a site"</button>
                     </section>
                 }.into_any(),
-                ("settings", _) => view! { <Settings role=role/> }.into_any(),
-                ("audit", _) => view! { <AuditLog instance_admin=Signal::derive(is_admin)/> }.into_any(),
-                ("activity", _) => view! { <Activity/> }.into_any(),
-                ("alerts", _) => view! { <Alerts/> }.into_any(),
-                ("reports", _) => view! { <Reports role=role/> }.into_any(),
+                ("settings", _) => view! { <Lazy screen=LazyScreen::Settings props=props/> }.into_any(),
+                ("audit", _) => view! { <Lazy screen=LazyScreen::Audit props=props/> }.into_any(),
+                ("activity", _) => view! { <Lazy screen=LazyScreen::Activity props=props/> }.into_any(),
+                ("alerts", _) => view! { <Lazy screen=LazyScreen::Alerts props=props/> }.into_any(),
+                ("reports", _) => view! { <Lazy screen=LazyScreen::Reports props=props/> }.into_any(),
                 _ => view! { <Overview role=role read_only=false/> }.into_any(),
             }
         }}

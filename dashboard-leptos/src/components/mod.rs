@@ -2,6 +2,7 @@ pub mod account;
 pub mod app;
 pub mod audit;
 pub mod chart;
+pub mod lazy;
 pub mod login;
 pub mod overview;
 pub mod panel;

@@ -27,10 +27,7 @@ pub const PERIODS: [(&str, &str); 8] = [
 pub fn Overview(role: Signal<String>, read_only: bool) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let query = Memo::new(move |_| view.with(|v| v.stats_query()));
-    let data = LocalResource::new(move || {
-        let q = query.get();
-        async move { api::get::<OverviewData>(&format!("/api/stats/overview?{q}")).await }
-    });
+    let data = api::fetched::<OverviewData>(move || format!("/api/stats/overview?{}", query.get()));
     let can_export =
         move || !read_only && matches!(role.get().as_str(), "auditor" | "admin" | "owner");
     view! {
@@ -39,7 +36,7 @@ pub fn Overview(role: Signal<String>, read_only: bool) -> impl IntoView {
         <LiveVisitors/>
         {move || match data.get() {
             None => view! { <p class="muted loading">"Loading numbers…"</p> }.into_any(),
-            Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
             Some(Ok(o)) => view! { <Numbers data=o/> }.into_any(),
         }}
         <div class="panels">
@@ -256,27 +253,21 @@ fn GoalsPanel(query: Memo<String>) -> impl IntoView {
 #[component]
 fn FunnelPanel(query: Memo<String>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
-    let funnels = LocalResource::new(move || {
+    let funnels = api::fetched::<Funnels>(move || {
         let site = view.with(|v| v.site.clone()).unwrap_or_default();
-        async move { api::get::<Funnels>(&format!("/api/sites/{}/funnels", api::encode(&site))).await }
+        format!("/api/sites/{}/funnels", api::encode(&site))
     });
     let chosen = RwSignal::new(None::<i64>);
-    let stats = LocalResource::new(move || {
+    let stats = api::fetched_when::<FunnelStats>(move || {
         let q = query.get();
         let id = chosen.get().or_else(|| {
-            funnels
-                .get()
-                .and_then(Result::ok)
-                .and_then(|f| f.funnels.first().map(|f| f.id))
-        });
-        async move {
-            match id {
-                Some(id) => Some(
-                    api::get::<FunnelStats>(&format!("/api/stats/funnel?{q}&funnel={id}")).await,
-                ),
-                None => None,
-            }
-        }
+            funnels.with(|f| {
+                f.as_ref()
+                    .and_then(|f| f.as_ref().ok())
+                    .and_then(|f| f.funnels.first().map(|f| f.id))
+            })
+        })?;
+        Some(format!("/api/stats/funnel?{q}&funnel={id}"))
     });
     move || {
         let list = funnels
@@ -292,9 +283,9 @@ fn FunnelPanel(query: Memo<String>) -> impl IntoView {
                         {list.into_iter().map(|f| view! { <option value=f.id.to_string()>{f.name}</option> }).collect_view()}
                     </select>
                 </div>
-                {move || match stats.get().flatten() {
+                {move || match stats.get() {
                     None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
-                    Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
                     Some(Ok(f)) => view! {
                         <ol class="funnel-steps">
                             {f.steps.into_iter().map(|s| {

@@ -1,0 +1,154 @@
+//! The screens a site owner opens rarely (settings, reports, activity, alerts, audit, account,
+//! users, a new site) are split off the overview's wasm. Each function declared by `screens!`
+//! is a `#[wasm_split]` point: the build (`wasm-split-cli`, see scripts/build.sh) moves it and
+//! whatever only it uses into a chunk the browser fetches the first time the screen opens.
+//! Built with the `unsplit` feature they are plain functions in one wasm (the bench compares
+//! both).
+
+use leptos::prelude::*;
+
+use super::account::{Account, UsersAdmin};
+use super::audit::AuditLog;
+use super::records::{Activity, Alerts, Reports};
+use super::settings::{NewSite, Settings};
+
+/// A chunk did not arrive (offline, or removed by a deploy since this page was opened).
+pub struct LoadFailed;
+
+#[cfg(not(feature = "unsplit"))]
+impl From<wasm_split_helpers::SplitLoaderError> for LoadFailed {
+    fn from(_: wasm_split_helpers::SplitLoaderError) -> Self {
+        LoadFailed
+    }
+}
+
+/// What a split-off screen is given by the shell.
+#[derive(Clone, Copy)]
+pub struct ScreenProps {
+    pub role: Signal<String>,
+    pub instance_admin: Signal<bool>,
+}
+
+macro_rules! screens {
+    ($( $variant:ident => $function:ident |$props:ident| $body:expr ;)*) => {
+        /// The split-off screens, one chunk each (code they share lands in shared chunks).
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+        pub enum LazyScreen { $( $variant, )* }
+
+        $(
+            #[cfg_attr(not(feature = "unsplit"), wasm_split_helpers::wasm_split($function, fallible))]
+            fn $function($props: ScreenProps) -> Result<AnyView, LoadFailed> {
+                let _ = $props;
+                Ok($body.into_any())
+            }
+        )*
+
+        async fn load(screen: LazyScreen, props: ScreenProps) -> Result<AnyView, LoadFailed> {
+            match screen {
+                $(
+                    #[cfg(not(feature = "unsplit"))]
+                    LazyScreen::$variant => $function(props).await,
+                    #[cfg(feature = "unsplit")]
+                    LazyScreen::$variant => $function(props),
+                )*
+            }
+        }
+    };
+}
+
+screens! {
+    Settings => settings |p| view! { <Settings role=p.role/> };
+    NewSite => new_site |p| view! { <NewSite/> };
+    Reports => reports |p| view! { <Reports role=p.role/> };
+    Activity => activity |p| view! { <Activity/> };
+    Alerts => alerts |p| view! { <Alerts/> };
+    Audit => audit |p| view! { <AuditLog instance_admin=p.instance_admin/> };
+    Account => account |p| view! { <Account/> };
+    Users => users |p| view! { <UsersAdmin/> };
+}
+
+/// What went wrong when a screen's chunk could not be loaded.
+#[derive(Clone, Copy, PartialEq)]
+enum Failure {
+    /// index.html names another build: this page predates a deploy that removed its chunks.
+    Outdated,
+    /// The same build, so the network (or the server) failed: trying again may work.
+    Unreachable,
+}
+
+/// The build this page runs (index.html's `<meta name="vigia-build">`).
+fn running_build() -> Option<String> {
+    let meta = web_sys::window()?
+        .document()?
+        .query_selector("meta[name=vigia-build]")
+        .ok()??;
+    meta.get_attribute("content")
+}
+
+/// Asks the server (past every cache) which build it now serves.
+async fn served_build_differs() -> bool {
+    let Some(running) = running_build() else {
+        return false;
+    };
+    let init = web_sys::RequestInit::new();
+    init.set_cache(web_sys::RequestCache::NoStore);
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let Ok(response) =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init("/", &init)).await
+    else {
+        return false;
+    };
+    let response: web_sys::Response = wasm_bindgen::JsCast::unchecked_into(response);
+    let Ok(text) = response.text() else {
+        return false;
+    };
+    let Ok(text) = wasm_bindgen_futures::JsFuture::from(text).await else {
+        return false;
+    };
+    text.as_string()
+        .is_some_and(|html| html.contains("vigia-build") && !html.contains(&running))
+}
+
+/// Shows a split-off screen once its chunk has arrived; says what to do when it cannot.
+#[component]
+pub fn Lazy(screen: LazyScreen, props: ScreenProps) -> impl IntoView {
+    let slot = RwSignal::new_local(None::<Result<AnyView, Failure>>);
+    let attempt = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        attempt.get();
+        slot.set(None);
+        // Scoped: the screen is built after an await, and must still find the shell's context.
+        leptos::task::spawn_local_scoped(async move {
+            let loaded = match load(screen, props).await {
+                Ok(view) => Ok(view),
+                Err(LoadFailed) if served_build_differs().await => Err(Failure::Outdated),
+                Err(LoadFailed) => Err(Failure::Unreachable),
+            };
+            slot.set(Some(loaded));
+        });
+    });
+    // The view is moved out once; only a new answer re-runs this.
+    move || {
+        slot.track();
+        match slot.try_update_untracked(Option::take).flatten() {
+            None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+            Some(Ok(view)) => view,
+            Some(Err(Failure::Outdated)) => view! {
+                <section class="card narrow" role="alert" id="screen-outdated">
+                    <h2>"Vigia was updated"</h2>
+                    <p>"This page was opened before the update and the screen it asked for is gone. Reload to get the new version; nothing you saved is lost."</p>
+                    <button class="primary" on:click=|_| { if let Some(w) = web_sys::window() { let _ = w.location().reload(); } }>"Reload"</button>
+                </section>
+            }.into_any(),
+            Some(Err(Failure::Unreachable)) => view! {
+                <section class="card narrow" role="alert" id="screen-failed">
+                    <h2>"This screen could not be loaded"</h2>
+                    <p>"Vigia's server could not be reached. Check your connection and try again."</p>
+                    <button class="primary" on:click=move |_| attempt.update(|n| *n += 1)>"Try again"</button>
+                </section>
+            }.into_any(),
+        }
+    }
+}
