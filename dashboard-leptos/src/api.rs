@@ -1,7 +1,8 @@
 //! Talking to the Worker's JSON API: same origin, the session cookie, or a public link's
 //! token in `X-Vigia-Share` when the dashboard was opened from one.
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -21,11 +22,6 @@ pub fn use_share_token(token: Option<String>) {
 pub struct ApiFailure {
     pub status: u16,
     pub message: String,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    message: String,
 }
 
 /// One request, answered as text; not generic, so every response type shares this code and
@@ -63,9 +59,10 @@ async fn request_text(method: &str, path: &str, body: Option<String>) -> Result<
         .as_string()
         .unwrap_or_default();
     if !resp.ok() {
-        let message = serde_json::from_str::<ErrorBody>(&text)
-            .map(|e| e.message)
-            .unwrap_or_else(|_| format!("The server answered {}.", resp.status()));
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|e| e["message"].as_str().map(String::from))
+            .unwrap_or_else(|| format!("The server answered {}.", resp.status()));
         return Err(ApiFailure {
             status: resp.status(),
             message,
@@ -74,14 +71,77 @@ async fn request_text(method: &str, path: &str, body: Option<String>) -> Result<
     Ok(text)
 }
 
-fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiFailure> {
-    serde_json::from_str(text).map_err(|e| ApiFailure {
-        status: 200,
-        message: format!("Unexpected answer from the server: {e}"),
-    })
+/// Reads a typed answer out of parsed JSON. Written by `api_types!` for the API's types
+/// instead of serde's derive: one JSON parser (to `Value`) serves every type, and each type
+/// costs a few field lookups instead of a generated deserializer (≈1.5 KB of wasm each).
+/// Missing or mistyped fields read as their default, as a newer server's extra fields are
+/// ignored.
+pub trait FromJson: Sized {
+    fn from_json(v: &Value) -> Self;
 }
 
-async fn request<T: DeserializeOwned>(
+impl FromJson for Value {
+    fn from_json(v: &Value) -> Self {
+        v.clone()
+    }
+}
+impl FromJson for i64 {
+    fn from_json(v: &Value) -> Self {
+        v.as_f64().map_or(0, |n| n as i64)
+    }
+}
+impl FromJson for f64 {
+    fn from_json(v: &Value) -> Self {
+        v.as_f64().unwrap_or_default()
+    }
+}
+impl FromJson for bool {
+    fn from_json(v: &Value) -> Self {
+        v.as_bool().unwrap_or_default()
+    }
+}
+impl FromJson for String {
+    fn from_json(v: &Value) -> Self {
+        v.as_str().map(String::from).unwrap_or_default()
+    }
+}
+impl<T: FromJson> FromJson for Option<T> {
+    fn from_json(v: &Value) -> Self {
+        (!v.is_null()).then(|| T::from_json(v))
+    }
+}
+impl<T: FromJson> FromJson for Vec<T> {
+    fn from_json(v: &Value) -> Self {
+        v.as_array()
+            .map(|items| items.iter().map(T::from_json).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Declares the API's answer types with their [`FromJson`] readers (field name = JSON key).
+macro_rules! api_types {
+    ($( $(#[$meta:meta])* pub struct $name:ident { $( $(#[$field_meta:meta])* pub $field:ident : $ty:ty ),* $(,)? } )*) => {$(
+        $(#[$meta])*
+        pub struct $name { $( $(#[$field_meta])* pub $field: $ty ),* }
+        impl FromJson for $name {
+            fn from_json(v: &Value) -> Self {
+                $name { $( $field: FromJson::from_json(&v[stringify!($field)]) ),* }
+            }
+        }
+    )*};
+}
+
+fn parse<T: FromJson>(text: &str) -> Result<T, ApiFailure> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => Ok(T::from_json(&v)),
+        Err(e) => Err(ApiFailure {
+            status: 200,
+            message: format!("Unexpected answer from the server: {e}"),
+        }),
+    }
+}
+
+async fn request<T: FromJson>(
     method: &str,
     path: &str,
     body: Option<String>,
@@ -89,30 +149,33 @@ async fn request<T: DeserializeOwned>(
     parse(&request_text(method, path, body).await?)
 }
 
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+pub async fn get<T: FromJson>(path: &str) -> Result<T, ApiFailure> {
     request("GET", path, None).await
 }
 
 /// What `path()` answers, read again whenever a signal `path` reads changes. Lighter than a
-/// `LocalResource` (each of those adds ~6 KB of future plumbing to the bundle); an answer that
-/// arrives after a newer request was made is dropped, so a slow old period never overwrites
-/// the one the person picked since.
-pub fn fetched<T>(
-    path: impl Fn() -> String + 'static,
-) -> leptos::prelude::RwSignal<Option<Result<T, String>>>
-where
-    T: DeserializeOwned + Send + Sync + 'static,
-{
+/// `LocalResource` (each of those adds ~6 KB of future plumbing to the bundle).
+pub fn fetched<T: FromJson + Send + Sync + 'static>(
+    path: impl Fn() -> String + Send + Sync + 'static,
+) -> leptos::prelude::Signal<Option<Result<T, String>>> {
     fetched_when(move || Some(path()))
 }
 
-/// [`fetched`], but only while `path()` names something (`None` leaves the last answer).
-pub fn fetched_when<T>(
-    path: impl Fn() -> Option<String> + 'static,
-) -> leptos::prelude::RwSignal<Option<Result<T, String>>>
-where
-    T: DeserializeOwned + Send + Sync + 'static,
-{
+/// [`fetched`], but only while `path()` names something (`None` keeps the last answer). The
+/// fetching is not generic (one copy for every type); only the reading of the answer is.
+pub fn fetched_when<T: FromJson + Send + Sync + 'static>(
+    path: impl Fn() -> Option<String> + Send + Sync + 'static,
+) -> leptos::prelude::Signal<Option<Result<T, String>>> {
+    use leptos::prelude::*;
+    let raw = fetched_json(Box::new(path));
+    Signal::derive(move || raw.with(|r| r.as_ref().map(|r| r.as_ref().map(T::from_json).map_err(Clone::clone))))
+}
+
+/// The answer as JSON; an answer that arrives after a newer request was made is dropped, so a
+/// slow old period never overwrites the one the person picked since.
+fn fetched_json(
+    path: Box<dyn Fn() -> Option<String> + Send + Sync>,
+) -> leptos::prelude::RwSignal<Option<Result<Value, String>>> {
     use leptos::prelude::*;
     let out = RwSignal::new(None);
     let latest = StoredValue::new(0u32);
@@ -121,32 +184,20 @@ where
         let ticket = latest.get_value().wrapping_add(1);
         latest.set_value(ticket);
         leptos::task::spawn_local(async move {
-            let text = request_text("GET", &p, None).await;
+            let answer = request::<Value>("GET", &p, None).await;
             if latest.try_get_value() == Some(ticket) {
-                out.set(Some(text.and_then(|t| parse::<T>(&t)).map_err(|e| e.message)));
+                out.set(Some(answer.map_err(|e| e.message)));
             }
         });
     });
     out
 }
 
-pub async fn send<B: Serialize, T: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    body: &B,
-) -> Result<T, ApiFailure> {
-    request(
-        method,
-        path,
-        Some(serde_json::to_string(body).unwrap_or_default()),
-    )
-    .await
+pub async fn send<T: FromJson>(method: &str, path: &str, body: &Value) -> Result<T, ApiFailure> {
+    request(method, path, Some(body.to_string())).await
 }
 
-pub async fn post<B: Serialize, T: DeserializeOwned>(
-    path: &str,
-    body: &B,
-) -> Result<T, ApiFailure> {
+pub async fn post<T: FromJson>(path: &str, body: &Value) -> Result<T, ApiFailure> {
     send("POST", path, body).await
 }
 
@@ -154,20 +205,21 @@ pub async fn delete(path: &str) -> Result<serde_json::Value, ApiFailure> {
     request("DELETE", path, None).await
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+api_types! {
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetupStatus {
     pub needs_setup: bool,
     pub logged_in: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Me {
     pub id: i64,
     pub email: String,
     pub is_admin: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Site {
     pub id: String,
     pub name: String,
@@ -175,29 +227,26 @@ pub struct Site {
     pub role: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sites {
     pub sites: Vec<Site>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Metrics {
-    #[serde(default)]
     pub value: String,
     pub visitors: i64,
     pub pageviews: i64,
     pub visits: i64,
-    #[serde(default)]
     pub events: i64,
     pub bounce_rate: f64,
     pub views_per_visit: f64,
     pub visit_duration_s: f64,
     pub engaged_s: f64,
-    #[serde(default)]
     pub share_of_visitors: f64,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Point {
     pub t: i64,
     pub label: String,
@@ -205,26 +254,26 @@ pub struct Point {
     pub visitors: i64,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub bucket: String,
     pub points: Vec<Point>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Range {
     pub from: String,
     pub to: String,
     pub timezone: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Previous {
     pub range: Range,
     pub totals: Metrics,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Overview {
     pub range: Range,
     pub totals: Metrics,
@@ -232,24 +281,24 @@ pub struct Overview {
     pub series: Series,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Breakdown {
     pub rows: Vec<Metrics>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LivePage {
     pub value: String,
     pub visitors: i64,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Realtime {
     pub visitors: i64,
     pub pages: Vec<LivePage>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GoalStat {
     pub id: i64,
     pub kind: String,
@@ -257,36 +306,34 @@ pub struct GoalStat {
     pub visitors: i64,
     pub conversions: i64,
     pub conversion_rate: f64,
-    /// Revenue per currency: `{currency, amount}`, the amount an exact decimal string. Read as
-    /// JSON values, whose parser the bundle has already (a struct of its own costs ~0.5 KB).
-    #[serde(default)]
+    /// Revenue per currency: `{currency, amount}`, the amount an exact decimal string.
     pub revenue: Vec<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GoalStats {
     pub goals: Vec<GoalStat>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Step {
     pub kind: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Funnel {
     pub id: i64,
     pub name: String,
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Funnels {
     pub funnels: Vec<Funnel>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunnelStep {
     pub step: i64,
     pub kind: String,
@@ -297,28 +344,26 @@ pub struct FunnelStep {
     pub dropoff_rate: f64,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunnelStats {
     pub name: String,
     pub steps: Vec<FunnelStep>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Share {
     pub enabled: bool,
     pub url: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SiteDetail {
     pub id: String,
     pub name: String,
     pub timezone: String,
     pub hostnames: Vec<String>,
     pub query_allow_list: String,
-    #[serde(default)]
     pub retention_days: i64,
-    #[serde(default)]
     pub hash_routing: bool,
     pub role: String,
     pub snippet: String,
@@ -326,31 +371,31 @@ pub struct SiteDetail {
     pub share: Share,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Goal {
     pub id: i64,
     pub kind: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Goals {
     pub goals: Vec<Goal>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     pub user_id: i64,
     pub email: String,
     pub role: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Members {
     pub members: Vec<Member>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Token {
     pub id: i64,
     pub name: String,
@@ -359,17 +404,17 @@ pub struct Token {
     pub last_used_at: Option<f64>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tokens {
     pub tokens: Vec<Token>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewToken {
     pub token: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: i64,
     pub email: String,
@@ -377,14 +422,15 @@ pub struct User {
     pub sites: i64,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Users {
     pub users: Vec<User>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShareInfo {
     pub site: Option<Site>,
+}
 }
 
 pub fn encode(text: &str) -> String {

@@ -21,7 +21,7 @@ fn Password() -> impl IntoView {
         let body =
             serde_json::json!({ "current": current.get_untracked(), "new": new.get_untracked() });
         leptos::task::spawn_local(async move {
-            match api::post::<_, serde_json::Value>("/api/me/password", &body).await {
+            match api::post::<serde_json::Value>("/api/me/password", &body).await {
                 Ok(_) => {
                     status.set(Some(Ok(
                         "Password changed. Other sessions were logged out.".into(),
@@ -60,7 +60,7 @@ fn ApiTokens() -> impl IntoView {
         ev.prevent_default();
         let body = serde_json::json!({ "name": name.get_untracked() });
         leptos::task::spawn_local(async move {
-            match api::post::<_, NewToken>("/api/tokens", &body).await {
+            match api::post::<NewToken>("/api/tokens", &body).await {
                 Ok(t) => {
                     fresh.set(Some(t.token));
                     name.set(String::new());
@@ -118,7 +118,7 @@ pub fn UsersAdmin() -> impl IntoView {
             body["password"] = password.get_untracked().into();
         }
         leptos::task::spawn_local(async move {
-            match api::post::<_, serde_json::Value>("/api/users", &body).await {
+            match api::post::<serde_json::Value>("/api/users", &body).await {
                 Ok(made) => {
                     let link = made["invite_url"].as_str().map(String::from);
                     status.set(Some(Ok(if link.is_some() {

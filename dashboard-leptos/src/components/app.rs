@@ -170,7 +170,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     let props = ScreenProps { role, instance_admin: Signal::derive(is_admin) };
     let logout = move |_| {
         leptos::task::spawn_local(async move {
-            let _ = api::post::<_, serde_json::Value>("/api/logout", &()).await;
+            let _ = api::post::<serde_json::Value>("/api/logout", &serde_json::Value::Null).await;
             on_logout.run(());
         });
     };

@@ -1,18 +1,7 @@
 //! The login form.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use crate::api;
-
-#[derive(Serialize)]
-struct Credentials {
-    email: String,
-    password: String,
-}
-
-#[derive(Deserialize)]
-struct LoggedIn {}
 
 #[component]
 pub fn Login(on_login: Callback<()>) -> impl IntoView {
@@ -24,12 +13,9 @@ pub fn Login(on_login: Callback<()>) -> impl IntoView {
         ev.prevent_default();
         busy.set(true);
         error.set(None);
-        let body = Credentials {
-            email: email.get_untracked(),
-            password: password.get_untracked(),
-        };
+        let body = serde_json::json!({ "email": email.get_untracked(), "password": password.get_untracked() });
         leptos::task::spawn_local(async move {
-            match api::post::<_, LoggedIn>("/api/login", &body).await {
+            match api::post::<serde_json::Value>("/api/login", &body).await {
                 Ok(_) => on_login.run(()),
                 Err(e) => error.set(Some(e.message)),
             }
@@ -70,7 +56,7 @@ pub fn AcceptInvite(on_login: Callback<()>) -> impl IntoView {
             .unwrap_or_default();
         let body = serde_json::json!({ "token": token, "password": password.get_untracked() });
         leptos::task::spawn_local(async move {
-            match api::post::<_, serde_json::Value>("/api/invites/accept", &body).await {
+            match api::post::<serde_json::Value>("/api/invites/accept", &body).await {
                 Ok(_) => {
                     view.update(|v| v.invite = None);
                     on_login.run(());

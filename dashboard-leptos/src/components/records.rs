@@ -285,7 +285,7 @@ pub fn Reports(role: Signal<String>) -> impl IntoView {
         let body = serde_json::json!({ "monthly": monthly.get_untracked(), "weekly": weekly.get_untracked() });
         leptos::task::spawn_local(async move {
             status.set(Some(
-                match api::send::<_, Value>("PUT", &path, &body).await {
+                match api::send::<Value>("PUT", &path, &body).await {
                     Ok(_) => Ok("Saved.".into()),
                     Err(e) => Err(e.message),
                 },

@@ -45,7 +45,7 @@ pub fn NewSite() -> impl IntoView {
         ev.prevent_default();
         let body = serde_json::json!({ "name": name.get_untracked(), "hostnames": split_hosts(&hosts.get_untracked()), "timezone": tz.get_untracked() });
         leptos::task::spawn_local(async move {
-            match api::post::<_, serde_json::Value>("/api/sites", &body).await {
+            match api::post::<serde_json::Value>("/api/sites", &body).await {
                 Ok(site) => {
                     let id = site["id"].as_str().unwrap_or_default().to_string();
                     version.update(|n| *n += 1);
@@ -225,7 +225,7 @@ fn EditSite(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
             "hash_routing": hash_on.get_untracked() });
         let path = site_path(view, "");
         leptos::task::spawn_local(async move {
-            match api::send::<_, serde_json::Value>("PATCH", &path, &body).await {
+            match api::send::<serde_json::Value>("PATCH", &path, &body).await {
                 Ok(_) => {
                     status.set(Some(Ok("Saved.".into())));
                     hash.set(hash_on.get_untracked());
@@ -275,13 +275,10 @@ fn GoalsEditor() -> impl IntoView {
     let status = RwSignal::new(None);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = Step {
-            kind: kind.get_untracked(),
-            value: value.get_untracked(),
-        };
+        let body = serde_json::json!({ "kind": kind.get_untracked(), "value": value.get_untracked() });
         let path = site_path(view, "/goals");
         leptos::task::spawn_local(async move {
-            match api::post::<_, serde_json::Value>(&path, &body).await {
+            match api::post::<serde_json::Value>(&path, &body).await {
                 Ok(_) => {
                     status.set(None);
                     value.set(String::new());
@@ -345,7 +342,7 @@ fn FunnelsEditor() -> impl IntoView {
         let body = serde_json::json!({ "name": name.get_untracked(), "steps": parse_steps(&steps.get_untracked()) });
         let path = site_path(view, "/funnels");
         leptos::task::spawn_local(async move {
-            match api::post::<_, serde_json::Value>(&path, &body).await {
+            match api::post::<serde_json::Value>(&path, &body).await {
                 Ok(_) => {
                     status.set(None);
                     name.set(String::new());
@@ -395,7 +392,7 @@ fn MembersEditor(owner: bool) -> impl IntoView {
             serde_json::json!({ "email": email.get_untracked(), "role": role.get_untracked() });
         let path = site_path(view, "/members");
         leptos::task::spawn_local(async move {
-            match api::send::<_, serde_json::Value>("PUT", &path, &body).await {
+            match api::send::<serde_json::Value>("PUT", &path, &body).await {
                 Ok(_) => {
                     status.set(Some(Ok("Access given.".into())));
                     email.set(String::new());
@@ -442,7 +439,7 @@ fn PublicLink(share: Share) -> impl IntoView {
         let path = site_path(view, "/share");
         leptos::task::spawn_local(async move {
             if let Ok(s) =
-                api::post::<_, Share>(&path, &serde_json::json!({ "enabled": enabled })).await
+                api::post::<Share>(&path, &serde_json::json!({ "enabled": enabled })).await
             {
                 state.set(s);
             }
