@@ -38,7 +38,7 @@ build_dashboard() {
   hash="$(inputs_hash dashboard-leptos scripts/publish-dashboard.mjs scripts/assets.mjs scripts/build.sh)"
   up_to_date dashboard "$ROOT/dist/index.html" "$hash" && return 0
   log "building the dashboard (Leptos, split into the overview and lazily loaded screens)"
-  compile_dashboard split "$ROOT/target/dashboard-build"
+  compile_dashboard split "$ROOT/target/dashboard-build" || return 1
   node "$ROOT/scripts/publish-dashboard.mjs" "$ROOT/target/dashboard-build/out" \
     "$ROOT/dashboard-leptos/static/index.html" "$ROOT/dist" >/dev/null
   stamp dashboard "$hash"
@@ -77,6 +77,8 @@ compile_dashboard() {
   # wasm-bindgen imports the split loader once per chunk under the same key; esbuild says so.
   esbuild --minify --log-level=error --allow-overwrite --outfile="$work/out/dashboard.js" "$work/out/dashboard.js"
   cp "$ROOT/dashboard-leptos/static/style.css" "$work/out/style.css"
+  [ -s "$work/out/dashboard_bg.wasm" ] && [ -s "$work/out/dashboard.js" ] \
+    || { echo "the dashboard build in $work failed" >&2; return 1; }
 }
 
 build_demo() {

@@ -2,8 +2,8 @@
 //! token in `X-Vigia-Share` when the dashboard was opened from one.
 
 use serde::Serialize;
-use serde_json::Value;
 use std::cell::RefCell;
+use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestCredentials, RequestInit, Response};
@@ -59,9 +59,9 @@ async fn request_text(method: &str, path: &str, body: Option<String>) -> Result<
         .as_string()
         .unwrap_or_default();
     if !resp.ok() {
-        let message = serde_json::from_str::<Value>(&text)
+        let message = JSON::parse(&text)
             .ok()
-            .and_then(|e| e["message"].as_str().map(String::from))
+            .and_then(|e| field(&e, "message").as_string())
             .unwrap_or_else(|| format!("The server answered {}.", resp.status()));
         return Err(ApiFailure {
             status: resp.status(),
@@ -71,51 +71,82 @@ async fn request_text(method: &str, path: &str, body: Option<String>) -> Result<
     Ok(text)
 }
 
-/// Reads a typed answer out of parsed JSON. Written by `api_types!` for the API's types
-/// instead of serde's derive: one JSON parser (to `Value`) serves every type, and each type
-/// costs a few field lookups instead of a generated deserializer (≈1.5 KB of wasm each).
-/// Missing or mistyped fields read as their default, as a newer server's extra fields are
-/// ignored.
+/// Reads a typed answer out of JSON the browser parsed (`JSON.parse`). Written by
+/// `api_types!` for the API's types instead of serde's derive: the overview then carries no
+/// JSON parser of its own (≈20 KB of wasm with a deserializer per type). Missing or mistyped
+/// fields read as their default, as a newer server's extra fields are ignored.
 pub trait FromJson: Sized {
-    fn from_json(v: &Value) -> Self;
+    fn from_json(v: &JsValue) -> Self;
 }
 
-impl FromJson for Value {
-    fn from_json(v: &Value) -> Self {
+/// `v[name]`, or `undefined`.
+pub fn field(v: &JsValue, name: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// For answers only their success matters.
+impl FromJson for () {
+    fn from_json(_: &JsValue) -> Self {}
+}
+/// Screens that read free-form JSON (records, settings) keep serde_json's `Value`.
+impl FromJson for serde_json::Value {
+    fn from_json(v: &JsValue) -> Self {
+        JSON::stringify(v)
+            .ok()
+            .and_then(|s| s.as_string())
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    }
+}
+impl FromJson for JsValue {
+    fn from_json(v: &JsValue) -> Self {
         v.clone()
     }
 }
 impl FromJson for i64 {
-    fn from_json(v: &Value) -> Self {
+    fn from_json(v: &JsValue) -> Self {
         v.as_f64().map_or(0, |n| n as i64)
     }
 }
 impl FromJson for f64 {
-    fn from_json(v: &Value) -> Self {
+    fn from_json(v: &JsValue) -> Self {
         v.as_f64().unwrap_or_default()
     }
 }
 impl FromJson for bool {
-    fn from_json(v: &Value) -> Self {
+    fn from_json(v: &JsValue) -> Self {
         v.as_bool().unwrap_or_default()
     }
 }
 impl FromJson for String {
-    fn from_json(v: &Value) -> Self {
-        v.as_str().map(String::from).unwrap_or_default()
+    fn from_json(v: &JsValue) -> Self {
+        v.as_string().unwrap_or_default()
     }
 }
 impl<T: FromJson> FromJson for Option<T> {
-    fn from_json(v: &Value) -> Self {
-        (!v.is_null()).then(|| T::from_json(v))
+    fn from_json(v: &JsValue) -> Self {
+        (!v.is_null() && !v.is_undefined()).then(|| T::from_json(v))
     }
 }
 impl<T: FromJson> FromJson for Vec<T> {
-    fn from_json(v: &Value) -> Self {
-        v.as_array()
-            .map(|items| items.iter().map(T::from_json).collect())
-            .unwrap_or_default()
+    fn from_json(v: &JsValue) -> Self {
+        if !Array::is_array(v) {
+            return Vec::new();
+        }
+        Array::from(v).iter().map(|item| T::from_json(&item)).collect()
     }
+}
+
+/// A JSON object of string fields, for request bodies (escaped by the browser's JSON).
+pub fn body(fields: &[(&str, &str)]) -> String {
+    let object = js_sys::Object::new();
+    for (name, value) in fields {
+        let _ = Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_str(value));
+    }
+    JSON::stringify(&object)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
 }
 
 /// Declares the API's answer types with their [`FromJson`] readers (field name = JSON key).
@@ -124,19 +155,19 @@ macro_rules! api_types {
         $(#[$meta])*
         pub struct $name { $( $(#[$field_meta])* pub $field: $ty ),* }
         impl FromJson for $name {
-            fn from_json(v: &Value) -> Self {
-                $name { $( $field: FromJson::from_json(&v[stringify!($field)]) ),* }
+            fn from_json(v: &JsValue) -> Self {
+                $name { $( $field: FromJson::from_json(&field(v, stringify!($field))) ),* }
             }
         }
     )*};
 }
 
 fn parse<T: FromJson>(text: &str) -> Result<T, ApiFailure> {
-    match serde_json::from_str::<Value>(text) {
+    match JSON::parse(text) {
         Ok(v) => Ok(T::from_json(&v)),
-        Err(e) => Err(ApiFailure {
+        Err(_) => Err(ApiFailure {
             status: 200,
-            message: format!("Unexpected answer from the server: {e}"),
+            message: "Unexpected answer from the server: not JSON.".into(),
         }),
     }
 }
@@ -168,6 +199,8 @@ pub fn fetched_when<T: FromJson + Send + Sync + 'static>(
 ) -> leptos::prelude::Signal<Option<Result<T, String>>> {
     use leptos::prelude::*;
     let raw = fetched_json(Box::new(path));
+    // Read again on every get: cheap (a few property reads), and no copy of every type's
+    // answer kept beside the JSON.
     Signal::derive(move || raw.with(|r| r.as_ref().map(|r| r.as_ref().map(T::from_json).map_err(Clone::clone))))
 }
 
@@ -175,16 +208,18 @@ pub fn fetched_when<T: FromJson + Send + Sync + 'static>(
 /// slow old period never overwrites the one the person picked since.
 fn fetched_json(
     path: Box<dyn Fn() -> Option<String> + Send + Sync>,
-) -> leptos::prelude::RwSignal<Option<Result<Value, String>>> {
+) -> leptos::prelude::RwSignal<Option<Result<JsValue, String>>, leptos::prelude::LocalStorage> {
     use leptos::prelude::*;
-    let out = RwSignal::new(None);
+    let out = RwSignal::new_local(None);
     let latest = StoredValue::new(0u32);
     Effect::new(move |_| {
         let Some(p) = path() else { return };
         let ticket = latest.get_value().wrapping_add(1);
         latest.set_value(ticket);
         leptos::task::spawn_local(async move {
-            let answer = request::<Value>("GET", &p, None).await;
+            let answer = request_text("GET", &p, None)
+                .await
+                .and_then(|text| parse::<JsValue>(&text));
             if latest.try_get_value() == Some(ticket) {
                 out.set(Some(answer.map_err(|e| e.message)));
             }
@@ -193,15 +228,20 @@ fn fetched_json(
     out
 }
 
-pub async fn send<T: FromJson>(method: &str, path: &str, body: &Value) -> Result<T, ApiFailure> {
+/// `body`: JSON text (`api::body(…)`, or a `serde_json::Value` on the screens that build one).
+pub async fn send<T: FromJson>(
+    method: &str,
+    path: &str,
+    body: &dyn std::fmt::Display,
+) -> Result<T, ApiFailure> {
     request(method, path, Some(body.to_string())).await
 }
 
-pub async fn post<T: FromJson>(path: &str, body: &Value) -> Result<T, ApiFailure> {
+pub async fn post<T: FromJson>(path: &str, body: &dyn std::fmt::Display) -> Result<T, ApiFailure> {
     send("POST", path, body).await
 }
 
-pub async fn delete(path: &str) -> Result<serde_json::Value, ApiFailure> {
+pub async fn delete(path: &str) -> Result<(), ApiFailure> {
     request("DELETE", path, None).await
 }
 
@@ -306,8 +346,15 @@ pub struct GoalStat {
     pub visitors: i64,
     pub conversions: i64,
     pub conversion_rate: f64,
-    /// Revenue per currency: `{currency, amount}`, the amount an exact decimal string.
-    pub revenue: Vec<serde_json::Value>,
+    /// Revenue per currency, never converted between them.
+    pub revenue: Vec<Revenue>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revenue {
+    pub currency: String,
+    /// An exact decimal string.
+    pub amount: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

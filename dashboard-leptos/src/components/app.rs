@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::lazy::{Lazy, LazyScreen, ScreenProps};
-use super::login::{AcceptInvite, Login};
+use super::login::Login;
 use super::overview::Overview;
 use crate::api::{self, Me, SetupStatus, ShareInfo, Site, Sites};
 use crate::state::View;
@@ -93,7 +93,10 @@ pub fn App() -> impl IntoView {
                     </section>
                 }.into_any(),
                 Screen::Login => view! { <Login on_login=on_login/> }.into_any(),
-                Screen::Invited => view! { <AcceptInvite on_login=on_login/> }.into_any(),
+                Screen::Invited => {
+                    let props = ScreenProps { role: Signal::stored("viewer".into()), instance_admin: Signal::stored(false), on_login };
+                    view! { <Lazy screen=LazyScreen::AcceptInvite props=props/> }.into_any()
+                }
                 Screen::Dashboard => view! { <Dashboard on_logout=on_logout/> }.into_any(),
                 Screen::Shared => view! {
                     <p class="notice">"A public, read-only view of this site's statistics."</p>
@@ -167,10 +170,10 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     });
     let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
     let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
-    let props = ScreenProps { role, instance_admin: Signal::derive(is_admin) };
+    let props = ScreenProps { role, instance_admin: Signal::derive(is_admin), on_login: Callback::new(|_| ()) };
     let logout = move |_| {
         leptos::task::spawn_local(async move {
-            let _ = api::post::<serde_json::Value>("/api/logout", &serde_json::Value::Null).await;
+            let _ = api::post::<()>("/api/logout", &"{}").await;
             on_logout.run(());
         });
     };
@@ -188,13 +191,14 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                 </select>
             </label>
             <button class="primary small" on:click=move |_| view.update(|v| v.tab = "new-site".into())>"+ Add site"</button>
-            <div class="tabs" role="tablist">
+            // Navigation between pages (each in the URL), so the current one is aria-current.
+            <div class="tabs">
                 {move || TABS.iter().filter(|(id, _)| match *id {
                     "users" => is_admin(),
                     "audit" | "activity" | "alerts" => is_admin() || matches!(role.get().as_str(), "auditor" | "admin" | "owner"),
                     _ => true,
                 }).map(|(id, label)| view! {
-                    <button role="tab" class:active=move || view.with(|v| v.tab == *id)
+                    <button aria-current=move || view.with(|v| v.tab == *id).then_some("page")
                         on:click=move |_| view.update(|v| v.tab = id.to_string())>{*label}</button>
                 }).collect_view()}
             </div>

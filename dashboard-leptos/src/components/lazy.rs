@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::account::{Account, UsersAdmin};
 use super::audit::AuditLog;
+use super::login::AcceptInvite;
 use super::records::{Activity, Alerts, Reports};
 use super::settings::{NewSite, Settings};
 
@@ -27,6 +28,7 @@ impl From<wasm_split_helpers::SplitLoaderError> for LoadFailed {
 pub struct ScreenProps {
     pub role: Signal<String>,
     pub instance_admin: Signal<bool>,
+    pub on_login: Callback<()>,
 }
 
 macro_rules! screens {
@@ -37,19 +39,20 @@ macro_rules! screens {
 
         $(
             #[cfg_attr(not(feature = "unsplit"), wasm_split_helpers::wasm_split($function, fallible))]
-            fn $function($props: ScreenProps) -> Result<AnyView, LoadFailed> {
-                let _ = $props;
-                Ok($body.into_any())
+            #[allow(unused_variables)]
+            fn $function($props: ScreenProps, owner: Owner) -> Result<AnyView, LoadFailed> {
+                // Built after an await: under the shell's owner, so the screen finds its context.
+                Ok(owner.with(|| $body.into_any()))
             }
         )*
 
-        async fn load(screen: LazyScreen, props: ScreenProps) -> Result<AnyView, LoadFailed> {
+        async fn load(screen: LazyScreen, props: ScreenProps, owner: Owner) -> Result<AnyView, LoadFailed> {
             match screen {
                 $(
                     #[cfg(not(feature = "unsplit"))]
-                    LazyScreen::$variant => $function(props).await,
+                    LazyScreen::$variant => $function(props, owner).await,
                     #[cfg(feature = "unsplit")]
-                    LazyScreen::$variant => $function(props),
+                    LazyScreen::$variant => $function(props, owner),
                 )*
             }
         }
@@ -65,6 +68,7 @@ screens! {
     Audit => audit |p| view! { <AuditLog instance_admin=p.instance_admin/> };
     Account => account |p| view! { <Account/> };
     Users => users |p| view! { <UsersAdmin/> };
+    AcceptInvite => accept_invite |p| view! { <AcceptInvite on_login=p.on_login/> };
 }
 
 /// What went wrong when a screen's chunk could not be loaded.
@@ -116,12 +120,13 @@ async fn served_build_differs() -> bool {
 pub fn Lazy(screen: LazyScreen, props: ScreenProps) -> impl IntoView {
     let slot = RwSignal::new_local(None::<Result<AnyView, Failure>>);
     let attempt = RwSignal::new(0u32);
+    let owner = Owner::current().unwrap_or_default();
     Effect::new(move |_| {
         attempt.get();
         slot.set(None);
-        // Scoped: the screen is built after an await, and must still find the shell's context.
-        leptos::task::spawn_local_scoped(async move {
-            let loaded = match load(screen, props).await {
+        let owner = owner.clone();
+        leptos::task::spawn_local(async move {
+            let loaded = match load(screen, props, owner).await {
                 Ok(view) => Ok(view),
                 Err(LoadFailed) if served_build_differs().await => Err(Failure::Outdated),
                 Err(LoadFailed) => Err(Failure::Unreachable),

@@ -13,9 +13,9 @@ pub fn Login(on_login: Callback<()>) -> impl IntoView {
         ev.prevent_default();
         busy.set(true);
         error.set(None);
-        let body = serde_json::json!({ "email": email.get_untracked(), "password": password.get_untracked() });
+        let body = api::body(&[("email", &email.get_untracked()), ("password", &password.get_untracked())]);
         leptos::task::spawn_local(async move {
-            match api::post::<serde_json::Value>("/api/login", &body).await {
+            match api::post::<()>("/api/login", &body).await {
                 Ok(_) => on_login.run(()),
                 Err(e) => error.set(Some(e.message)),
             }

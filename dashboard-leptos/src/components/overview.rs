@@ -100,7 +100,7 @@ fn FilterChips() -> impl IntoView {
     move || {
         let filters = view.with(|v| v.filters.clone());
         (!filters.is_empty()).then(|| view! {
-            <div class="chips" aria-label="Filters">
+            <div class="chips" role="group" aria-label="Filters">
                 {filters.into_iter().map(|f| {
                     let label = filter_label(&f);
                     let remove = f.clone();
@@ -121,29 +121,19 @@ fn FilterChips() -> impl IntoView {
 #[component]
 fn LiveVisitors() -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
-    let live = RwSignal::new(None::<Realtime>);
     let tick = RwSignal::new(0u32);
     if let Ok(handle) =
         set_interval_with_handle(move || tick.update(|t| *t += 1), Duration::from_secs(10))
     {
         on_cleanup(move || handle.clear());
     }
-    Effect::new(move |_| {
+    let live = api::fetched_when::<Realtime>(move || {
         tick.get();
-        let Some(site) = view.with(|v| v.site.clone()) else {
-            return;
-        };
-        leptos::task::spawn_local(async move {
-            if let Ok(r) =
-                api::get::<Realtime>(&format!("/api/stats/realtime?site={}", api::encode(&site)))
-                    .await
-            {
-                live.set(Some(r));
-            }
-        });
+        let site = view.with(|v| v.site.clone())?;
+        Some(format!("/api/stats/realtime?site={}", api::encode(&site)))
     });
     move || {
-        live.get().map(|r| view! {
+        live.get().and_then(Result::ok).map(|r| view! {
         <section class="card realtime" id="realtime">
             <span class="pulse" aria-hidden="true"></span>
             <strong class="live-count">{number(r.visitors, false)}</strong>
@@ -231,7 +221,7 @@ fn GoalsPanel(query: Memo<String>) -> impl IntoView {
                                 let filter = format!("{}:{}", if goal.kind == "page" { "page" } else { "event" }, goal.value);
                                 let label = if goal.kind == "page" { format!("Visit {}", goal.value) } else { goal.value.clone() };
                                 // One line per currency; sums are never converted between them.
-                                let revenue = goal.revenue.iter().map(|r| money(r["amount"].as_str().unwrap_or_default(), r["currency"].as_str().unwrap_or_default())).collect::<Vec<_>>().join("\n");
+                                let revenue = goal.revenue.iter().map(|r| money(&r.amount, &r.currency)).collect::<Vec<_>>().join("\n");
                                 view! {
                                     <tr>
                                         <td><button class="row-filter" on:click=move |_| view.update(|v| *v = v.with_filter(filter.clone()))>{label}</button></td>
