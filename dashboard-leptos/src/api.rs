@@ -1,9 +1,9 @@
 //! Talking to the Worker's JSON API: same origin, the session cookie, or a public link's
 //! token in `X-Vigia-Share` when the dashboard was opened from one.
 
+use js_sys::{Array, Reflect, JSON};
 use serde::Serialize;
 use std::cell::RefCell;
-use js_sys::{Array, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestCredentials, RequestInit, Response};
@@ -26,7 +26,11 @@ pub struct ApiFailure {
 
 /// One request, answered as text; not generic, so every response type shares this code and
 /// only the parsing below is instantiated per type.
-async fn request_text(method: &str, path: &str, body: Option<String>) -> Result<String, ApiFailure> {
+async fn request_text(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<String, ApiFailure> {
     let network = |_| ApiFailure {
         status: 0,
         message: "Vigia's server could not be reached. Check your connection and try again.".into(),
@@ -133,7 +137,10 @@ impl<T: FromJson> FromJson for Vec<T> {
         if !Array::is_array(v) {
             return Vec::new();
         }
-        Array::from(v).iter().map(|item| T::from_json(&item)).collect()
+        Array::from(v)
+            .iter()
+            .map(|item| T::from_json(&item))
+            .collect()
     }
 }
 
@@ -201,7 +208,12 @@ pub fn fetched_when<T: FromJson + Send + Sync + 'static>(
     let raw = fetched_json(Box::new(path));
     // Read again on every get: cheap (a few property reads), and no copy of every type's
     // answer kept beside the JSON.
-    Signal::derive(move || raw.with(|r| r.as_ref().map(|r| r.as_ref().map(T::from_json).map_err(Clone::clone))))
+    Signal::derive(move || {
+        raw.with(|r| {
+            r.as_ref()
+                .map(|r| r.as_ref().map(T::from_json).map_err(Clone::clone))
+        })
+    })
 }
 
 /// The answer as JSON; an answer that arrives after a newer request was made is dropped, so a

@@ -318,11 +318,11 @@ test("the dashboard shows activity (search, entity trail, sessions, summary), al
     const audit = (await api("GET", "/api/sites/demo/audit")).json.entries;
     assert.ok(audit.some((e) => e.action === "export_activity" && JSON.parse(e.details).entity_id === "77"));
 
-    await tab.click("button[role=tab]:has-text('Alerts')");
+    await tab.click("nav button:has-text('Alerts')");
     await tab.waitForSelector("#alert-list tr[data-action=failed_logins_per_ip]");
     assert.match(await tab.textContent("#alert-list tr[data-action=bulk_downloads]"), /Bulk exports or downloads.*user eve/);
 
-    await tab.click("button[role=tab]:has-text('Reports')");
+    await tab.click("nav button:has-text('Reports')");
     await tab.waitForSelector("#reports input[name=weekly]");
     await tab.fill("#reports input[name=month]", MONTH);
     const frame = tab.frameLocator("#report-preview");

@@ -83,7 +83,8 @@ fn ApiTokens() -> impl IntoView {
                     {move || tokens.get().and_then(Result::ok).map(|t| t.tokens.into_iter().map(|token| {
                         let id = token.id;
                         let used = token.last_used_at.map(|t| format!("last used {}", moment(t as i64))).unwrap_or_else(|| "never used".into());
-                        view! { <tr><td>{token.name}</td><td><code>{token.prefix}"…"</code></td><td class="muted">{format!("created {} · {used}", moment(token.created_at as i64))}</td>
+                        // When it was made and used goes under the name: four columns do not fit a phone.
+                        view! { <tr><td>{token.name}<br/><span class="muted">{format!("created {} · {used}", moment(token.created_at as i64))}</span></td><td><code>{token.prefix}"…"</code></td>
                             <td class="num"><button class="link" on:click=move |_| { leptos::task::spawn_local(async move {
                                 let _ = api::delete(&format!("/api/tokens/{id}")).await; reload.update(|n| *n += 1); }); }>"Revoke"</button></td></tr> }
                     }).collect_view())}
@@ -146,8 +147,8 @@ pub fn UsersAdmin() -> impl IntoView {
                     <table class="breakdown"><tbody>
                         {u.users.into_iter().map(|user| {
                             let id = user.id;
-                            view! { <tr><td>{user.email}</td><td class="muted">{if user.is_admin { "instance admin" } else { "" }}</td>
-                                <td class="num">{format!("{} sites", user.sites)}</td>
+                            view! { <tr><td>{user.email}{user.is_admin.then(|| view! { <br/><span class="muted">"instance admin"</span> })}</td>
+                                <td class="num">{format!("{} site{}", user.sites, if user.sites == 1 { "" } else { "s" })}</td>
                                 <td class="num"><button class="link" on:click=move |_| { leptos::task::spawn_local(async move {
                                     if let Err(e) = api::delete(&format!("/api/users/{id}")).await { status.set(Some(Err(e.message))); }
                                     reload.update(|n| *n += 1); }); }>"Delete"</button></td></tr> }

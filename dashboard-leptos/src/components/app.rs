@@ -170,7 +170,11 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     });
     let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
     let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
-    let props = ScreenProps { role, instance_admin: Signal::derive(is_admin), on_login: Callback::new(|_| ()) };
+    let props = ScreenProps {
+        role,
+        instance_admin: Signal::derive(is_admin),
+        on_login: Callback::new(|_| ()),
+    };
     let logout = move |_| {
         leptos::task::spawn_local(async move {
             let _ = api::post::<()>("/api/logout", &"{}").await;

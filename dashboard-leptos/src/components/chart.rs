@@ -129,7 +129,8 @@ pub fn Chart(series: Series) -> impl IntoView {
         })
     };
     view! {
-        <figure class="chart" on:mouseleave=move |_| hovered.set(None)>
+        // Focusable: on a phone the chart scrolls sideways, and a keyboard must reach it to scroll.
+        <figure class="chart" tabindex="0" on:mouseleave=move |_| hovered.set(None)>
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label="Page views and visitors over time">
                 {gridlines}
                 <path class="area" d=area/>

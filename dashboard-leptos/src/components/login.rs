@@ -1,7 +1,7 @@
 //! The login form.
 
-use leptos::prelude::*;
 use crate::api;
+use leptos::prelude::*;
 
 #[component]
 pub fn Login(on_login: Callback<()>) -> impl IntoView {
@@ -13,7 +13,10 @@ pub fn Login(on_login: Callback<()>) -> impl IntoView {
         ev.prevent_default();
         busy.set(true);
         error.set(None);
-        let body = api::body(&[("email", &email.get_untracked()), ("password", &password.get_untracked())]);
+        let body = api::body(&[
+            ("email", &email.get_untracked()),
+            ("password", &password.get_untracked()),
+        ]);
         leptos::task::spawn_local(async move {
             match api::post::<()>("/api/login", &body).await {
                 Ok(_) => on_login.run(()),

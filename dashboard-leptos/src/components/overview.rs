@@ -103,10 +103,12 @@ fn FilterChips() -> impl IntoView {
             <div class="chips" role="group" aria-label="Filters">
                 {filters.into_iter().map(|f| {
                     let label = filter_label(&f);
+                    // Named after its filter: with two chips, two "Remove filter" buttons say too little.
+                    let name = format!("Remove filter {label}");
                     let remove = f.clone();
                     view! {
                         <span class="chip">{label}
-                            <button class="chip-x" aria-label="Remove filter" title="Remove filter"
+                            <button class="chip-x" aria-label=name title="Remove filter"
                                 on:click=move |_| view.update(|v| *v = v.without_filter(&remove))>"×"</button>
                         </span>
                     }

@@ -36,13 +36,13 @@ pub fn Panel(
         <section class="card panel" data-panel=title>
             <div class="panel-head">
                 <h2>{title}</h2>
-                <div class="tabs small" role="tablist">
+                <div class="tabs small" role="tablist" aria-label=title>
                     {tabs.iter().enumerate().map(|(i, (dim, label))| view! {
-                        <button role="tab" data-dimension=*dim class:active=move || active.get() == i on:click=move |_| active.set(i)>{*label}</button>
+                        <button role="tab" data-dimension=*dim aria-selected=move || if active.get() == i { "true" } else { "false" } on:click=move |_| active.set(i)>{*label}</button>
                     }).collect_view()}
                 </div>
             </div>
-            {move || {
+            <div role="tabpanel" aria-label=move || tabs[active.get()].1>{move || {
                 let dim = tabs[active.get()].0;
                 let (column, pick) = metric(dim);
                 match data.get() {
@@ -76,7 +76,7 @@ pub fn Panel(
                         }.into_any()
                     }
                 }
-            }}
+            }}</div>
             {(!read_only).then(|| view! {
                 <a class="csv" download="" href=move || format!("/api/stats/breakdown?{}&dimension={}&limit=100&format=csv", query.get(), tabs[active.get()].0)>"CSV"</a>
             })}

@@ -118,7 +118,8 @@ pub fn Records(
     });
     view! {
         {move || failure.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-        <div class="table-scroll">
+        // Focusable, so a keyboard can scroll a table wider than the screen.
+        <div class="table-scroll" tabindex="0">
             <table class="breakdown audit" id=id>
                 <thead><tr>{columns.iter().map(|(_, label, _)| view! { <th>{*label}</th> }).collect_view()}</tr></thead>
                 <tbody>
@@ -284,12 +285,10 @@ pub fn Reports(role: Signal<String>) -> impl IntoView {
         let path = path.clone();
         let body = serde_json::json!({ "monthly": monthly.get_untracked(), "weekly": weekly.get_untracked() });
         leptos::task::spawn_local(async move {
-            status.set(Some(
-                match api::send::<Value>("PUT", &path, &body).await {
-                    Ok(_) => Ok("Saved.".into()),
-                    Err(e) => Err(e.message),
-                },
-            ));
+            status.set(Some(match api::send::<Value>("PUT", &path, &body).await {
+                Ok(_) => Ok("Saved.".into()),
+                Err(e) => Err(e.message),
+            }));
         });
     };
     let month = RwSignal::new(String::new());

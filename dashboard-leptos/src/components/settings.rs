@@ -275,7 +275,8 @@ fn GoalsEditor() -> impl IntoView {
     let status = RwSignal::new(None);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "kind": kind.get_untracked(), "value": value.get_untracked() });
+        let body =
+            serde_json::json!({ "kind": kind.get_untracked(), "value": value.get_untracked() });
         let path = site_path(view, "/goals");
         leptos::task::spawn_local(async move {
             match api::post::<serde_json::Value>(&path, &body).await {
