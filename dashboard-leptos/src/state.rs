@@ -12,8 +12,8 @@ pub struct View {
     pub to: String,
     /// `dimension:value` filters.
     pub filters: Vec<String>,
-    /// `overview` (default), `settings`, `new-site`, `account`, `users`.
-    pub tab: String,
+    /// The screen (`?tab=`; the overview when absent or unknown).
+    pub tab: Tab,
     /// A public link's token: the dashboard then shows only that site, read-only.
     pub share: Option<String>,
     /// An invitation token (`?invite=`): read once, never written back to the address bar.
@@ -21,6 +21,89 @@ pub struct View {
 }
 
 pub const DEFAULT_PERIOD: &str = "30d";
+
+/// The dashboard's screens, as `?tab=` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    #[default]
+    Overview,
+    Settings,
+    Reports,
+    Activity,
+    Alerts,
+    Audit,
+    Account,
+    Users,
+    NewSite,
+}
+
+impl Tab {
+    /// The navigation, in order (a new site is reached by its own button).
+    pub const NAVIGATION: [Tab; 8] = [
+        Tab::Overview,
+        Tab::Settings,
+        Tab::Reports,
+        Tab::Activity,
+        Tab::Alerts,
+        Tab::Audit,
+        Tab::Account,
+        Tab::Users,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tab::Overview => "overview",
+            Tab::Settings => "settings",
+            Tab::Reports => "reports",
+            Tab::Activity => "activity",
+            Tab::Alerts => "alerts",
+            Tab::Audit => "audit",
+            Tab::Account => "account",
+            Tab::Users => "users",
+            Tab::NewSite => "new-site",
+        }
+    }
+
+    /// An unknown name (an old bookmark) opens the overview.
+    pub fn parse(name: &str) -> Tab {
+        Tab::NAVIGATION
+            .into_iter()
+            .chain([Tab::NewSite])
+            .find(|t| t.name() == name)
+            .unwrap_or_default()
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Overview => "Dashboard",
+            Tab::Settings => "Site settings",
+            Tab::Reports => "Reports",
+            Tab::Activity => "Activity",
+            Tab::Alerts => "Alerts",
+            Tab::Audit => "Audit log",
+            Tab::Account => "Account",
+            Tab::Users => "Users",
+            Tab::NewSite => "Add a site",
+        }
+    }
+
+    /// Whether the screen shows the selected site (and so waits for the site list).
+    pub fn per_site(self) -> bool {
+        !matches!(self, Tab::Account | Tab::Users | Tab::NewSite)
+    }
+
+    /// Whether the navigation offers it to someone with `role` on the site (the Worker checks
+    /// again on every request).
+    pub fn offered(self, instance_admin: bool, role: &str) -> bool {
+        match self {
+            Tab::Users => instance_admin,
+            Tab::Audit | Tab::Activity | Tab::Alerts => {
+                instance_admin || matches!(role, "auditor" | "admin" | "owner")
+            }
+            _ => true,
+        }
+    }
+}
 
 fn params() -> Option<web_sys::UrlSearchParams> {
     let search = web_sys::window()?.location().search().ok()?;
@@ -45,7 +128,7 @@ impl View {
             from: one("from").unwrap_or_default(),
             to: one("to").unwrap_or_default(),
             filters,
-            tab: one("tab").unwrap_or_default(),
+            tab: one("tab").map(|t| Tab::parse(&t)).unwrap_or_default(),
             share: one("share"),
             invite: one("invite"),
         }
@@ -55,9 +138,6 @@ impl View {
     fn normalised(mut self) -> View {
         if self.period.is_empty() {
             self.period = DEFAULT_PERIOD.into();
-        }
-        if self.tab.is_empty() {
-            self.tab = "overview".into();
         }
         self
     }
@@ -71,8 +151,8 @@ impl View {
         if let Some(s) = &self.site {
             p.append("site", s);
         }
-        if self.tab != "overview" {
-            p.append("tab", &self.tab);
+        if self.tab != Tab::Overview {
+            p.append("tab", self.tab.name());
         }
         self.append_period_and_filters(&p, false);
         p.to_string().as_string().unwrap_or_default()
@@ -134,5 +214,29 @@ impl View {
         let mut v = self.clone();
         v.filters.retain(|f| f != filter);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tab;
+
+    #[test]
+    fn every_tab_name_reads_back_and_unknown_names_open_the_overview() {
+        for tab in Tab::NAVIGATION.into_iter().chain([Tab::NewSite]) {
+            assert_eq!(Tab::parse(tab.name()), tab);
+        }
+        assert_eq!(Tab::parse("compliance"), Tab::Overview);
+        assert_eq!(Tab::parse(""), Tab::Overview);
+        assert!(!Tab::NAVIGATION.contains(&Tab::NewSite));
+    }
+
+    #[test]
+    fn records_and_users_are_offered_only_to_whom_the_worker_serves_them() {
+        assert!(!Tab::Users.offered(false, "owner"));
+        assert!(Tab::Users.offered(true, "viewer"));
+        assert!(!Tab::Audit.offered(false, "viewer"));
+        assert!(Tab::Audit.offered(false, "auditor"));
+        assert!(Tab::Settings.offered(false, "viewer"));
     }
 }

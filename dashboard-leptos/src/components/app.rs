@@ -7,7 +7,7 @@ use super::lazy::{Lazy, LazyScreen, ScreenProps};
 use super::login::Login;
 use super::overview::Overview;
 use crate::api::{self, Me, SetupStatus, ShareInfo, Site, Sites};
-use crate::state::View;
+use crate::state::{Tab, View};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Screen {
@@ -107,17 +107,6 @@ pub fn App() -> impl IntoView {
     }
 }
 
-const TABS: [(&str, &str); 8] = [
-    ("overview", "Dashboard"),
-    ("settings", "Site settings"),
-    ("reports", "Reports"),
-    ("activity", "Activity"),
-    ("alerts", "Alerts"),
-    ("audit", "Audit log"),
-    ("account", "Account"),
-    ("users", "Users"),
-];
-
 #[component]
 fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
@@ -164,8 +153,14 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     // site's pages (their data starts from the new site, never from an empty one).
     let page = Memo::new(move |_| {
         view.with(|v| {
-            let per_site = !matches!(v.tab.as_str(), "account" | "users" | "new-site");
-            (v.tab.clone(), if per_site { v.site.clone() } else { None })
+            (
+                v.tab,
+                if v.tab.per_site() {
+                    v.site.clone()
+                } else {
+                    None
+                },
+            )
         })
     });
     let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
@@ -186,7 +181,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             <label class="site-picker">"Site "
                 <select on:change=move |ev| {
                     let id = event_target_value(&ev);
-                    view.update(|v| { v.site = Some(id); v.filters.clear(); if v.tab == "new-site" { v.tab = "overview".into(); } });
+                    view.update(|v| { v.site = Some(id); v.filters.clear(); if v.tab == Tab::NewSite { v.tab = Tab::Overview; } });
                 }>
                     {move || sites.get().and_then(Result::ok).map(|list| list.into_iter().map(|s| {
                         let selected = view.with(|v| v.site.as_deref() == Some(s.id.as_str()));
@@ -194,16 +189,12 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                     }).collect_view())}
                 </select>
             </label>
-            <button class="primary small" on:click=move |_| view.update(|v| v.tab = "new-site".into())>"+ Add site"</button>
+            <button class="primary small" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"+ Add site"</button>
             // Navigation between pages (each in the URL), so the current one is aria-current.
             <div class="tabs">
-                {move || TABS.iter().filter(|(id, _)| match *id {
-                    "users" => is_admin(),
-                    "audit" | "activity" | "alerts" => is_admin() || matches!(role.get().as_str(), "auditor" | "admin" | "owner"),
-                    _ => true,
-                }).map(|(id, label)| view! {
-                    <button aria-current=move || view.with(|v| v.tab == *id).then_some("page")
-                        on:click=move |_| view.update(|v| v.tab = id.to_string())>{*label}</button>
+                {move || Tab::NAVIGATION.into_iter().filter(|t| t.offered(is_admin(), &role.get())).map(|tab| view! {
+                    <button aria-current=move || view.with(|v| v.tab == tab).then_some("page")
+                        on:click=move |_| view.update(|v| v.tab = tab)>{tab.label()}</button>
                 }).collect_view()}
             </div>
             <span class="who muted">{move || me.get().and_then(Result::ok).map(|m| m.email)}</span>
@@ -211,14 +202,12 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
         </nav>
         {move || {
             let (tab, site) = page.get();
+            let lazy = LazyScreen::of(tab);
             // Pages that show no site do not read the site list, so its arrival cannot remount them.
-            match tab.as_str() {
-                "new-site" => return view! { <Lazy screen=LazyScreen::NewSite props=props/> }.into_any(),
-                "account" => return view! { <Lazy screen=LazyScreen::Account props=props/> }.into_any(),
-                "users" => return view! { <Lazy screen=LazyScreen::Users props=props/> }.into_any(),
-                _ => {}
+            if let (false, Some(screen)) = (tab.per_site(), lazy) {
+                return view! { <Lazy screen=screen props=props/> }.into_any();
             }
-            match (tab.as_str(), has_sites.get()) {
+            match (lazy, has_sites.get()) {
                 (_, Some(Err(e))) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 (_, None) => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
                 (_, Some(Ok(true))) if site.is_none() => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
@@ -226,15 +215,11 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                     <section class="card empty">
                         <h2>"No sites yet"</h2>
                         <p>"Add your first site to get its snippet."</p>
-                        <button class="primary" on:click=move |_| view.update(|v| v.tab = "new-site".into())>"Add a site"</button>
+                        <button class="primary" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"Add a site"</button>
                     </section>
                 }.into_any(),
-                ("settings", _) => view! { <Lazy screen=LazyScreen::Settings props=props/> }.into_any(),
-                ("audit", _) => view! { <Lazy screen=LazyScreen::Audit props=props/> }.into_any(),
-                ("activity", _) => view! { <Lazy screen=LazyScreen::Activity props=props/> }.into_any(),
-                ("alerts", _) => view! { <Lazy screen=LazyScreen::Alerts props=props/> }.into_any(),
-                ("reports", _) => view! { <Lazy screen=LazyScreen::Reports props=props/> }.into_any(),
-                _ => view! { <Overview role=role read_only=false/> }.into_any(),
+                (Some(screen), _) => view! { <Lazy screen=screen props=props/> }.into_any(),
+                (None, _) => view! { <Overview role=role read_only=false/> }.into_any(),
             }
         }}
     }

@@ -12,6 +12,7 @@ use super::audit::AuditLog;
 use super::login::AcceptInvite;
 use super::records::{Activity, Alerts, Reports};
 use super::settings::{NewSite, Settings};
+use crate::state::Tab;
 
 /// A chunk did not arrive (offline, or removed by a deploy since this page was opened).
 pub struct LoadFailed;
@@ -69,6 +70,23 @@ screens! {
     Account => account |p| view! { <Account/> };
     Users => users |p| view! { <UsersAdmin/> };
     AcceptInvite => accept_invite |p| view! { <AcceptInvite on_login=p.on_login/> };
+}
+
+impl LazyScreen {
+    /// The split-off screen behind a tab; `None` for the overview, which is in the main bundle.
+    pub fn of(tab: Tab) -> Option<LazyScreen> {
+        Some(match tab {
+            Tab::Overview => return None,
+            Tab::Settings => LazyScreen::Settings,
+            Tab::Reports => LazyScreen::Reports,
+            Tab::Activity => LazyScreen::Activity,
+            Tab::Alerts => LazyScreen::Alerts,
+            Tab::Audit => LazyScreen::Audit,
+            Tab::Account => LazyScreen::Account,
+            Tab::Users => LazyScreen::Users,
+            Tab::NewSite => LazyScreen::NewSite,
+        })
+    }
 }
 
 /// What went wrong when a screen's chunk could not be loaded.

@@ -285,7 +285,7 @@ fn FunnelPanel(query: Memo<String>) -> impl IntoView {
                                 view! {
                                     <li class="funnel-step">
                                         <div class="step-head"><span>{label}</span>
-                                            <span class="num"><strong>{number(s.visits, false)}</strong>" visits · "{format!("{}%", fixed(s.conversion_rate, 1))}</span></div>
+                                            <span class="num"><strong>{number(s.visits, false)}</strong>{if s.visits == 1 { " visit · " } else { " visits · " }}{format!("{}%", fixed(s.conversion_rate, 1))}</span></div>
                                         <div class="bar"><span style=format!("width:{}%", fixed(s.conversion_rate, 1))></span></div>
                                         {(s.step > 1).then(|| view! { <span class="muted dropoff">{format!("{} dropped off ({}%)", number(s.dropoff, false), fixed(s.dropoff_rate, 1))}</span> })}
                                     </li>

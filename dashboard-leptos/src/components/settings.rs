@@ -8,7 +8,7 @@ use super::app::SitesVersion;
 use super::status_line;
 use crate::api::{self, Funnels, Goals, Members, Share, SiteDetail, Step};
 use crate::format::moment;
-use crate::state::View;
+use crate::state::{Tab, View};
 
 fn site_path(view: RwSignal<View>, rest: &str) -> String {
     let site = view.with_untracked(|v| v.site.clone()).unwrap_or_default();
@@ -51,7 +51,7 @@ pub fn NewSite() -> impl IntoView {
                     version.update(|n| *n += 1);
                     view.update(|v| {
                         v.site = Some(id);
-                        v.tab = "settings".into();
+                        v.tab = Tab::Settings;
                         v.filters.clear();
                     });
                 }
@@ -472,7 +472,7 @@ fn DeleteSite(id: String) -> impl IntoView {
                     version.update(|n| *n += 1);
                     view.update(|v| {
                         v.site = None;
-                        v.tab = "overview".into();
+                        v.tab = Tab::Overview;
                         v.filters.clear();
                     });
                 }
