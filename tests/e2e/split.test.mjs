@@ -38,8 +38,8 @@ after(async () => {
 const build = () => JSON.parse(readFileSync(join(assets, "dashboard-builds.json"), "utf8")).at(-1).id;
 
 /** A logged-in browser tab (the session cookie set directly: the login form is tested elsewhere). */
-async function loggedIn() {
-  const cookie = await sessionCookie(worker.base, admin);
+async function loggedIn(who = admin) {
+  const cookie = await sessionCookie(worker.base, who);
   const [name, value] = cookie.split("=");
   const context = await browser.newContext();
   await context.addCookies([{ name, value, url: worker.base }]);
@@ -102,6 +102,55 @@ test("a chunk that cannot be fetched shows an error with a retry, not a blank pa
   await tab.unroute(/\/split_audit\.wasm$/);
   await failed.getByRole("button", { name: "Try again" }).click();
   await tab.waitForSelector("#audit-log", { timeout: 20_000 });
+  await context.close();
+});
+
+test("a chunk that hangs is reported as slow, with a reload, and the screen still appears when it arrives", async () => {
+  const { context, tab } = await loggedIn();
+  await tab.goto(`${worker.base}/?site=demo`);
+  await tab.waitForSelector("svg[role=img]");
+  const held = [];
+  await tab.route(/\/split_users\.wasm$/, (route) => held.push(route));
+  await tab.getByRole("button", { name: "Users", exact: true }).click();
+  const slow = tab.locator("#screen-slow");
+  await slow.waitFor({ timeout: 30_000 }); // SLOW_AFTER is 15 s
+  assert.match(await slow.textContent(), /Still loading/);
+  assert.ok(await slow.getByRole("button", { name: "Reload" }).isVisible());
+  for (const route of held) await route.continue();
+  await tab.waitForSelector("#users", { timeout: 20_000 });
+  await context.close();
+});
+
+test("a deep link to a screen the person's role does not get says so, and fetches nothing for it", async () => {
+  const cookie = await sessionCookie(worker.base, admin);
+  const call = (method, path, body) => fetch(`${worker.base}${path}`, {
+    method, headers: { Cookie: cookie, "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const viewer = { email: "split-viewer@example.com", password: "viewer password 1" };
+  assert.equal((await call("POST", "/api/users", viewer)).status, 201);
+  assert.equal((await call("PUT", "/api/sites/demo/members", { email: viewer.email, role: "viewer" })).status, 200);
+  const { context, tab, fetched } = await loggedIn(viewer);
+  for (const screen of ["audit", "activity", "alerts", "users"]) {
+    await tab.goto(`${worker.base}/?site=demo&tab=${screen}`);
+    await tab.waitForSelector("#screen-forbidden");
+    assert.ok(!fetched.some((p) => p.endsWith(`/split_${screen}.wasm`)), `${screen}: its chunk is not fetched`);
+  }
+  await tab.goto(`${worker.base}/?site=demo&tab=settings`);
+  await tab.waitForSelector("#snippet");
+  await context.close();
+});
+
+test("when the overview's own files do not arrive the page says so instead of staying blank", async () => {
+  const { context, tab } = await loggedIn();
+  await tab.route(/\/dashboard_bg\.wasm$/, (route) => route.abort("internetdisconnected"));
+  await tab.goto(`${worker.base}/`);
+  const boot = tab.locator("#boot[role=alert]");
+  await boot.waitFor({ timeout: 20_000 });
+  assert.match(await boot.textContent(), /could not be loaded/);
+  await tab.unroute(/\/dashboard_bg\.wasm$/);
+  await boot.getByRole("link", { name: "reload" }).click();
+  await tab.waitForSelector("svg[role=img]");
+  assert.equal(await tab.locator("#boot").count(), 0, "the loading line is gone once the app runs");
   await context.close();
 });
 

@@ -203,9 +203,21 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
         {move || {
             let (tab, site) = page.get();
             let lazy = LazyScreen::of(tab);
+            // A deep link to a screen the navigation does not offer this person says so (the
+            // Worker would refuse its requests anyway) instead of showing forms that fail.
+            let forbidden = || view! {
+                <section class="card narrow" role="alert" id="screen-forbidden">
+                    <h2>"Not available to you"</h2>
+                    <p>"This screen needs another role on this site, or an instance admin. Ask an owner of the site."</p>
+                </section>
+            }.into_any();
             // Pages that show no site do not read the site list, so its arrival cannot remount them.
             if let (false, Some(screen)) = (tab.per_site(), lazy) {
-                return view! { <Lazy screen=screen props=props/> }.into_any();
+                return match me.get() {
+                    None => view! { <p class="muted loading" role="status">"Loading…"</p> }.into_any(),
+                    Some(_) if !tab.offered(is_admin(), "") => forbidden(),
+                    Some(_) => view! { <Lazy screen=screen props=props/> }.into_any(),
+                };
             }
             match (lazy, has_sites.get()) {
                 (_, Some(Err(e))) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
@@ -218,6 +230,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                         <button class="primary" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"Add a site"</button>
                     </section>
                 }.into_any(),
+                (Some(_), _) if !tab.offered(is_admin(), &role.get()) => forbidden(),
                 (Some(screen), _) => view! { <Lazy screen=screen props=props/> }.into_any(),
                 (None, _) => view! { <Overview role=role read_only=false/> }.into_any(),
             }

@@ -133,42 +133,73 @@ async fn served_build_differs() -> bool {
         .is_some_and(|html| html.contains("vigia-build") && !html.contains(&running))
 }
 
+/// A chunk that has neither arrived nor failed by then is reported as slow (a request that
+/// hangs on a bad network never fails by itself).
+pub const SLOW_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
+
+fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
 /// Shows a split-off screen once its chunk has arrived; says what to do when it cannot.
 #[component]
 pub fn Lazy(screen: LazyScreen, props: ScreenProps) -> impl IntoView {
     let slot = RwSignal::new_local(None::<Result<AnyView, Failure>>);
     let attempt = RwSignal::new(0u32);
+    let slow = RwSignal::new(false);
+    let done = StoredValue::new(false);
     let owner = Owner::current().unwrap_or_default();
     Effect::new(move |_| {
         attempt.get();
+        done.set_value(false);
+        slow.set(false);
         slot.set(None);
         let owner = owner.clone();
+        set_timeout(
+            move || {
+                if done.try_get_value() == Some(false) {
+                    slow.set(true);
+                }
+            },
+            SLOW_AFTER,
+        );
         leptos::task::spawn_local(async move {
             let loaded = match load(screen, props, owner).await {
                 Ok(view) => Ok(view),
                 Err(LoadFailed) if served_build_differs().await => Err(Failure::Outdated),
                 Err(LoadFailed) => Err(Failure::Unreachable),
             };
+            done.set_value(true);
             slot.set(Some(loaded));
         });
     });
-    // The view is moved out once; only a new answer re-runs this.
+    // The view is moved out once; only a new answer (or the slow notice, which comes only
+    // while nothing has arrived) re-runs this.
     move || {
         slot.track();
         match slot.try_update_untracked(Option::take).flatten() {
-            None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
+            None if slow.get() => view! {
+                <section class="card narrow" role="status" id="screen-slow">
+                    <h2>"Still loading this screen"</h2>
+                    <p>"The connection is slow. The screen appears as soon as it arrives; reloading the page starts over."</p>
+                    <button class="primary" on:click=|_| reload()>"Reload"</button>
+                </section>
+            }.into_any(),
+            None => view! { <p class="muted loading" role="status">"Loading…"</p> }.into_any(),
             Some(Ok(view)) => view,
             Some(Err(Failure::Outdated)) => view! {
                 <section class="card narrow" role="alert" id="screen-outdated">
                     <h2>"Vigia was updated"</h2>
                     <p>"This page was opened before the update and the screen it asked for is gone. Reload to get the new version; nothing you saved is lost."</p>
-                    <button class="primary" on:click=|_| { if let Some(w) = web_sys::window() { let _ = w.location().reload(); } }>"Reload"</button>
+                    <button class="primary" on:click=|_| reload()>"Reload"</button>
                 </section>
             }.into_any(),
             Some(Err(Failure::Unreachable)) => view! {
                 <section class="card narrow" role="alert" id="screen-failed">
                     <h2>"This screen could not be loaded"</h2>
-                    <p>"Vigia's server could not be reached. Check your connection and try again."</p>
+                    <p>"Its file did not arrive. Check your connection, or try again in a moment."</p>
                     <button class="primary" on:click=move |_| attempt.update(|n| *n += 1)>"Try again"</button>
                 </section>
             }.into_any(),
