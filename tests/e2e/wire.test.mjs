@@ -52,6 +52,10 @@ async function stored(requestIds, n) {
   return eventually(async () => {
     const rows = await worker.d1(
       `SELECT * FROM events WHERE substr(id, 1, length(id) - 3) IN (${list}) ORDER BY id`);
+    // In the order the requests were given (request ids are random, so ORDER BY id alone
+    // orders two requests by chance), then by index within each.
+    const request = (row) => requestIds.indexOf(row.id.slice(0, -3));
+    rows.sort((a, b) => request(a) - request(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return rows.length >= n ? rows : null;
   }, 30_000, `${n} events in D1`);
 }

@@ -1,9 +1,9 @@
 //! The screens a site owner opens rarely (settings, reports, activity, alerts, audit, account,
-//! users, a new site) are split off the overview's wasm. Each function declared by `screens!`
-//! is a `#[wasm_split]` point: the build (`wasm-split-cli`, see scripts/build.sh) moves it and
-//! whatever only it uses into a chunk the browser fetches the first time the screen opens.
-//! Built with the `unsplit` feature they are plain functions in one wasm (the bench compares
-//! both).
+//! users, a new site, accepting an invitation) are split off the overview's wasm. Each function
+//! declared by `screens!` is a `#[wasm_split]` point: the build (`wasm-split-cli`, see
+//! scripts/build.sh) moves it and whatever only it uses into a chunk the browser fetches the
+//! first time the screen opens. Built with the `unsplit` feature they are plain functions in
+//! one wasm (the bench compares both).
 
 use leptos::prelude::*;
 
