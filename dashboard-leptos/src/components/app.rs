@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::lazy::{Lazy, LazyScreen, ScreenProps};
 use super::login::Login;
 use super::overview::Overview;
-use crate::api::{self, Me, SetupStatus, ShareInfo, Site, Sites};
+use crate::api::{self, Me, SetupStatus, ShareInfo, Sites};
 use crate::state::{Tab, View};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -116,14 +116,9 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
         version.get();
         "/api/sites".into()
     });
-    // The last list that arrived: a refetch (after an edit) keeps showing the current one
-    // instead of unmounting the page for a moment.
-    let sites = RwSignal::new(None::<Result<Vec<Site>, String>>);
-    Effect::new(move |_| match fetched.get() {
-        Some(Ok(list)) => sites.set(Some(Ok(list.sites))),
-        Some(Err(e)) => sites.set(Some(Err(e))),
-        None => {}
-    });
+    // `fetched` keeps the last list until a refetch (after an edit) answers, so the page is
+    // never unmounted for a moment.
+    let sites = Signal::derive(move || fetched.get().map(|r| r.map(|l| l.sites)));
     // Pick the first site when the URL names none (or one that is gone).
     Effect::new(move |_| {
         if let Some(Ok(list)) = sites.get() {
