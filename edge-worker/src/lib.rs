@@ -27,12 +27,19 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Ok(resp) => resp,
         Err(Failure::Api(e)) => error_response(&e)?,
         Err(Failure::Internal(e)) => {
-            worker::console_error!("{request_id} {method:?} {path}: {e}");
+            // The route's pattern, never the path: a path can hold a user id or a token.
+            let route = analytics_core::routes::find(&method.to_string(), &path)
+                .map(|(r, _)| r.path)
+                .unwrap_or("(no route)");
+            worker::console_error!("{request_id} {method:?} {route}: {e}");
             internal_error_response(&request_id)?
         }
     };
     let headers = response.headers_mut();
     headers.set("X-Request-ID", &request_id)?;
+    for (name, value) in http::SECURITY_HEADERS {
+        headers.set(name, value)?;
+    }
     if headers.get("Cache-Control")?.is_none() {
         headers.set("Cache-Control", "no-store")?;
     }
