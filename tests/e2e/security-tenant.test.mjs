@@ -239,3 +239,55 @@ test("erasing a user id decodes it, and the erased id stays nowhere in clear", a
   const bad = await root.call("DELETE", "/api/sites/demo/activity/users/%FF%FE");
   assert.deepEqual([bad.status, bad.json?.error], [400, "bad_user_id"]);
 });
+
+test("migration 0010 scopes old entries by site key, finishes old erasures and leaves no erased id in clear", async () => {
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const { mkdtempSync, readdirSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { ROOT } = await import("./harness.mjs");
+  const run = promisify(execFile);
+  const state = mkdtempSync(join(tmpdir(), "vigia-mig-"));
+  const wrangler = (...args) => run(process.execPath, [join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "d1", "execute", "DB", "--local", "--persist-to", state, ...args],
+    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, maxBuffer: 64 * 1024 * 1024 });
+  const sql = async (command) => JSON.parse((await wrangler("--json", "--command", command)).stdout)[0].results;
+  try {
+    const files = readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort();
+    for (const f of files.filter((f) => f < "0010")) await wrangler("--file", join(ROOT, "migrations", f));
+    // As the old code left it: a deleted site re-created under its id, an erasure compared
+    // still encoded (so nothing was erased), ids in clear in targets, details and alerts.
+    await sql("INSERT INTO sites (id, name, created_at) VALUES ('shop', 'Shop', 1), ('gone', 'New Gone', 2)");
+    await sql(`INSERT INTO audit_log (at, site_id, actor_email, action, target, outcome, details) VALUES
+      (1, 'gone', 'old@x', 'site_update', '', 200, '{"name":"old tenant"}'), (2, 'gone', 'old@x', 'site_delete', '', 200, '{}'),
+      (3, 'gone', 'new@x', 'site_update', '', 200, '{"name":"new tenant"}'),
+      (4, 'shop', 'a@x', 'user_data_delete', 'user ana%20maria', 200, '{}'), (5, 'shop', 'a@x', 'user_data_delete', 'user Zo%C3%AB', 200, '{}'),
+      (6, 'shop', 'a@x', 'activity_search', '', 200, '{"user_id":"ana maria","period":"today"}')`);
+    await sql(`INSERT INTO activity (id, site_id, ts, day, type, user_id, outcome) VALUES
+      ('1', 'shop', 1, 'd', 'login', 'ana maria', 'success'), ('2', 'shop', 1, 'd', 'login', 'Zoë', 'success'), ('3', 'shop', 1, 'd', 'login', 'kept', 'success')`);
+    await sql(`INSERT INTO alerts (site_id, rule, subject, window_start, window_ms, count, threshold, detail, first_ts, last_ts, created_at) VALUES
+      ('shop', 'failed_logins_per_user', 'Zoë', 0, 1, 5, 5, '', 0, 0, 0), ('shop', 'outside_hours', 'user ana maria', 0, 1, 1, 1, '', 0, 0, 0)`);
+    await wrangler("--file", join(ROOT, "migrations", files.find((f) => f.startsWith("0010"))));
+
+    const rows = await sql("SELECT id, site_key, target, details FROM audit_log ORDER BY id");
+    const [gone] = await sql("SELECT site_key FROM sites WHERE id = 'gone'");
+    assert.deepEqual(rows.filter((r) => r.site_key === gone.site_key).map((r) => r.id), [3], "only the new tenant's entry is the new site's");
+    assert.deepEqual((await sql("SELECT user_id FROM activity")).map((r) => r.user_id), ["kept"], "old erasures are finished");
+    const dump = JSON.stringify({ rows, alerts: await sql("SELECT subject FROM alerts") });
+    for (const id of ["ana maria", "ana%20maria", "Zoë", "Zo%C3%AB"]) assert.ok(!dump.includes(id), `${id} in ${dump}`);
+    const ana = rows.find((r) => r.id === 4).target.slice(5);
+    assert.match(ana, /^~[0-9a-f]{16}$/);
+    assert.equal(JSON.parse(rows.find((r) => r.id === 6).details).user_id, ana, "one id, one pseudonym");
+    // The append-only guard is back.
+    const refused = (e) => /append-only/.test(`${e.message}${e.stdout ?? ""}${e.stderr ?? ""}`);
+    await assert.rejects(sql("UPDATE audit_log SET target = 'x' WHERE id = 1"), refused);
+    await assert.rejects(sql("DELETE FROM audit_log WHERE id = 1"), refused);
+    // New sites get new keys, never a deleted site's.
+    await sql("DELETE FROM sites WHERE id = 'gone'");
+    await sql("INSERT INTO sites (id, name, created_at) VALUES ('gone', 'Third', 3)");
+    const [third] = await sql("SELECT site_key FROM sites WHERE id = 'gone'");
+    assert.ok(third.site_key > gone.site_key);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+});
