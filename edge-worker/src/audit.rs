@@ -127,6 +127,15 @@ pub async fn session_user(env: &Env, token: &str) -> worker::Result<Option<User>
         .await
 }
 
+/// A user by id (the signer of an unsubscribe link).
+pub async fn user_by_id(env: &Env, id: i64) -> worker::Result<Option<User>> {
+    d1(env)?
+        .prepare("SELECT id, email, is_admin FROM users WHERE id = ?1")
+        .bind(&[(id as f64).into()])?
+        .first(None)
+        .await
+}
+
 /// One entry to write.
 pub struct Record<'a> {
     pub action: &'a str,

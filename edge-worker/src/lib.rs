@@ -73,35 +73,45 @@ async fn route(
         return dispatch(&found, req, env, &c, request_id).await;
     };
     let route_params = params.clone();
-    let (caller, site_key, body, result) = match session::authorize(&req, env, &found, params).await
-    {
-        Ok(c) => {
-            // The site's key is read before the handler runs: a deleted site has none after.
-            let site_key = match &c.site {
-                Some(s) => audit::site_key(env, s).await.ok().flatten(),
-                None => None,
-            };
-            // The body is size-checked before any of it is read or kept; a body too big for
-            // every audited route is refused here, before the handler.
-            match audited_body(&req, found.method).await {
-                Ok(body) => {
-                    let result = dispatch(&found, req, env, &c, request_id).await;
-                    (Some(c), site_key, body, result)
+    let (mut caller, mut site_key, body, result, link) =
+        match session::authorize(&req, env, &found, params).await {
+            Ok(mut c) => {
+                // An unsubscribe link authenticates its signer for their own subscription on one
+                // site: checked here (before the handler takes the request) to name them.
+                let link = if action == "report_unsubscribe" {
+                    routes::reports::link_signer(&req, env).await
+                } else {
+                    None
+                };
+                if let Some((site, _)) = &link {
+                    c.site = Some(site.clone());
                 }
-                Err(e) => (Some(c), site_key, Value::Null, Err(e)),
+                // The site's key is read before the handler runs: a deleted site has none after.
+                let site_key = match &c.site {
+                    Some(s) => audit::site_key(env, s).await.ok().flatten(),
+                    None => None,
+                };
+                // The body is size-checked before any of it is read or kept; a body too big for
+                // every audited route is refused here, before the handler.
+                match audited_body(&req, found.method).await {
+                    Ok(body) => {
+                        let result = dispatch(&found, req, env, &c, request_id).await;
+                        (Some(c), site_key, body, result, link)
+                    }
+                    Err(e) => (Some(c), site_key, Value::Null, Err(e), link),
+                }
             }
-        }
-        Err(e) => {
-            // Refused before the handler: the entry names the logged-in user if there is one,
-            // but never under the site the request named (the caller may not act on it).
-            let user = session::current_user(&req, env).await.ok().flatten();
-            let caller = user.map(|u| session::Caller {
-                user: Some(u),
-                ..Default::default()
-            });
-            (caller, None, Value::Null, Err(e))
-        }
-    };
+            Err(e) => {
+                // Refused before the handler: the entry names the logged-in user if there is one,
+                // but never under the site the request named (the caller may not act on it).
+                let user = session::current_user(&req, env).await.ok().flatten();
+                let caller = user.map(|u| session::Caller {
+                    user: Some(u),
+                    ..Default::default()
+                });
+                (caller, None, Value::Null, Err(e), None)
+            }
+        };
     let outcome = match &result {
         Ok(r) => r.status_code(),
         Err(Failure::Api(e)) => e.status,
@@ -114,10 +124,20 @@ async fn route(
     };
     // A public route that signed someone in (login, an accepted invitation) names them by the
     // session it opened, never by what the body claimed.
-    let signed_in = match (&caller, &result) {
-        (Some(c), Ok(resp)) if c.user.is_none() => session_opened(env, resp).await,
+    let signed_in = match (&caller, &result, &link) {
+        (Some(c), Ok(_), Some((_, user))) if c.user.is_none() => {
+            audit::user_by_id(env, *user).await.ok().flatten()
+        }
+        (Some(c), Ok(resp), None) if c.user.is_none() => session_opened(env, resp).await,
         _ => None,
     };
+    if link.is_some() && signed_in.is_none() {
+        // A link that did not work files nothing under its site.
+        if let Some(c) = caller.as_mut() {
+            c.site = None;
+        }
+        site_key = None;
+    }
     let actor = caller
         .as_ref()
         .and_then(|c| c.user.as_ref())
