@@ -428,6 +428,33 @@ pub const SUMMARY_SQL: &str = "SELECT type, outcome, COUNT(*) AS records, \
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn erased_user_ids_are_decoded_from_the_path() {
+        use super::{alert_subjects_of, decode_user_id, MAX_ACTIVITY_FIELD_BYTES};
+        assert_eq!(decode_user_id("ana%20maria").unwrap(), "ana maria");
+        assert_eq!(decode_user_id("dept%2Fana").unwrap(), "dept/ana");
+        assert_eq!(
+            decode_user_id("ana%40example.com").unwrap(),
+            "ana@example.com"
+        );
+        assert_eq!(
+            decode_user_id("ana@example.com").unwrap(),
+            "ana@example.com"
+        );
+        assert_eq!(decode_user_id("Zo%C3%AB").unwrap(), "Zoë");
+        assert_eq!(decode_user_id("%E6%97%A5%e6%9c%ac").unwrap(), "日本");
+        assert_eq!(decode_user_id("a+b").unwrap(), "a+b");
+        assert_eq!(decode_user_id("100%25").unwrap(), "100%");
+        let too_long = "a".repeat(MAX_ACTIVITY_FIELD_BYTES + 1);
+        for bad in ["%FF%FE", "%", "%2", "%zz", "", too_long.as_str()] {
+            let e = decode_user_id(bad).unwrap_err();
+            assert_eq!((e.status, e.error), (400, "bad_user_id"), "{bad}");
+        }
+        assert_eq!(
+            alert_subjects_of("u1"),
+            ["u1".to_string(), "user u1".to_string()]
+        );
+    }
 
     #[test]
     fn csv_lines_follow_the_columns_and_defuse_formulas() {
