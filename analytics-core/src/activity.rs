@@ -54,6 +54,51 @@ pub fn over_limit(count: i64, limit: i64) -> bool {
     count > limit
 }
 
+/// The user id an erasure names, from its path segment (`DELETE …/activity/users/{user}`):
+/// percent-decoded, as the backend reported it. Ids with a space, `/`, `@` or letters outside
+/// ASCII arrive encoded; compared still encoded they matched nothing and were never erased.
+/// `+` stays a plus (only a query string means space by it).
+pub fn decode_user_id(segment: &str) -> Result<String, ApiError> {
+    let bad = |why: &str| ApiError::bad_request("bad_user_id", format!("user id {why}"));
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| bad("has a % not followed by two hex digits"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let id = String::from_utf8(out).map_err(|_| bad("is not UTF-8 once decoded"))?;
+    if id.is_empty() || id.len() > MAX_ACTIVITY_FIELD_BYTES {
+        return Err(bad(&format!("is 1 to {MAX_ACTIVITY_FIELD_BYTES} bytes")));
+    }
+    Ok(id)
+}
+
+/// Deletes one user id's records on a site. Binds: site, user id.
+pub const DELETE_USER_SQL: &str = "DELETE FROM activity WHERE site_id = ?1 AND user_id = ?2";
+
+/// Alert subjects that name a backend user id, in each form the rules write (the id alone for
+/// failed logins per user, `user <id>` for downloads and working hours).
+pub fn alert_subjects_of(user_id: &str) -> [String; 2] {
+    [user_id.to_string(), format!("user {user_id}")]
+}
+
+/// Rewrites an alert subject naming an erased id to its keyed hash; an alert already holding
+/// that hash for the same rule and window is replaced. Binds: site, subject in clear, hashed
+/// subject.
+pub const PSEUDONYMISE_ALERT_SQL: &str =
+    "UPDATE OR REPLACE alerts SET subject = ?3 WHERE site_id = ?1 AND subject = ?2";
+
 /// A session counts as active while it had activity this recently and did not log out.
 pub const ACTIVE_SESSION_MS: i64 = 30 * 60 * 1000;
 
@@ -383,6 +428,33 @@ pub const SUMMARY_SQL: &str = "SELECT type, outcome, COUNT(*) AS records, \
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn erased_user_ids_are_decoded_from_the_path() {
+        use super::{alert_subjects_of, decode_user_id, MAX_ACTIVITY_FIELD_BYTES};
+        assert_eq!(decode_user_id("ana%20maria").unwrap(), "ana maria");
+        assert_eq!(decode_user_id("dept%2Fana").unwrap(), "dept/ana");
+        assert_eq!(
+            decode_user_id("ana%40example.com").unwrap(),
+            "ana@example.com"
+        );
+        assert_eq!(
+            decode_user_id("ana@example.com").unwrap(),
+            "ana@example.com"
+        );
+        assert_eq!(decode_user_id("Zo%C3%AB").unwrap(), "Zoë");
+        assert_eq!(decode_user_id("%E6%97%A5%e6%9c%ac").unwrap(), "日本");
+        assert_eq!(decode_user_id("a+b").unwrap(), "a+b");
+        assert_eq!(decode_user_id("100%25").unwrap(), "100%");
+        let too_long = "a".repeat(MAX_ACTIVITY_FIELD_BYTES + 1);
+        for bad in ["%FF%FE", "%", "%2", "%zz", "", too_long.as_str()] {
+            let e = decode_user_id(bad).unwrap_err();
+            assert_eq!((e.status, e.error), (400, "bad_user_id"), "{bad}");
+        }
+        assert_eq!(
+            alert_subjects_of("u1"),
+            ["u1".to_string(), "user u1".to_string()]
+        );
+    }
 
     #[test]
     fn csv_lines_follow_the_columns_and_defuse_formulas() {

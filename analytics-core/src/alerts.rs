@@ -224,8 +224,9 @@ impl Rules {
                 "bulk_downloads",
                 self.bulk_downloads,
                 format!(
-                    "{} UNION ALL SELECT 'Vigia user ' || actor_email AS subject, at AS ts, 1 AS n \
-                     FROM audit_log WHERE site_id = ?1 AND at >= ?2 AND action LIKE 'export%' \
+                    "{} UNION ALL SELECT 'Vigia user ' || actor_email AS subject, at AS ts, count AS n \
+                     FROM audit_log WHERE site_key = (SELECT site_key FROM sites WHERE id = ?1) \
+                     AND at >= ?2 AND action LIKE 'export%' \
                      AND outcome BETWEEN 200 AND 299",
                     activity(
                         "'user ' || user_id",

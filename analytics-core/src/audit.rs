@@ -138,13 +138,138 @@ pub fn action_for_request(method: &str, path: &str, as_csv: bool) -> Option<&'st
 /// sends `{current, new}`).
 pub const BODY_NOT_KEPT: [&str; 2] = ["password_change", "invite_accept"];
 
+/// Actions whose details name a user id of the site's own backend (the activity search and its
+/// CSV export): that id is kept only as a keyed hash, so erasing the id's activity leaves it
+/// nowhere in clear — the log itself can never be edited afterwards.
+pub const HASHED_USER_ID_ACTIONS: [&str; 2] = ["activity_search", "export_activity"];
+
 /// The details stored for `action`: the sanitised body, or nothing for credential changes.
-pub fn details_for(action: &str, body: &Value) -> Value {
-    if BODY_NOT_KEPT.contains(&action) {
-        Value::Object(Default::default())
-    } else {
-        sanitize(body)
+/// `pseudonym` turns a backend user id into its keyed hash (see `user_pseudonym`).
+pub fn details_for(action: &str, body: &Value, pseudonym: impl Fn(&str) -> String) -> Value {
+    // No body (or none that parsed, or one refused unread): nothing to keep.
+    if BODY_NOT_KEPT.contains(&action) || body.is_null() {
+        return Value::Object(Default::default());
     }
+    let mut clean = sanitize(body);
+    if HASHED_USER_ID_ACTIONS.contains(&action) {
+        if let Some(id) = clean.get_mut("user_id") {
+            if let Some(text) = id.as_str().filter(|t| !t.is_empty()) {
+                *id = Value::String(pseudonym(text));
+            }
+        }
+    }
+    clean
+}
+
+/// Longest target an entry keeps (path parameters, an attempted email).
+pub const MAX_TARGET_CHARS: usize = 200;
+/// Longest actor email an entry keeps (the longest valid address).
+pub const MAX_ACTOR_EMAIL_CHARS: usize = 254;
+/// Longest "browser on OS" an entry keeps.
+pub const MAX_CLIENT_CHARS: usize = 64;
+/// Longest country code an entry keeps.
+pub const MAX_COUNTRY_CHARS: usize = 8;
+/// Largest request body the audit wrapper reads, checked (by Content-Length, then while
+/// streaming) before a byte is kept: no audited route accepts more (the largest, goals and
+/// funnels, takes 16 KiB), so a bigger body is refused with 413 before any handler runs.
+pub const MAX_AUDITED_BODY_BYTES: usize = 16 * 1024;
+/// Characters of an attempted email's local part an anonymous entry keeps: enough for an
+/// admin to recognise whose account is being tried, too few to keep a password typed into
+/// the email field, or to list who exists.
+pub const ATTEMPTED_EMAIL_KEPT_CHARS: usize = 3;
+/// Longest domain of an attempted email kept.
+pub const ATTEMPTED_DOMAIN_KEPT_CHARS: usize = 64;
+/// Anonymous entries (no authenticated user) fold into one counted row per window, address
+/// fingerprint, action and outcome, so a flood of anonymous requests cannot grow the log.
+pub const ANONYMOUS_FOLD_WINDOW_MS: i64 = 15 * 60_000;
+/// Distinct anonymous rows one window may start; past that, every further anonymous request
+/// of the window folds into one row per action and outcome without a fingerprint (a flood
+/// from many addresses is bounded too).
+pub const MAX_ANONYMOUS_ROWS_PER_WINDOW: i64 = 100;
+
+/// `text` cut to at most `max` characters.
+pub fn cap(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// What an anonymous entry keeps of an email someone tried: the first characters of the local
+/// part and the domain, e.g. `own…@example.com`.
+pub fn truncated_email(attempted: &str) -> String {
+    let attempted = attempted.trim();
+    if attempted.is_empty() {
+        return String::new();
+    }
+    let (local, domain) = attempted.rsplit_once('@').unwrap_or((attempted, ""));
+    let mut out = cap(local, ATTEMPTED_EMAIL_KEPT_CHARS);
+    out.push('…');
+    if !domain.is_empty() {
+        out.push('@');
+        out.push_str(&cap(domain, ATTEMPTED_DOMAIN_KEPT_CHARS));
+    }
+    out
+}
+
+/// A keyed hash of a backend user id on a site, as audit targets, audit details and alert
+/// subjects hold an id once it may have been erased: `#` and 16 hex characters. The same id
+/// on the same site always gives the same hash (an auditor holding the id can find its
+/// entries), and without the instance key the id cannot be recovered by guessing.
+pub fn user_pseudonym(key: &[u8], site: &str, user_id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(site.as_bytes());
+    mac.update(&[0x1f]);
+    mac.update(user_id.as_bytes());
+    format!("#{}", crate::hex::encode(&mac.finalize().into_bytes()[..8]))
+}
+
+/// The target of an entry from the route's path parameters (other than the site and any
+/// token): `id 7`, `user 3`; the backend user id an erasure names is kept only as its keyed
+/// hash. `user_id` is that id, decoded. Capped at `MAX_TARGET_CHARS`.
+pub fn target_for(
+    action: &str,
+    params: &[(&str, String)],
+    pseudonym: impl Fn(&str) -> String,
+) -> String {
+    let text = params
+        .iter()
+        .filter(|(n, _)| *n != "site" && *n != "token")
+        .map(|(n, v)| {
+            if action == "user_data_delete" && *n == "user" {
+                format!("user {}", pseudonym(v))
+            } else {
+                format!("{n} {v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    cap(&text, MAX_TARGET_CHARS)
+}
+
+/// The row an anonymous entry folds into: window, site key (or `-`), fingerprint (or `*` once
+/// the window is full), action and outcome. The window comes first, zero-padded, so the keys of
+/// one window form a range (`fold_window_range`).
+pub fn fold_key(
+    at_ms: i64,
+    site_key: Option<i64>,
+    fingerprint: &str,
+    action: &str,
+    outcome: u16,
+) -> String {
+    let window = at_ms.div_euclid(ANONYMOUS_FOLD_WINDOW_MS) * ANONYMOUS_FOLD_WINDOW_MS;
+    let site = site_key
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "-".into());
+    let fp = if fingerprint.is_empty() {
+        "-"
+    } else {
+        fingerprint
+    };
+    format!("{window:015}|{site}|{fp}|{action}|{outcome}")
+}
+
+/// Fold keys of the window `at_ms` falls in are `>= .0` and `< .1`.
+pub fn fold_window_range(at_ms: i64) -> (String, String) {
+    let window = at_ms.div_euclid(ANONYMOUS_FOLD_WINDOW_MS) * ANONYMOUS_FOLD_WINDOW_MS;
+    (format!("{window:015}|"), format!("{window:015}}}"))
 }
 
 /// One entry as the API returns it.
@@ -161,20 +286,44 @@ pub struct AuditEntry {
     pub country: String,
     pub client: String,
     pub ip_hash: String,
+    /// How many requests this row stands for (anonymous entries fold; others are 1).
+    pub count: i64,
+    /// The last folded request (UTC ms); `at` is the first.
+    pub last_at: Option<i64>,
 }
 
-/// Insert of one entry. Binds: at, site_id (or NULL), actor_user_id (or NULL), actor_email,
-/// action, target, outcome, details, country, client, ip_hash.
+/// Insert of one entry by an authenticated user. Binds: at, site_id (or NULL), site_key (or
+/// NULL), actor_user_id, actor_email, action, target, outcome, details, country, client,
+/// ip_hash. The site key, not the id, scopes the entry: a later site re-created under the same
+/// id has another key and never sees it.
 pub const INSERT_SQL: &str = "INSERT INTO audit_log \
-    (at, site_id, actor_user_id, actor_email, action, target, outcome, details, country, client, ip_hash) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    (at, site_id, site_key, actor_user_id, actor_email, action, target, outcome, details, country, client, ip_hash) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+/// An anonymous entry, folded: the first request of its `fold_key` inserts the row, later ones
+/// add to its count. Once `MAX_ANONYMOUS_ROWS_PER_WINDOW` rows exist in the window, the row
+/// loses its fingerprint (the `full` key). Binds: at, site_id (or NULL), site_key (or NULL),
+/// action, target, outcome, country, client, ip_hash, window start key, window end key, max
+/// rows, full fold key, fold key. Details are never kept: the request was not authenticated.
+pub const FOLD_INSERT_SQL: &str = "INSERT INTO audit_log \
+    (at, site_id, site_key, actor_user_id, actor_email, action, target, outcome, details, country, \
+     client, ip_hash, count, last_at, fold_key) \
+    SELECT ?1, ?2, ?3, NULL, '', ?4, ?5, ?6, '{}', ?7, ?8, CASE WHEN w.full THEN '' ELSE ?9 END, 1, ?1, \
+     CASE WHEN w.full THEN ?13 ELSE ?14 END \
+    FROM (SELECT (SELECT COUNT(*) FROM audit_log WHERE fold_key >= ?10 AND fold_key < ?11) >= ?12 AS full) w \
+    WHERE true \
+    ON CONFLICT (fold_key) WHERE fold_key IS NOT NULL DO UPDATE SET count = count + 1, last_at = excluded.at";
 
 /// A page of entries, newest first, before an id. Binds: scope (site id, or NULL for every
-/// entry), before_id, limit.
+/// entry), before_id, limit. A site's page reads the entries of its current key only.
 pub const PAGE_SQL: &str =
     "SELECT id, at, site_id, actor_email, action, target, outcome, details, \
-    country, client, ip_hash FROM audit_log \
-    WHERE (?1 IS NULL OR site_id = ?1) AND id < ?2 ORDER BY id DESC LIMIT ?3";
+    country, client, ip_hash, count, last_at FROM audit_log \
+    WHERE (?1 IS NULL OR site_key = (SELECT site_key FROM sites WHERE id = ?1)) \
+    AND id < ?2 ORDER BY id DESC LIMIT ?3";
+
+/// The current key of a site. Binds: site id.
+pub const SITE_KEY_SQL: &str = "SELECT site_key FROM sites WHERE id = ?1";
 
 #[cfg(test)]
 mod tests {
@@ -249,11 +398,87 @@ mod tests {
     #[test]
     fn credential_changes_keep_no_body() {
         let body = json!({ "current": "old secret words", "new": "new secret words" });
-        assert_eq!(details_for("password_change", &body), json!({}));
+        let plain = |id: &str| id.to_string();
+        assert_eq!(details_for("password_change", &body, plain), json!({}));
+        assert_eq!(details_for("site_update", &Value::Null, plain), json!({}));
         assert_eq!(
-            details_for("site_update", &json!({ "name": "x" })),
+            details_for("site_update", &json!({ "name": "x" }), plain),
             json!({ "name": "x" })
         );
+    }
+
+    #[test]
+    fn backend_user_ids_are_kept_only_as_keyed_hashes() {
+        let p = |id: &str| user_pseudonym(b"key", "shop", id);
+        let hashed = p("ana maria");
+        assert!(hashed.starts_with('#') && hashed.len() == 17, "{hashed}");
+        assert_eq!(hashed, p("ana maria"));
+        assert_ne!(hashed, p("ana"));
+        assert_ne!(hashed, user_pseudonym(b"other", "shop", "ana maria"));
+        assert_ne!(hashed, user_pseudonym(b"key", "blog", "ana maria"));
+        let search = json!({ "user_id": "ana maria", "period": "today" });
+        let kept = details_for("activity_search", &search, p);
+        assert_eq!(kept["user_id"], hashed.as_str());
+        assert_eq!(kept["period"], "today");
+        assert_eq!(
+            details_for("export_activity", &search, p)["user_id"],
+            hashed.as_str()
+        );
+        let params = vec![
+            ("site", "shop".to_string()),
+            ("user", "ana maria".to_string()),
+        ];
+        assert_eq!(
+            target_for("user_data_delete", &params, p),
+            format!("user {hashed}")
+        );
+        let goal = vec![("site", "shop".to_string()), ("id", "7".to_string())];
+        assert_eq!(target_for("goal_delete", &goal, p), "id 7");
+    }
+
+    #[test]
+    fn entries_are_capped() {
+        let long = vec![("id", "9".repeat(5_000))];
+        assert_eq!(
+            target_for("goal_delete", &long, |s| s.into())
+                .chars()
+                .count(),
+            MAX_TARGET_CHARS
+        );
+        assert_eq!(cap("ÆØÅ", 2), "ÆØ");
+        // The largest body an audited handler accepts fits.
+        const { assert!(MAX_AUDITED_BODY_BYTES >= 16 * 1024) };
+    }
+
+    #[test]
+    fn attempted_emails_are_truncated() {
+        assert_eq!(truncated_email(" owner@example.com "), "own…@example.com");
+        assert_eq!(truncated_email("ab@x.io"), "ab…@x.io");
+        assert_eq!(truncated_email("my secret password"), "my …");
+        assert_eq!(truncated_email(""), "");
+        let long = format!("a@{}", "d".repeat(500));
+        assert!(truncated_email(&long).chars().count() <= ATTEMPTED_DOMAIN_KEPT_CHARS + 5);
+    }
+
+    #[test]
+    fn anonymous_entries_fold_per_window_fingerprint_action_and_outcome() {
+        let w = ANONYMOUS_FOLD_WINDOW_MS;
+        let a = fold_key(10 * w + 5, None, "ab12", "login_failed", 401);
+        assert_eq!(
+            a,
+            fold_key(10 * w + w - 1, None, "ab12", "login_failed", 401)
+        );
+        assert_ne!(a, fold_key(11 * w, None, "ab12", "login_failed", 401));
+        assert_ne!(a, fold_key(10 * w, None, "cd34", "login_failed", 401));
+        assert_ne!(a, fold_key(10 * w, None, "ab12", "login_failed", 429));
+        assert_ne!(a, fold_key(10 * w, Some(3), "ab12", "login_failed", 401));
+        let (from, to) = fold_window_range(10 * w + 7);
+        assert!(a >= from && a < to, "{a} in [{from}, {to})");
+        let next = fold_key(11 * w, None, "ab12", "login_failed", 401);
+        assert!(next >= to);
+        let previous = fold_key(10 * w - 1, None, "zz", "zz", 599);
+        assert!(previous < from);
+        const { assert!(MAX_ANONYMOUS_ROWS_PER_WINDOW > 0) };
     }
 
     #[test]

@@ -46,6 +46,38 @@ pub fn purge_sql(table: &str) -> String {
     )
 }
 
+/// Every table that holds rows of a site by its id, emptied of the site's rows when the site is
+/// deleted (children first, before the `sites` row itself). Nothing may survive for a later
+/// site re-created under the same id to read: a test checks that every table with a `site_id`
+/// column in the migrations is listed here or in `SITE_ROWS_KEPT`.
+pub const SITE_DATA_TABLES: [&str; 14] = [
+    "events",
+    "rollups_hourly",
+    "flush_log",
+    "activity",
+    "activity_rate",
+    "rate_limited",
+    "alerts",
+    "purges",
+    "report_sends",
+    "report_subscriptions",
+    "goals",
+    "funnels",
+    "memberships",
+    "site_hostnames",
+];
+
+/// Tables that keep a deleted site's rows on purpose: Vigia's own audit log is immutable. Its
+/// entries are scoped by the site's internal key (`sites.site_key`, from the AUTOINCREMENT
+/// `site_keys` registry, never reused), not by the id, so a site re-created under the same id
+/// reads none of them.
+pub const SITE_ROWS_KEPT: [&str; 1] = ["audit_log"];
+
+/// Deletes one site's rows from one of `SITE_DATA_TABLES`. Binds: site id.
+pub fn delete_site_rows_sql(table: &str) -> String {
+    format!("DELETE FROM {table} WHERE site_id = ?1")
+}
+
 /// What Vigia stores about a visit, for the report: column, what it holds, where it comes from.
 pub const COLLECTED: [(&str, &str); 15] = [
     ("time", "when the Worker received the event (UTC)"),
@@ -237,6 +269,67 @@ fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tables with a `site_id` column, from the migrations' text.
+    fn tables_with_site_id() -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let mut table: Option<String> = None;
+            for line in sql.lines() {
+                let line = line.split("--").next().unwrap_or("").trim();
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+                if upper.starts_with(&["CREATE".into(), "TABLE".into()]) {
+                    let name = if upper.get(2).map(String::as_str) == Some("IF") {
+                        words.get(5)
+                    } else {
+                        words.get(2)
+                    };
+                    table = name.map(|n| n.trim_end_matches('(').to_string());
+                } else if line.starts_with(')') {
+                    table = None;
+                } else if upper.starts_with(&["ALTER".into(), "TABLE".into()])
+                    && upper.get(3..6) == Some(&["ADD".into(), "COLUMN".into(), "SITE_ID".into()])
+                {
+                    found.push(words[2].to_string());
+                } else if let Some(t) = &table {
+                    if words.first() == Some(&"site_id") {
+                        found.push(t.clone());
+                    }
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    #[test]
+    fn deleting_a_site_reaches_every_table_that_holds_its_rows() {
+        let tables = tables_with_site_id();
+        assert!(
+            tables.contains(&"events".to_string()) && tables.len() >= 10,
+            "{tables:?}"
+        );
+        for t in &tables {
+            assert!(
+                SITE_DATA_TABLES.contains(&t.as_str()) || SITE_ROWS_KEPT.contains(&t.as_str()),
+                "{t} has a site_id column but site deletion neither empties nor keeps it"
+            );
+        }
+        for t in SITE_DATA_TABLES {
+            assert!(
+                tables.contains(&t.to_string()),
+                "{t} is listed but has no site_id"
+            );
+        }
+        assert_eq!(
+            delete_site_rows_sql("goals"),
+            "DELETE FROM goals WHERE site_id = ?1"
+        );
+    }
 
     #[test]
     fn retention_is_bounded_and_cut_by_days() {

@@ -1,7 +1,9 @@
 //! Writes and reads Vigia's own audit log (the rules are in `analytics_core::audit`).
 
 use analytics_core::audit::{
-    details_text, ip_fingerprint, AuditEntry, INSERT_SQL, MAX_AUDIT_PAGE, PAGE_SQL,
+    cap, details_text, fold_key, fold_window_range, ip_fingerprint, user_pseudonym, AuditEntry,
+    FOLD_INSERT_SQL, INSERT_SQL, MAX_ACTOR_EMAIL_CHARS, MAX_ANONYMOUS_ROWS_PER_WINDOW,
+    MAX_AUDIT_PAGE, MAX_CLIENT_CHARS, MAX_COUNTRY_CHARS, MAX_TARGET_CHARS, PAGE_SQL, SITE_KEY_SQL,
 };
 use analytics_core::enrich::ip::{client_ip, IpHeaders};
 use analytics_core::enrich::useragent;
@@ -71,15 +73,81 @@ pub async fn instance_key(env: &Env) -> worker::Result<Vec<u8>> {
     Ok(key)
 }
 
+thread_local! {
+    static SUBJECT_KEY: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// The key that hashes backend user ids in audit entries and alert subjects (created once,
+/// kept in D1 beside the address key but separate from it, cached in the isolate).
+pub async fn subject_key(env: &Env) -> worker::Result<Vec<u8>> {
+    if let Some(k) = SUBJECT_KEY.with(|k| k.borrow().clone()) {
+        return Ok(k);
+    }
+    let db = d1(env)?;
+    db.prepare("INSERT OR IGNORE INTO instance_keys (name, value) VALUES ('audit_subject', ?1)")
+        .bind(&[random_hex::<32>()?.into()])?
+        .run()
+        .await?;
+    let text: Option<String> = db
+        .prepare("SELECT value FROM instance_keys WHERE name = 'audit_subject'")
+        .first(Some("value"))
+        .await?;
+    let key = analytics_core::hex::decode(&text.unwrap_or_default()).unwrap_or_default();
+    SUBJECT_KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
+    Ok(key)
+}
+
+/// A backend user id of `site` as audit entries and alert subjects keep it: its keyed hash.
+pub async fn pseudonym(env: &Env, site: &str, user_id: &str) -> worker::Result<String> {
+    Ok(user_pseudonym(&subject_key(env).await?, site, user_id))
+}
+
+/// The internal key of a site (never reused), which scopes its audit entries.
+pub async fn site_key(env: &Env, site: &str) -> worker::Result<Option<i64>> {
+    let key: Option<f64> = d1(env)?
+        .prepare(SITE_KEY_SQL)
+        .bind(&[site.into()])?
+        .first(Some("site_key"))
+        .await?;
+    Ok(key.map(|k| k as i64))
+}
+
+/// The user of a live session token (a login that just succeeded names its user this way).
+pub async fn session_user(env: &Env, token: &str) -> worker::Result<Option<User>> {
+    d1(env)?
+        .prepare(
+            "SELECT u.id, u.email, u.is_admin FROM sessions_auth s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+        )
+        .bind(&[
+            analytics_core::auth::token_hash(token).into(),
+            (now_ms() as f64).into(),
+        ])?
+        .first(None)
+        .await
+}
+
+/// A user by id (the signer of an unsubscribe link).
+pub async fn user_by_id(env: &Env, id: i64) -> worker::Result<Option<User>> {
+    d1(env)?
+        .prepare("SELECT id, email, is_admin FROM users WHERE id = ?1")
+        .bind(&[(id as f64).into()])?
+        .first(None)
+        .await
+}
+
 /// One entry to write.
 pub struct Record<'a> {
     pub action: &'a str,
-    pub site: Option<&'a str>,
+    /// The site the caller was authorised to act on, with its key (never a site the request
+    /// merely named).
+    pub site: Option<(&'a str, Option<i64>)>,
+    /// The authenticated user; `None` makes the entry anonymous (and folded).
     pub actor: Option<&'a User>,
-    /// Who, when no one is logged in (the email a login tried).
-    pub actor_email: &'a str,
     pub target: &'a str,
     pub outcome: u16,
+    /// Sanitised details; ignored for anonymous entries (no body of an unauthenticated request
+    /// is kept).
     pub details: &'a Value,
 }
 
@@ -91,33 +159,57 @@ pub async fn record(env: &Env, origin: &Origin, r: Record<'_>) {
 }
 
 async fn write(env: &Env, origin: &Origin, r: &Record<'_>) -> worker::Result<()> {
-    {
-        let key = instance_key(env).await?;
-        let site = r.site.map(JsValue::from).unwrap_or(JsValue::NULL);
-        let actor_id = r
-            .actor
-            .map(|u| JsValue::from(u.id as f64))
-            .unwrap_or(JsValue::NULL);
-        let email = r.actor.map(|u| u.email.as_str()).unwrap_or(r.actor_email);
-        let email: String = email.chars().take(254).collect();
-        d1(env)?
-            .prepare(INSERT_SQL)
-            .bind(&[
-                (now_ms() as f64).into(),
+    let key = instance_key(env).await?;
+    let now = now_ms();
+    let (site, site_key) = match r.site {
+        Some((id, key)) => (
+            JsValue::from(id),
+            key.map(|k| JsValue::from(k as f64))
+                .unwrap_or(JsValue::NULL),
+        ),
+        None => (JsValue::NULL, JsValue::NULL),
+    };
+    let fingerprint = ip_fingerprint(&key, origin.ip);
+    let target = cap(r.target, MAX_TARGET_CHARS);
+    let country = cap(&origin.country, MAX_COUNTRY_CHARS);
+    let client = cap(&origin.client, MAX_CLIENT_CHARS);
+    let statement = match r.actor {
+        Some(user) => d1(env)?.prepare(INSERT_SQL).bind(&[
+            (now as f64).into(),
+            site,
+            site_key,
+            (user.id as f64).into(),
+            cap(&user.email, MAX_ACTOR_EMAIL_CHARS).into(),
+            r.action.into(),
+            target.into(),
+            (r.outcome as f64).into(),
+            details_text(r.details).into(),
+            country.into(),
+            client.into(),
+            fingerprint.into(),
+        ])?,
+        None => {
+            let site_key_num = r.site.and_then(|(_, k)| k);
+            let (from, to) = fold_window_range(now);
+            d1(env)?.prepare(FOLD_INSERT_SQL).bind(&[
+                (now as f64).into(),
                 site,
-                actor_id,
-                email.into(),
+                site_key,
                 r.action.into(),
-                r.target.into(),
+                target.into(),
                 (r.outcome as f64).into(),
-                details_text(r.details).into(),
-                origin.country.as_str().into(),
-                origin.client.as_str().into(),
-                ip_fingerprint(&key, origin.ip).into(),
+                country.into(),
+                client.into(),
+                fingerprint.as_str().into(),
+                from.into(),
+                to.into(),
+                (MAX_ANONYMOUS_ROWS_PER_WINDOW as f64).into(),
+                fold_key(now, site_key_num, "*", r.action, r.outcome).into(),
+                fold_key(now, site_key_num, &fingerprint, r.action, r.outcome).into(),
             ])?
-            .run()
-            .await?;
-    }
+        }
+    };
+    statement.run().await?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub use buffer::EventBuffer;
 use analytics_core::routes::Miss;
 use analytics_core::ApiError;
 use http::{error_response, internal_error_response, Failure, RouteResult};
+use serde_json::Value;
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
 #[event(fetch)]
@@ -73,97 +74,206 @@ async fn route(
     if !matches!(*method, Method::Get | Method::Head | Method::Options) && path != "/api/event" {
         http::check_same_origin(&req)?;
     }
-    let audited = audit_action(&req, env, &found).await;
-    let site_hint = params
-        .iter()
-        .find(|(n, _)| *n == "site")
-        .map(|(_, v)| v.clone())
-        .or_else(|| session::query_site(&req));
-    let target = params
-        .iter()
-        .filter(|(n, _)| *n != "site" && *n != "token")
-        .map(|(n, v)| format!("{n} {v}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let (caller, result) = match session::authorize(&req, env, &found, params).await {
-        Ok(c) => {
-            let result = dispatch(&found, req, env, &c, request_id).await;
-            (Some(c), result)
-        }
-        Err(e) => (None, Err(e)),
+    let Some((action, origin, query)) = audit_action(&req, env, &found) else {
+        // Not an audited route: authorise and answer.
+        let c = session::authorize(&req, env, &found, params).await?;
+        return dispatch(&found, req, env, &c, request_id).await;
     };
-    if let Some((action, origin, details)) = audited {
-        let outcome = match &result {
-            Ok(r) => r.status_code(),
-            Err(Failure::Api(e)) => e.status,
-            Err(Failure::Internal(_)) => 500,
+    let route_params = params.clone();
+    let (mut caller, mut site_key, body, result, link) =
+        match session::authorize(&req, env, &found, params).await {
+            Ok(mut c) => {
+                // An unsubscribe link authenticates its signer for their own subscription on one
+                // site: checked here (before the handler takes the request) to name them.
+                let link = if action == "report_unsubscribe" {
+                    routes::reports::link_signer(&req, env).await
+                } else {
+                    None
+                };
+                if let Some((site, _)) = &link {
+                    c.site = Some(site.clone());
+                }
+                // The site's key is read before the handler runs: a deleted site has none after.
+                let site_key = match &c.site {
+                    Some(s) => audit::site_key(env, s).await.ok().flatten(),
+                    None => None,
+                };
+                // The body is size-checked before any of it is read or kept; a body too big for
+                // every audited route is refused here, before the handler.
+                match audited_body(&req, found.method).await {
+                    Ok(body) => {
+                        let result = dispatch(&found, req, env, &c, request_id).await;
+                        (Some(c), site_key, body, result, link)
+                    }
+                    Err(e) => (Some(c), site_key, Value::Null, Err(e), link),
+                }
+            }
+            Err(e) => {
+                // Refused before the handler: the entry names the logged-in user if there is one,
+                // but never under the site the request named (the caller may not act on it).
+                let user = session::current_user(&req, env).await.ok().flatten();
+                let caller = user.map(|u| session::Caller {
+                    user: Some(u),
+                    ..Default::default()
+                });
+                (caller, None, Value::Null, Err(e), None)
+            }
         };
-        let action = if action == "login" && outcome != 200 {
-            "login_failed"
-        } else {
-            action
-        };
-        let named = ["id", "email"]
-            .iter()
-            .find_map(|k| details.get(*k).and_then(|v| v.as_str()))
-            .or_else(|| details["hostnames"].get(0).and_then(|v| v.as_str()))
-            .unwrap_or_default();
-        let target = if target.is_empty() {
-            named.to_string()
-        } else {
-            target
-        };
-        let site = caller.as_ref().and_then(|c| c.site.clone()).or(site_hint);
-        audit::record(
-            env,
-            &origin,
-            audit::Record {
-                action,
-                site: site.as_deref(),
-                actor: caller.as_ref().and_then(|c| c.user.as_ref()),
-                actor_email: details
-                    .get("email")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default(),
-                target: &target,
-                outcome,
-                details: &details,
-            },
-        )
-        .await;
+    let outcome = match &result {
+        Ok(r) => r.status_code(),
+        Err(Failure::Api(e)) => e.status,
+        Err(Failure::Internal(_)) => 500,
+    };
+    let action = if action == "login" && outcome != 200 {
+        "login_failed"
+    } else {
+        action
+    };
+    // A public route that signed someone in (login, an accepted invitation) names them by the
+    // session it opened, never by what the body claimed.
+    let signed_in = match (&caller, &result, &link) {
+        (Some(c), Ok(_), Some((_, user))) if c.user.is_none() => {
+            audit::user_by_id(env, *user).await.ok().flatten()
+        }
+        (Some(c), Ok(resp), None) if c.user.is_none() => session_opened(env, resp).await,
+        _ => None,
+    };
+    if link.is_some() && signed_in.is_none() {
+        // A link that did not work files nothing under its site.
+        if let Some(c) = caller.as_mut() {
+            c.site = None;
+        }
+        site_key = None;
     }
+    let actor = caller
+        .as_ref()
+        .and_then(|c| c.user.as_ref())
+        .or(signed_in.as_ref());
+    // Only a site the caller was authorised for (set by `authorize`) files the entry there.
+    let site = caller.as_ref().and_then(|c| c.site.clone());
+    let site_for_hash = site.clone().unwrap_or_default();
+    let subject_key = if matches!(action, "user_data_delete")
+        || analytics_core::audit::HASHED_USER_ID_ACTIONS.contains(&action)
+    {
+        audit::subject_key(env).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let pseudonym =
+        |id: &str| analytics_core::audit::user_pseudonym(&subject_key, &site_for_hash, id);
+    let mut decoded_params = route_params;
+    for (name, value) in decoded_params.iter_mut() {
+        if action == "user_data_delete" && *name == "user" {
+            if let Ok(id) = analytics_core::activity::decode_user_id(value) {
+                *value = id;
+            }
+        }
+    }
+    let mut target = analytics_core::audit::target_for(action, &decoded_params, pseudonym);
+    let details = if actor.is_some() {
+        let raw = if matches!(found.method, "POST" | "PUT" | "PATCH") {
+            body.clone()
+        } else {
+            query
+        };
+        analytics_core::audit::details_for(action, &raw, pseudonym)
+    } else {
+        // An unauthenticated request's body is never kept; of a login, only the attempted
+        // email, truncated, as the target.
+        Value::Object(Default::default())
+    };
+    if target.is_empty() {
+        let named = if actor.is_some() {
+            ["id", "email"]
+                .iter()
+                .find_map(|k| body.get(*k).and_then(|v| v.as_str()))
+                .or_else(|| body["hostnames"].get(0).and_then(|v| v.as_str()))
+                .map(String::from)
+        } else {
+            body.get("email")
+                .and_then(|v| v.as_str())
+                .map(analytics_core::audit::truncated_email)
+        };
+        target = named.unwrap_or_default();
+    }
+    audit::record(
+        env,
+        &origin,
+        audit::Record {
+            action,
+            site: site.as_deref().map(|s| (s, site_key)),
+            actor,
+            target: &target,
+            outcome,
+            details: &details,
+        },
+    )
+    .await;
     result
 }
 
-/// The audit entry a request will get, if any: its action, where it came from, and its body
-/// (or, for exports, its query) as details. Read before the handler takes the request.
-async fn audit_action(
+/// The user whose session `resp` opened (its `Set-Cookie`), if any.
+async fn session_opened(env: &Env, resp: &Response) -> Option<session::User> {
+    let set = resp.headers().get("Set-Cookie").ok().flatten()?;
+    let token = analytics_core::auth::cookie_value(&set, analytics_core::auth::SESSION_COOKIE)?;
+    if token.is_empty() {
+        return None;
+    }
+    audit::session_user(env, token).await.ok().flatten()
+}
+
+/// The body of an audited request that carries one, read from a copy once its size is known
+/// to be within `MAX_AUDITED_BODY_BYTES` (by Content-Length first, then while streaming, so a
+/// chunked flood is cut off too). Not JSON: `Null`. Too big: 413 before anything is kept.
+async fn audited_body(req: &Request, method: &str) -> Result<Value, Failure> {
+    use analytics_core::audit::MAX_AUDITED_BODY_BYTES as MAX;
+    use futures_util::StreamExt;
+    if !matches!(method, "POST" | "PUT" | "PATCH") {
+        return Ok(Value::Null);
+    }
+    let too_big = |n: String| {
+        Failure::Api(ApiError::new(
+            413,
+            "payload_too_large",
+            format!("request body is {n} bytes; the limit is {MAX}"),
+        ))
+    };
+    if let Some(len) = http::header(req, "Content-Length").and_then(|v| v.parse::<usize>().ok()) {
+        if len > MAX {
+            return Err(too_big(len.to_string()));
+        }
+    }
+    let mut copy = req.clone()?;
+    let Ok(mut stream) = copy.stream() else {
+        return Ok(Value::Null); // no body
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|_| ApiError::bad_request("bad_body", "request body could not be read"))?;
+        if bytes.len() + chunk.len() > MAX {
+            return Err(too_big(format!("more than {MAX}")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The audit entry a request will get, if any: its action, where it came from, and (for
+/// exports) its query as details. Nothing of the body is read here.
+fn audit_action(
     req: &Request,
     env: &Env,
     route: &analytics_core::routes::Route,
-) -> Option<(&'static str, audit::Origin, serde_json::Value)> {
+) -> Option<(&'static str, audit::Origin, Value)> {
     let url = req.url().ok()?;
-    let query: serde_json::Map<String, serde_json::Value> = url
+    let query: serde_json::Map<String, Value> = url
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
         .collect();
     let csv = query.get("format").and_then(|f| f.as_str()) == Some("csv");
     let action = analytics_core::audit::action_for_request(route.method, route.path, csv)?;
-    let details = if matches!(route.method, "POST" | "PUT" | "PATCH") {
-        match req.clone() {
-            Ok(mut copy) => copy
-                .text()
-                .await
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or(serde_json::Value::Null),
-            Err(_) => serde_json::Value::Null,
-        }
-    } else {
-        serde_json::Value::Object(query)
-    };
-    let details = analytics_core::audit::details_for(action, &details);
-    Some((action, audit::origin(req, env), details))
+    Some((action, audit::origin(req, env), Value::Object(query)))
 }
 
 async fn dispatch(

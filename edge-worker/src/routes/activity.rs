@@ -256,15 +256,33 @@ pub async fn summary(req: Request, env: &Env, c: &Caller) -> RouteResult {
     )
 }
 
-/// `DELETE /api/sites/{site}/activity/users/{user}`: every record of one user id.
+/// `DELETE /api/sites/{site}/activity/users/{user}`: every record of one user id (the path
+/// segment decoded: ids with a space, `/`, `@` or non-ASCII letters arrive percent-encoded).
+/// Alerts that named the id keep it only as its keyed hash from now on; the audit entry of
+/// the erasure holds that hash too, never the id.
 pub async fn delete_user(env: &Env, c: &Caller) -> RouteResult {
-    let user = c.param("user");
-    let result = d1(env)?
-        .prepare("DELETE FROM activity WHERE site_id = ?1 AND user_id = ?2")
-        .bind(&[c.site().into(), user.into()])?
-        .run()
-        .await?;
-    let deleted = result.meta()?.and_then(|m| m.changes).unwrap_or(0);
+    let user = activity::decode_user_id(c.param("user"))?;
+    let db = d1(env)?;
+    let hashed = format!(
+        "user {}",
+        crate::audit::pseudonym(env, c.site(), &user).await?
+    );
+    let mut statements = vec![db
+        .prepare(activity::DELETE_USER_SQL)
+        .bind(&[c.site().into(), user.as_str().into()])?];
+    for subject in activity::alert_subjects_of(&user) {
+        statements.push(db.prepare(activity::PSEUDONYMISE_ALERT_SQL).bind(&[
+            c.site().into(),
+            subject.into(),
+            hashed.as_str().into(),
+        ])?);
+    }
+    let results = db.batch(statements).await?;
+    let deleted = results
+        .first()
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
     json(
         200,
         &serde_json::json!({ "user_id": user, "deleted": deleted }),

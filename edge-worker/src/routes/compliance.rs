@@ -99,7 +99,7 @@ pub async fn report(req: Request, env: &Env, c: &Caller) -> RouteResult {
              (SELECT COUNT(*) FROM events WHERE site_id = ?1) AS raw_events, \
              (SELECT MIN(ts) FROM events WHERE site_id = ?1) AS oldest_event_at, \
              (SELECT COUNT(*) FROM rollups_hourly WHERE site_id = ?1) AS rollup_rows, \
-             (SELECT COUNT(*) FROM audit_log WHERE site_id = ?1) AS audit_entries, \
+             (SELECT COUNT(*) FROM audit_log WHERE site_key = sites.site_key) AS audit_entries, \
              (SELECT COUNT(*) FROM activity WHERE site_id = ?1) AS activity_records, \
              (SELECT at FROM purges WHERE site_id = ?1 ORDER BY id DESC LIMIT 1) AS last_purge_at, \
              (SELECT events_deleted FROM purges WHERE site_id = ?1 ORDER BY id DESC LIMIT 1) AS last_purge_deleted, \
@@ -112,7 +112,8 @@ pub async fn report(req: Request, env: &Env, c: &Caller) -> RouteResult {
         .ok_or_else(|| ApiError::not_found("no such site"))?;
     let deletions: Vec<Deletion> = db
         .prepare(
-            "SELECT at, actor_email, action, target FROM audit_log WHERE site_id = ?1 \
+            "SELECT at, actor_email, action, target FROM audit_log \
+             WHERE site_key = (SELECT site_key FROM sites WHERE id = ?1) \
              AND (action LIKE '%delete%' OR action LIKE '%remove%' OR action LIKE '%revoke%') \
              AND outcome BETWEEN 200 AND 299 ORDER BY id DESC LIMIT 500",
         )

@@ -222,6 +222,12 @@ struct Unsubscribe {
     kind: ReportKind,
 }
 
+/// The site and user an unsubscribe link was signed for, if its signature holds: the audit
+/// log names them as the authenticated actor of the unsubscription.
+pub async fn link_signer(req: &Request, env: &Env) -> Option<(String, i64)> {
+    check_link(req, env).await.ok().map(|u| (u.site, u.user))
+}
+
 async fn check_link(req: &Request, env: &Env) -> Result<Unsubscribe, Failure> {
     let pairs = query_pairs(req)?;
     let bad = || {

@@ -317,8 +317,11 @@ pub async fn update(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     json(200, &serde_json::json!({ "updated": c.site() }))
 }
 
-/// `DELETE /api/sites/{site}`: the site, its buffered events, raw events, rollups, goals,
-/// funnels, members and link. The buffer is purged first so nothing is written back.
+/// `DELETE /api/sites/{site}`: the site and every row of it in every table
+/// (`SITE_DATA_TABLES`: events, rollups, activity, alerts, report sends, purges, goals,
+/// funnels, members, hostnames…), so a site later created under the same id finds none of it.
+/// The buffer is purged first so nothing is written back. The audit log stays (it is
+/// immutable), scoped by this site's internal key, which no later site gets.
 pub async fn delete(env: &Env, c: &Caller) -> RouteResult {
     let site = c.site();
     let stub = env
@@ -336,13 +339,12 @@ pub async fn delete(env: &Env, c: &Caller) -> RouteResult {
     .await?;
     let db = d1(env)?;
     let mut statements = Vec::new();
-    for table in ["events", "rollups_hourly", "flush_log", "activity"] {
+    for table in analytics_core::compliance::SITE_DATA_TABLES {
         statements.push(
-            db.prepare(format!("DELETE FROM {table} WHERE site_id = ?1"))
+            db.prepare(analytics_core::compliance::delete_site_rows_sql(table))
                 .bind(&[site.into()])?,
         );
     }
-    // Goals, funnels, hostnames and memberships go with the site (ON DELETE CASCADE).
     statements.push(
         db.prepare("DELETE FROM sites WHERE id = ?1")
             .bind(&[site.into()])?,
