@@ -272,12 +272,14 @@ mod tests {
             FIRST_LOCK_MS
         );
         assert_eq!(lock_ms(Scope::Address, i64::MAX), MAX_ADDRESS_LOCK_MS);
-        assert!(
-            MAX_ACCOUNT_LOCK_MS <= 5 * 60_000,
-            "the owner waits minutes at most"
-        );
-        assert!(FAILURE_MEMORY_MS >= MAX_ADDRESS_LOCK_MS);
-        assert!(FAILURES_KEEP_MS >= crate::alerts::LOOKBACK_MS);
+        const {
+            assert!(
+                MAX_ACCOUNT_LOCK_MS <= 5 * 60_000,
+                "the owner waits minutes at most"
+            );
+            assert!(FAILURE_MEMORY_MS >= MAX_ADDRESS_LOCK_MS);
+            assert!(FAILURES_KEEP_MS >= crate::alerts::LOOKBACK_MS);
+        }
     }
 
     #[test]
