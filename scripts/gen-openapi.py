@@ -8,8 +8,8 @@ routes = [
  ("GET","/health","public","Health of D1 and the buffer","",["meta"]),
  ("GET","/api/openapi.json","public","This document","",["meta"]),
  ("GET","/api/setup","public","Whether first-start setup is open and whether the caller is logged in","",["account"]),
- ("POST","/api/setup","public","Create the first admin (only while no user exists)","Answers 409 once any user exists.",["account"]),
- ("POST","/api/login","public","Log in (sets the session cookie)","",["account"]),
+ ("POST","/api/setup","public","Create the first admin (only while no user exists)","Needs the instance's secret `VIGIA_SETUP_TOKEN` as `Authorization: Bearer <token>` (403 `setup_token_required` without it, 403 `setup_token_not_configured` when the instance has none). Exactly one request succeeds however many race; 409 once any user exists.",["account"]),
+ ("POST","/api/login","public","Log in (sets the session cookie)","Failed logins are throttled per account and per address fingerprint: 429 `too_many_attempts` with `Retry-After` (seconds) while a lock holds; 401 for a wrong email or password.",["account"]),
  ("GET","/api/reports/unsubscribe","public","Unsubscribe page of a report mail","Needs the `site`, `user`, `kind` and `sig` of the link in the mail (signed by the instance; no login). Shows a confirmation button; following the link alone changes nothing.",["reports"]),
  ("POST","/api/reports/unsubscribe","public","Unsubscribe (confirmation or one-click)","Same query as the page; also the RFC 8058 one-click target of the mail's `List-Unsubscribe` header. Answers an HTML page.",["reports"]),
  ("GET","/api/share/{token}","public","Which site a public read-only link opens","404 when the link is off.",["sites"]),
@@ -51,6 +51,7 @@ routes = [
  ("PUT","/api/sites/{site}/reports/subscription","site:viewer","Choose which reports you receive","Body: `{monthly?, weekly?}` (booleans; a missing one keeps its value).",["reports"]),
  ("GET","/api/sites/{site}/reports/sent","site:admin","Reports sent for this site","The last 100 sends: recipient, kind, period, status (sending, sent, failed), attempts, provider, message id, error.",["reports"]),
  ("GET","/api/sites/{site}/alerts","site:auditor","Suspicious-activity alerts","What fired, newest first: rule, subject (an address fingerprint, a user id, or the whole site), window, count and threshold; with the rules and the thresholds in force (`VIGIA_ALERT_RULES`). Page with `before` (an alert id) and `limit` (at most 200).",["alerts"]),
+ ("GET","/api/alerts","instance_admin","Instance alerts (failed Vigia logins)","Alerts about Vigia's own failed logins, per account and per address fingerprint (rules `vigia_failed_logins_per_account`, `vigia_failed_logins_per_address` in `VIGIA_ALERT_RULES`), newest first; mailed to instance admins. Page with `before` and `limit` (at most 200).",["alerts"]),
  ("GET","/api/stats/overview","site:viewer","Totals, the previous period's totals and the chart","",["stats"]),
  ("GET","/api/stats/totals","site:viewer","Totals for the period","",["stats"]),
  ("GET","/api/stats/timeseries","site:viewer","The chart: page views and visitors per hour, day or month","",["stats"]),
@@ -112,7 +113,7 @@ for method, path, access, summary, desc, tags in routes:
         params += [qp("kind","monthly (default) or weekly",{"type":"string","enum":["monthly","weekly"]}), qp("month","YYYY-MM, for a monthly report",{"type":"string"}), qp("date","YYYY-MM-DD, any day of the week, for a weekly report",{"type":"string","format":"date"}), qp("format","html (default), text or json",{"type":"string","enum":["html","text","json"]})]
     if path=="/api/reports/unsubscribe":
         params += [qp("site","Site id",{"type":"string"},True), qp("user","User id",{"type":"integer"},True), qp("kind","monthly or weekly",{"type":"string","enum":["monthly","weekly"]},True), qp("sig","The link's signature",{"type":"string"},True)]
-    if path=="/api/sites/{site}/alerts":
+    if path in ("/api/sites/{site}/alerts", "/api/alerts"):
         params += [qp("before","Alerts older than this id",{"type":"integer"}), qp("limit","Alerts, 1-200 (default 50)",{"type":"integer"})]
     if path=="/api/stats/funnel":
         params += [qp("funnel","Funnel id",{"type":"integer"},True)]

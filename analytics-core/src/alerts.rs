@@ -65,6 +65,10 @@ pub struct Rules {
     pub rate_limited: Threshold,
     pub bulk_downloads: Threshold,
     pub working_hours: Option<WorkingHours>,
+    /// Vigia's own failed logins (instance alerts, to instance admins): per account…
+    pub vigia_failed_logins_per_account: Threshold,
+    /// …and per address fingerprint.
+    pub vigia_failed_logins_per_address: Threshold,
 }
 
 impl Default for Rules {
@@ -95,6 +99,15 @@ impl Default for Rules {
                 minutes: 60,
             },
             working_hours: None,
+            // As many as lock the account or address (analytics_core::login): a lock is news.
+            vigia_failed_logins_per_account: Threshold {
+                count: crate::login::ACCOUNT_FREE_FAILURES,
+                minutes: 15,
+            },
+            vigia_failed_logins_per_address: Threshold {
+                count: crate::login::ADDRESS_FREE_FAILURES,
+                minutes: 15,
+            },
         }
     }
 }
@@ -113,6 +126,7 @@ pub const RULES: [(&str, &str); 7] = [
 pub fn describe(rule: &str) -> &'static str {
     RULES
         .iter()
+        .chain(crate::login::INSTANCE_RULES.iter())
         .find(|(r, _)| *r == rule)
         .map(|(_, d)| *d)
         .unwrap_or("Suspicious activity")
@@ -140,6 +154,14 @@ impl Rules {
             ("bot_burst", self.bot_burst),
             ("rate_limited", self.rate_limited),
             ("bulk_downloads", self.bulk_downloads),
+            (
+                "vigia_failed_logins_per_account",
+                self.vigia_failed_logins_per_account,
+            ),
+            (
+                "vigia_failed_logins_per_address",
+                self.vigia_failed_logins_per_address,
+            ),
         ] {
             if t.count < 1 || !(1..=120).contains(&t.minutes) {
                 return Err(format!("{name} needs count ≥ 1 and minutes from 1 to 120"));
@@ -253,6 +275,15 @@ impl Rules {
                 ],
             },
         ]
+    }
+
+    /// The instance-wide checks over Vigia's own failed logins.
+    pub fn instance_checks(&self, now_ms: i64) -> Vec<Check> {
+        crate::login::instance_checks(
+            self.vigia_failed_logins_per_account,
+            self.vigia_failed_logins_per_address,
+            now_ms,
+        )
     }
 
     /// Alerts for records outside working hours, one per user and hour, from `CANDIDATES`.
@@ -511,11 +542,16 @@ mod tests {
             Rules::default().failed_logins_per_user
         );
         assert_eq!(Rules::from_config(None).unwrap(), Rules::default());
+        assert_eq!(
+            describe("vigia_failed_logins_per_address"),
+            "Failed Vigia logins from one address"
+        );
         for bad in [
             r#"{"bot_burst":{"count":0,"minutes":5}}"#,
             r#"{"error_rate":{"percent":150,"min_records":1}}"#,
             r#"{"working_hours":{"from":20,"to":8}}"#,
             r#"{"failed_logins":{"count":3,"minutes":5}}"#,
+            r#"{"vigia_failed_logins_per_account":{"count":0,"minutes":5}}"#,
             "not json",
         ] {
             assert!(

@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod filter;
 pub mod hex;
+pub mod login;
 /// The ingest limits live in their own dependency-free crate so the no_std collector compiles
 /// the same constants; `analytics_core::limits` stays their path here.
 pub use ingest_limits as limits;

@@ -138,6 +138,8 @@ pub const ROUTES: &[Route] = &[
     ),
     r("GET", "/api/sites/{site}/reports/sent", Site(Admin)),
     r("GET", "/api/sites/{site}/alerts", Site(Auditor)),
+    // Instance-wide alerts: Vigia's own failed logins.
+    r("GET", "/api/alerts", InstanceAdmin),
     r("GET", "/api/stats/overview", Site(Viewer)),
     r("GET", "/api/stats/totals", Site(Viewer)),
     r("GET", "/api/stats/timeseries", Site(Viewer)),

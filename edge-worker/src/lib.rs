@@ -5,6 +5,7 @@ mod buffer;
 mod config;
 mod db;
 mod http;
+mod kdf;
 mod mail;
 mod routes;
 mod session;
@@ -305,6 +306,7 @@ async fn dispatch(
         ("GET", "/api/reports/unsubscribe") => reports::unsubscribe_page(req, env).await,
         ("POST", "/api/reports/unsubscribe") => reports::unsubscribe(req, env).await,
         ("GET", "/api/sites/{site}/alerts") => alerts::list(req, env, c).await,
+        ("GET", "/api/alerts") => alerts::list_instance(req, env).await,
         ("POST", "/api/event") => ingest::post_event(req, env, request_id).await,
         ("OPTIONS", "/api/event") => Ok(ingest::preflight()?),
         ("GET", "/health") => health::health(req, env).await,
@@ -386,6 +388,9 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
         if let Err(e) = prune_rate_counts(&env, now).await {
             worker::console_error!("pruning rate counts failed: {e}");
         }
+        if let Err(e) = routes::alerts::prune_login_failures(&env, now).await {
+            worker::console_error!("pruning failed logins failed: {e}");
+        }
         return;
     }
     if let Err(e) = routes::reports::send_due(&env, now).await {
@@ -393,6 +398,9 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
     }
     if let Err(e) = routes::alerts::evaluate(&env, now).await {
         worker::console_error!("suspicious-activity check failed: {e}");
+    }
+    if let Err(e) = routes::alerts::evaluate_instance(&env, now).await {
+        worker::console_error!("instance failed-login check failed: {e}");
     }
 }
 

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } fr
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -38,6 +39,9 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The setup token each started Worker was given, by its base URL (createAdmin sends it). */
+const SETUP_TOKENS = new Map();
+
 /** Starts the real Worker under `wrangler dev` with fresh state; returns { base, d1, stop }.
  * `assets` serves another folder than dist/ (a deploy test publishes into a copy); `port`
  * reuses a port (a restart keeps the origin, and with it the browser's cache). */
@@ -52,8 +56,14 @@ export async function startWorker({ vars = {}, state = null, migrate = true, ass
     });
   }
   const base = `http://127.0.0.1:${port}`;
-  // `vars` may be a function of the Worker's base URL (for VIGIA_PUBLIC_URL).
-  const varArgs = Object.entries(typeof vars === "function" ? vars(base) : vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  // `vars` may be a function of the Worker's base URL (for VIGIA_PUBLIC_URL). Every instance
+  // gets its own first-run setup token, as `./vigia run` does, unless the test sets one.
+  const given = typeof vars === "function" ? vars(base) : vars;
+  const setupToken = given.VIGIA_SETUP_TOKEN ?? randomBytes(24).toString("base64url");
+  SETUP_TOKENS.set(base, setupToken);
+  const varArgs = Object.entries({ VIGIA_SETUP_TOKEN: setupToken, ...given })
+    .filter(([, v]) => v !== "")
+    .flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
     [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state,
@@ -106,7 +116,7 @@ export async function startWorker({ vars = {}, state = null, migrate = true, ass
   /** Requests wrangler dev served, as its log lines say ("GET /v.js 200 OK"), since `from`. */
   const served = (pattern, from = 0) =>
     log.slice(from).split("\n").filter((line) => /\[wrangler:info\] (GET|HEAD|POST) /.test(line) && pattern.test(line));
-  return { base, port, d1, stop, kill, cron, state, served, log: () => log };
+  return { base, port, d1, stop, kill, cron, state, served, setupToken, log: () => log };
 }
 
 /** The host name test pages are served under: a second origin, as a real site is. Chromium
@@ -203,7 +213,7 @@ export async function eventually(check, ms = 30_000, what = "condition") {
 export async function createAdmin(base, { email = "owner@example.com", password = "a long test password" } = {}) {
   const r = await fetch(`${base}/api/setup`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${SETUP_TOKENS.get(base) ?? ""}` },
     body: JSON.stringify({
       email,
       password,

@@ -1,18 +1,27 @@
 //! First-start setup, login, logout, and who-am-I.
 
+use analytics_core::audit::ip_fingerprint;
 use analytics_core::auth::{
-    check_new_password, hash_password, session_cookie, token_hash, verify_password,
-    PBKDF2_ITERATIONS, SESSION_COOKIE, SESSION_TTL_MS,
+    check_new_password, session_cookie, setup_token_matches, token_hash, StoredHash,
+    SESSION_COOKIE, SESSION_TTL_MS,
+};
+use analytics_core::enrich::ip::{client_ip, IpHeaders};
+use analytics_core::login::{
+    account_key, decide, retry_after_failure, Decision, Failures, FailuresRow, FAILURES_SQL,
+    FAILURE_MEMORY_MS, RECORD_FAILURE_SQL,
 };
 use analytics_core::ApiError;
 use serde::Deserialize;
+use wasm_bindgen::JsValue;
 use worker::{Env, Request};
 
 use super::sites::check_site_id;
+use crate::config::setting;
 use crate::db::d1;
 use crate::http::{
-    header, json, now_ms, random_bytes, random_hex, read_json, Failure, RouteResult,
+    error_response, header, json, now_ms, random_hex, read_json, Failure, RouteResult,
 };
+use crate::kdf;
 use crate::session::{current_user, Caller};
 
 /// Small bodies only on account routes.
@@ -32,61 +41,105 @@ struct SetupBody {
     site: Option<SetupSite>,
 }
 
+/// The secret a first-run setup must carry (`Authorization: Bearer <token>`): a deployed
+/// instance is otherwise open to whoever finds it first. No secret configured means setup is
+/// closed, with a message telling the operator how to open it.
+fn check_setup_token(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let Some(configured) = setting(env, "VIGIA_SETUP_TOKEN") else {
+        return Err(ApiError::new(
+            403,
+            "setup_token_not_configured",
+            "first-run setup is closed: set the secret VIGIA_SETUP_TOKEN \
+             (wrangler secret put VIGIA_SETUP_TOKEN) and send it as Authorization: Bearer <token>",
+        ));
+    };
+    let given = header(req, "Authorization").unwrap_or_default();
+    let given = given.strip_prefix("Bearer ").unwrap_or_default();
+    if !setup_token_matches(given, &configured) {
+        return Err(ApiError::new(
+            403,
+            "setup_token_required",
+            "first-run setup needs the instance's VIGIA_SETUP_TOKEN as Authorization: Bearer <token>",
+        ));
+    }
+    Ok(())
+}
+
+fn already_set_up() -> Failure {
+    ApiError::new(
+        409,
+        "already_set_up",
+        "an admin exists already; log in instead",
+    )
+    .into()
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: f64,
+}
+
 /// `POST /api/setup`: creates the first admin (and optionally a first site). Works only while
-/// there are no users; answers 409 after that.
+/// there are no users, for exactly one request even when many arrive at once (the user is
+/// inserted by one conditional statement); answers 409 after that.
 pub async fn setup(mut req: Request, env: &Env) -> RouteResult {
+    check_setup_token(&req, env)?;
     let body: SetupBody = read_json(&mut req, MAX_ACCOUNT_BODY_BYTES).await?;
     check_email(&body.email)?;
     check_new_password(&body.password)?;
+    if let Some(site) = &body.site {
+        check_site_id(&site.id)?;
+    }
     let db = d1(env)?;
+    // Cheap early answer once set up (the conditional insert below is the real guard).
     let users: Option<f64> = db
         .prepare("SELECT COUNT(*) AS n FROM users")
         .first(Some("n"))
         .await?;
     if users.unwrap_or(0.0) > 0.0 {
-        return Err(ApiError::new(
-            409,
-            "already_set_up",
-            "an admin exists already; log in instead",
-        )
-        .into());
+        return Err(already_set_up());
     }
-    let hash = hash_password(&body.password, &random_bytes::<16>()?, PBKDF2_ITERATIONS);
+    let hash = kdf::hash(&body.password).await?;
     let now = now_ms() as f64;
-    let mut statements = vec![db
+    // One statement, so one request wins however many race: D1 runs statements one at a
+    // time, and this one inserts only while no user exists.
+    let created: Vec<Created> = db
         .prepare(
-            "INSERT INTO users (email, password_hash, is_admin, created_at) VALUES (?1, ?2, 1, ?3)",
+            "INSERT INTO users (email, password_hash, is_admin, created_at) \
+             SELECT ?1, ?2, 1, ?3 WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id",
         )
-        .bind(&[body.email.trim().into(), hash.into(), now.into()])?];
+        .bind(&[body.email.trim().into(), hash.into(), now.into()])?
+        .all()
+        .await?
+        .results()?;
+    let Some(user) = created.first() else {
+        return Err(already_set_up());
+    };
     if let Some(site) = &body.site {
-        check_site_id(&site.id)?;
-        statements.push(
+        let mut statements = vec![
             db.prepare("INSERT INTO sites (id, name, created_at) VALUES (?1, ?2, ?3)")
                 .bind(&[
                     site.id.as_str().into(),
                     site.name.as_str().into(),
                     now.into(),
                 ])?,
-        );
-        // The first admin owns the first site as a member too (reports go to members).
-        statements.push(
-            db.prepare(
-                "INSERT INTO memberships (user_id, site_id, role) \
-                 SELECT id, ?1, 'owner' FROM users WHERE email = ?2",
-            )
-            .bind(&[site.id.as_str().into(), body.email.trim().into()])?,
-        );
+            // The first admin owns the first site as a member too (reports go to members).
+            db.prepare("INSERT INTO memberships (user_id, site_id, role) VALUES (?1, ?2, 'owner')")
+                .bind(&[user.id.into(), site.id.as_str().into()])?,
+        ];
         for host in &site.hostnames {
             statements.push(
-                db.prepare("INSERT INTO site_hostnames (site_id, hostname) VALUES (?1, ?2)")
-                    .bind(&[
-                        site.id.as_str().into(),
-                        host.trim().to_ascii_lowercase().into(),
-                    ])?,
+                db.prepare(
+                    "INSERT OR IGNORE INTO site_hostnames (site_id, hostname) VALUES (?1, ?2)",
+                )
+                .bind(&[
+                    site.id.as_str().into(),
+                    host.trim().to_ascii_lowercase().into(),
+                ])?,
             );
         }
+        db.batch(statements).await?;
     }
-    db.batch(statements).await?;
     json(
         201,
         &serde_json::json!({ "email": body.email.trim(), "site": body.site.map(|s| s.id) }),
@@ -105,28 +158,109 @@ struct Credentials {
     password_hash: String,
 }
 
+/// The account key and address fingerprint a login is counted under. The one place that
+/// picks the key: the address fingerprint is the audit log's (`audit::instance_key`), so
+/// when that key's derivation or rotation changes, this is the line to follow it.
+async fn login_subjects(req: &Request, env: &Env, email: &str) -> worker::Result<(String, String)> {
+    let key = crate::audit::instance_key(env).await?;
+    let (cf, xff, real) = (
+        header(req, "CF-Connecting-IP"),
+        header(req, "X-Forwarded-For"),
+        header(req, "X-Real-IP"),
+    );
+    let ip = client_ip(&IpHeaders {
+        cf_connecting_ip: cf.as_deref(),
+        x_forwarded_for: xff.as_deref(),
+        x_real_ip: real.as_deref(),
+    });
+    Ok((account_key(&key, email), ip_fingerprint(&key, ip)))
+}
+
+/// 429 with `Retry-After` (seconds), as a JSON error like every other.
+fn too_many_attempts(retry_after_s: i64) -> RouteResult {
+    let mut resp = error_response(&ApiError::new(
+        429,
+        "too_many_attempts",
+        format!("too many failed logins; try again in {retry_after_s} s"),
+    ))?;
+    resp.headers_mut()
+        .set("Retry-After", &retry_after_s.to_string())?;
+    Ok(resp)
+}
+
+/// `POST /api/login`. Failed logins are throttled per account and per address fingerprint
+/// (`analytics_core::login`); an unknown email costs the same KDF work as a real one; a
+/// stored hash made with older settings is replaced on success.
 pub async fn login(mut req: Request, env: &Env) -> RouteResult {
     let body: LoginBody = read_json(&mut req, MAX_ACCOUNT_BODY_BYTES).await?;
+    let email = body.email.trim();
     let db = d1(env)?;
-    let creds: Option<Credentials> = db
-        .prepare("SELECT id, password_hash FROM users WHERE email = ?1")
-        .bind(&[body.email.trim().into()])?
+    let now = now_ms();
+    let (account, address) = login_subjects(&req, env, email).await?;
+    let counts: Option<FailuresRow> = db
+        .prepare(FAILURES_SQL)
+        .bind(&[
+            account.as_str().into(),
+            address.as_str().into(),
+            ((now - FAILURE_MEMORY_MS) as f64).into(),
+        ])?
         .first(None)
         .await?;
-    let ok = creds
-        .as_ref()
-        .map(|c| verify_password(&body.password, &c.password_hash))
-        .unwrap_or(false);
-    let Some(creds) = creds.filter(|_| ok) else {
-        return Err(ApiError::unauthorized("email or password is wrong").into());
-    };
-    start_session(
-        &req,
-        env,
-        creds.id,
-        serde_json::json!({ "email": body.email.trim() }),
+    let (account_failures, address_failures) = counts.map(FailuresRow::split).unwrap_or_default();
+    let address_failures = (!address.is_empty()).then_some(address_failures);
+    if let Decision::Refuse { retry_after_s } = decide(account_failures, address_failures, now) {
+        return too_many_attempts(retry_after_s);
+    }
+    let creds: Option<Credentials> = db
+        .prepare("SELECT id, password_hash FROM users WHERE email = ?1")
+        .bind(&[email.into()])?
+        .first(None)
+        .await?;
+    let ok = kdf::verify(
+        &body.password,
+        creds.as_ref().map(|c| c.password_hash.as_str()),
     )
-    .await
+    .await?;
+    if let Some(creds) = creds.as_ref().filter(|_| ok) {
+        if StoredHash::parse(&creds.password_hash).is_some_and(|h| h.needs_rehash()) {
+            // Only if unchanged meanwhile (a password change wins).
+            db.prepare("UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3")
+                .bind(&[
+                    kdf::hash(&body.password).await?.into(),
+                    (creds.id as f64).into(),
+                    creds.password_hash.as_str().into(),
+                ])?
+                .run()
+                .await?;
+        }
+        return start_session(&req, env, creds.id, serde_json::json!({ "email": email })).await;
+    }
+    db.prepare(RECORD_FAILURE_SQL)
+        .bind(&[
+            (now as f64).into(),
+            account.as_str().into(),
+            creds
+                .as_ref()
+                .map(|c| JsValue::from(c.id as f64))
+                .unwrap_or(JsValue::NULL),
+            address.as_str().into(),
+        ])?
+        .run()
+        .await?;
+    // The counts as they are now, with this failure.
+    let with_this = |f: Failures| Failures {
+        count: f.count + 1,
+        last_at: now,
+    };
+    let next = retry_after_failure(
+        with_this(account_failures),
+        address_failures.map(with_this),
+        now,
+    );
+    match next {
+        Some(retry_after_s) => too_many_attempts(retry_after_s),
+        None => Err(ApiError::unauthorized("email or password is wrong").into()),
+    }
 }
 
 /// Opens a dashboard session for `user_id` and answers `body` with its cookie.

@@ -7,6 +7,7 @@ use analytics_core::alerts::{
     CLAIM_UNMAILED_SQL, MAX_OUTSIDE_HOURS_SCAN, OUTSIDE_HOURS_CANDIDATES_SQL, RULES, UPSERT_SQL,
 };
 use analytics_core::email::EmailMessage;
+use analytics_core::login::{self, INSTANCE_SCOPE};
 use analytics_core::period::zone_or_utc;
 use analytics_core::report::site_link;
 use analytics_core::sql::SqlValue;
@@ -136,14 +137,105 @@ struct AlertRow {
     emailed_at: Option<f64>,
 }
 
+/// The hourly instance check: Vigia's own failed logins (`analytics_core::login`), filed under
+/// `INSTANCE_SCOPE` and mailed to the instance admins.
+pub async fn evaluate_instance(env: &Env, now: i64) -> worker::Result<()> {
+    let rules = rules(env);
+    let db = d1(env)?;
+    let mut found: Vec<Alert> = Vec::new();
+    for check in rules.instance_checks(now) {
+        let rows: Vec<CheckRow> = statement(&db, &check.sql, &check.binds)?
+            .all()
+            .await?
+            .results()?;
+        found.extend(rows.into_iter().map(|r| check.alert(r)));
+    }
+    if !found.is_empty() {
+        let statements = found
+            .iter()
+            .map(|a| statement(&db, UPSERT_SQL, &upsert_values(INSTANCE_SCOPE, a, now)))
+            .collect::<worker::Result<Vec<_>>>()?;
+        db.batch(statements).await?;
+    }
+    let provider = mail::provider(env).unwrap_or(None);
+    let webhook = setting(env, "VIGIA_ALERT_WEBHOOK_URL");
+    if provider.is_none() && webhook.is_none() {
+        return Ok(());
+    }
+    let new: Vec<Alert> = statement(
+        &db,
+        CLAIM_UNMAILED_SQL,
+        &[
+            SqlValue::Text(INSTANCE_SCOPE.into()),
+            SqlValue::Int(now_ms()),
+        ],
+    )?
+    .all()
+    .await?
+    .results()?;
+    if new.is_empty() {
+        return Ok(());
+    }
+    let link = format!("{}/", public_base(env, None).trim_end_matches('/'));
+    let (_, text, html) = alerts::mail("your Vigia instance", &new, &link, &zone_or_utc("UTC"));
+    let subject = login::instance_mail_subject(new.len());
+    if let Some(url) = &webhook {
+        let body = serde_json::json!({ "text": text, "content": text });
+        if let Err(e) = mail::post_json(url, &body, None).await {
+            worker::console_error!("instance alert webhook failed: {e}");
+        }
+    }
+    let Some(provider) = provider else {
+        return Ok(());
+    };
+    let recipients: Vec<Email> = db
+        .prepare(login::INSTANCE_ALERT_RECIPIENTS_SQL)
+        .all()
+        .await?
+        .results()?;
+    for r in recipients {
+        let message = EmailMessage {
+            from: mail::sender(env),
+            to: r.email,
+            subject: subject.clone(),
+            text: text.clone(),
+            html: html.clone(),
+            headers: Vec::new(),
+        };
+        if let Err(e) = mail::send(env, provider, &message).await {
+            worker::console_error!("instance alert mail failed: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// The daily cron: failed-login rows past what the locks and rules read.
+pub async fn prune_login_failures(env: &Env, now: i64) -> worker::Result<()> {
+    d1(env)?
+        .prepare(login::PRUNE_SQL)
+        .bind(&[((now - login::FAILURES_KEEP_MS) as f64).into()])?
+        .run()
+        .await?;
+    Ok(())
+}
+
 /// `GET /api/sites/{site}/alerts?before=&limit=`: what fired, newest first, and the rules.
 pub async fn list(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    list_scope(req, env, c.site()).await
+}
+
+/// `GET /api/alerts` (instance admins): the instance's own alerts (failed Vigia logins).
+pub async fn list_instance(req: Request, env: &Env) -> RouteResult {
+    list_scope(req, env, INSTANCE_SCOPE).await
+}
+
+async fn list_scope(req: Request, env: &Env, scope: &str) -> RouteResult {
     let pairs = query_pairs(&req)?;
     let before = alerts::parse_before(query_value(&pairs, "before"))?;
     let limit = query_value(&pairs, "limit")
         .and_then(|l| l.parse().ok())
         .unwrap_or(50);
-    let (sql, binds) = alerts::page_sql(c.site(), before, limit);
+    let (sql, binds) = alerts::page_sql(scope, before, limit);
     let rows: Vec<AlertRow> = statement(&d1(env)?, &sql, &binds)?.all().await?.results()?;
     let items: Vec<serde_json::Value> = rows
         .iter()
@@ -155,6 +247,8 @@ pub async fn list(req: Request, env: &Env, c: &Caller) -> RouteResult {
         .collect();
     let rule_names: Vec<serde_json::Value> = RULES
         .iter()
+        .filter(|_| !scope.is_empty())
+        .chain(login::INSTANCE_RULES.iter().filter(|_| scope.is_empty()))
         .map(|(name, description)| serde_json::json!({ "rule": name, "description": description }))
         .collect();
     json(
