@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { startWorker, createAdmin, eventually, freePort, sessionCookie } from "./harness.mjs";
+import { startWorker, createAdmin, eventually, freePort, launchBrowser, sessionCookie } from "./harness.mjs";
 
 /** The public-link limit this Worker runs with (the default is higher; see docs/security-accounts.md). */
 const SHARE_LIMIT = 20;
@@ -162,6 +162,38 @@ test("adding an existing account to one's site is an invitation, answered the sa
   const [eveInvite] = (await call("GET", "/api/me/invitations", { cookie: eve.cookie })).json.invitations;
   assert.equal((await call("DELETE", `/api/me/invitations/${eveInvite.id}`, { cookie: eve.cookie })).status, 200);
   assert.deepEqual((await call("GET", "/api/sites", { cookie: eve.cookie })).json.sites, []);
+});
+
+test("the dashboard shows an invitation under Account, and accepting it there gives access", async () => {
+  const dan = await user("dan");
+  assert.equal((await call("PUT", "/api/sites/amy-shop/members", { cookie: admin.cookie, body: { email: "amy@example.com", role: "owner" } })).status, 200);
+  const amy = { cookie: await sessionCookie(worker.base, { email: "amy@example.com", password: "amy password 123" }) };
+  assert.equal((await call("PUT", "/api/sites/amy-shop/members", { cookie: amy.cookie, body: { email: dan.email, role: "viewer" } })).status, 202);
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext();
+    const [name, value] = dan.cookie.split("=");
+    await context.addCookies([{ name, value, url: worker.base }]);
+    const tab = await context.newPage();
+    await tab.goto(`${worker.base}/?tab=account`);
+    await tab.waitForSelector("#invitations button");
+    assert.match(await tab.textContent("#invitations"), /amy-shop as viewer, from amy@example\.com/);
+    await tab.click("#invitations button:has-text('Accept')");
+    await tab.waitForSelector("#invitations >> text=Accepted");
+    assert.deepEqual((await call("GET", "/api/sites", { cookie: dan.cookie })).json.sites.map((s) => [s.id, s.role]), [["amy-shop", "viewer"]]);
+    // The token form offers an expiry and a site.
+    await tab.fill("#api-tokens input >> nth=0", "from the dashboard");
+    await tab.selectOption("#api-tokens select", "30");
+    await tab.fill("#api-tokens input >> nth=1", "amy-shop");
+    await tab.click("#api-tokens button[type=submit]");
+    await tab.waitForSelector("#new-token");
+    const [token] = (await call("GET", "/api/tokens", { cookie: dan.cookie })).json.tokens;
+    assert.equal(token.site, "amy-shop");
+    assert.ok(Math.abs(token.expires_at - (Date.now() + 30 * 86_400_000)) < 120_000);
+    assert.match(await tab.textContent("#api-tokens"), /amy-shop only/);
+  } finally {
+    await browser.close();
+  }
 });
 
 test("emails with CR/LF and mail headers are refused wherever an email is stored", async () => {
