@@ -12,24 +12,27 @@ routes = [
  ("POST","/api/login","public","Log in (sets the session cookie)","Failed logins are throttled per account and per address fingerprint: 429 `too_many_attempts` with `Retry-After` (seconds) while a lock holds; 401 for a wrong email or password.",["account"]),
  ("GET","/api/reports/unsubscribe","public","Unsubscribe page of a report mail","Needs the `site`, `user`, `kind` and `sig` of the link in the mail (signed by the instance; no login). Shows a confirmation button; following the link alone changes nothing.",["reports"]),
  ("POST","/api/reports/unsubscribe","public","Unsubscribe (confirmation or one-click)","Same query as the page; also the RFC 8058 one-click target of the mail's `List-Unsubscribe` header. Answers an HTML page.",["reports"]),
- ("GET","/api/share/{token}","public","Which site a public read-only link opens","404 when the link is off.",["sites"]),
+ ("GET","/api/share/{token}","public","Which site a public read-only link opens","404 when the link is off. Public links (this route and stats read with `X-Vigia-Share`) are rate-limited per address: 429 `rate_limited` with `Retry-After` past 240 requests a minute (`VIGIA_SHARE_REQUESTS_PER_MINUTE`).",["sites"]),
  ("POST","/api/invites/accept","public","Accept an invitation: set your password and log in","The token comes from the invitation link (`/?invite=<token>`); a link works once, for 7 days.",["account"]),
  ("POST","/api/logout","user","Log out (ends this session)","",["account"]),
  ("GET","/api/me","user","The logged-in user","",["account"]),
- ("POST","/api/me/password","user","Change your password","Needs the current password; ends your other sessions.",["account"]),
+ ("POST","/api/me/password","user","Change your password","Needs the current password; ends your other sessions and revokes your API tokens. You get a mail about it (when mail is on).",["account"]),
+ ("GET","/api/me/invitations","user","Your pending invitations to sites","Invitations sent to your account's email that have not expired (14 days): `{invitations: [{id, site, site_name, role, invited_by, expires_at}]}`. You become a member only by accepting one.",["account"]),
+ ("POST","/api/me/invitations/{id}/accept","user","Accept an invitation to a site","You become a member with the invited role. 404 for an invitation that is not yours, used or expired.",["account"]),
+ ("DELETE","/api/me/invitations/{id}","user","Decline an invitation to a site","",["account"]),
  ("GET","/api/tokens","user","Your API tokens (never the token values)","",["tokens"]),
- ("POST","/api/tokens","user","Create an API token","The token is in this answer only. Tokens authenticate GET /api/stats/* and /api/export/* with `Authorization: Bearer vgt_…`, with your roles.",["tokens"]),
+ ("POST","/api/tokens","user","Create an API token","The token is in this answer only. Tokens authenticate GET /api/stats/* and /api/export/* with `Authorization: Bearer vgt_…`, with your roles. Body: `{name, expires_in_days?, site?}`: a token expires after `expires_in_days` (1-365, default 90) and, with `site`, reads that site only (403 `token_scope` elsewhere). Changing your password revokes every token. You get a mail when a token is created (when mail is on).",["tokens"]),
  ("DELETE","/api/tokens/{id}","user","Revoke one of your API tokens","",["tokens"]),
  ("GET","/api/users","instance_admin","All users","",["users"]),
  ("POST","/api/users","instance_admin","Create a user, with an initial password or an invitation","Without `password` the answer carries `invite_url`, a one-time link (7 days) where the person sets their own password.",["users"]),
  ("DELETE","/api/users/{id}","instance_admin","Delete a user","",["users"]),
  ("GET","/api/sites","user","Sites you can read, with your role","",["sites"]),
- ("POST","/api/sites","user","Add a site (you become its owner)","",["sites"]),
+ ("POST","/api/sites","user","Add a site (you become its owner)","A user who is not an instance admin may own at most 10 sites (`VIGIA_MAX_SITES_PER_USER`): 403 `too_many_sites`.",["sites"]),
  ("GET","/api/sites/{site}","site:viewer","A site's settings, snippet and installation status","`first_event_at` is null until the first event has been stored. With `hash_routing` on, the snippet carries `data-hash`.",["sites"]),
  ("PATCH","/api/sites/{site}","site:admin","Edit name, hostnames, time zone, kept query parameters, retention, hash routing","Ingest applies a change within a minute (each Worker isolate caches a site's settings for 60 s).",["sites"]),
  ("DELETE","/api/sites/{site}","site:owner","Delete a site and all its data","Buffered events, raw events, rollups, goals, funnels, members and the public link.",["sites"]),
- ("GET","/api/sites/{site}/members","site:admin","Members and their roles","",["sites"]),
- ("PUT","/api/sites/{site}/members","site:admin","Give an existing user a role on the site","Only owners may grant or change the owner role.",["sites"]),
+ ("GET","/api/sites/{site}/members","site:admin","Members and their roles, and pending invitations","`{members: [{user_id, email, role}], invitations: [{email, role, expires_at}]}`.",["sites"]),
+ ("PUT","/api/sites/{site}/members","site:admin","Invite a person to the site with a role (or change a member's role)","Only owners may grant or change the owner role. From an instance admin, an existing account becomes a member at once (200, `{user_id, email, role}`; 404 for an unknown email). From anyone else the answer is 202 `{email, role, status: \"invited\", message}` whether or not an account has this email: the person becomes a member only when they accept (GET /api/me/invitations). A member's role changes at once.",["sites"]),
  ("DELETE","/api/sites/{site}/members/{user}","site:admin","Remove a member","",["sites"]),
  ("POST","/api/sites/{site}/share","site:admin","Turn the public read-only link on (new token) or off","",["sites"]),
  ("GET","/api/sites/{site}/goals","site:viewer","The site's goals","",["goals"]),
@@ -151,7 +154,7 @@ body("/api/sites/{site}/members","put",{"email":s,"role":{"type":"string","enum"
 body("/api/sites/{site}/share","post",{"enabled":{"type":"boolean"}},["enabled"])
 body("/api/sites/{site}/goals","post",{"kind":{"type":"string","enum":["event","page"]},"value":s},["kind","value"])
 body("/api/sites/{site}/funnels","post",{"name":s,"steps":{"type":"array","minItems":2,"maxItems":8,"items":{"type":"object","properties":{"kind":{"type":"string","enum":["event","page"]},"value":s}}}},["name","steps"])
-body("/api/tokens","post",{"name":s},["name"])
+body("/api/tokens","post",{"name":s,"expires_in_days":{"type":"integer","minimum":1,"maximum":365},"site":s},["name"])
 body("/api/sites/{site}/reports/subscription","put",{"monthly":{"type":"boolean"},"weekly":{"type":"boolean"}},[])
 body("/api/users","post",{"email":s,"password":{"type":"string","minLength":10,"description":"omit to invite"},"is_admin":{"type":"boolean"}},["email"])
 body("/api/invites/accept","post",{"token":s,"password":{"type":"string","minLength":10}},["token","password"])

@@ -134,6 +134,25 @@ pub const NO_PASSWORD_YET: &str = "invited";
 /// How long an invitation link works.
 pub const INVITE_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// How long an API token works when its creator names no expiry: a leaked token that nobody
+/// revokes stops working on its own.
+pub const TOKEN_DEFAULT_TTL_DAYS: i64 = 90;
+/// The longest expiry a token may be created with; a script that runs longer gets a new one.
+pub const TOKEN_MAX_TTL_DAYS: i64 = 365;
+
+/// When a token created at `now_ms` with `days` of life (the default when `None`) expires.
+pub fn token_expires_at(now_ms: i64, days: Option<i64>) -> Result<i64, ApiError> {
+    let days = days.unwrap_or(TOKEN_DEFAULT_TTL_DAYS);
+    if !(1..=TOKEN_MAX_TTL_DAYS).contains(&days) {
+        return Err(ApiError::bad_request(
+            "bad_expiry",
+            format!("expires_in_days is 1-{TOKEN_MAX_TTL_DAYS} (default {TOKEN_DEFAULT_TTL_DAYS})"),
+        ));
+    }
+    Ok(now_ms + days * DAY_MS)
+}
+
 pub fn verify_password(password: &str, stored: &str) -> bool {
     let Some(h) = StoredHash::parse(stored) else {
         return false;
@@ -240,6 +259,27 @@ mod tests {
         let c = session_cookie("tok", 60, true);
         assert!(c.contains("HttpOnly") && c.contains("Secure") && c.contains("SameSite=Strict"));
         assert!(!session_cookie("tok", 60, false).contains("Secure"));
+    }
+
+    #[test]
+    fn tokens_expire_by_default_and_never_later_than_the_maximum() {
+        let now = 1_000_000;
+        assert_eq!(
+            token_expires_at(now, None).unwrap(),
+            now + TOKEN_DEFAULT_TTL_DAYS * DAY_MS
+        );
+        assert_eq!(token_expires_at(now, Some(1)).unwrap(), now + DAY_MS);
+        assert_eq!(
+            token_expires_at(now, Some(TOKEN_MAX_TTL_DAYS)).unwrap(),
+            now + 365 * DAY_MS
+        );
+        for bad in [0, -1, TOKEN_MAX_TTL_DAYS + 1, i64::MAX] {
+            assert_eq!(
+                token_expires_at(now, Some(bad)).unwrap_err().error,
+                "bad_expiry"
+            );
+        }
+        assert_eq!((TOKEN_DEFAULT_TTL_DAYS, TOKEN_MAX_TTL_DAYS), (90, 365));
     }
 
     #[test]

@@ -10,6 +10,9 @@ pub struct ApiError {
     pub error: &'static str,
     /// A sentence a person can act on.
     pub message: String,
+    /// Seconds to wait before trying again, sent as `Retry-After` (rate limits).
+    #[serde(skip)]
+    pub retry_after_s: Option<u32>,
 }
 
 impl ApiError {
@@ -18,6 +21,14 @@ impl ApiError {
             status,
             error,
             message: message.into(),
+            retry_after_s: None,
+        }
+    }
+    /// A 429 `rate_limited` answer that says when to retry.
+    pub fn rate_limited(message: impl Into<String>, retry_after_s: u32) -> Self {
+        Self {
+            retry_after_s: Some(retry_after_s),
+            ..Self::new(429, "rate_limited", message)
         }
     }
     pub fn bad_request(error: &'static str, message: impl Into<String>) -> Self {
@@ -59,5 +70,11 @@ mod tests {
             r#"{"error":"bad_json","message":"body is not JSON"}"#
         );
         assert_eq!(e.status, 400);
+        let limited = ApiError::rate_limited("slow down", 7);
+        assert_eq!((limited.status, limited.retry_after_s), (429, Some(7)));
+        assert_eq!(
+            limited.to_json(),
+            r#"{"error":"rate_limited","message":"slow down"}"#
+        );
     }
 }

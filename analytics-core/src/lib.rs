@@ -2,6 +2,7 @@
 //!
 //! The Worker only parses HTTP, calls into this crate, and talks to D1 / Durable Objects.
 
+pub mod accounts;
 pub mod activity;
 pub mod alerts;
 pub mod audit;

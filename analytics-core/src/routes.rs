@@ -92,6 +92,10 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/api/logout", User),
     r("GET", "/api/me", User),
     r("POST", "/api/me/password", User),
+    // Invitations to sites, for the logged-in user's own email only.
+    r("GET", "/api/me/invitations", User),
+    r("POST", "/api/me/invitations/{id}/accept", User),
+    r("DELETE", "/api/me/invitations/{id}", User),
     r("GET", "/api/tokens", User),
     r("POST", "/api/tokens", User),
     r("DELETE", "/api/tokens/{id}", User),

@@ -450,8 +450,32 @@ pub struct Member {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    pub email: String,
+    pub role: String,
+    pub expires_at: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Members {
     pub members: Vec<Member>,
+    /// Invitations not answered yet: a person joins only by accepting.
+    pub invitations: Vec<Invitation>,
+}
+
+/// An invitation to a site sent to the logged-in user's email.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MyInvitation {
+    pub id: i64,
+    pub site: String,
+    pub site_name: String,
+    pub role: String,
+    pub invited_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MyInvitations {
+    pub invitations: Vec<MyInvitation>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -461,6 +485,9 @@ pub struct Token {
     pub prefix: String,
     pub created_at: f64,
     pub last_used_at: Option<f64>,
+    pub expires_at: f64,
+    /// The one site the token reads; none for every site its owner can read.
+    pub site: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

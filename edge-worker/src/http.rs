@@ -47,6 +47,9 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> RouteResult {
 pub fn error_response(error: &ApiError) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json; charset=utf-8")?;
+    if let Some(seconds) = error.retry_after_s {
+        headers.set("Retry-After", &seconds.to_string())?;
+    }
     Ok(Response::ok(error.to_json())?
         .with_status(error.status)
         .with_headers(headers))

@@ -314,11 +314,14 @@ async fn dispatch(
         ("GET", "/api/setup") => account::setup_status(req, env).await,
         ("POST", "/api/setup") => account::setup(req, env).await,
         ("POST", "/api/login") => account::login(req, env).await,
-        ("GET", "/api/share/{token}") => sites::share_info(env, c).await,
+        ("GET", "/api/share/{token}") => sites::share_info(req, env, c).await,
         ("POST", "/api/invites/accept") => users::accept_invite(req, env).await,
         ("POST", "/api/logout") => account::logout(req, env).await,
         ("GET", "/api/me") => account::me(c),
         ("POST", "/api/me/password") => users::change_password(req, env, c).await,
+        ("GET", "/api/me/invitations") => users::my_invitations(env, c).await,
+        ("POST", "/api/me/invitations/{id}/accept") => users::accept_invitation(env, c).await,
+        ("DELETE", "/api/me/invitations/{id}") => users::decline_invitation(env, c).await,
         ("GET", "/api/tokens") => users::list_tokens(env, c).await,
         ("POST", "/api/tokens") => users::create_token(req, env, c).await,
         ("DELETE", "/api/tokens/{id}") => users::revoke_token(env, c).await,
@@ -408,7 +411,7 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
 async fn prune_rate_counts(env: &Env, now: i64) -> Result<()> {
     let cutoff = (now - analytics_core::alerts::RATE_COUNTS_KEEP_MS) as f64;
     let db = db::d1(env)?;
-    for table in ["activity_rate", "rate_limited"] {
+    for table in ["activity_rate", "rate_limited", "share_rate"] {
         db.prepare(format!("DELETE FROM {table} WHERE win < ?1"))
             .bind(&[cutoff.into()])?
             .run()

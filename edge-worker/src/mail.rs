@@ -2,6 +2,7 @@
 //! binding (`EMAIL`) or an HTTP email API taking Resend's JSON (`VIGIA_EMAIL_API_URL`, secret
 //! `VIGIA_EMAIL_API_KEY`). The message itself is built in `analytics_core`.
 
+use analytics_core::accounts::{notice_mail, Notice};
 use analytics_core::email::{http_api_body, EmailMessage, Provider, DEFAULT_HTTP_EMAIL_URL};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
@@ -17,11 +18,33 @@ pub fn sender(env: &Env) -> String {
     setting(env, "VIGIA_EMAIL_FROM").unwrap_or_else(|| "Vigia <reports@localhost>".into())
 }
 
-/// Sends one message; answers the provider's message id, or the reason it failed.
+/// Sends one message; answers the provider's message id, or the reason it failed. A recipient
+/// that is not a strict address (an account stored before emails were checked strictly) is
+/// refused here too, so no stored value can add a header or a recipient.
 pub async fn send(env: &Env, provider: Provider, m: &EmailMessage) -> Result<String, String> {
+    analytics_core::email::check_address(&m.to)
+        .map_err(|_| "the recipient is not a valid address".to_string())?;
     match provider {
         Provider::Http => send_http(env, m).await,
         Provider::Cloudflare => send_binding(env, m).await,
+    }
+}
+
+/// Tells an account's owner about a change to their account (password, new API token), when
+/// mail is on. A failure is logged, not raised: the change has happened.
+pub async fn notify_account(env: &Env, req: &Request, to: &str, notice: Notice<'_>) {
+    let provider = match provider(env) {
+        Ok(Some(p)) => p,
+        Ok(None) => return,
+        Err(e) => {
+            worker::console_error!("account notice not sent: {e}");
+            return;
+        }
+    };
+    let base = crate::http::public_base(env, Some(req));
+    let message = notice_mail(&sender(env), to, &base, notice, crate::http::now_ms());
+    if let Err(e) = send(env, provider, &message).await {
+        worker::console_error!("account notice not sent: {e}");
     }
 }
 

@@ -70,16 +70,35 @@ pub async fn current_user(req: &Request, env: &Env) -> Result<Option<User>, Fail
     Ok(user)
 }
 
-async fn token_user(env: &Env, token: &str) -> Result<Option<User>, Failure> {
+#[derive(Deserialize)]
+struct TokenOwner {
+    id: i64,
+    email: String,
+    is_admin: i64,
+    /// The one site the token may read, when it is scoped.
+    scope: Option<String>,
+}
+
+/// The owner of an unexpired API token, and the token's site scope.
+async fn token_user(env: &Env, token: &str) -> Result<Option<(User, Option<String>)>, Failure> {
     let db = d1(env)?;
     let hash = token_hash(token);
-    let user = db
+    let owner = db
         .prepare(format!(
-            "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
+            "SELECT {USER_COLUMNS}, t.site_id AS scope FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = ?1 AND t.expires_at > ?2"
         ))
-        .bind(&[hash.as_str().into()])?
-        .first::<User>(None)
+        .bind(&[hash.as_str().into(), (now_ms() as f64).into()])?
+        .first::<TokenOwner>(None)
         .await?;
+    let user = owner.map(|o| {
+        let user = User {
+            id: o.id,
+            email: o.email,
+            is_admin: o.is_admin,
+        };
+        (user, o.scope)
+    });
     if user.is_some() {
         db.prepare("UPDATE api_tokens SET last_used_at = ?1 WHERE token_hash = ?2")
             .bind(&[(now_ms() as f64).into(), hash.into()])?
@@ -87,6 +106,49 @@ async fn token_user(env: &Env, token: &str) -> Result<Option<User>, Failure> {
             .await?;
     }
     Ok(user)
+}
+
+/// Counts a request made with a public link against its address's window; over
+/// `SHARE_REQUESTS_PER_WINDOW` (or `VIGIA_SHARE_REQUESTS_PER_MINUTE`), a 429 with `Retry-After`.
+/// Counted before the token is looked up, so guessing tokens is limited too.
+pub async fn limit_share(req: &Request, env: &Env) -> Result<(), Failure> {
+    use analytics_core::accounts::{
+        over_limit, share_fingerprint, COUNT_SHARE_REQUEST_SQL, SHARE_REQUESTS_PER_WINDOW,
+    };
+    use analytics_core::enrich::ip::{client_ip, IpHeaders};
+    use analytics_core::rate_limit::{retry_after_s, window_of, RATE_WINDOW_MS};
+    let now = now_ms();
+    let (cf, xff, real) = (
+        header(req, "CF-Connecting-IP"),
+        header(req, "X-Forwarded-For"),
+        header(req, "X-Real-IP"),
+    );
+    let ip = client_ip(&IpHeaders {
+        cf_connecting_ip: cf.as_deref(),
+        x_forwarded_for: xff.as_deref(),
+        x_real_ip: real.as_deref(),
+    });
+    let win = window_of(now) * RATE_WINDOW_MS;
+    let key = crate::audit::instance_key(env).await?;
+    let count: Option<f64> = d1(env)?
+        .prepare(COUNT_SHARE_REQUEST_SQL)
+        .bind(&[(win as f64).into(), share_fingerprint(&key, win, ip).into()])?
+        .first(Some("requests"))
+        .await?;
+    let limit = crate::config::limit(
+        env,
+        "VIGIA_SHARE_REQUESTS_PER_MINUTE",
+        SHARE_REQUESTS_PER_WINDOW,
+    );
+    if over_limit(count.unwrap_or(0.0) as i64, limit) {
+        let retry = retry_after_s(now);
+        return Err(ApiError::rate_limited(
+            format!("more than {limit} public-link requests this minute from your address; retry in {retry} s"),
+            retry,
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// The site a public link opens, if the link is on.
@@ -150,6 +212,8 @@ pub async fn authorize(
         .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
     let share = header(req, "X-Vigia-Share");
     caller.user = current_user(req, env).await?;
+    // The site an API token is limited to, when it is.
+    let mut token_scope = None;
     if caller.user.is_none() {
         if let Some(token) = bearer {
             if !token_may_call(route) {
@@ -160,11 +224,13 @@ pub async fn authorize(
                 )
                 .into());
             }
-            caller.user =
-                Some(token_user(env, &token).await?.ok_or_else(|| {
-                    ApiError::unauthorized("this API token is not valid (revoked?)")
-                })?);
+            let (user, scope) = token_user(env, &token).await?.ok_or_else(|| {
+                ApiError::unauthorized("this API token is not valid (expired or revoked?)")
+            })?;
+            caller.user = Some(user);
+            token_scope = scope;
         } else if let Some(token) = share {
+            limit_share(req, env).await?;
             let site = share_site(env, &token)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized("this public link is off or wrong"))?;
@@ -183,6 +249,11 @@ pub async fn authorize(
         }
     }
     let user = caller.user()?.clone();
+    if token_scope.is_some() && !matches!(route.access, Access::Site(_)) {
+        // A scoped token never reaches anything beyond its site (token_may_call allows site
+        // routes only; this keeps it so if that list ever grows).
+        return Err(ApiError::new(403, "token_scope", "this API token reads one site only").into());
+    }
     match route.access {
         Access::Public | Access::User => Ok(caller),
         Access::InstanceAdmin if user.is_admin != 0 => Ok(caller),
@@ -193,6 +264,14 @@ pub async fn authorize(
             let site = site_param
                 .or_else(|| query_site(req))
                 .ok_or_else(|| ApiError::bad_request("missing_site", "site is required"))?;
+            if let Some(scope) = token_scope.as_deref().filter(|s| *s != site) {
+                return Err(ApiError::new(
+                    403,
+                    "token_scope",
+                    format!("this API token reads only the site {scope:?}"),
+                )
+                .into());
+            }
             // Unknown sites and sites the user is not a member of answer the same 404, so
             // membership cannot be probed.
             let role = site_role(env, &user, &site).await?.ok_or_else(|| {

@@ -3,12 +3,57 @@
 use leptos::prelude::*;
 
 use super::status_line;
-use crate::api::{self, NewToken, Tokens, Users};
+use crate::api::{self, MyInvitations, NewToken, Tokens, Users};
 use crate::format::moment;
 
 #[component]
 pub fn Account() -> impl IntoView {
-    view! { <Password/> <ApiTokens/> }
+    view! { <Invitations/> <Password/> <ApiTokens/> }
+}
+
+/// Invitations to sites: a person becomes a member only by accepting one here.
+#[component]
+fn Invitations() -> impl IntoView {
+    let reload = RwSignal::new(0u32);
+    let invitations = api::fetched::<MyInvitations>(move || {
+        reload.get();
+        "/api/me/invitations".into()
+    });
+    let status = RwSignal::new(None);
+    let answer = move |path: String, accept: bool| {
+        leptos::task::spawn_local(async move {
+            let done = if accept {
+                api::post::<()>(&path, &"{}").await
+            } else {
+                api::delete(&path).await
+            };
+            match done {
+                Ok(()) if accept => status.set(Some(Ok(
+                    "Accepted: the site is in your site list now (reload to see it).".into(),
+                ))),
+                Ok(()) => status.set(Some(Ok("Declined.".into()))),
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+            reload.update(|n| *n += 1);
+        });
+    };
+    view! {
+        {move || invitations.get().and_then(Result::ok).filter(|i| !i.invitations.is_empty() || status.get().is_some()).map(|i| view! {
+            <section class="card" id="invitations">
+                <h2>"Invitations"</h2>
+                <table class="breakdown"><tbody>
+                    {i.invitations.into_iter().map(|inv| {
+                        let accept = format!("/api/me/invitations/{}/accept", inv.id);
+                        let decline = format!("/api/me/invitations/{}", inv.id);
+                        view! { <tr><td>{inv.site_name}<br/><span class="muted">{format!("{} as {}, from {}", inv.site, inv.role, inv.invited_by)}</span></td>
+                            <td class="num"><button on:click=move |_| answer(accept.clone(), true)>"Accept"</button>" "
+                            <button class="link" on:click=move |_| answer(decline.clone(), false)>"Decline"</button></td></tr> }
+                    }).collect_view()}
+                </tbody></table>
+                {status_line(status)}
+            </section>
+        })}
+    }
 }
 
 #[component]
@@ -54,11 +99,18 @@ fn ApiTokens() -> impl IntoView {
         "/api/tokens".into()
     });
     let name = RwSignal::new(String::new());
+    let days = RwSignal::new("90".to_string());
+    let site = RwSignal::new(String::new());
     let fresh = RwSignal::new(None::<String>);
     let status = RwSignal::new(None);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "name": name.get_untracked() });
+        let mut body = serde_json::json!({ "name": name.get_untracked(),
+            "expires_in_days": days.get_untracked().parse::<i64>().unwrap_or(90) });
+        let scope = site.get_untracked();
+        if !scope.trim().is_empty() {
+            body["site"] = scope.trim().into();
+        }
         leptos::task::spawn_local(async move {
             match api::post::<NewToken>("/api/tokens", &body).await {
                 Ok(t) => {
@@ -83,6 +135,7 @@ fn ApiTokens() -> impl IntoView {
                     {move || tokens.get().and_then(Result::ok).map(|t| t.tokens.into_iter().map(|token| {
                         let id = token.id;
                         let used = token.last_used_at.map(|t| format!("last used {}", moment(t as i64))).unwrap_or_else(|| "never used".into());
+                        let used = format!("{used} · expires {}{}", moment(token.expires_at as i64), token.site.map(|s| format!(" · {s} only")).unwrap_or_default());
                         // When it was made and used goes under the name: four columns do not fit a phone.
                         view! { <tr><td>{token.name}<br/><span class="muted">{format!("created {} · {used}", moment(token.created_at as i64))}</span></td><td><code>{token.prefix}"…"</code></td>
                             <td class="num"><button class="link" on:click=move |_| { leptos::task::spawn_local(async move {
@@ -92,6 +145,10 @@ fn ApiTokens() -> impl IntoView {
             </table>
             <form class="inline-form" on:submit=create>
                 <input required aria-label="Token name" placeholder="Reporting script" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
+                <select aria-label="Expires after" on:change=move |ev| days.set(event_target_value(&ev))>
+                    <option value="30">"30 days"</option><option value="90" selected>"90 days"</option><option value="365">"365 days"</option>
+                </select>
+                <input aria-label="Only this site (optional)" placeholder="all my sites" prop:value=site on:input=move |ev| site.set(event_target_value(&ev))/>
                 <button type="submit">"Create token"</button>
             </form>
             {status_line(status)}

@@ -221,7 +221,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                 (_, Some(Ok(false))) => view! {
                     <section class="card empty">
                         <h2>"No sites yet"</h2>
-                        <p>"Add your first site to get its snippet."</p>
+                        <p>"Add your first site to get its snippet, or accept an invitation under Account."</p>
                         <button class="primary" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"Add a site"</button>
                     </section>
                 }.into_any(),

@@ -394,8 +394,13 @@ fn MembersEditor(owner: bool) -> impl IntoView {
         let path = site_path(view, "/members");
         leptos::task::spawn_local(async move {
             match api::send::<serde_json::Value>("PUT", &path, &body).await {
-                Ok(_) => {
-                    status.set(Some(Ok("Access given.".into())));
+                Ok(answer) => {
+                    // Anyone but an instance admin invites: the person joins on accepting.
+                    status.set(Some(Ok(if answer["status"] == "invited" {
+                        "Invitation recorded. If this email has an account, they see it under Account and get access when they accept.".into()
+                    } else {
+                        "Access given.".into()
+                    })));
                     email.set(String::new());
                     reload.update(|n| *n += 1);
                 }
@@ -416,6 +421,9 @@ fn MembersEditor(owner: bool) -> impl IntoView {
                                 if let Err(e) = api::delete(&path).await { status.set(Some(Err(e.message))); }
                                 reload.update(|n| *n += 1); }); }>"Remove"</button></td></tr> }
                     }).collect_view())}
+                    {move || members.get().and_then(Result::ok).map(|m| m.invitations.into_iter().map(|i| view! {
+                        <tr class="invited"><td>{i.email}</td><td>{i.role}</td><td class="num muted">"invited"</td></tr>
+                    }).collect_view())}
                 </tbody>
             </table>
             <form class="inline-form" on:submit=add>
@@ -424,7 +432,7 @@ fn MembersEditor(owner: bool) -> impl IntoView {
                     <option value="viewer">"Viewer"</option><option value="auditor">"Auditor"</option><option value="admin">"Admin"</option>
                     {owner.then(|| view! { <option value="owner">"Owner"</option> })}
                 </select>
-                <button type="submit">"Give access"</button>
+                <button type="submit">"Invite"</button>
             </form>
             {status_line(status)}
         </section>

@@ -1,6 +1,10 @@
 //! Sites: list, create, read (with the snippet and the installation check), edit, delete with
 //! all its data, members and roles, and the optional public link.
 
+use analytics_core::accounts::{
+    clean_email, invite_answer, MAX_PENDING_INVITES_PER_SITE, MAX_SITES_PER_USER,
+    PENDING_COUNT_SQL, SITE_INVITE_TTL_MS, UPSERT_INVITE_SQL,
+};
 use analytics_core::limits::MAX_SITE_ID_BYTES;
 use analytics_core::period::time_zone;
 use analytics_core::routes::Role;
@@ -139,10 +143,29 @@ fn check_allow_list(list: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `POST /api/sites`: any user may add a site and becomes its owner.
+/// `POST /api/sites`: any user may add a site and becomes its owner; a user who is not an
+/// instance admin may own at most `MAX_SITES_PER_USER` (`VIGIA_MAX_SITES_PER_USER`), so one
+/// account cannot fill the instance. Concurrent requests may pass the check together: the
+/// bound can be overshot by the requests in flight, never by more.
 pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let user = c.user()?.clone();
     let body: SiteBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
+    if user.is_admin == 0 {
+        let limit = crate::config::limit(env, "VIGIA_MAX_SITES_PER_USER", MAX_SITES_PER_USER);
+        let owned: Option<f64> = d1(env)?
+            .prepare("SELECT COUNT(*) AS n FROM memberships WHERE user_id = ?1 AND role = 'owner'")
+            .bind(&[(user.id as f64).into()])?
+            .first(Some("n"))
+            .await?;
+        if owned.unwrap_or(0.0) as i64 >= limit {
+            return Err(ApiError::new(
+                403,
+                "too_many_sites",
+                format!("you own {limit} sites, the most an account may; delete one or ask an instance admin"),
+            )
+            .into());
+        }
+    }
     let hostnames = clean_hostnames(body.hostnames.as_deref().unwrap_or_default())?;
     let id = match body.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(id) => id.to_string(),
@@ -361,7 +384,25 @@ struct Member {
     role: String,
 }
 
+#[derive(Serialize, Deserialize)]
+struct PendingInvite {
+    email: String,
+    role: String,
+    expires_at: f64,
+}
+
+/// `GET /api/sites/{site}/members`: the members, and the invitations not yet answered.
 pub async fn members(env: &Env, c: &Caller) -> RouteResult {
+    let invitations: Vec<PendingInvite> = d1(env)?
+        .prepare("SELECT email, role, expires_at FROM site_invites WHERE site_id = ?1 AND expires_at > ?2 ORDER BY email")
+        .bind(&[c.site().into(), (now_ms() as f64).into()])?
+        .all()
+        .await?
+        .results()?;
+    let invitations: Vec<serde_json::Value> = invitations
+        .iter()
+        .map(|i| serde_json::json!({ "email": i.email, "role": i.role, "expires_at": i.expires_at as i64 }))
+        .collect();
     let rows: Vec<Member> = d1(env)?
         .prepare(
             "SELECT u.id AS user_id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
@@ -371,7 +412,10 @@ pub async fn members(env: &Env, c: &Caller) -> RouteResult {
         .all()
         .await?
         .results()?;
-    json(200, &serde_json::json!({ "members": rows }))
+    json(
+        200,
+        &serde_json::json!({ "members": rows, "invitations": invitations }),
+    )
 }
 
 #[derive(Deserialize)]
@@ -399,43 +443,97 @@ fn check_may_change(c: &Caller, from: Option<Role>, to: Option<Role>) -> Result<
     Ok(())
 }
 
-/// `PUT /api/sites/{site}/members`: gives an existing user a role on the site.
+/// `PUT /api/sites/{site}/members`: a role for a person. A member's role changes at once. An
+/// instance admin (who can list every account anyway) adds an existing account at once. Anyone
+/// else invites: the person becomes a member only by accepting, and the answer is the same
+/// whether or not an account has this email, so it tells nothing about who exists.
 pub async fn set_member(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let body: MemberBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
     let role = Role::parse(&body.role).ok_or_else(|| {
         ApiError::bad_request("bad_role", "role is owner, admin, auditor or viewer")
     })?;
+    let email = clean_email(&body.email)?;
+    let caller = c.user()?;
     let db = d1(env)?;
-    let user_id: Option<f64> = db
-        .prepare("SELECT id FROM users WHERE email = ?1")
-        .bind(&[body.email.trim().into()])?
-        .first(Some("id"))
-        .await?;
-    let user_id = user_id.map(|id| id as i64).ok_or_else(|| {
-        ApiError::not_found(
-            "no user with this email; an instance admin can create the account first",
+    #[derive(Deserialize)]
+    struct Current {
+        user_id: f64,
+        role: String,
+    }
+    // Members of this site are listed to its admins already: changing a role reveals nothing.
+    let member: Option<Current> = db
+        .prepare(
+            "SELECT m.user_id, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.site_id = ?1 AND u.email = ?2",
         )
-    })?;
-    check_may_change(c, member_role(env, c.site(), user_id).await?, Some(role))?;
-    db.prepare(
-        "INSERT INTO memberships (user_id, site_id, role) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (user_id, site_id) DO UPDATE SET role = excluded.role",
-    )
-    .bind(&[
-        (user_id as f64).into(),
-        c.site().into(),
-        role.as_str().into(),
-    ])?
-    .run()
-    .await?;
-    json(
-        200,
-        &Member {
-            user_id,
-            email: body.email.trim().into(),
-            role: role.as_str().into(),
-        },
-    )
+        .bind(&[c.site().into(), email.as_str().into()])?
+        .first(None)
+        .await?;
+    let current = member.as_ref().and_then(|m| Role::parse(&m.role));
+    check_may_change(c, current, Some(role))?;
+    let direct = match &member {
+        Some(m) => Some(m.user_id as i64),
+        None if caller.is_admin != 0 => {
+            let id: Option<f64> = db
+                .prepare("SELECT id FROM users WHERE email = ?1")
+                .bind(&[email.as_str().into()])?
+                .first(Some("id"))
+                .await?;
+            Some(id.map(|id| id as i64).ok_or_else(|| {
+                ApiError::not_found(
+                    "no user with this email; an instance admin can create the account first",
+                )
+            })?)
+        }
+        None => None,
+    };
+    if let Some(user_id) = direct {
+        db.prepare(
+            "INSERT INTO memberships (user_id, site_id, role) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user_id, site_id) DO UPDATE SET role = excluded.role",
+        )
+        .bind(&[
+            (user_id as f64).into(),
+            c.site().into(),
+            role.as_str().into(),
+        ])?
+        .run()
+        .await?;
+        return json(
+            200,
+            &Member {
+                user_id,
+                email,
+                role: role.as_str().into(),
+            },
+        );
+    }
+    let now = now_ms();
+    let pending: Option<f64> = db
+        .prepare(PENDING_COUNT_SQL)
+        .bind(&[c.site().into(), (now as f64).into()])?
+        .first(Some("n"))
+        .await?;
+    if pending.unwrap_or(0.0) as i64 >= MAX_PENDING_INVITES_PER_SITE {
+        return Err(ApiError::new(
+            409,
+            "too_many_invitations",
+            format!("this site has {MAX_PENDING_INVITES_PER_SITE} invitations waiting for an answer; wait until some are accepted or expire"),
+        )
+        .into());
+    }
+    db.prepare(UPSERT_INVITE_SQL)
+        .bind(&[
+            c.site().into(),
+            email.as_str().into(),
+            role.as_str().into(),
+            (caller.id as f64).into(),
+            (now as f64).into(),
+            ((now + SITE_INVITE_TTL_MS) as f64).into(),
+        ])?
+        .run()
+        .await?;
+    json(202, &invite_answer(&email, role))
 }
 
 pub async fn remove_member(env: &Env, c: &Caller) -> RouteResult {
@@ -482,8 +580,10 @@ pub async fn set_share(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     )
 }
 
-/// `GET /api/share/{token}`: which site a public link opens.
-pub async fn share_info(env: &Env, c: &Caller) -> RouteResult {
+/// `GET /api/share/{token}`: which site a public link opens. Rate-limited per address like
+/// every public-link request, valid token or not.
+pub async fn share_info(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    crate::session::limit_share(&req, env).await?;
     let site = crate::session::share_site(env, c.param("token"))
         .await?
         .ok_or_else(|| ApiError::not_found("this public link is off or wrong"))?;

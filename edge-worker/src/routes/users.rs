@@ -1,16 +1,20 @@
 //! Users (instance admins create and remove them), passwords, and personal API tokens.
 
+use analytics_core::accounts::{
+    clean_email, Notice, ACCEPT_INVITE_SQL, DELETE_MY_INVITE_SQL, MY_INVITES_SQL, MY_INVITE_SQL,
+};
 use analytics_core::auth::{
-    check_new_password, hash_password, token_hash, verify_password, INVITE_TTL_MS, NO_PASSWORD_YET,
-    PBKDF2_ITERATIONS,
+    check_new_password, hash_password, token_expires_at, token_hash, verify_password,
+    INVITE_TTL_MS, NO_PASSWORD_YET, PBKDF2_ITERATIONS,
 };
 use analytics_core::ApiError;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request};
 
-use super::account::check_email;
 use crate::db::d1;
-use crate::http::{id_param, json, now_ms, random_bytes, random_hex, read_json, RouteResult};
+use crate::http::{
+    id_param, json, now_ms, random_bytes, random_hex, read_json, Failure, RouteResult,
+};
 use crate::session::Caller;
 
 const MAX_USER_BODY_BYTES: usize = 4 * 1024;
@@ -57,8 +61,8 @@ struct NewUser {
 
 /// `POST /api/users`: an account with an initial password, or an invitation link.
 pub async fn create(mut req: Request, env: &Env) -> RouteResult {
-    let body: NewUser = read_json(&mut req, MAX_USER_BODY_BYTES).await?;
-    check_email(&body.email)?;
+    let mut body: NewUser = read_json(&mut req, MAX_USER_BODY_BYTES).await?;
+    body.email = clean_email(&body.email)?;
     let hash = match &body.password {
         Some(password) => {
             check_new_password(password)?;
@@ -161,7 +165,9 @@ struct PasswordChange {
     new: String,
 }
 
-/// `POST /api/me/password`: needs the current password; ends every other session.
+/// `POST /api/me/password`: needs the current password; ends every other session and revokes
+/// every API token (a token taken with the old password must not outlive it), then mails the
+/// account's owner.
 pub async fn change_password(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let user = c.user()?;
     let body: PasswordChange = read_json(&mut req, MAX_USER_BODY_BYTES).await?;
@@ -186,9 +192,15 @@ pub async fn change_password(mut req: Request, env: &Env, c: &Caller) -> RouteRe
             .bind(&[hash.into(), (user.id as f64).into()])?,
         db.prepare("DELETE FROM sessions_auth WHERE user_id = ?1 AND token_hash != ?2")
             .bind(&[(user.id as f64).into(), keep.into()])?,
+        db.prepare("DELETE FROM api_tokens WHERE user_id = ?1")
+            .bind(&[(user.id as f64).into()])?,
     ])
     .await?;
-    json(200, &serde_json::json!({ "changed": true }))
+    crate::mail::notify_account(env, &req, &user.email, Notice::PasswordChanged).await;
+    json(
+        200,
+        &serde_json::json!({ "changed": true, "tokens_revoked": true }),
+    )
 }
 
 #[derive(Serialize, Deserialize)]
@@ -198,11 +210,19 @@ struct TokenRow {
     prefix: String,
     created_at: f64,
     last_used_at: Option<f64>,
+    expires_at: f64,
+    /// The one site the token reads, or null for every site its owner can read.
+    site: Option<String>,
 }
 
+/// A user's tokens; expired ones are deleted first (they can never work again).
 async fn tokens_of(env: &Env, user_id: i64) -> worker::Result<Vec<TokenRow>> {
-    d1(env)?
-        .prepare("SELECT id, name, prefix, created_at, last_used_at FROM api_tokens WHERE user_id = ?1 ORDER BY id")
+    let db = d1(env)?;
+    db.prepare("DELETE FROM api_tokens WHERE user_id = ?1 AND expires_at <= ?2")
+        .bind(&[(user_id as f64).into(), (now_ms() as f64).into()])?
+        .run()
+        .await?;
+    db.prepare("SELECT id, name, prefix, created_at, last_used_at, expires_at, site_id AS site FROM api_tokens WHERE user_id = ?1 ORDER BY id")
         .bind(&[(user_id as f64).into()])?
         .all()
         .await?
@@ -217,9 +237,14 @@ pub async fn list_tokens(env: &Env, c: &Caller) -> RouteResult {
 #[derive(Deserialize)]
 struct NewToken {
     name: String,
+    /// Days until the token stops working (`TOKEN_DEFAULT_TTL_DAYS` when absent).
+    expires_in_days: Option<i64>,
+    /// Limits the token to this site (one the user can read).
+    site: Option<String>,
 }
 
-/// `POST /api/tokens`: the token is in this answer only; Vigia keeps its hash.
+/// `POST /api/tokens`: the token is in this answer only; Vigia keeps its hash. It expires,
+/// may be limited to one site, and its owner gets a mail about it.
 pub async fn create_token(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let user = c.user()?;
     let body: NewToken = read_json(&mut req, MAX_USER_BODY_BYTES).await?;
@@ -238,16 +263,50 @@ pub async fn create_token(mut req: Request, env: &Env, c: &Caller) -> RouteResul
         )
         .into());
     }
+    let now = now_ms();
+    let expires_at = token_expires_at(now, body.expires_in_days)?;
+    let site = body
+        .site
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    if let Some(site) = site {
+        // A scope the user cannot read is refused like an unknown site (nothing to probe).
+        let readable = super::sites::check_site_id(site).is_ok()
+            && crate::session::site_role(env, user, site).await?.is_some();
+        if !readable {
+            return Err(ApiError::new(
+                404,
+                "site_not_found",
+                format!("no site {site:?} that you can read"),
+            )
+            .into());
+        }
+    }
     let token = format!("{TOKEN_PREFIX}{}", random_hex::<32>()?);
     let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
+    let scope = site
+        .map(wasm_bindgen::JsValue::from)
+        .unwrap_or(wasm_bindgen::JsValue::NULL);
     let id: Option<f64> = d1(env)?
-        .prepare("INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id")
-        .bind(&[(user.id as f64).into(), name.into(), token_hash(&token).into(), prefix.as_str().into(), (now_ms() as f64).into()])?
+        .prepare("INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, expires_at, site_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id")
+        .bind(&[(user.id as f64).into(), name.into(), token_hash(&token).into(), prefix.as_str().into(), (now as f64).into(), (expires_at as f64).into(), scope])?
         .first(Some("id"))
         .await?;
+    crate::mail::notify_account(
+        env,
+        &req,
+        &user.email,
+        Notice::TokenCreated {
+            name,
+            site,
+            expires_at,
+        },
+    )
+    .await;
     json(
         201,
-        &serde_json::json!({ "id": id.unwrap_or_default() as i64, "name": name, "prefix": prefix, "token": token }),
+        &serde_json::json!({ "id": id.unwrap_or_default() as i64, "name": name, "prefix": prefix, "token": token, "expires_at": expires_at, "site": site }),
     )
 }
 
@@ -262,4 +321,84 @@ pub async fn revoke_token(env: &Env, c: &Caller) -> RouteResult {
         return Err(ApiError::not_found("no such token").into());
     }
     json(200, &serde_json::json!({ "revoked": id }))
+}
+
+#[derive(Serialize, Deserialize)]
+struct MyInvite {
+    id: i64,
+    site: String,
+    site_name: String,
+    role: String,
+    invited_by: String,
+    expires_at: f64,
+}
+
+/// `GET /api/me/invitations`: invitations to sites sent to the caller's email.
+pub async fn my_invitations(env: &Env, c: &Caller) -> RouteResult {
+    let user = c.user()?;
+    let rows: Vec<MyInvite> = d1(env)?
+        .prepare(MY_INVITES_SQL)
+        .bind(&[user.email.as_str().into(), (now_ms() as f64).into()])?
+        .all()
+        .await?
+        .results()?;
+    let out: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|i| serde_json::json!({ "id": i.id, "site": i.site, "site_name": i.site_name, "role": i.role, "invited_by": i.invited_by, "expires_at": i.expires_at as i64 }))
+        .collect();
+    json(200, &serde_json::json!({ "invitations": out }))
+}
+
+fn invite_not_found() -> Failure {
+    ApiError::new(
+        404,
+        "invitation_not_found",
+        "no such invitation for you (used, expired or declined?)",
+    )
+    .into()
+}
+
+/// `POST /api/me/invitations/{id}/accept`: the caller becomes a member with the invited role.
+/// Only the account whose email was invited can accept.
+pub async fn accept_invitation(env: &Env, c: &Caller) -> RouteResult {
+    let user = c.user()?;
+    let id = id_param(c.param("id"))?;
+    let now = now_ms() as f64;
+    let db = d1(env)?;
+    let invite: MyInvite = db
+        .prepare(MY_INVITE_SQL)
+        .bind(&[user.email.as_str().into(), now.into(), (id as f64).into()])?
+        .first(None)
+        .await?
+        .ok_or_else(invite_not_found)?;
+    db.batch(vec![
+        db.prepare(ACCEPT_INVITE_SQL).bind(&[
+            (id as f64).into(),
+            (user.id as f64).into(),
+            user.email.as_str().into(),
+            now.into(),
+        ])?,
+        db.prepare(DELETE_MY_INVITE_SQL)
+            .bind(&[(id as f64).into(), user.email.as_str().into()])?,
+    ])
+    .await?;
+    json(
+        200,
+        &serde_json::json!({ "site": invite.site, "role": invite.role }),
+    )
+}
+
+/// `DELETE /api/me/invitations/{id}`: declines (the invitation is deleted).
+pub async fn decline_invitation(env: &Env, c: &Caller) -> RouteResult {
+    let user = c.user()?;
+    let id = id_param(c.param("id"))?;
+    let result = d1(env)?
+        .prepare(DELETE_MY_INVITE_SQL)
+        .bind(&[(id as f64).into(), user.email.as_str().into()])?
+        .run()
+        .await?;
+    if result.meta()?.and_then(|m| m.changes).unwrap_or(0) == 0 {
+        return Err(invite_not_found());
+    }
+    json(200, &serde_json::json!({ "declined": id }))
 }

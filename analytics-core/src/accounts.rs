@@ -1,0 +1,263 @@
+//! Accounts and who may join a site: invitations to a site (a person joins only by accepting),
+//! how many sites a plain user may own, the public links' rate limit, and the mails that tell
+//! an account's owner about a password change or a new API token.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::compliance::escape_html;
+use crate::email::{check_address, EmailMessage};
+use crate::error::ApiError;
+use crate::routes::Role;
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// How long an invitation to a site waits for its answer.
+pub const SITE_INVITE_TTL_MS: i64 = 14 * DAY_MS;
+/// Pending invitations one site may hold: an admin cannot fill the table (or anyone's
+/// invitation list) without bound.
+pub const MAX_PENDING_INVITES_PER_SITE: i64 = 50;
+/// Sites a user who is not an instance admin may own (each site they create makes them its
+/// owner). Instance admins are not bounded. `VIGIA_MAX_SITES_PER_USER` may change it.
+pub const MAX_SITES_PER_USER: i64 = 10;
+/// Requests one address may make with public links (the site lookup and stats read through
+/// `X-Vigia-Share`, valid token or not) per rate window (`rate_limit::RATE_WINDOW_MS`). A
+/// shared dashboard makes about ten per view; guessing a 128-bit token stays hopeless.
+/// `VIGIA_SHARE_REQUESTS_PER_MINUTE` may change it.
+pub const SHARE_REQUESTS_PER_WINDOW: i64 = 240;
+
+/// Counts one public-link request of an address fingerprint in a window and answers the
+/// window's count. Binds: window start (ms), fingerprint.
+pub const COUNT_SHARE_REQUEST_SQL: &str = "INSERT INTO share_rate (win, fingerprint, requests) \
+     VALUES (?1, ?2, 1) ON CONFLICT (win, fingerprint) DO UPDATE SET \
+     requests = share_rate.requests + 1 RETURNING requests";
+
+/// The key a public-link request is counted under: a keyed hash of the address and the
+/// window, so the stored counts neither hold an address nor link one window to the next.
+pub fn share_fingerprint(key: &[u8], window_start_ms: i64, ip: Option<std::net::IpAddr>) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    let ip = ip.map(|ip| ip.to_string()).unwrap_or_default();
+    mac.update(format!("share\n{window_start_ms}\n{ip}").as_bytes());
+    crate::hex::encode(&mac.finalize().into_bytes()[..8])
+}
+
+/// Whether the `count`-th request of a window is over `limit`.
+pub fn over_limit(count: i64, limit: i64) -> bool {
+    count > limit
+}
+
+/// An email as it is stored: trimmed, and strictly checked (no CR/LF, spaces, angle brackets,
+/// commas or semicolons, so it can never add a header or a recipient to a mail).
+pub fn clean_email(email: &str) -> Result<String, ApiError> {
+    let email = email.trim();
+    check_address(email)?;
+    Ok(email.to_string())
+}
+
+/// The one answer to `PUT /api/sites/{site}/members` from someone who is not an instance admin:
+/// the same whether an account has this email or not, so it tells nothing about who exists.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct InviteAnswer<'a> {
+    pub email: &'a str,
+    pub role: &'a str,
+    pub status: &'static str,
+    pub message: &'static str,
+}
+
+pub fn invite_answer<'a>(email: &'a str, role: Role) -> InviteAnswer<'a> {
+    InviteAnswer {
+        email,
+        role: role.as_str(),
+        status: "invited",
+        message: "invitation recorded: if this email has an account, its owner sees it in the dashboard and becomes a member on accepting",
+    }
+}
+
+/// Creates or renews an invitation; the role is the latest one asked for. Binds: site, email,
+/// role, inviter's user id, now, expiry.
+pub const UPSERT_INVITE_SQL: &str = "INSERT INTO site_invites \
+     (site_id, email, role, invited_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+     ON CONFLICT (site_id, email) DO UPDATE SET role = excluded.role, \
+     invited_by = excluded.invited_by, created_at = excluded.created_at, \
+     expires_at = excluded.expires_at";
+
+/// Pending (unexpired) invitations of a site. Binds: site, now.
+pub const PENDING_COUNT_SQL: &str =
+    "SELECT COUNT(*) AS n FROM site_invites WHERE site_id = ?1 AND expires_at > ?2";
+
+/// A user's pending invitations, matched by their account's email. Binds: email, now.
+pub const MY_INVITES_SQL: &str = "SELECT i.id, i.site_id AS site, s.name AS site_name, i.role, \
+     COALESCE(u.email, '') AS invited_by, i.expires_at FROM site_invites i \
+     JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.invited_by \
+     WHERE i.email = ?1 AND i.expires_at > ?2 ORDER BY i.id";
+
+/// One of a user's pending invitations. Binds: email, now, invitation id.
+pub const MY_INVITE_SQL: &str = "SELECT i.id, i.site_id AS site, s.name AS site_name, i.role, \
+     COALESCE(u.email, '') AS invited_by, i.expires_at FROM site_invites i \
+     JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.invited_by \
+     WHERE i.email = ?1 AND i.expires_at > ?2 AND i.id = ?3";
+
+/// Accepting: the membership (a role already held is replaced by the invited one) and the
+/// invitation's removal go in one batch. Binds: invitation id, user id, email, now.
+pub const ACCEPT_INVITE_SQL: &str = "INSERT INTO memberships (user_id, site_id, role) \
+     SELECT ?2, site_id, role FROM site_invites WHERE id = ?1 AND email = ?3 AND expires_at > ?4 \
+     ON CONFLICT (user_id, site_id) DO UPDATE SET role = excluded.role";
+/// Binds: invitation id, email.
+pub const DELETE_MY_INVITE_SQL: &str = "DELETE FROM site_invites WHERE id = ?1 AND email = ?2";
+
+/// What a mail to an account's owner is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice<'a> {
+    PasswordChanged,
+    TokenCreated {
+        name: &'a str,
+        site: Option<&'a str>,
+        expires_at: i64,
+    },
+}
+
+fn utc(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// The mail that tells `to` about a change to their account at `at_ms`. It names what changed
+/// and when, never a password or a token, and says what to do if it was not them.
+pub fn notice_mail(from: &str, to: &str, base: &str, notice: Notice, at_ms: i64) -> EmailMessage {
+    let when = utc(at_ms);
+    let (subject, what) = match notice {
+        Notice::PasswordChanged => (
+            "Your Vigia password was changed".to_string(),
+            format!(
+                "The password of your Vigia account {to} was changed at {when}. Your other sessions were logged out and your API tokens revoked."
+            ),
+        ),
+        Notice::TokenCreated {
+            name,
+            site,
+            expires_at,
+        } => (
+            "A new API token was created on your Vigia account".to_string(),
+            format!(
+                "An API token named \"{name}\" was created on your Vigia account {to} at {when}. It reads {} and expires {}.",
+                site.map(|s| format!("the site {s} only"))
+                    .unwrap_or_else(|| "every site you can read".into()),
+                utc(expires_at)
+            ),
+        ),
+    };
+    let advice = format!(
+        "If this was not you, log in at {} and change your password (that revokes every API token), or ask an instance admin for help.",
+        base.trim_end_matches('/')
+    );
+    EmailMessage {
+        from: from.into(),
+        to: to.into(),
+        subject,
+        text: format!("{what}\n\n{advice}\n"),
+        html: format!(
+            "<p>{}</p><p>{}</p>",
+            escape_html(&what),
+            escape_html(&advice)
+        ),
+        headers: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_header_injection_refused() {
+        assert_eq!(clean_email("  a@example.com ").unwrap(), "a@example.com");
+        for bad in [
+            "a@example.com\r\nBcc: x@evil.example",
+            "a@example.com\nBcc: x@evil.example",
+            "A <a@example.com>",
+            "a@example.com,b@example.com",
+            "a@example.com;b@example.com",
+            "a@b@example.com",
+        ] {
+            assert_eq!(clean_email(bad).unwrap_err().error, "bad_email", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_invite_answer_names_no_account() {
+        let known = serde_json::to_value(invite_answer("bob@example.com", Role::Owner)).unwrap();
+        let unknown =
+            serde_json::to_value(invite_answer("nobody@example.com", Role::Owner)).unwrap();
+        assert_eq!(
+            known.to_string().replace("bob@", "nobody@"),
+            unknown.to_string()
+        );
+        assert_eq!(known["status"], "invited");
+        assert!(known.get("user_id").is_none());
+    }
+
+    #[test]
+    fn share_fingerprints_hide_the_address_and_change_every_window() {
+        let ip = Some("198.51.100.20".parse().unwrap());
+        let a = share_fingerprint(b"k", 0, ip);
+        assert_eq!(a, share_fingerprint(b"k", 0, ip));
+        assert_eq!(a.len(), 16);
+        assert!(!a.contains("198"));
+        assert_ne!(a, share_fingerprint(b"k", 60_000, ip));
+        assert_ne!(a, share_fingerprint(b"other", 0, ip));
+        assert_ne!(
+            a,
+            share_fingerprint(b"k", 0, Some("198.51.100.21".parse().unwrap()))
+        );
+    }
+
+    #[test]
+    fn limits_are_named() {
+        assert_eq!(MAX_SITES_PER_USER, 10);
+        assert_eq!(SHARE_REQUESTS_PER_WINDOW, 240);
+        assert_eq!(MAX_PENDING_INVITES_PER_SITE, 50);
+        assert_eq!(SITE_INVITE_TTL_MS, 14 * 86_400_000);
+        assert!(!over_limit(
+            SHARE_REQUESTS_PER_WINDOW,
+            SHARE_REQUESTS_PER_WINDOW
+        ));
+        assert!(over_limit(
+            SHARE_REQUESTS_PER_WINDOW + 1,
+            SHARE_REQUESTS_PER_WINDOW
+        ));
+    }
+
+    #[test]
+    fn notices_say_what_and_when_but_carry_no_secret() {
+        let m = notice_mail(
+            "Vigia <v@x.example>",
+            "mo@example.com",
+            "https://v.example/",
+            Notice::TokenCreated {
+                name: "nightly <export>",
+                site: Some("shop"),
+                expires_at: 86_400_000,
+            },
+            0,
+        );
+        assert_eq!(m.to, "mo@example.com");
+        assert!(m.subject.contains("API token"));
+        assert!(m.text.contains("\"nightly <export>\"") && m.text.contains("1970-01-01 00:00 UTC"));
+        assert!(m.text.contains("the site shop only") && m.text.contains("1970-01-02"));
+        assert!(m.html.contains("nightly &lt;export&gt;") && !m.html.contains("<export>"));
+        assert!(m
+            .text
+            .contains("https://v.example and change your password"));
+        let p = notice_mail(
+            "f@x.example",
+            "mo@example.com",
+            "https://v.example",
+            Notice::PasswordChanged,
+            0,
+        );
+        assert!(p.subject.contains("password") && p.text.contains("API tokens revoked"));
+    }
+}
