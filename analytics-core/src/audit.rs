@@ -107,6 +107,9 @@ pub fn action_for(method: &str, path: &str) -> Option<&'static str> {
         ("DELETE", "/api/sites/{site}") => "site_delete",
         ("PUT", "/api/sites/{site}/members") => "role_change",
         ("DELETE", "/api/sites/{site}/members/{user}") => "member_remove",
+        // Joining a site happens on the invited person's answer, so it is recorded then.
+        ("POST", "/api/me/invitations/{id}/accept") => "site_invite_accept",
+        ("DELETE", "/api/me/invitations/{id}") => "site_invite_decline",
         ("POST", "/api/sites/{site}/share") => "public_link_change",
         ("POST", "/api/sites/{site}/goals") => "goal_create",
         ("DELETE", "/api/sites/{site}/goals/{id}") => "goal_delete",

@@ -156,6 +156,8 @@ test("adding an existing account to one's site is an invitation, answered the sa
   assert.equal(accepted.status, 200, accepted.text);
   assert.deepEqual(await bobSites(), [["amy-shop", "owner"]]);
   assert.deepEqual((await call("GET", "/api/me/invitations", { cookie: bob.cookie })).json.invitations, []);
+  const log = (await call("GET", "/api/audit", { cookie: admin.cookie })).json.entries;
+  assert.ok(log.some((e) => e.action === "site_invite_accept" && e.actor_email === bob.email && e.outcome === 200), "the acceptance is in the audit log");
 
   // Declining: the invitation goes, no membership comes.
   assert.ok((await call("PUT", "/api/sites/amy-shop/members", { cookie: amy.cookie, body: { email: eve.email, role: "viewer" } })).status < 300);
