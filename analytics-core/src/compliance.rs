@@ -50,7 +50,7 @@ pub fn purge_sql(table: &str) -> String {
 /// deleted (children first, before the `sites` row itself). Nothing may survive for a later
 /// site re-created under the same id to read: a test checks that every table with a `site_id`
 /// column in the migrations is listed here or in `SITE_ROWS_KEPT`.
-pub const SITE_DATA_TABLES: [&str; 14] = [
+pub const SITE_DATA_TABLES: [&str; 16] = [
     "events",
     "rollups_hourly",
     "flush_log",
@@ -65,6 +65,10 @@ pub const SITE_DATA_TABLES: [&str; 14] = [
     "funnels",
     "memberships",
     "site_hostnames",
+    // Pending invitations, and API tokens scoped to the site: a token made for the old site
+    // must not open a new one of the same id.
+    "site_invites",
+    "api_tokens",
 ];
 
 /// Tables that keep a deleted site's rows on purpose: Vigia's own audit log is immutable. Its
