@@ -1,19 +1,17 @@
 //! Writes and reads Vigia's own audit log (the rules are in `analytics_core::audit`).
 
 use analytics_core::audit::{
-    details_text, ip_fingerprint, AuditEntry, INSERT_SQL, MAX_AUDIT_PAGE, PAGE_SQL,
+    details_text, ip_fingerprint, AuditEntry, FingerprintScope, INSERT_SQL, MAX_AUDIT_PAGE,
+    PAGE_SQL,
 };
 use analytics_core::enrich::ip::{client_ip, IpHeaders};
 use analytics_core::enrich::useragent;
 use serde_json::Value;
-use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 use worker::{Env, Request};
 
 use crate::db::d1;
-use crate::http::{
-    header, json, now_ms, query_pairs, query_value, random_hex, Failure, RouteResult,
-};
+use crate::http::{header, json, now_ms, query_pairs, query_value, Failure, RouteResult};
 use crate::session::{Caller, User};
 
 /// What an entry says about where a request came from, taken before the request is handled.
@@ -48,27 +46,11 @@ pub fn origin(req: &Request, env: &Env) -> Origin {
     }
 }
 
-thread_local! {
-    static KEY: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
-}
-
-/// The instance's address-hashing key: created once, kept in D1, cached in the isolate.
+/// The instance scope's address-fingerprint key of the moment (`crate::keys::fingerprint_key`).
+/// Kept under its old name so callers written before keys rotated get the rotating key.
+#[allow(dead_code)]
 pub async fn instance_key(env: &Env) -> worker::Result<Vec<u8>> {
-    if let Some(k) = KEY.with(|k| k.borrow().clone()) {
-        return Ok(k);
-    }
-    let db = d1(env)?;
-    db.prepare("INSERT OR IGNORE INTO instance_keys (name, value) VALUES ('audit_ip', ?1)")
-        .bind(&[random_hex::<32>()?.into()])?
-        .run()
-        .await?;
-    let text: Option<String> = db
-        .prepare("SELECT value FROM instance_keys WHERE name = 'audit_ip'")
-        .first(Some("value"))
-        .await?;
-    let key = analytics_core::hex::decode(&text.unwrap_or_default()).unwrap_or_default();
-    KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
-    Ok(key)
+    crate::keys::fingerprint_key(env, FingerprintScope::Instance, now_ms()).await
 }
 
 /// One entry to write.
@@ -92,7 +74,11 @@ pub async fn record(env: &Env, origin: &Origin, r: Record<'_>) {
 
 async fn write(env: &Env, origin: &Origin, r: &Record<'_>) -> worker::Result<()> {
     {
-        let key = instance_key(env).await?;
+        let scope = r
+            .site
+            .map(FingerprintScope::Site)
+            .unwrap_or(FingerprintScope::Instance);
+        let key = crate::keys::fingerprint_key(env, scope, now_ms()).await?;
         let site = r.site.map(JsValue::from).unwrap_or(JsValue::NULL);
         let actor_id = r
             .actor

@@ -5,6 +5,7 @@ mod buffer;
 mod config;
 mod db;
 mod http;
+mod keys;
 mod mail;
 mod routes;
 mod session;
@@ -262,6 +263,9 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
         let keep_from = analytics_core::stats::salt_keep_from(now);
         if let Err(e) = rotate_salts(&env, &keep_from).await {
             worker::console_error!("salt rotation failed: {e}");
+        }
+        if let Err(e) = keys::delete_old_secrets(&env, now).await {
+            worker::console_error!("fingerprint key rotation failed: {e}");
         }
         if let Err(e) = routes::compliance::enforce_retention(&env).await {
             worker::console_error!("retention failed: {e}");
