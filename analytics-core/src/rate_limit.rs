@@ -157,13 +157,18 @@ mod tests {
 
     #[test]
     fn the_address_limit_leaves_room_for_a_shared_carrier_address() {
-        // Hundreds of people behind one CGNAT address, each well under ten events a minute.
-        let people = 300;
-        let events_per_person_per_minute = 10;
-        assert!(people * events_per_person_per_minute <= MAX_EVENTS_PER_ADDRESS_PER_WINDOW);
-        // Still a real limit: the per-site one is far above it.
-        assert!(MAX_EVENTS_PER_ADDRESS_PER_WINDOW * 10 <= MAX_EVENTS_PER_SITE_PER_WINDOW);
-        assert!(MAX_EVENTS_PER_ADDRESS_PER_WINDOW >= 10 * MAX_EVENTS_PER_VISITOR_PER_WINDOW);
+        // Hundreds of people behind one CGNAT address, each well under ten events a minute,
+        // each under the per-visitor limit.
+        let limits = Limits::default();
+        let (people, per_person) = (300, 10);
+        for person in 0..people {
+            let before = counts(0, person * per_person, person * per_person);
+            assert_eq!(check(before, per_person, limits), None, "person {person}");
+        }
+        // Still a real limit, far below the site's.
+        let full = counts(0, limits.address, limits.address);
+        assert_eq!(check(full, 1, limits), Some(Limited::Address));
+        assert!(limits.site >= 10 * limits.address);
     }
 
     #[test]
