@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startWorker, createAdmin, sessionCookie, launchBrowser, eventually, ROOT } from "../tests/e2e/harness.mjs";
+import { startWorker, createAdmin, sessionCookie, launchBrowser, eventually, ROOT, browserHeaders } from "../tests/e2e/harness.mjs";
 import { ENTRY_FILES } from "./publish-dashboard.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -133,7 +133,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function visit(k, v) {
   const ip = `198.${18 + (v >> 8)}.${k}.${v & 255}`; // the benchmarking range, one address per visit
   const [country, region, city] = weighted(PLACES);
-  const headers = { "User-Agent": weighted(AGENTS), "CF-Connecting-IP": ip, "Accept-Language": "en-US,en;q=0.8",
+  // What a browser's beacon carries (Origin, Sec-Fetch-*): scripted requests are stored as bots.
+  const headers = { ...browserHeaders("https://www.example.com"), "User-Agent": weighted(AGENTS), "CF-Connecting-IP": ip, "Accept-Language": "en-US,en;q=0.8",
     "X-Vigia-Geo-Country": country, "X-Vigia-Geo-Region": region, "X-Vigia-Geo-City": city };
   const screen_width = pick(SCREENS);
   const pages = [weighted(LANDING)];

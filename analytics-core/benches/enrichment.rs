@@ -51,6 +51,7 @@ fn benches(c: &mut Criterion) {
             country: Some("PT"),
             region: Some("Lisbon"),
             city: Some("Lisbon"),
+            ..Default::default()
         };
         group.bench_function(format!("enrich (user agent {i})"), |b| {
             b.iter(|| {

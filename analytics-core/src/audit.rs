@@ -3,8 +3,10 @@
 //! route edits or deletes it, and triggers in the database refuse UPDATE and DELETE.
 //!
 //! "From where" is the country the edge reports, the browser and OS, and a keyed hash of the
-//! IP address (HMAC with an instance key that never leaves the Worker): the same address can be
-//! recognised across entries, but the address itself is never stored.
+//! IP address (`ip_fingerprint` under `fingerprint_key`): the same address can be recognised
+//! across entries of one site and one UTC day, but the address itself is never stored, and
+//! once the day's secret is deleted (the next daily job) no one can reverse the fingerprint by
+//! hashing every address.
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -77,6 +79,53 @@ pub fn details_text(value: &Value) -> String {
         cut -= 1;
     }
     Value::String(format!("{}… (truncated)", &text[..cut])).to_string()
+}
+
+/// Whose fingerprints a key makes: one site's, or the instance's own (logins, setup, anything
+/// not filed under a site). A fingerprint under one scope says nothing about another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FingerprintScope<'a> {
+    Instance,
+    Site(&'a str),
+}
+
+impl FingerprintScope<'_> {
+    /// The text the key is derived from; a site named "instance" is still `site:instance`.
+    fn label(&self) -> String {
+        match self {
+            FingerprintScope::Instance => "instance".to_string(),
+            FingerprintScope::Site(site) => format!("site:{site}"),
+        }
+    }
+}
+
+/// The fingerprint key for `scope` on the day whose random secret is `day_secret` (one per UTC
+/// day, in D1's `fingerprint_keys`, deleted by the daily job after the day: see
+/// `fingerprint_secrets_keep_from`). `deployment_secret` is the optional Worker secret
+/// `VIGIA_FINGERPRINT_SECRET`: with it, a copy of the database alone does not hold the key.
+///
+/// Keys rotate daily: the suspicious-activity rules compare fingerprints within windows of
+/// minutes to an hour (`alerts::Rules`), aligned on multiples of their length, so a window
+/// whose length divides a day never holds two keys.
+pub fn fingerprint_key(
+    day_secret: &[u8],
+    deployment_secret: &[u8],
+    scope: FingerprintScope,
+) -> Vec<u8> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(day_secret).expect("HMAC takes a key of any length");
+    mac.update(b"vigia address fingerprint\x1f");
+    mac.update(&(deployment_secret.len() as u64).to_be_bytes());
+    mac.update(deployment_secret);
+    mac.update(scope.label().as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The oldest day whose fingerprint secret the daily job keeps at `now_ms`: today's only.
+/// Stored fingerprints are compared as they are, never recomputed, so no rule needs an old
+/// secret, and a deleted secret makes that day's fingerprints irreversible.
+pub fn fingerprint_secrets_keep_from(now_ms: i64) -> String {
+    crate::stats::day_of_ms(now_ms)
 }
 
 /// A keyed fingerprint of an address: 16 hex characters.
@@ -495,5 +544,32 @@ mod tests {
         assert_eq!(f, ip_fingerprint(b"key", Some(ip)));
         assert_ne!(f, ip_fingerprint(b"other", Some(ip)));
         assert_eq!(ip_fingerprint(b"key", None), "");
+    }
+
+    #[test]
+    fn one_address_has_another_fingerprint_per_site_and_per_day() {
+        let ip: Option<IpAddr> = Some("192.0.2.99".parse().unwrap());
+        let monday = b"secret of monday".as_slice();
+        let tuesday = b"secret of tuesday".as_slice();
+        let fp =
+            |day, secret: &[u8], scope| ip_fingerprint(&fingerprint_key(day, secret, scope), ip);
+        let a = fp(monday, b"", FingerprintScope::Site("a"));
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, fp(monday, b"", FingerprintScope::Site("a")));
+        assert_ne!(a, fp(monday, b"", FingerprintScope::Site("b")));
+        assert_ne!(a, fp(tuesday, b"", FingerprintScope::Site("a")));
+        assert_ne!(
+            fp(monday, b"", FingerprintScope::Instance),
+            fp(monday, b"", FingerprintScope::Site("instance"))
+        );
+        // The deployment secret changes every key.
+        assert_ne!(a, fp(monday, b"deployment", FingerprintScope::Site("a")));
+    }
+
+    #[test]
+    fn only_todays_fingerprint_secret_is_kept() {
+        let day = crate::stats::DAY_MS;
+        assert_eq!(fingerprint_secrets_keep_from(3 * day + 1), "1970-01-04");
+        assert_eq!(fingerprint_secrets_keep_from(4 * day - 1), "1970-01-04");
     }
 }

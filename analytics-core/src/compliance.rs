@@ -34,16 +34,54 @@ pub fn retention_cutoff(now_ms: i64, days: i64) -> i64 {
     now_ms - days * DAY_MS
 }
 
-/// Tables the retention job purges: raw events and server-side activity.
-pub const PURGED_TABLES: [&str; 2] = ["events", "activity"];
+/// What the retention job purges: raw events, server-side activity, and the hourly rollups
+/// (which hold property values, paths and campaign names as long as raw events do, and would
+/// otherwise be kept forever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purged {
+    Events,
+    Activity,
+    Rollups,
+}
 
-/// One chunk of the retention purge of `table` (one of `PURGED_TABLES`). Binds: site, cutoff,
-/// chunk size.
-pub fn purge_sql(table: &str) -> String {
-    format!(
-        "DELETE FROM {table} WHERE rowid IN \
-         (SELECT rowid FROM {table} WHERE site_id = ?1 AND ts < ?2 LIMIT ?3)"
-    )
+/// Everything the retention job purges, in the order it purges it.
+pub const PURGED_TABLES: [Purged; 3] = [Purged::Events, Purged::Activity, Purged::Rollups];
+
+impl Purged {
+    pub fn table(self) -> &'static str {
+        match self {
+            Purged::Events => "events",
+            Purged::Activity => "activity",
+            Purged::Rollups => "rollups_hourly",
+        }
+    }
+
+    /// The bound to delete below: raw rows go by their time; an hourly rollup row goes when
+    /// its whole hour is before the cutoff (`hour` is the hour's start).
+    pub fn cutoff(self, cutoff_ms: i64) -> i64 {
+        match self {
+            Purged::Events | Purged::Activity => cutoff_ms,
+            Purged::Rollups => cutoff_ms - crate::stats::HOUR_MS + 1,
+        }
+    }
+}
+
+/// One chunk of the retention purge of `what`. Binds: site, `what.cutoff(cutoff)`, chunk size.
+/// `rollups_hourly` has no rowid (`WITHOUT ROWID`), so its rows are named by their key.
+pub fn purge_sql(what: Purged) -> String {
+    match what {
+        Purged::Events | Purged::Activity => {
+            let table = what.table();
+            format!(
+                "DELETE FROM {table} WHERE rowid IN \
+                 (SELECT rowid FROM {table} WHERE site_id = ?1 AND ts < ?2 LIMIT ?3)"
+            )
+        }
+        Purged::Rollups => "DELETE FROM rollups_hourly WHERE (site_id, dimension, hour, value) IN \
+             (SELECT site_id, dimension, hour, value FROM rollups_hourly \
+             WHERE site_id = ?1 AND hour < ?2 LIMIT ?3)"
+            .to_string(),
+    }
 }
 
 /// Every table that holds rows of a site by its id, emptied of the site's rows when the site is
@@ -332,6 +370,23 @@ mod tests {
         assert_eq!(
             delete_site_rows_sql("goals"),
             "DELETE FROM goals WHERE site_id = ?1"
+        );
+    }
+
+    #[test]
+    fn rollups_are_purged_by_whole_hours_before_the_cutoff() {
+        let hour = crate::stats::HOUR_MS;
+        assert!(PURGED_TABLES.contains(&Purged::Rollups));
+        let cutoff = 10 * hour + 1_000;
+        // The hour that holds the cutoff still has rows after it: kept.
+        assert!(9 * hour < Purged::Rollups.cutoff(cutoff));
+        assert!(10 * hour >= Purged::Rollups.cutoff(cutoff));
+        // At an exact hour boundary the hour before goes.
+        assert!(9 * hour < Purged::Rollups.cutoff(10 * hour));
+        assert_eq!(Purged::Events.cutoff(cutoff), cutoff);
+        assert!(purge_sql(Purged::Rollups).contains("hour < ?2"));
+        assert!(
+            purge_sql(Purged::Activity).contains("FROM activity WHERE site_id = ?1 AND ts < ?2")
         );
     }
 

@@ -12,6 +12,10 @@ pub struct RequestFacts<'a> {
     pub ip_headers: ip::IpHeaders<'a>,
     pub user_agent: &'a str,
     pub has_accept_language: bool,
+    /// The `Origin` header, as sent.
+    pub origin: Option<&'a str>,
+    /// The `Sec-Fetch-*` headers, as sent.
+    pub fetch: bot::FetchMetadata<'a>,
     pub country: Option<&'a str>,
     pub region: Option<&'a str>,
     pub city: Option<&'a str>,
@@ -37,6 +41,46 @@ impl SiteConfig {
     }
 }
 
+/// What the `Origin` header says about where a request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginCheck {
+    /// No origin to check: no header (`curl`, a server), or `null` (an opaque origin: a
+    /// sandboxed frame, a privacy-sensitive context). Not refused, but counted as a bot.
+    Absent,
+    /// A page on one of the site's hostnames (any scheme and port, with or without `www.`).
+    Site,
+    /// A page elsewhere: refused, whatever URL the body names.
+    Foreign,
+}
+
+/// Checks the `Origin` header against the site's hostnames. Browsers set it on every POST and
+/// a page's script cannot change it, so unlike the URL in the body it says where the request
+/// was really sent from.
+pub fn check_origin(site: &SiteConfig, origin: Option<&str>) -> OriginCheck {
+    let Some(origin) = origin
+        .map(str::trim)
+        .filter(|o| !o.is_empty() && *o != "null")
+    else {
+        return OriginCheck::Absent;
+    };
+    match url::Url::parse(origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    {
+        Some(host) if site.allows_host(host.trim_start_matches('[').trim_end_matches(']')) => {
+            OriginCheck::Site
+        }
+        _ => OriginCheck::Foreign,
+    }
+}
+
+/// The request's address as the per-address rate limit knows it: its keyed fingerprint under
+/// `key` (the site's fingerprint key of the day, `audit::fingerprint_key`). Empty without an
+/// address (only outside Cloudflare, which always sets `CF-Connecting-IP`).
+pub fn address_fingerprint(key: &[u8], facts: &RequestFacts) -> String {
+    crate::audit::ip_fingerprint(key, ip::client_ip(&facts.ip_headers))
+}
+
 /// The request's visitor hash under another (yesterday's) salt.
 pub fn visitor_under(salt: &[u8], site: &SiteConfig, facts: &RequestFacts) -> String {
     visitor::visitor_hash(
@@ -55,12 +99,25 @@ pub fn enrich_batch(
     now_ms: i64,
     request_id: &str,
 ) -> Result<Vec<EnrichedEvent>, ApiError> {
+    let origin = check_origin(site, facts.origin);
+    if origin == OriginCheck::Foreign {
+        return Err(ApiError::new(
+            403,
+            "origin_not_allowed",
+            format!(
+                "this request was sent from a page outside site {:?}'s hostnames",
+                site.id
+            ),
+        ));
+    }
     let ua = useragent::parse(facts.user_agent);
     let is_bot = bot::is_bot(
         &ua,
         &bot::BotSignals {
             user_agent: facts.user_agent,
             has_accept_language: facts.has_accept_language,
+            has_origin: origin == OriginCheck::Site,
+            fetch: facts.fetch,
         },
     );
     let geo = geo::from_edge(facts.country, facts.region, facts.city);
@@ -158,6 +215,12 @@ mod tests {
             },
             user_agent: CHROME,
             has_accept_language: true,
+            origin: Some("https://www.example.com"),
+            fetch: bot::FetchMetadata {
+                site: Some("cross-site"),
+                mode: Some("no-cors"),
+                dest: Some("empty"),
+            },
             country: Some("DE"),
             ..Default::default()
         }
@@ -230,6 +293,51 @@ mod tests {
         };
         let events = enrich_batch(&batch, &hashed, &facts(), b"salt", 0, "req").unwrap();
         assert_eq!(events[1].path, "/app#/settings?token=x");
+    }
+
+    #[test]
+    fn the_origin_header_decides_where_a_request_came_from() {
+        let s = site();
+        assert_eq!(check_origin(&s, None), OriginCheck::Absent);
+        assert_eq!(check_origin(&s, Some("null")), OriginCheck::Absent);
+        assert_eq!(
+            check_origin(&s, Some("https://example.com")),
+            OriginCheck::Site
+        );
+        assert_eq!(
+            check_origin(&s, Some("http://www.example.com:8080")),
+            OriginCheck::Site
+        );
+        assert_eq!(
+            check_origin(&s, Some("https://evil.test")),
+            OriginCheck::Foreign
+        );
+        assert_eq!(
+            check_origin(&s, Some("https://example.com.evil.test")),
+            OriginCheck::Foreign
+        );
+        assert_eq!(check_origin(&s, Some("not a url")), OriginCheck::Foreign);
+    }
+
+    #[test]
+    fn a_foreign_origin_is_refused_even_when_the_body_names_the_site() {
+        let body =
+            br#"{"site":"demo","events":[{"kind":"pageview","url":"https://example.com/"}]}"#;
+        let batch = parse_batch(body).unwrap();
+        let forged = RequestFacts {
+            origin: Some("https://evil.test"),
+            ..facts()
+        };
+        let err = enrich_batch(&batch, &site(), &forged, b"salt", 0, "r").unwrap_err();
+        assert_eq!((err.status, err.error), (403, "origin_not_allowed"));
+        // Without Origin (curl) it is kept, as a bot.
+        let curl = RequestFacts {
+            origin: None,
+            fetch: Default::default(),
+            ..facts()
+        };
+        let events = enrich_batch(&batch, &site(), &curl, b"salt", 0, "r").unwrap();
+        assert!(events[0].bot);
     }
 
     #[test]

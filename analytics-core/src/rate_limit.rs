@@ -1,8 +1,16 @@
-//! Fixed-window rate limits for ingest, per visitor hash and per site. The site's Durable
-//! Object keeps the counters (it sees every event of its site), this module decides.
+//! Fixed-window rate limits for ingest, per visitor hash, per address and per site. The site's
+//! Durable Object keeps the counters (it sees every event of its site), this module decides.
 
 /// Events one visitor (hash) may send per window.
 pub const MAX_EVENTS_PER_VISITOR_PER_WINDOW: i64 = 300;
+/// Events one address (its fingerprint) may send to one site per window, unless the deployment
+/// sets another figure (`VIGIA_ADDRESS_EVENTS_PER_MINUTE`). The visitor hash includes the user
+/// agent, so a script rotating it is a new "visitor" each request; the address limit catches
+/// it. It is ten visitors' worth: a carrier-grade NAT or a company proxy puts hundreds of people
+/// behind one address, but a page view, a few custom events and an engagement beacon are well
+/// under ten events a minute for a person, so 3,000 lets some 300 people read the same site at
+/// once from one address.
+pub const MAX_EVENTS_PER_ADDRESS_PER_WINDOW: i64 = 3_000;
 /// Events one site may receive per window, unless the deployment sets another figure
 /// (`VIGIA_SITE_EVENTS_PER_MINUTE`).
 pub const MAX_EVENTS_PER_SITE_PER_WINDOW: i64 = 60_000;
@@ -40,18 +48,51 @@ pub fn retry_after_s(now_ms: i64) -> u32 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limited {
     Visitor,
+    Address,
     Site,
 }
 
-pub fn check(
-    visitor_count: i64,
-    site_count: i64,
-    incoming: i64,
-    site_limit: i64,
-) -> Option<Limited> {
-    if visitor_count + incoming > MAX_EVENTS_PER_VISITOR_PER_WINDOW {
+impl Limited {
+    /// The word the 429's message uses ("too many events from this …").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limited::Visitor => "visitor",
+            Limited::Address => "address",
+            Limited::Site => "site",
+        }
+    }
+}
+
+/// Events already counted in this window, per counter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub visitor: i64,
+    pub address: i64,
+    pub site: i64,
+}
+
+/// The limits in force (the deployment may change the address and site ones).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub address: i64,
+    pub site: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            address: MAX_EVENTS_PER_ADDRESS_PER_WINDOW,
+            site: MAX_EVENTS_PER_SITE_PER_WINDOW,
+        }
+    }
+}
+
+pub fn check(counts: Counts, incoming: i64, limits: Limits) -> Option<Limited> {
+    if counts.visitor + incoming > MAX_EVENTS_PER_VISITOR_PER_WINDOW {
         Some(Limited::Visitor)
-    } else if site_count + incoming > site_limit {
+    } else if counts.address + incoming > limits.address {
+        Some(Limited::Address)
+    } else if counts.site + incoming > limits.site {
         Some(Limited::Site)
     } else {
         None
@@ -68,12 +109,66 @@ mod tests {
 
     use super::*;
 
+    fn counts(visitor: i64, address: i64, site: i64) -> Counts {
+        Counts {
+            visitor,
+            address,
+            site,
+        }
+    }
+
     #[test]
-    fn a_visitor_is_limited_before_the_site() {
+    fn a_visitor_is_limited_before_the_address_and_the_site() {
         let limit = MAX_EVENTS_PER_VISITOR_PER_WINDOW;
-        assert_eq!(check(limit - 10, 0, 10, 1000), None);
-        assert_eq!(check(limit - 10, 0, 11, 1000), Some(Limited::Visitor));
-        assert_eq!(check(0, 995, 10, 1000), Some(Limited::Site));
+        let limits = Limits {
+            address: 5000,
+            site: 1000,
+        };
+        assert_eq!(check(counts(limit - 10, 0, 0), 10, limits), None);
+        assert_eq!(
+            check(counts(limit - 10, 0, 0), 11, limits),
+            Some(Limited::Visitor)
+        );
+        assert_eq!(check(counts(0, 0, 995), 10, limits), Some(Limited::Site));
+    }
+
+    #[test]
+    fn one_address_is_limited_whatever_visitor_it_claims_to_be() {
+        let limits = Limits::default();
+        // A new visitor hash each request (a rotated user agent), one address.
+        assert_eq!(
+            check(
+                counts(0, MAX_EVENTS_PER_ADDRESS_PER_WINDOW - 50, 0),
+                50,
+                limits
+            ),
+            None
+        );
+        assert_eq!(
+            check(
+                counts(0, MAX_EVENTS_PER_ADDRESS_PER_WINDOW - 49, 0),
+                50,
+                limits
+            ),
+            Some(Limited::Address)
+        );
+        assert_eq!(Limited::Address.as_str(), "address");
+    }
+
+    #[test]
+    fn the_address_limit_leaves_room_for_a_shared_carrier_address() {
+        // Hundreds of people behind one CGNAT address, each well under ten events a minute,
+        // each under the per-visitor limit.
+        let limits = Limits::default();
+        let (people, per_person) = (300, 10);
+        for person in 0..people {
+            let before = counts(0, person * per_person, person * per_person);
+            assert_eq!(check(before, per_person, limits), None, "person {person}");
+        }
+        // Still a real limit, far below the site's.
+        let full = counts(0, limits.address, limits.address);
+        assert_eq!(check(full, 1, limits), Some(Limited::Address));
+        assert!(limits.site >= 10 * limits.address);
     }
 
     #[test]

@@ -322,6 +322,74 @@ pub fn apply(
     (session, out.0)
 }
 
+/// Distinct property keys one site may create per UTC day. Each key is a rollup row per hour it
+/// is seen in; keys past this one are counted under `OTHER` (key and value).
+pub const MAX_PROP_KEYS_PER_DAY: i64 = 50;
+/// Distinct (key, value) pairs one site may create per UTC day, all keys together. Each is a
+/// rollup row per hour: without a bound one 25 KB request made 1,554 rows. Values past this
+/// are counted under their key with the value `OTHER`.
+pub const MAX_PROP_VALUES_PER_DAY: i64 = 1_000;
+/// What an overflowing property key or value is counted as.
+pub const OTHER: &str = "(other)";
+
+/// Sets of distinct items with a size bound (the site's Durable Object keeps them per day).
+pub trait BoundedSets {
+    /// True when `item` is in `set`, adding it first if the set holds fewer than `limit` items;
+    /// false when it is not in the set and the set is full.
+    fn admit(&mut self, set: &str, item: &str, limit: i64) -> bool;
+}
+
+impl BoundedSets for std::collections::HashMap<String, std::collections::HashSet<String>> {
+    fn admit(&mut self, set: &str, item: &str, limit: i64) -> bool {
+        let items = self.entry(set.to_string()).or_default();
+        if items.contains(item) {
+            return true;
+        }
+        if (items.len() as i64) < limit {
+            items.insert(item.to_string());
+            return true;
+        }
+        false
+    }
+}
+
+/// Replaces the event's properties past the site's daily bounds by `OTHER`: a key past
+/// `MAX_PROP_KEYS_PER_DAY` becomes `OTHER` with the value `OTHER` (all such keys of one event
+/// fold into that one property), a value past `MAX_PROP_VALUES_PER_DAY` becomes `OTHER` under
+/// its key. The event is still counted; only what makes new rows is folded. Applied before
+/// the event is stored, so raw events and rollups agree.
+pub fn bound_props(event: &mut EnrichedEvent, sets: &mut impl BoundedSets) {
+    let Ok(serde_json::Value::Object(props)) =
+        serde_json::from_str::<serde_json::Value>(&event.props)
+    else {
+        return;
+    };
+    if props.is_empty() {
+        return;
+    }
+    let day = day_of_ms(event.ts);
+    let (keys, values) = (format!("{day}\u{1f}keys"), format!("{day}\u{1f}values"));
+    let mut bounded = serde_json::Map::new();
+    for (key, value) in props {
+        let text = match &value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if !sets.admit(&keys, &key, MAX_PROP_KEYS_PER_DAY) {
+            bounded.insert(OTHER.into(), OTHER.into());
+        } else if sets.admit(
+            &values,
+            &format!("{key}\u{1f}{text}"),
+            MAX_PROP_VALUES_PER_DAY,
+        ) {
+            bounded.insert(key, value);
+        } else {
+            bounded.insert(key, OTHER.into());
+        }
+    }
+    event.props = serde_json::Value::Object(bounded).to_string();
+}
+
 /// Sums deltas that hit the same row, so a flush upserts each row once.
 pub fn merge(deltas: impl IntoIterator<Item = Delta>) -> Vec<Delta> {
     let mut rows: std::collections::BTreeMap<(i64, String, String), Delta> =
@@ -628,5 +696,49 @@ mod tests {
             1,
             "a visit without a second page view"
         );
+    }
+
+    #[test]
+    fn property_keys_and_values_are_bounded_per_site_and_day() {
+        use std::collections::{HashMap, HashSet};
+        let mut sets: HashMap<String, HashSet<String>> = HashMap::new();
+        let event = |ts: i64, props: serde_json::Value| EnrichedEvent {
+            ts,
+            kind: "custom".into(),
+            name: "flood".into(),
+            props: props.to_string(),
+            ..Default::default()
+        };
+        // Values: the first MAX_PROP_VALUES_PER_DAY pass, the rest fold into (other).
+        let mut folded = 0;
+        for i in 0..MAX_PROP_VALUES_PER_DAY + 200 {
+            let mut e = event(1_000, serde_json::json!({ "k": format!("v{i}") }));
+            bound_props(&mut e, &mut sets);
+            let props: serde_json::Value = serde_json::from_str(&e.props).unwrap();
+            if props["k"] == OTHER {
+                folded += 1;
+            } else {
+                assert_eq!(props["k"], format!("v{i}"));
+            }
+        }
+        assert_eq!(folded, 200);
+        // A value already seen today still passes.
+        let mut again = event(2_000, serde_json::json!({ "k": "v1" }));
+        bound_props(&mut again, &mut sets);
+        assert_eq!(again.props, r#"{"k":"v1"}"#);
+        // Keys: past MAX_PROP_KEYS_PER_DAY (one key used so far), new keys fold into one (other).
+        let many: serde_json::Map<String, serde_json::Value> = (0..MAX_PROP_KEYS_PER_DAY + 5)
+            .map(|i| (format!("key{i}"), serde_json::Value::from(1)))
+            .collect();
+        let mut e = event(3_000, serde_json::Value::Object(many));
+        bound_props(&mut e, &mut sets);
+        let props: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&e.props).unwrap();
+        assert_eq!(props.len() as i64, MAX_PROP_KEYS_PER_DAY - 1 + 1);
+        assert_eq!(props[OTHER], OTHER);
+        // The next day starts afresh.
+        let mut tomorrow = event(86_400_000 + 1, serde_json::json!({ "new": "x" }));
+        bound_props(&mut tomorrow, &mut sets);
+        assert_eq!(tomorrow.props, r#"{"new":"x"}"#);
     }
 }

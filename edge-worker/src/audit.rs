@@ -2,20 +2,18 @@
 
 use analytics_core::audit::{
     cap, details_text, fold_key, fold_window_range, ip_fingerprint, user_pseudonym, AuditEntry,
-    FOLD_INSERT_SQL, INSERT_SQL, MAX_ACTOR_EMAIL_CHARS, MAX_ANONYMOUS_ROWS_PER_WINDOW,
-    MAX_AUDIT_PAGE, MAX_CLIENT_CHARS, MAX_COUNTRY_CHARS, MAX_TARGET_CHARS, PAGE_SQL, SITE_KEY_SQL,
+    FingerprintScope, FOLD_INSERT_SQL, INSERT_SQL, MAX_ACTOR_EMAIL_CHARS,
+    MAX_ANONYMOUS_ROWS_PER_WINDOW, MAX_AUDIT_PAGE, MAX_CLIENT_CHARS, MAX_COUNTRY_CHARS,
+    MAX_TARGET_CHARS, PAGE_SQL, SITE_KEY_SQL,
 };
 use analytics_core::enrich::ip::{client_ip, IpHeaders};
 use analytics_core::enrich::useragent;
 use serde_json::Value;
-use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 use worker::{Env, Request};
 
 use crate::db::d1;
-use crate::http::{
-    header, json, now_ms, query_pairs, query_value, random_hex, Failure, RouteResult,
-};
+use crate::http::{header, json, now_ms, query_pairs, query_value, Failure, RouteResult};
 use crate::session::{Caller, User};
 
 /// What an entry says about where a request came from, taken before the request is handled.
@@ -50,51 +48,16 @@ pub fn origin(req: &Request, env: &Env) -> Origin {
     }
 }
 
-thread_local! {
-    static KEY: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
-}
-
-/// The instance's address-hashing key: created once, kept in D1, cached in the isolate.
+/// The instance scope's address-fingerprint key of the moment (`crate::keys::fingerprint_key`).
+/// Kept under its old name so callers written before keys rotated get the rotating key.
+#[allow(dead_code)]
 pub async fn instance_key(env: &Env) -> worker::Result<Vec<u8>> {
-    if let Some(k) = KEY.with(|k| k.borrow().clone()) {
-        return Ok(k);
-    }
-    let db = d1(env)?;
-    db.prepare("INSERT OR IGNORE INTO instance_keys (name, value) VALUES ('audit_ip', ?1)")
-        .bind(&[random_hex::<32>()?.into()])?
-        .run()
-        .await?;
-    let text: Option<String> = db
-        .prepare("SELECT value FROM instance_keys WHERE name = 'audit_ip'")
-        .first(Some("value"))
-        .await?;
-    let key = analytics_core::hex::decode(&text.unwrap_or_default()).unwrap_or_default();
-    KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
-    Ok(key)
+    crate::keys::fingerprint_key(env, FingerprintScope::Instance, now_ms()).await
 }
 
-thread_local! {
-    static SUBJECT_KEY: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
-}
-
-/// The key that hashes backend user ids in audit entries and alert subjects (created once,
-/// kept in D1 beside the address key but separate from it, cached in the isolate).
+/// The key that hashes backend user ids in audit entries and alert subjects.
 pub async fn subject_key(env: &Env) -> worker::Result<Vec<u8>> {
-    if let Some(k) = SUBJECT_KEY.with(|k| k.borrow().clone()) {
-        return Ok(k);
-    }
-    let db = d1(env)?;
-    db.prepare("INSERT OR IGNORE INTO instance_keys (name, value) VALUES ('audit_subject', ?1)")
-        .bind(&[random_hex::<32>()?.into()])?
-        .run()
-        .await?;
-    let text: Option<String> = db
-        .prepare("SELECT value FROM instance_keys WHERE name = 'audit_subject'")
-        .first(Some("value"))
-        .await?;
-    let key = analytics_core::hex::decode(&text.unwrap_or_default()).unwrap_or_default();
-    SUBJECT_KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
-    Ok(key)
+    crate::keys::lasting_key(env, crate::keys::LastingKey::AuditSubject).await
 }
 
 /// A backend user id of `site` as audit entries and alert subjects keep it: its keyed hash.
@@ -159,8 +122,13 @@ pub async fn record(env: &Env, origin: &Origin, r: Record<'_>) {
 }
 
 async fn write(env: &Env, origin: &Origin, r: &Record<'_>) -> worker::Result<()> {
-    let key = instance_key(env).await?;
     let now = now_ms();
+    // Keyed per site (or the instance) and per day: a fingerprint says nothing across sites or days.
+    let scope = r
+        .site
+        .map(|(id, _)| FingerprintScope::Site(id))
+        .unwrap_or(FingerprintScope::Instance);
+    let key = crate::keys::fingerprint_key(env, scope, now).await?;
     let (site, site_key) = match r.site {
         Some((id, key)) => (
             JsValue::from(id),

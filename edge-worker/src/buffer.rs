@@ -11,7 +11,9 @@ use analytics_core::event::EnrichedEvent;
 use analytics_core::limits::{
     flush_retry_delay_ms, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS,
 };
-use analytics_core::rate_limit::{self, MAX_EVENTS_PER_SITE_PER_WINDOW};
+use analytics_core::rate_limit::{
+    self, MAX_EVENTS_PER_ADDRESS_PER_WINDOW, MAX_EVENTS_PER_SITE_PER_WINDOW,
+};
 use analytics_core::rollup::{self, OpenSession, SeenSet};
 use analytics_core::sql::{event_values, insert_event_sql, BUFFER_SCHEMA};
 use serde::Deserialize;
@@ -21,6 +23,9 @@ use worker::{
 
 use crate::db::{d1, statement};
 use crate::http::now_ms;
+
+/// The header ingest passes the sender's address fingerprint in (for the per-address limit).
+pub const ADDRESS_HEADER: &str = "X-Vigia-Address";
 
 /// How long the set of counted uniques keeps a key (longer than a day plus a session).
 const SEEN_KEEP_MS: i64 = 2 * 24 * 60 * 60 * 1000;
@@ -120,21 +125,32 @@ impl EventBuffer {
         let now = now_ms();
         let window = rate_limit::window_of(now);
         let visitor_key = format!("v:{visitor}");
-        let site_limit = crate::config::limit(
-            &self.env,
-            "VIGIA_SITE_EVENTS_PER_MINUTE",
-            MAX_EVENTS_PER_SITE_PER_WINDOW,
+        let address_key = format!(
+            "a:{}",
+            req.headers().get(ADDRESS_HEADER)?.unwrap_or_default()
         );
+        let limits = rate_limit::Limits {
+            address: crate::config::limit(
+                &self.env,
+                "VIGIA_ADDRESS_EVENTS_PER_MINUTE",
+                MAX_EVENTS_PER_ADDRESS_PER_WINDOW,
+            ),
+            site: crate::config::limit(
+                &self.env,
+                "VIGIA_SITE_EVENTS_PER_MINUTE",
+                MAX_EVENTS_PER_SITE_PER_WINDOW,
+            ),
+        };
         let incoming = events.len() as i64;
-        if let Some(which) = rate_limit::check(
-            self.rate_count(&visitor_key, window)?,
-            self.rate_count("site", window)?,
-            incoming,
-            site_limit,
-        ) {
+        let counts = rate_limit::Counts {
+            visitor: self.rate_count(&visitor_key, window)?,
+            address: self.rate_count(&address_key, window)?,
+            site: self.rate_count("site", window)?,
+        };
+        if let Some(which) = rate_limit::check(counts, incoming, limits) {
             self.add_rate_count("refused", window, 1)?;
             return Ok(Response::from_json(&serde_json::json!({
-                "limited": if which == rate_limit::Limited::Visitor { "visitor" } else { "site" },
+                "limited": which.as_str(),
                 "retry_after": rate_limit::retry_after_s(now),
                 "refused": self.rate_count("refused", window)?,
                 "window_start": window * rate_limit::RATE_WINDOW_MS,
@@ -142,10 +158,16 @@ impl EventBuffer {
             .with_status(429));
         }
         self.add_rate_count(&visitor_key, window, incoming)?;
+        self.add_rate_count(&address_key, window, incoming)?;
         self.add_rate_count("site", window, incoming)?;
         let sql = self.sql();
         let mut seen = SeenInStorage { sql: &sql, now };
+        let mut prop_sets = PropSetsInStorage { sql: &sql, now };
         for event in &mut events {
+            // Bots add nothing to the rollups, so they do not spend the day's property budget.
+            if !event.bot {
+                rollup::bound_props(event, &mut prop_sets);
+            }
             // Just after midnight, a session that began yesterday goes on under yesterday's hash.
             let previous_visitor = std::mem::take(&mut event.previous_visitor);
             if !previous_visitor.is_empty() {
@@ -269,6 +291,53 @@ struct FlushState {
     site_exists: f64,
 }
 
+/// The Durable Object's `prop_sets` table as the daily sets of property keys and values.
+struct PropSetsInStorage<'a> {
+    sql: &'a SqlStorage,
+    now: i64,
+}
+
+impl rollup::BoundedSets for PropSetsInStorage<'_> {
+    fn admit(&mut self, set: &str, item: &str, limit: i64) -> bool {
+        let known = || -> Result<bool> {
+            let rows: Vec<Count> = self
+                .sql
+                .exec(
+                    "SELECT 1 AS n FROM prop_sets WHERE set_name = ? AND item = ?",
+                    vec![set.into(), item.into()],
+                )?
+                .to_array()?;
+            Ok(!rows.is_empty())
+        };
+        let add = || -> Result<bool> {
+            let size = self
+                .sql
+                .exec(
+                    "SELECT COUNT(*) AS n FROM prop_sets WHERE set_name = ?",
+                    vec![set.into()],
+                )?
+                .one::<Count>()?
+                .n;
+            if size >= limit {
+                return Ok(false);
+            }
+            self.sql.exec(
+                "INSERT OR IGNORE INTO prop_sets (set_name, item, at) VALUES (?, ?, ?)",
+                vec![set.into(), item.into(), self.now.into()],
+            )?;
+            Ok(true)
+        };
+        match known().and_then(|k| if k { Ok(true) } else { add() }) {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                // Folding into (other) loses a value's name, never its count.
+                worker::console_error!("property sets: {e}");
+                false
+            }
+        }
+    }
+}
+
 /// The Durable Object's `seen` table as the rollups' set of already-counted uniques.
 struct SeenInStorage<'a> {
     sql: &'a SqlStorage,
@@ -315,7 +384,8 @@ impl DurableObject for EventBuffer {
             // The site is being deleted: forget everything buffered and every open session.
             (Method::Post, "/purge") => {
                 self.sql().exec(
-                    "DELETE FROM buffer; DELETE FROM open_sessions; DELETE FROM seen; DELETE FROM meta;",
+                    "DELETE FROM buffer; DELETE FROM open_sessions; DELETE FROM seen; DELETE FROM meta; \
+                     DELETE FROM prop_sets;",
                     None,
                 )?;
                 Response::from_json(&serde_json::json!({ "purged": true }))
@@ -343,6 +413,11 @@ impl DurableObject for EventBuffer {
                 // Uniques are counted per day; two days later no event can need the key.
                 self.sql().exec(
                     "DELETE FROM seen WHERE at < ?",
+                    vec![(now_ms() - SEEN_KEEP_MS).into()],
+                )?;
+                // The property budget is per day; older days' sets are never asked again.
+                self.sql().exec(
+                    "DELETE FROM prop_sets WHERE at < ?",
                     vec![(now_ms() - SEEN_KEEP_MS).into()],
                 )?;
                 self.sql().exec(

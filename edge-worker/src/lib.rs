@@ -6,6 +6,7 @@ mod config;
 mod db;
 mod http;
 mod kdf;
+mod keys;
 mod mail;
 mod routes;
 mod session;
@@ -30,7 +31,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Err(Failure::Api(e)) => error_response(&e)?,
         Err(Failure::Internal(e)) => {
             // The route's pattern, never the path: a path can hold a user id or a token.
-            let route = analytics_core::routes::find(&method.to_string(), &path)
+            let route = analytics_core::routes::find(method.as_ref(), &path)
                 .map(|(r, _)| r.path)
                 .unwrap_or("(no route)");
             worker::console_error!("{request_id} {method:?} {route}: {e}");
@@ -384,6 +385,9 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::Schedu
         let keep_from = analytics_core::stats::salt_keep_from(now);
         if let Err(e) = rotate_salts(&env, &keep_from).await {
             worker::console_error!("salt rotation failed: {e}");
+        }
+        if let Err(e) = keys::delete_old_secrets(&env, now).await {
+            worker::console_error!("fingerprint key rotation failed: {e}");
         }
         if let Err(e) = routes::compliance::enforce_retention(&env).await {
             worker::console_error!("retention failed: {e}");

@@ -9,7 +9,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIREFOX_UA as FIREFOX, DESKTOP_CHROME_UA as CHROME, ROOT, OUTPUT, startWorker, createAdmin, sessionCookie, launchBrowser, eventually } from "./harness.mjs";
+import { FIREFOX_UA as FIREFOX, DESKTOP_CHROME_UA as CHROME, ROOT, OUTPUT, startWorker, createAdmin, sessionCookie, launchBrowser, eventually, browserHeaders } from "./harness.mjs";
 
 const AXE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
 const SCREENS = join(OUTPUT, "screens");
@@ -57,7 +57,7 @@ async function api(method, path, body, headers = { Cookie: cookie }) {
 async function visit({ ip, ua = FIREFOX, country, region = "", city = "", events }) {
   const r = await fetch(`${worker.base}/api/event`, {
     method: "POST",
-    headers: { "CF-Connecting-IP": ip, "User-Agent": ua, "X-Vigia-Geo-Country": country, "X-Vigia-Geo-Region": region, "X-Vigia-Geo-City": city },
+    headers: { ...browserHeaders(), "CF-Connecting-IP": ip, "User-Agent": ua, "X-Vigia-Geo-Country": country, "X-Vigia-Geo-Region": region, "X-Vigia-Geo-City": city },
     body: JSON.stringify({ site: "demo", events }),
   });
   assert.equal(r.status, 202, await r.text());

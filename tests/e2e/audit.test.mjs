@@ -95,9 +95,17 @@ test("logins, exports, deletions, settings and role changes are recorded with wh
   assert.ok(all.some((e) => e.action === "login" && e.outcome === 200));
   assert.ok(all.some((e) => e.action === "password_change"));
   assert.ok(all.some((e) => e.action === "site_delete" && e.site_id === "gone"), "a deleted site's deletion stays on record");
-  // The same address gets the same fingerprint; the address itself is nowhere.
-  const ours = new Set(all.filter((e) => e.country === "PT").map((e) => e.ip_hash));
-  assert.equal(ours.size, 1, "one address, one fingerprint");
+  // The same address gets the same fingerprint within one scope (a site, or the instance) and
+  // day, another in another scope; the address itself is nowhere.
+  const scopes = new Map();
+  for (const e of all.filter((e) => e.country === "PT")) {
+    const scope = e.site_id ?? "(instance)";
+    scopes.set(scope, new Set([...(scopes.get(scope) ?? []), e.ip_hash]));
+  }
+  for (const [scope, hashes] of scopes) assert.equal(hashes.size, 1, `one address, one fingerprint in ${scope}`);
+  assert.ok(scopes.size >= 2, `entries in one scope only: ${[...scopes.keys()]}`);
+  const ours = new Set([...scopes.values()].flatMap((h) => [...h]));
+  assert.equal(ours.size, scopes.size, "one address has another fingerprint in each scope");
   const setup = all.find((e) => e.action === "setup"); // made by the harness from 127.0.0.1
   assert.match(setup.ip_hash, /^[0-9a-f]{16}$/);
   assert.ok(!ours.has(setup.ip_hash), "another address, another fingerprint");

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIREFOX_UA as FIREFOX, startWorker, createAdmin, launchBrowser, eventually, OUTPUT } from "./harness.mjs";
+import { FIREFOX_UA as FIREFOX, startWorker, createAdmin, launchBrowser, eventually, OUTPUT, browserHeaders } from "./harness.mjs";
 
 let worker, browser, admin;
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
@@ -44,7 +44,7 @@ async function login(email, password) {
 async function visit({ site = "demo", ip, ua = FIREFOX, country = "PT", region = "Lisbon", city = "Lisbon", events }) {
   const r = await fetch(`${worker.base}/api/event`, {
     method: "POST",
-    headers: { "CF-Connecting-IP": ip, "User-Agent": ua, "X-Vigia-Geo-Country": country, "X-Vigia-Geo-Region": region, "X-Vigia-Geo-City": city },
+    headers: { ...browserHeaders(site === "demo" ? undefined : `https://${site}`), "CF-Connecting-IP": ip, "User-Agent": ua, "X-Vigia-Geo-Country": country, "X-Vigia-Geo-Region": region, "X-Vigia-Geo-City": city },
     body: JSON.stringify({ site, events }),
   });
   assert.equal(r.status, 202, await r.text());
@@ -337,7 +337,7 @@ test("sites: add with a time zone, snippet with a copy button, installation chec
 
   // The first event arrives: the check turns green without a reload.
   const r = await fetch(`${worker.base}/api/event`, {
-    method: "POST", headers: { "CF-Connecting-IP": "192.0.2.9", "User-Agent": FIREFOX },
+    method: "POST", headers: { ...browserHeaders("https://shop.example"), "CF-Connecting-IP": "192.0.2.9", "User-Agent": FIREFOX },
     body: JSON.stringify({ site: "shop.example", events: [{ kind: "pageview", url: "https://shop.example/" }] }),
   });
   assert.equal(r.status, 202);

@@ -2,7 +2,7 @@
 // restart on the same local state, and every acknowledged event in D1 exactly once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eventId, startWorker, createAdmin, eventually } from "./harness.mjs";
+import { eventId, startWorker, createAdmin, eventually, browserHeaders } from "./harness.mjs";
 
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const CLIENTS = 8;
@@ -26,8 +26,8 @@ test("SIGKILL mid-load loses no acknowledged event and duplicates none", async (
         const r = await fetch(`${first.base}/api/event`, {
           method: "POST",
           body: body(c, n),
-          // A visitor per request, so the per-visitor rate limit never answers here.
-          headers: { "User-Agent": `${UA} load-${c}-${n}`, "Accept-Language": "en" },
+          // A visitor (and an address) per request, so neither rate limit answers here.
+          headers: { ...browserHeaders("http://127.0.0.1", { ip: `198.18.${c}.${n % 250}` }), "User-Agent": `${UA} load-${c}-${n}`, "Accept-Language": "en" },
         });
         if (r.status === 202) acked.push((await r.json()).request_id);
         else refused++;

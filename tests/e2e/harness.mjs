@@ -246,3 +246,20 @@ export async function launchBrowser({ userAgent = DESKTOP_CHROME_UA } = {}) {
       ...(userAgent ? [`--user-agent=${userAgent}`] : [])],
   });
 }
+
+/** Headers a browser's beacon carries (checked in Chromium: sendBeacon sends `Origin`, and
+ * `Sec-Fetch-Site`/`-Mode`/`-Dest: empty`; fetch keepalive the same with mode `cors`). Ingest
+ * counts a request without them as a bot, and refuses one whose `Origin` is not the site's.
+ * `ip` (optional) sets the visitor's address as Cloudflare would (`CF-Connecting-IP`). */
+export function browserHeaders(origin = `http://${SITE_HOST}`, { userAgent = DESKTOP_CHROME_UA, ip = null } = {}) {
+  return {
+    "Content-Type": "text/plain;charset=UTF-8",
+    "User-Agent": userAgent,
+    "Accept-Language": "en-US,en;q=0.9",
+    Origin: origin,
+    "Sec-Fetch-Site": "cross-site",
+    "Sec-Fetch-Mode": "no-cors",
+    "Sec-Fetch-Dest": "empty",
+    ...(ip ? { "CF-Connecting-IP": ip } : {}),
+  };
+}

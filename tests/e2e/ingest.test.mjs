@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { eventId, startWorker, createAdmin, eventually, ROOT } from "./harness.mjs";
+import { eventId, startWorker, createAdmin, eventually, ROOT, browserHeaders } from "./harness.mjs";
 
 const UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const SITE_LIMIT = 1500;
@@ -17,7 +17,7 @@ before(async () => {
 after(async () => { await worker?.stop(); });
 
 const post = (base, body, ua = UA) =>
-  fetch(`${base}/api/event`, { method: "POST", body, headers: { "User-Agent": ua, "Accept-Language": "en" } });
+  fetch(`${base}/api/event`, { method: "POST", body, headers: { ...browserHeaders("http://127.0.0.1"), "User-Agent": ua, "Accept-Language": "en" } });
 const pageviews = (n, path = "/") =>
   JSON.stringify({ site: "demo", events: Array.from({ length: n }, () => ({ kind: "pageview", url: `http://127.0.0.1${path}` })) });
 
@@ -60,7 +60,7 @@ test("every payload of the hostile corpus gets its expected answer, never a 5xx"
 test("geo comes from the edge; what the edge does not know is stored as unknown", async () => {
   const send = (path, geo) => fetch(`${worker.base}/api/event`, {
     method: "POST",
-    headers: { "User-Agent": `${UA} geo`, "Accept-Language": "pt", ...geo },
+    headers: { ...browserHeaders("http://127.0.0.1"), "User-Agent": `${UA} geo`, "Accept-Language": "pt", ...geo },
     body: JSON.stringify({ site: "demo", events: [{ kind: "pageview", url: `http://127.0.0.1${path}` }] }),
   });
   assert.equal((await send("/geo-full", { "X-Vigia-Geo-Country": "pt", "X-Vigia-Geo-Region": "Lisbon", "X-Vigia-Geo-City": "Lisbon" })).status, 202);

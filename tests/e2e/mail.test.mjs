@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIREFOX_UA, OUTPUT, startWorker, createAdmin, eventually, freePort, launchBrowser, sessionCookie } from "./harness.mjs";
+import { FIREFOX_UA, OUTPUT, startWorker, createAdmin, eventually, freePort, launchBrowser, sessionCookie, browserHeaders } from "./harness.mjs";
 
 const HOURLY = "15 * * * *";
 const API_KEY = "re_test_0123456789";
@@ -79,7 +79,7 @@ const api = async (method, path, body, cookie = owner.cookie, headers = {}) => {
 async function visit(ip, events, ua = FIREFOX_UA) {
   const r = await fetch(`${worker.base}/api/event`, {
     method: "POST",
-    headers: { "CF-Connecting-IP": ip, "User-Agent": ua, "X-Vigia-Geo-Country": "PT" },
+    headers: { ...browserHeaders(), "CF-Connecting-IP": ip, "User-Agent": ua, "X-Vigia-Geo-Country": "PT" },
     body: JSON.stringify({ site: "demo", events }),
   });
   return r.status;
@@ -360,7 +360,7 @@ test("the Cloudflare send_email provider delivers the same report (wrangler dev 
   try {
     await createAdmin(cf.base);
     const r = await fetch(`${cf.base}/api/event`, {
-      method: "POST", headers: { "CF-Connecting-IP": "198.51.100.9", "User-Agent": FIREFOX_UA },
+      method: "POST", headers: { ...browserHeaders(), "CF-Connecting-IP": "198.51.100.9", "User-Agent": FIREFOX_UA },
       body: JSON.stringify({ site: "demo", events: [page("/"), page("/cf")] }),
     });
     assert.equal(r.status, 202);

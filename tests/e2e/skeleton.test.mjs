@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startWorker, startSite, createAdmin, launchBrowser, eventually, DESKTOP_CHROME_UA, FIREFOX_UA, OUTPUT } from "./harness.mjs";
+import { startWorker, startSite, createAdmin, launchBrowser, eventually, DESKTOP_CHROME_UA, FIREFOX_UA, OUTPUT, browserHeaders } from "./harness.mjs";
 
 const TEST_IP = "198.51.100.23";
 let worker, site, browser, admin, lastSeen;
@@ -143,7 +143,7 @@ test("the visitor hash is keyed on the edge's client IP, which is then dropped",
   const userAgent = FIREFOX_UA;
   const r = await fetch(`${worker.base}/api/event`, {
     method: "POST",
-    headers: { "CF-Connecting-IP": TEST_IP, "User-Agent": userAgent, "Accept-Language": "de" },
+    headers: { ...browserHeaders("http://127.0.0.1"), "CF-Connecting-IP": TEST_IP, "User-Agent": userAgent, "Accept-Language": "de" },
     body: JSON.stringify({ site: "demo", events: [{ kind: "pageview", url: "http://127.0.0.1/ip-test?secret=s3cr3t-value" }] }),
   });
   assert.equal(r.status, 202);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, startWorker, createAdmin, launchBrowser, sessionCookie, eventually } from "./harness.mjs";
+import { ROOT, startWorker, createAdmin, launchBrowser, sessionCookie, eventually, browserHeaders } from "./harness.mjs";
 import { ENTRY_FILES } from "../../scripts/publish-dashboard.mjs";
 
 let worker, browser, admin, assets;
@@ -21,7 +21,7 @@ before(async () => {
   browser = await launchBrowser();
   const r = await fetch(`${worker.base}/api/event`, {
     method: "POST",
-    headers: { "CF-Connecting-IP": "203.0.113.9", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" },
+    headers: { ...browserHeaders(), "CF-Connecting-IP": "203.0.113.9", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0" },
     body: JSON.stringify({ site: "demo", events: [{ kind: "pageview", url: "http://127.0.0.1/" }] }),
   });
   assert.equal(r.status, 202);

@@ -4,7 +4,7 @@
 // read back.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, createAdmin, sessionCookie, eventually, eventId, FIREFOX_UA } from "./harness.mjs";
+import { startWorker, createAdmin, sessionCookie, eventually, eventId, FIREFOX_UA, browserHeaders } from "./harness.mjs";
 
 let worker, cookie;
 
@@ -22,7 +22,7 @@ const custom = (name, extra = {}) => ({ kind: "custom", name, url: `${PAGE}/shop
 async function post(events, { ip = "203.0.113.10", country = "PT" } = {}) {
   const r = await fetch(`${worker.base}/api/event`, {
     method: "POST",
-    headers: { "CF-Connecting-IP": ip, "User-Agent": FIREFOX_UA, "Accept-Language": "en", "X-Vigia-Geo-Country": country },
+    headers: { ...browserHeaders("http://127.0.0.1"), "CF-Connecting-IP": ip, "User-Agent": FIREFOX_UA, "Accept-Language": "en", "X-Vigia-Geo-Country": country },
     body: typeof events === "string" ? events : JSON.stringify({ site: "demo", events }),
   });
   return { status: r.status, body: await r.json(), requestId: r.headers.get("x-request-id") };

@@ -52,7 +52,12 @@ pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResul
     if let Some(limited) = rate_limit(env, &db, &site, records.len() as i64, now).await? {
         return Ok(limited);
     }
-    let ip_key = crate::audit::instance_key(env).await?;
+    let ip_key = crate::keys::fingerprint_key(
+        env,
+        analytics_core::audit::FingerprintScope::Site(&site),
+        now,
+    )
+    .await?;
     let insert = activity::insert_sql();
     let statements = records
         .iter()

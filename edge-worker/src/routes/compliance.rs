@@ -1,7 +1,7 @@
 //! Retention (the daily job) and the compliance report.
 
 use analytics_core::compliance::{
-    purge_sql, retention_cutoff, to_csv, to_html, Figures, MAX_PURGE_CHUNKS, PURGED_TABLES,
+    purge_sql, retention_cutoff, to_csv, to_html, Figures, Purged, MAX_PURGE_CHUNKS, PURGED_TABLES,
     PURGE_CHUNK_ROWS,
 };
 use analytics_core::ApiError;
@@ -18,7 +18,7 @@ struct SiteRetention {
     retention_days: f64,
 }
 
-/// Deletes every site's raw events past its retention, in chunks, and records each run.
+/// Deletes every site's raw events, activity and rollups past its retention, in chunks, and records each run.
 pub async fn enforce_retention(env: &Env) -> worker::Result<()> {
     let db = d1(env)?;
     let sites: Vec<SiteRetention> = db
@@ -32,19 +32,20 @@ pub async fn enforce_retention(env: &Env) -> worker::Result<()> {
         let mut deleted = 0i64;
         for table in PURGED_TABLES {
             let sql = purge_sql(table);
+            let bound = table.cutoff(cutoff);
             for _ in 0..MAX_PURGE_CHUNKS {
                 let result = db
                     .prepare(&sql)
                     .bind(&[
                         site.id.as_str().into(),
-                        (cutoff as f64).into(),
+                        (bound as f64).into(),
                         (PURGE_CHUNK_ROWS as f64).into(),
                     ])?
                     .run()
                     .await?;
                 let n = result.meta()?.and_then(|m| m.changes).unwrap_or(0) as i64;
                 // `purges` reports raw events; activity follows the same cutoff.
-                if table == "events" {
+                if table == Purged::Events {
                     deleted += n;
                 }
                 if n < PURGE_CHUNK_ROWS {

@@ -1,10 +1,12 @@
 //! `POST /api/event`: the collector's batches. A body that cannot be a batch is refused; in one
 //! that can, each bad event or field goes alone and the 202 says so (`analytics_core::wire`).
 
+use analytics_core::audit::FingerprintScope;
+use analytics_core::enrich::bot::FetchMetadata;
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::enrich::session::needs_previous_salt;
 use analytics_core::limits::{BUFFER_FULL_RETRY_AFTER_S, MAX_BODY_BYTES};
-use analytics_core::pipeline::{enrich_batch, visitor_under, RequestFacts};
+use analytics_core::pipeline::{address_fingerprint, enrich_batch, visitor_under, RequestFacts};
 use analytics_core::{stats, wire, ApiError};
 use worker::{Env, Method, Request, RequestInit, Response};
 
@@ -32,6 +34,12 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         header(&req, "X-Real-IP"),
     );
     let (country, region, city) = edge_geo(&req, env);
+    let origin = header(&req, "Origin");
+    let (fetch_site, fetch_mode, fetch_dest) = (
+        header(&req, "Sec-Fetch-Site"),
+        header(&req, "Sec-Fetch-Mode"),
+        header(&req, "Sec-Fetch-Dest"),
+    );
     let facts = RequestFacts {
         ip_headers: IpHeaders {
             cf_connecting_ip: cf_ip.as_deref(),
@@ -40,6 +48,12 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         },
         user_agent: &user_agent,
         has_accept_language: header(&req, "Accept-Language").is_some(),
+        origin: origin.as_deref(),
+        fetch: FetchMetadata {
+            site: fetch_site.as_deref(),
+            mode: fetch_mode.as_deref(),
+            dest: fetch_dest.as_deref(),
+        },
         country: country.as_deref(),
         region: region.as_deref(),
         city: city.as_deref(),
@@ -54,10 +68,17 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
             }
         }
     }
-    // The IP, the user agent and the salt end here; only `events` travels on.
+    // The per-address limit counts by the address's fingerprint under the site's key of the day.
+    let address_key =
+        crate::keys::fingerprint_key(env, FingerprintScope::Site(&site.id), now).await?;
+    let address = address_fingerprint(&address_key, &facts);
+    // The IP, the user agent and the salt end here; only `events` and the fingerprint travel on.
 
     let mut init = RequestInit::new();
+    let headers = worker::Headers::new();
+    headers.set(crate::buffer::ADDRESS_HEADER, &address)?;
     init.with_method(Method::Post)
+        .with_headers(headers)
         .with_body(Some(serde_json::to_string(&events)?.into()));
     let buffer = env
         .durable_object("BUFFER")?

@@ -243,7 +243,7 @@ async fn check_link(req: &Request, env: &Env) -> Result<Unsubscribe, Failure> {
     let kind =
         ReportKind::parse(query_value(&pairs, "kind").ok_or_else(bad)?).map_err(|_| bad())?;
     let sig = query_value(&pairs, "sig").ok_or_else(bad)?;
-    let key = crate::audit::instance_key(env).await?;
+    let key = crate::keys::lasting_key(env, crate::keys::LastingKey::ReportLinks).await?;
     if !unsubscribe_valid(&key, &site, user, kind.name(), sig) {
         return Err(bad().into());
     }
@@ -354,7 +354,7 @@ pub async fn send_due(env: &Env, now: i64) -> worker::Result<()> {
     };
     let db = d1(env)?;
     let sites = site_summaries(&db, None).await?;
-    let key = crate::audit::instance_key(env).await?;
+    let key = crate::keys::lasting_key(env, crate::keys::LastingKey::ReportLinks).await?;
     let base = public_base(env, None);
     let from = mail::sender(env);
     for site in sites {

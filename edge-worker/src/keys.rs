@@ -1,0 +1,123 @@
+//! The address-fingerprint key: one function gives the key for a (scope, time), so every
+//! caller (audit log, activity API, ingest's per-address limit, login throttling) rotates and
+//! is scoped the same way. The rules are in `analytics_core::audit::fingerprint_key`.
+
+use analytics_core::audit::{fingerprint_key as derive, FingerprintScope};
+use std::cell::RefCell;
+use worker::{D1Database, Env};
+
+use crate::db::d1;
+use crate::http::random_hex;
+
+thread_local! {
+    /// The day's random secret, kept in the isolate once read (one D1 read per isolate a day).
+    static DAY_SECRET: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
+    /// Lasting keys once read, by name.
+    static LASTING: RefCell<Vec<(LastingKey, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keys that must outlive a day, unlike the address-fingerprint keys: what they make has to be
+/// recognised later. Neither ever sees an address.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LastingKey {
+    /// Hashes backend user ids in audit entries and alert subjects (the same id must keep one
+    /// hash, or an erasure could not find it).
+    AuditSubject,
+    /// Signs unsubscribe links in mail, which stay in inboxes for months.
+    ReportLinks,
+}
+
+impl LastingKey {
+    fn name(self) -> &'static str {
+        match self {
+            LastingKey::AuditSubject => "audit_subject",
+            LastingKey::ReportLinks => "report_links",
+        }
+    }
+}
+
+/// A lasting key: random, created on first use (`INSERT OR IGNORE` lets concurrent first uses
+/// agree), kept in `instance_keys`, cached in the isolate.
+pub async fn lasting_key(env: &Env, key: LastingKey) -> worker::Result<Vec<u8>> {
+    if let Some(k) = LASTING.with(|l| {
+        l.borrow()
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, k)| k.clone())
+    }) {
+        return Ok(k);
+    }
+    let db = d1(env)?;
+    db.prepare("INSERT OR IGNORE INTO instance_keys (name, value) VALUES (?1, ?2)")
+        .bind(&[key.name().into(), random_hex::<32>()?.into()])?
+        .run()
+        .await?;
+    let text: Option<String> = db
+        .prepare("SELECT value FROM instance_keys WHERE name = ?1")
+        .bind(&[key.name().into()])?
+        .first(Some("value"))
+        .await?;
+    let bytes = analytics_core::hex::decode(&text.unwrap_or_default()).unwrap_or_default();
+    LASTING.with(|l| l.borrow_mut().push((key, bytes.clone())));
+    Ok(bytes)
+}
+
+async fn read_secret(db: &D1Database, day: &str) -> worker::Result<Option<String>> {
+    db.prepare("SELECT secret FROM fingerprint_keys WHERE day = ?1")
+        .bind(&[day.into()])?
+        .first(Some("secret"))
+        .await
+}
+
+/// The UTC day's secret, created on first use; `INSERT OR IGNORE` lets concurrent first uses
+/// in several isolates agree on one.
+async fn day_secret(env: &Env, day: &str) -> worker::Result<Vec<u8>> {
+    if let Some(secret) = DAY_SECRET.with(|s| {
+        s.borrow()
+            .as_ref()
+            .filter(|(d, _)| d == day)
+            .map(|(_, k)| k.clone())
+    }) {
+        return Ok(secret);
+    }
+    let db = d1(env)?;
+    let text = match read_secret(&db, day).await? {
+        Some(text) => text,
+        None => {
+            db.prepare("INSERT OR IGNORE INTO fingerprint_keys (day, secret) VALUES (?1, ?2)")
+                .bind(&[day.into(), random_hex::<32>()?.into()])?
+                .run()
+                .await?;
+            read_secret(&db, day)
+                .await?
+                .ok_or_else(|| worker::Error::RustError("fingerprint secret vanished".into()))?
+        }
+    };
+    let secret = analytics_core::hex::decode(&text).unwrap_or_default();
+    DAY_SECRET.with(|s| *s.borrow_mut() = Some((day.to_string(), secret.clone())));
+    Ok(secret)
+}
+
+/// The key that fingerprints addresses for `scope` at `now_ms` (pass it to
+/// `analytics_core::audit::ip_fingerprint`).
+pub async fn fingerprint_key(
+    env: &Env,
+    scope: FingerprintScope<'_>,
+    now_ms: i64,
+) -> worker::Result<Vec<u8>> {
+    let day = analytics_core::stats::day_of_ms(now_ms);
+    let secret = day_secret(env, &day).await?;
+    let deployment = crate::config::setting(env, "VIGIA_FINGERPRINT_SECRET").unwrap_or_default();
+    Ok(derive(&secret, deployment.as_bytes(), scope))
+}
+
+/// The daily job: deletes the secrets of past days, after which their fingerprints cannot be
+/// reversed by hashing every address.
+pub async fn delete_old_secrets(env: &Env, now_ms: i64) -> worker::Result<()> {
+    d1(env)?
+        .prepare("DELETE FROM fingerprint_keys WHERE day < ?1")
+        .bind(&[analytics_core::audit::fingerprint_secrets_keep_from(now_ms).into()])?
+        .run()
+        .await?;
+    Ok(())
+}
