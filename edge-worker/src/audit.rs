@@ -6,7 +6,6 @@ use analytics_core::audit::{
     MAX_ANONYMOUS_ROWS_PER_WINDOW, MAX_AUDIT_PAGE, MAX_CLIENT_CHARS, MAX_COUNTRY_CHARS,
     MAX_TARGET_CHARS, PAGE_SQL, SITE_KEY_SQL,
 };
-use analytics_core::enrich::ip::{client_ip, IpHeaders};
 use analytics_core::enrich::useragent;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
@@ -24,16 +23,7 @@ pub struct Origin {
 }
 
 pub fn origin(req: &Request, env: &Env) -> Origin {
-    let (cf, xff, real) = (
-        header(req, "CF-Connecting-IP"),
-        header(req, "X-Forwarded-For"),
-        header(req, "X-Real-IP"),
-    );
-    let ip = client_ip(&IpHeaders {
-        cf_connecting_ip: cf.as_deref(),
-        x_forwarded_for: xff.as_deref(),
-        x_real_ip: real.as_deref(),
-    });
+    let ip = crate::http::client_address(req);
     let ua = useragent::parse(&header(req, "User-Agent").unwrap_or_default());
     let client = [ua.browser, ua.os]
         .into_iter()
@@ -46,13 +36,6 @@ pub fn origin(req: &Request, env: &Env) -> Origin {
         client,
         country: country.unwrap_or_default(),
     }
-}
-
-/// The instance scope's address-fingerprint key of the moment (`crate::keys::fingerprint_key`).
-/// Kept under its old name so callers written before keys rotated get the rotating key.
-#[allow(dead_code)]
-pub async fn instance_key(env: &Env) -> worker::Result<Vec<u8>> {
-    crate::keys::fingerprint_key(env, FingerprintScope::Instance, now_ms()).await
 }
 
 /// The key that hashes backend user ids in audit entries and alert subjects.

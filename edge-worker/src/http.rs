@@ -40,6 +40,21 @@ pub const SECURITY_HEADERS: [(&str, &str); 2] = [
     ("Strict-Transport-Security", "max-age=31536000"),
 ];
 
+/// The client's address as the edge (or a trusted proxy) reports it; never stored, only
+/// fingerprinted.
+pub fn client_address(req: &Request) -> Option<std::net::IpAddr> {
+    let (cf, xff, real) = (
+        header(req, "CF-Connecting-IP"),
+        header(req, "X-Forwarded-For"),
+        header(req, "X-Real-IP"),
+    );
+    analytics_core::enrich::ip::client_ip(&analytics_core::enrich::ip::IpHeaders {
+        cf_connecting_ip: cf.as_deref(),
+        x_forwarded_for: xff.as_deref(),
+        x_real_ip: real.as_deref(),
+    })
+}
+
 pub fn json<T: Serialize>(status: u16, body: &T) -> RouteResult {
     Ok(Response::from_json(body)?.with_status(status))
 }

@@ -115,21 +115,16 @@ pub async fn limit_share(req: &Request, env: &Env) -> Result<(), Failure> {
     use analytics_core::accounts::{
         over_limit, share_fingerprint, COUNT_SHARE_REQUEST_SQL, SHARE_REQUESTS_PER_WINDOW,
     };
-    use analytics_core::enrich::ip::{client_ip, IpHeaders};
     use analytics_core::rate_limit::{retry_after_s, window_of, RATE_WINDOW_MS};
     let now = now_ms();
-    let (cf, xff, real) = (
-        header(req, "CF-Connecting-IP"),
-        header(req, "X-Forwarded-For"),
-        header(req, "X-Real-IP"),
-    );
-    let ip = client_ip(&IpHeaders {
-        cf_connecting_ip: cf.as_deref(),
-        x_forwarded_for: xff.as_deref(),
-        x_real_ip: real.as_deref(),
-    });
+    let ip = crate::http::client_address(req);
     let win = window_of(now) * RATE_WINDOW_MS;
-    let key = crate::audit::instance_key(env).await?;
+    let key = crate::keys::fingerprint_key(
+        env,
+        analytics_core::audit::FingerprintScope::Instance,
+        now_ms(),
+    )
+    .await?;
     let count: Option<f64> = d1(env)?
         .prepare(COUNT_SHARE_REQUEST_SQL)
         .bind(&[(win as f64).into(), share_fingerprint(&key, win, ip).into()])?

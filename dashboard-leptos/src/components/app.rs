@@ -89,7 +89,8 @@ pub fn App() -> impl IntoView {
                     <section class="card narrow">
                         <h1>"Finish setting up Vigia"</h1>
                         <p>"No account exists yet. Run " <code>"./vigia run"</code>
-                           " (it creates the first admin) or POST to " <code>"/api/setup"</code> "."</p>
+                           " (it creates the first admin); on a deployed instance, POST to " <code>"/api/setup"</code>
+                           " with " <code>"Authorization: Bearer $VIGIA_SETUP_TOKEN"</code> " (see the README's deploy steps)."</p>
                     </section>
                 }.into_any(),
                 Screen::Login => view! { <Login on_login=on_login/> }.into_any(),

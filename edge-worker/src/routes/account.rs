@@ -5,7 +5,6 @@ use analytics_core::auth::{
     check_new_password, session_cookie, setup_token_matches, token_hash, StoredHash,
     SESSION_COOKIE, SESSION_TTL_MS,
 };
-use analytics_core::enrich::ip::{client_ip, IpHeaders};
 use analytics_core::login::{
     account_key, decide, retry_after_failure, Decision, Failures, FailuresRow, FAILURES_SQL,
     FAILURE_MEMORY_MS, RECORD_FAILURE_SQL,
@@ -158,21 +157,16 @@ struct Credentials {
     password_hash: String,
 }
 
-/// The account key and address fingerprint a login is counted under. The one place that
-/// picks the key: the address fingerprint is the audit log's (`audit::instance_key`), so
-/// when that key's derivation or rotation changes, this is the line to follow it.
+/// The account key and address fingerprint a login is counted under, both under the
+/// instance's address-fingerprint key of the day (`keys::fingerprint_key`).
 async fn login_subjects(req: &Request, env: &Env, email: &str) -> worker::Result<(String, String)> {
-    let key = crate::audit::instance_key(env).await?;
-    let (cf, xff, real) = (
-        header(req, "CF-Connecting-IP"),
-        header(req, "X-Forwarded-For"),
-        header(req, "X-Real-IP"),
-    );
-    let ip = client_ip(&IpHeaders {
-        cf_connecting_ip: cf.as_deref(),
-        x_forwarded_for: xff.as_deref(),
-        x_real_ip: real.as_deref(),
-    });
+    let key = crate::keys::fingerprint_key(
+        env,
+        analytics_core::audit::FingerprintScope::Instance,
+        now_ms(),
+    )
+    .await?;
+    let ip = crate::http::client_address(req);
     Ok((account_key(&key, email), ip_fingerprint(&key, ip)))
 }
 
