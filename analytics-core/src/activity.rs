@@ -213,6 +213,11 @@ fn check(r: &ActivityIn) -> Result<(), String> {
                 "{name} is longer than {MAX_ACTIVITY_FIELD_BYTES} bytes"
             ));
         }
+        // A URL path resolves `.` and `..` segments (encoded or not) before any route sees
+        // them: a user id of `..` could never be named for erasure.
+        if name == "user_id" && matches!(value.as_str(), "." | "..") {
+            return Err(format!("user_id {value:?} cannot be named in a URL"));
+        }
         if value.chars().any(char::is_control) {
             return Err(format!("{name} holds control characters"));
         }

@@ -194,6 +194,8 @@ pub const BODY_NOT_KEPT: [&str; 2] = ["password_change", "invite_accept"];
 /// CSV export): that id is kept only as a keyed hash, so erasing the id's activity leaves it
 /// nowhere in clear — the log itself can never be edited afterwards.
 pub const HASHED_USER_ID_ACTIONS: [&str; 2] = ["activity_search", "export_activity"];
+/// The search fields of those actions kept only as keyed hashes.
+pub const HASHED_SEARCH_FIELDS: [&str; 3] = ["user_id", "entity_id", "session_id"];
 
 /// The details stored for `action`: the sanitised body, or nothing for credential changes.
 /// `pseudonym` turns a backend user id into its keyed hash (see `user_pseudonym`).
@@ -204,9 +206,13 @@ pub fn details_for(action: &str, body: &Value, pseudonym: impl Fn(&str) -> Strin
     }
     let mut clean = sanitize(body);
     if HASHED_USER_ID_ACTIONS.contains(&action) {
-        if let Some(id) = clean.get_mut("user_id") {
-            if let Some(text) = id.as_str().filter(|t| !t.is_empty()) {
-                *id = Value::String(pseudonym(text));
+        // Any of these may hold a person's id (an entity of type "user", a session id made
+        // from one): all are kept hashed, so an erasure leaves nothing in clear.
+        for field in HASHED_SEARCH_FIELDS {
+            if let Some(id) = clean.get_mut(field) {
+                if let Some(text) = id.as_str().filter(|t| !t.is_empty()) {
+                    *id = Value::String(pseudonym(text));
+                }
             }
         }
     }

@@ -72,12 +72,27 @@ pub fn http_api_body(m: &EmailMessage) -> Value {
 
 /// A plausible address: one `@`, something on each side, no spaces or angle brackets, not
 /// too long. Good enough to refuse typos and header injection; delivery decides the rest.
+/// Characters that draw nothing (zero-width, joiners, bidirectional controls, the byte-order
+/// mark, the soft hyphen): an address with one looks exactly like another account's.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+}
+
+/// Text safe in a mail header line (a subject): control characters (CR, LF…) become spaces,
+/// so a site's name cannot start a header of its own.
+pub fn header_text(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 pub fn check_address(address: &str) -> Result<(), ApiError> {
     let bad = || ApiError::bad_request("bad_email", format!("{address:?} is not an email address"));
     if address.len() > MAX_EMAIL_LEN
         || address
             .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c) || "<>,;\"".contains(c))
     {
         return Err(bad());
     }
@@ -145,6 +160,22 @@ pub fn unsubscribe_headers(link: &str) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn invisible_characters_and_header_breaks_are_refused_or_flattened() {
+        use super::{check_address, header_text};
+        for bad in [
+            "a@example.com\u{200B}",
+            "a\u{200D}b@example.com",
+            "\u{FEFF}a@example.com",
+            "a@exa\u{AD}mple.com",
+            "a@example.com\u{202E}",
+        ] {
+            assert!(check_address(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_address("zoë@example.com").is_ok());
+        assert_eq!(header_text("Shop\r\nBcc: x@y.z"), "Shop  Bcc: x@y.z");
+    }
+
     use super::*;
 
     #[test]

@@ -24,6 +24,11 @@ pub fn sender(env: &Env) -> String {
 pub async fn send(env: &Env, provider: Provider, m: &EmailMessage) -> Result<String, String> {
     analytics_core::email::check_address(&m.to)
         .map_err(|_| "the recipient is not a valid address".to_string())?;
+    // Every subject, whatever made it, is one header line.
+    let m = &EmailMessage {
+        subject: analytics_core::email::header_text(&m.subject),
+        ..m.clone()
+    };
     match provider {
         Provider::Http => send_http(env, m).await,
         Provider::Cloudflare => send_binding(env, m).await,

@@ -183,7 +183,7 @@ pub fn subject(r: &Report) -> String {
     };
     format!(
         "{kind} report for {}, {}: {} visitors ({})",
-        r.site_name,
+        crate::email::header_text(&r.site_name),
         period_label(r.kind, &r.period),
         count(r.now.visitors),
         change(r.now.visitors as f64, r.before.visitors as f64)

@@ -109,21 +109,49 @@ fn add_days(date: Date, n: i64) -> Date {
     date.checked_add(jiff::Span::new().days(n)).unwrap_or(date)
 }
 
+/// Years a report can be previewed for. Nothing was counted before 2000, and periods near the
+/// calendar's end (9999) cannot be compared with the period after them: a preview of
+/// 9999-12 made the Worker hang.
+pub const REPORT_YEARS: std::ops::RangeInclusive<i16> = 2000..=2100;
+
 /// A month as `YYYY-MM`, for the preview page.
 pub fn parse_month(text: &str) -> Result<Date, ApiError> {
-    let bad = || ApiError::bad_request("bad_month", "month must be given as YYYY-MM");
+    let bad = || {
+        ApiError::bad_request(
+            "bad_month",
+            format!(
+                "month must be given as YYYY-MM, from {} to {}",
+                REPORT_YEARS.start(),
+                REPORT_YEARS.end()
+            ),
+        )
+    };
     let (y, m) = text.split_once('-').ok_or_else(bad)?;
     if y.len() != 4 || m.len() != 2 {
         return Err(bad());
     }
     let (y, m): (i16, i8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    Date::new(y, m, 1).map_err(|_| bad())
+    Date::new(y, m, 1)
+        .ok()
+        .filter(|d| REPORT_YEARS.contains(&d.year()))
+        .ok_or_else(bad)
 }
 
 /// A day as `YYYY-MM-DD`, for the weekly preview.
 pub fn parse_date(text: &str) -> Result<Date, ApiError> {
     text.parse::<Date>()
-        .map_err(|_| ApiError::bad_request("bad_date", "date must be given as YYYY-MM-DD"))
+        .ok()
+        .filter(|d| REPORT_YEARS.contains(&d.year()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_date",
+                format!(
+                    "date must be given as YYYY-MM-DD, from {} to {}",
+                    REPORT_YEARS.start(),
+                    REPORT_YEARS.end()
+                ),
+            )
+        })
 }
 
 /// Monday is day zero of a reporting week (ISO 8601).
@@ -133,6 +161,18 @@ pub fn is_monday(day: Date) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn previews_are_bounded_to_report_years() {
+        use super::{parse_date, parse_month};
+        assert!(parse_month("2000-01").is_ok());
+        assert!(parse_month("2100-12").is_ok());
+        for bad in ["1999-12", "2101-01", "9999-12", "0001-01"] {
+            assert_eq!(parse_month(bad).unwrap_err().error, "bad_month", "{bad}");
+        }
+        assert!(parse_date("2100-12-27").is_ok());
+        assert_eq!(parse_date("9999-12-27").unwrap_err().error, "bad_date");
+    }
+
     use super::*;
 
     fn ms(text: &str) -> i64 {
