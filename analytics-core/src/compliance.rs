@@ -2,8 +2,8 @@
 //!
 //! Raw events (and everything else that can single out a visit: session ids, visitor hashes)
 //! are kept for a site's retention period, 395 days by default — thirteen months, so the "last
-//! 12 months" view can still be filtered and compared — then deleted by the daily job. Hourly
-//! rollups are aggregates without visitor hashes and stay. The audit log stays.
+//! 12 months" view can still be filtered and compared — then deleted by the daily job, and so are
+//! hourly rollups of hours before the same cutoff. The audit log stays.
 
 use serde::{Deserialize, Serialize};
 
@@ -219,7 +219,7 @@ pub fn rows(f: &Figures) -> Vec<(String, String, String)> {
         ),
         (
             "stored".into(),
-            "hourly rollup rows (aggregates, kept)".into(),
+            "hourly rollup rows (aggregates, deleted with the raw events past retention)".into(),
             f.rollup_rows.to_string(),
         ),
         (
