@@ -285,3 +285,31 @@ test("login: the addresses of one IPv6 /64 share one address lock", async () => 
   // Another /64 is another address.
   assert.equal((await login(w, "v6-other@example.com", "wrong", "2001:db8:1:3::1")).status, 401);
 });
+
+test("setup once an admin exists: 403 without the token, 409 with it; admin-only refusals say what they refuse", async () => {
+  const w = await worker();
+  await createAdmin(w.base);
+  const body = { email: "late@example.com", password: "a long test password" };
+  for (const token of [undefined, "wrong-token"]) {
+    const r = await setup(w, body, token);
+    assert.equal(r.status, 403, `token ${token}`);
+    assert.equal((await r.json()).error, "setup_token_required");
+  }
+  assert.equal((await setup(w, body, w.setupToken)).status, 409);
+  // A plain user asking for the instance alerts is refused with a message about this, not users.
+  const admin = { email: "owner@example.com", password: "a long test password" };
+  const cookie = await sessionCookie(w.base, admin);
+  const created = await fetch(`${w.base}/api/users`, {
+    method: "POST",
+    headers: { Cookie: cookie, "Content-Type": "application/json" },
+    body: JSON.stringify({ email: "plain@example.com", password: "plain user password" }),
+  });
+  assert.equal(created.status, 201, await created.text());
+  const plain = await sessionCookie(w.base, { email: "plain@example.com", password: "plain user password" });
+  const r = await fetch(`${w.base}/api/alerts`, { headers: { Cookie: plain } });
+  assert.equal(r.status, 403);
+  const j = await r.json();
+  assert.equal(j.error, "admin_only");
+  assert.doesNotMatch(j.message, /manage users/, j.message);
+  assert.match(j.message, /instance admin/);
+});
