@@ -4,9 +4,13 @@
 //!
 //! Why this shape:
 //! - Failures are counted over the last `FAILURE_MEMORY_MS` (sliding), one row per verified
-//!   failure in `login_failures`; requests refused by a lock are not verified and not counted,
-//!   so hammering a lock does not lengthen it and writes nothing. A successful login clears
-//!   nothing either: the owner logging in must not hand a guesser a fresh budget.
+//!   failure in `login_failures`. Each attempt's row is inserted before its password is
+//!   checked, in the same transaction that reads the counts (`RECORD_ATTEMPT_SQL`,
+//!   `ATTEMPT_COUNTS_SQL`), so concurrent requests see each other; requests refused by a lock
+//!   and successful logins delete their row again (`FORGET_ATTEMPT_SQL`), so hammering a lock
+//!   does not lengthen it. A successful login clears nothing else: the owner logging in must
+//!   not hand a guesser a fresh budget.
+//! - The address is the client address, an IPv6 one taken as its /64 (`throttle_address`).
 //! - An account lock stops requests from addresses that have been failing (the attacker's),
 //!   but an address with no recent failure still has its password checked: a stranger
 //!   guessing the owner's password cannot lock the owner out, who logs in from their own
