@@ -4,9 +4,13 @@
 //!
 //! Why this shape:
 //! - Failures are counted over the last `FAILURE_MEMORY_MS` (sliding), one row per verified
-//!   failure in `login_failures`; requests refused by a lock are not verified and not counted,
-//!   so hammering a lock does not lengthen it and writes nothing. A successful login clears
-//!   nothing either: the owner logging in must not hand a guesser a fresh budget.
+//!   failure in `login_failures`. Each attempt's row is inserted before its password is
+//!   checked, in the same transaction that reads the counts (`RECORD_ATTEMPT_SQL`,
+//!   `ATTEMPT_COUNTS_SQL`), so concurrent requests see each other; requests refused by a lock
+//!   and successful logins delete their row again (`FORGET_ATTEMPT_SQL`), so hammering a lock
+//!   does not lengthen it. A successful login clears nothing else: the owner logging in must
+//!   not hand a guesser a fresh budget.
+//! - The address is the client address, an IPv6 one taken as its /64 (`throttle_address`).
 //! - An account lock stops requests from addresses that have been failing (the attacker's),
 //!   but an address with no recent failure still has its password checked: a stranger
 //!   guessing the owner's password cannot lock the owner out, who logs in from their own
@@ -136,16 +140,27 @@ pub fn account_key(key: &[u8], email: &str) -> String {
     crate::hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
-/// Both counters in one statement. Binds: account, address, since.
-pub const FAILURES_SQL: &str = "SELECT \
-    (SELECT COUNT(*) FROM login_failures WHERE account = ?1 AND at >= ?3) AS account_count, \
-    (SELECT COALESCE(MAX(at), 0) FROM login_failures WHERE account = ?1 AND at >= ?3) AS account_last, \
-    (SELECT COUNT(*) FROM login_failures WHERE ?2 <> '' AND address = ?2 AND at >= ?3) AS address_count, \
-    (SELECT COALESCE(MAX(at), 0) FROM login_failures WHERE ?2 <> '' AND address = ?2 AND at >= ?3) AS address_last";
+/// An attempt, recorded BEFORE its password is checked (so concurrent requests see each
+/// other): one row in `login_failures`, removed again if the lock refuses the request or the
+/// password is right. Binds: at, account, email (its user id is looked up, NULL for an
+/// unknown email), address. Run in one D1 batch (one transaction) with `ATTEMPT_COUNTS_SQL`.
+pub const RECORD_ATTEMPT_SQL: &str = "INSERT INTO login_failures (at, account, user_id, address) \
+    VALUES (?1, ?2, (SELECT id FROM users WHERE email = ?3), ?4)";
 
-/// A row of `FAILURES_SQL`.
+/// Right after `RECORD_ATTEMPT_SQL` in the same batch: the attempt just recorded (the
+/// highest rowid, since batches run one at a time) and both counters over the rows recorded
+/// before it, failures and attempts still being checked alike. Binds: account, address, since.
+pub const ATTEMPT_COUNTS_SQL: &str = "WITH this AS (SELECT MAX(rowid) AS id FROM login_failures) SELECT \
+    (SELECT id FROM this) AS attempt, \
+    (SELECT COUNT(*) FROM login_failures WHERE account = ?1 AND at >= ?3 AND rowid < (SELECT id FROM this)) AS account_count, \
+    (SELECT COALESCE(MAX(at), 0) FROM login_failures WHERE account = ?1 AND at >= ?3 AND rowid < (SELECT id FROM this)) AS account_last, \
+    (SELECT COUNT(*) FROM login_failures WHERE ?2 <> '' AND address = ?2 AND at >= ?3 AND rowid < (SELECT id FROM this)) AS address_count, \
+    (SELECT COALESCE(MAX(at), 0) FROM login_failures WHERE ?2 <> '' AND address = ?2 AND at >= ?3 AND rowid < (SELECT id FROM this)) AS address_last";
+
+/// A row of `ATTEMPT_COUNTS_SQL`.
 #[derive(Debug, Clone, Copy, serde::Deserialize)]
 pub struct FailuresRow {
+    pub attempt: i64,
     pub account_count: i64,
     pub account_last: i64,
     pub address_count: i64,
@@ -167,9 +182,23 @@ impl FailuresRow {
     }
 }
 
-/// One verified failure. Binds: at, account, user id (or NULL for an unknown email), address.
-pub const RECORD_FAILURE_SQL: &str =
-    "INSERT INTO login_failures (at, account, user_id, address) VALUES (?1, ?2, ?3, ?4)";
+/// Removes an attempt that was refused unchecked or whose password was right: neither is a
+/// failure. Binds: the attempt's rowid.
+pub const FORGET_ATTEMPT_SQL: &str = "DELETE FROM login_failures WHERE rowid = ?1";
+
+/// The address a login is counted under: an IPv6 address stands for its /64 (one
+/// subscriber or host usually holds a whole /64, so each of its addresses is not a new
+/// guesser); an IPv4-mapped IPv6 address is its IPv4 address.
+pub fn throttle_address(ip: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::{IpAddr, Ipv6Addr};
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+    }
+}
 
 /// Binds: cutoff.
 pub const PRUNE_SQL: &str = "DELETE FROM login_failures WHERE at < ?1";
@@ -343,6 +372,17 @@ mod tests {
             account_key(b"another key", "owner@example.com")
         );
         assert_eq!(account_key(k, "x").len(), 32);
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        let a = |s: &str| throttle_address(s.parse().unwrap());
+        assert_eq!(a("2001:db8:1:2::1"), a("2001:db8:1:2:ffff:1:2:3"));
+        assert_eq!(a("2001:db8:1:2::1").to_string(), "2001:db8:1:2::");
+        assert_ne!(a("2001:db8:1:2::1"), a("2001:db8:1:3::1"));
+        assert_eq!(a("203.0.113.5").to_string(), "203.0.113.5");
+        assert_eq!(a("::ffff:203.0.113.5").to_string(), "203.0.113.5");
+        assert_ne!(a("203.0.113.5"), a("203.0.113.6"));
     }
 
     #[test]

@@ -253,7 +253,7 @@ pub async fn authorize(
         Access::Public | Access::User => Ok(caller),
         Access::InstanceAdmin if user.is_admin != 0 => Ok(caller),
         Access::InstanceAdmin => {
-            Err(ApiError::new(403, "admin_only", "only an instance admin may manage users").into())
+            Err(ApiError::new(403, "admin_only", "only an instance admin may do this").into())
         }
         Access::Site(needed) => {
             let site = site_param

@@ -234,3 +234,82 @@ test("login: Vigia's own failed logins raise an alert that reaches instance admi
     await new Promise((r) => receiver.close(r));
   }
 });
+
+// ---- Review findings: the throttle against concurrency and IPv6 ----
+
+const ACCOUNT_FREE_FAILURES = 5; // analytics-core/src/login.rs
+const ADDRESS_FREE_FAILURES = 10;
+
+test("login: a concurrent burst gets no more password checks than the account allows", async () => {
+  const w = await worker();
+  const admin = await createAdmin(w.base);
+  const ip = "198.51.100.7";
+  // 29 wrong passwords and the right one as the 30th, all at once from one address.
+  const burst = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => login(w, admin.email, i === 29 ? admin.password : `wrong ${i}`, ip)),
+  );
+  const statuses = burst.map((a) => a.status);
+  const checked = statuses.filter((s) => s === 401 || s === 200).length;
+  assert.ok(checked <= ACCOUNT_FREE_FAILURES, `at most ${ACCOUNT_FREE_FAILURES} password checks: ${statuses}`);
+  assert.ok(statuses.every((s) => [401, 429, 200].includes(s)), `${statuses}`);
+  assert.ok(statuses.filter((s) => s === 429).length >= 25, `${statuses}`);
+  // Once the lock is reached, the right password in a new burst is refused unchecked too. (The
+  // burst above can take longer than the first lock, 15 s, on a loaded machine: the failures
+  // are dated now so that the lock is the one just reached.)
+  await w.d1(`UPDATE login_failures SET at = ${Date.now()}`);
+  const again = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => login(w, admin.email, i === 9 ? admin.password : `again ${i}`, ip)),
+  );
+  assert.deepEqual(again.map((a) => a.status), Array(10).fill(429));
+  // A fresh address gets one guess while the account is locked, not one per request.
+  const fresh = await Promise.all(
+    Array.from({ length: 100 }, (_, i) => login(w, admin.email, `fresh ${i}`, "198.51.100.8")),
+  );
+  const freshChecked = fresh.filter((a) => a.status === 401).length;
+  assert.ok(freshChecked <= 1, `one check from a fresh address: ${fresh.map((a) => a.status)}`);
+  // Refused requests leave no rows: only checked failures are counted.
+  const [{ n }] = await w.d1("SELECT COUNT(*) AS n FROM login_failures");
+  assert.ok(n <= ACCOUNT_FREE_FAILURES + 1, `failure rows: ${n}`);
+});
+
+test("login: the addresses of one IPv6 /64 share one address lock", async () => {
+  const w = await worker();
+  await createAdmin(w.base);
+  const statuses = [];
+  // Different unknown accounts, so only the address lock can answer.
+  for (let i = 0; i < 20; i++) {
+    statuses.push((await login(w, `v6-${i}@example.com`, "wrong", `2001:db8:1:2::${(i + 1).toString(16)}`)).status);
+  }
+  assert.ok(statuses.slice(0, ADDRESS_FREE_FAILURES - 1).every((s) => s === 401), `${statuses}`);
+  assert.ok(statuses.slice(ADDRESS_FREE_FAILURES).every((s) => s === 429), `the /64 is locked: ${statuses}`);
+  // Another /64 is another address.
+  assert.equal((await login(w, "v6-other@example.com", "wrong", "2001:db8:1:3::1")).status, 401);
+});
+
+test("setup once an admin exists: 403 without the token, 409 with it; admin-only refusals say what they refuse", async () => {
+  const w = await worker();
+  await createAdmin(w.base);
+  const body = { email: "late@example.com", password: "a long test password" };
+  for (const token of [undefined, "wrong-token"]) {
+    const r = await setup(w, body, token);
+    assert.equal(r.status, 403, `token ${token}`);
+    assert.equal((await r.json()).error, "setup_token_required");
+  }
+  assert.equal((await setup(w, body, w.setupToken)).status, 409);
+  // A plain user asking for the instance alerts is refused with a message about this, not users.
+  const admin = { email: "owner@example.com", password: "a long test password" };
+  const cookie = await sessionCookie(w.base, admin);
+  const created = await fetch(`${w.base}/api/users`, {
+    method: "POST",
+    headers: { Cookie: cookie, "Content-Type": "application/json" },
+    body: JSON.stringify({ email: "plain@example.com", password: "plain user password" }),
+  });
+  assert.equal(created.status, 201, await created.text());
+  const plain = await sessionCookie(w.base, { email: "plain@example.com", password: "plain user password" });
+  const r = await fetch(`${w.base}/api/alerts`, { headers: { Cookie: plain } });
+  assert.equal(r.status, 403);
+  const j = await r.json();
+  assert.equal(j.error, "admin_only");
+  assert.doesNotMatch(j.message, /manage users/, j.message);
+  assert.match(j.message, /instance admin/);
+});

@@ -6,12 +6,11 @@ use analytics_core::auth::{
     SESSION_COOKIE, SESSION_TTL_MS,
 };
 use analytics_core::login::{
-    account_key, decide, retry_after_failure, Decision, Failures, FailuresRow, FAILURES_SQL,
-    FAILURE_MEMORY_MS, RECORD_FAILURE_SQL,
+    account_key, decide, retry_after_failure, throttle_address, Decision, Failures, FailuresRow,
+    ATTEMPT_COUNTS_SQL, FAILURE_MEMORY_MS, FORGET_ATTEMPT_SQL, RECORD_ATTEMPT_SQL,
 };
 use analytics_core::ApiError;
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 use worker::{Env, Request};
 
 use super::sites::check_site_id;
@@ -158,7 +157,8 @@ struct Credentials {
 }
 
 /// The account key and address fingerprint a login is counted under, both under the
-/// instance's address-fingerprint key of the day (`keys::fingerprint_key`).
+/// instance's address-fingerprint key of the day (`keys::fingerprint_key`). An IPv6 address
+/// is counted as its /64 (`login::throttle_address`).
 async fn login_subjects(req: &Request, env: &Env, email: &str) -> worker::Result<(String, String)> {
     let key = crate::keys::fingerprint_key(
         env,
@@ -166,7 +166,7 @@ async fn login_subjects(req: &Request, env: &Env, email: &str) -> worker::Result
         now_ms(),
     )
     .await?;
-    let ip = crate::http::client_address(req);
+    let ip = crate::http::client_address(req).map(throttle_address);
     Ok((account_key(&key, email), ip_fingerprint(&key, ip)))
 }
 
@@ -191,18 +191,37 @@ pub async fn login(mut req: Request, env: &Env) -> RouteResult {
     let db = d1(env)?;
     let now = now_ms();
     let (account, address) = login_subjects(&req, env, email).await?;
-    let counts: Option<FailuresRow> = db
-        .prepare(FAILURES_SQL)
-        .bind(&[
-            account.as_str().into(),
-            address.as_str().into(),
-            ((now - FAILURE_MEMORY_MS) as f64).into(),
-        ])?
-        .first(None)
+    // The attempt is recorded first and the counts read in the same transaction, so of N
+    // concurrent requests each sees the ones recorded before it: no more passwords are
+    // checked than the locks allow, however many arrive at once.
+    let results = db
+        .batch(vec![
+            db.prepare(RECORD_ATTEMPT_SQL).bind(&[
+                (now as f64).into(),
+                account.as_str().into(),
+                email.into(),
+                address.as_str().into(),
+            ])?,
+            db.prepare(ATTEMPT_COUNTS_SQL).bind(&[
+                account.as_str().into(),
+                address.as_str().into(),
+                ((now - FAILURE_MEMORY_MS) as f64).into(),
+            ])?,
+        ])
         .await?;
-    let (account_failures, address_failures) = counts.map(FailuresRow::split).unwrap_or_default();
+    let counts: FailuresRow = results
+        .get(1)
+        .ok_or_else(|| worker::Error::RustError("login attempt counts missing".into()))?
+        .results::<FailuresRow>()?
+        .into_iter()
+        .next()
+        .ok_or_else(|| worker::Error::RustError("login attempt counts missing".into()))?;
+    let attempt = counts.attempt;
+    let (account_failures, address_failures) = counts.split();
     let address_failures = (!address.is_empty()).then_some(address_failures);
     if let Decision::Refuse { retry_after_s } = decide(account_failures, address_failures, now) {
+        // Refused unchecked: not a failure (hammering a lock does not lengthen it).
+        db_forget(env, attempt).await?;
         return too_many_attempts(retry_after_s);
     }
     let creds: Option<Credentials> = db
@@ -227,21 +246,11 @@ pub async fn login(mut req: Request, env: &Env) -> RouteResult {
                 .run()
                 .await?;
         }
+        // A success is not a failure.
+        db_forget(env, attempt).await?;
         return start_session(&req, env, creds.id, serde_json::json!({ "email": email })).await;
     }
-    db.prepare(RECORD_FAILURE_SQL)
-        .bind(&[
-            (now as f64).into(),
-            account.as_str().into(),
-            creds
-                .as_ref()
-                .map(|c| JsValue::from(c.id as f64))
-                .unwrap_or(JsValue::NULL),
-            address.as_str().into(),
-        ])?
-        .run()
-        .await?;
-    // The counts as they are now, with this failure.
+    // The attempt's row stays: it is this failure. The counts as they are now, with it.
     let with_this = |f: Failures| Failures {
         count: f.count + 1,
         last_at: now,
@@ -255,6 +264,16 @@ pub async fn login(mut req: Request, env: &Env) -> RouteResult {
         Some(retry_after_s) => too_many_attempts(retry_after_s),
         None => Err(ApiError::unauthorized("email or password is wrong").into()),
     }
+}
+
+/// Removes a login attempt's row (`login::FORGET_ATTEMPT_SQL`).
+async fn db_forget(env: &Env, attempt: i64) -> worker::Result<()> {
+    d1(env)?
+        .prepare(FORGET_ATTEMPT_SQL)
+        .bind(&[(attempt as f64).into()])?
+        .run()
+        .await?;
+    Ok(())
 }
 
 /// Opens a dashboard session for `user_id` and answers `body` with its cookie.
