@@ -75,17 +75,88 @@ pub fn invite_answer<'a>(email: &'a str, role: Role) -> InviteAnswer<'a> {
     }
 }
 
-/// Creates or renews an invitation; the role is the latest one asked for. Binds: site, email,
-/// role, inviter's user id, now, expiry.
+/// Creates or renews an invitation; the role is the latest one asked for. The count of the
+/// site's other pending invitations is checked in the same statement, so concurrent requests
+/// cannot pass the limit together: it answers the invitation's id, or no row when the site
+/// holds `limit` pending invitations already. Binds: site, email, role, inviter's user id,
+/// now, expiry, limit.
 pub const UPSERT_INVITE_SQL: &str = "INSERT INTO site_invites \
-     (site_id, email, role, invited_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+     (site_id, email, role, invited_by, created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+     WHERE (SELECT COUNT(*) FROM site_invites WHERE site_id = ?1 AND expires_at > ?5 \
+     AND email <> ?2) < ?7 \
      ON CONFLICT (site_id, email) DO UPDATE SET role = excluded.role, \
      invited_by = excluded.invited_by, created_at = excluded.created_at, \
-     expires_at = excluded.expires_at";
+     expires_at = excluded.expires_at RETURNING id";
 
-/// Pending (unexpired) invitations of a site. Binds: site, now.
-pub const PENDING_COUNT_SQL: &str =
-    "SELECT COUNT(*) AS n FROM site_invites WHERE site_id = ?1 AND expires_at > ?2";
+/// Creating a site: each statement of the batch (site, hostnames, then the owner's
+/// membership) is written only while the user owns fewer than `limit` sites. The batch runs
+/// as one transaction and the count changes only with its last statement, so the statements
+/// are all written or none, and concurrent creates cannot pass the limit together. Binds:
+/// id, name, time zone, query allow list, hash routing, now, user id, limit.
+pub const CREATE_SITE_SQL: &str = "INSERT INTO sites \
+     (id, name, timezone, query_allow_list, hash_routing, created_at) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT COUNT(*) FROM memberships \
+     WHERE user_id = ?7 AND role = 'owner') < ?8";
+/// Binds: site id, hostname, user id, limit.
+pub const CREATE_SITE_HOSTNAME_SQL: &str = "INSERT INTO site_hostnames (site_id, hostname) \
+     SELECT ?1, ?2 WHERE (SELECT COUNT(*) FROM memberships \
+     WHERE user_id = ?3 AND role = 'owner') < ?4";
+/// Binds: user id, site id, limit.
+pub const CREATE_SITE_OWNER_SQL: &str = "INSERT INTO memberships (user_id, site_id, role) \
+     SELECT ?1, ?2, 'owner' WHERE (SELECT COUNT(*) FROM memberships \
+     WHERE user_id = ?1 AND role = 'owner') < ?3";
+
+/// Sets a role, refusing (no row answered) to turn the site's last owner into anything else,
+/// in the same statement so two owners demoting each other cannot both succeed. Answers the
+/// user id when written. Binds: user id, site, role.
+pub const SET_MEMBER_ROLE_SQL: &str = "INSERT INTO memberships (user_id, site_id, role) \
+     VALUES (?1, ?2, ?3) ON CONFLICT (user_id, site_id) DO UPDATE SET role = excluded.role \
+     WHERE memberships.role <> 'owner' OR excluded.role = 'owner' \
+     OR (SELECT COUNT(*) FROM memberships WHERE site_id = ?2 AND role = 'owner') > 1 \
+     RETURNING user_id";
+/// Removes a member unless they are the site's last owner; answers the user id when removed.
+/// Binds: site, user id.
+pub const REMOVE_MEMBER_SQL: &str = "DELETE FROM memberships WHERE site_id = ?1 AND user_id = ?2 \
+     AND (role <> 'owner' OR (SELECT COUNT(*) FROM memberships WHERE site_id = ?1 \
+     AND role = 'owner') > 1) RETURNING user_id";
+
+/// A site id: 1-`MAX_SITE_ID_BYTES` letters, digits, '-', '_' or '.', and not only dots (a URL
+/// parser resolves `.` and `..` as path segments, so such a site could never be addressed).
+pub fn check_site_id(id: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= crate::limits::MAX_SITE_ID_BYTES
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !id.chars().all(|c| c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "bad_site_id",
+            "a site id is 1-64 letters, digits, '-', '_' or '.', not only dots",
+        ))
+    }
+}
+
+/// Longest host name (RFC 1035).
+pub const MAX_HOSTNAME_BYTES: usize = 253;
+/// Longest label of a host name (RFC 1035).
+pub const MAX_HOSTNAME_LABEL_BYTES: usize = 63;
+
+/// A plausible host name: labels of 1-63 letters, digits or '-' (not at either end), joined by
+/// single dots; so no empty label, and never `.` or `..`. Expects it lower-cased already.
+pub fn is_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= MAX_HOSTNAME_BYTES
+        && h.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= MAX_HOSTNAME_LABEL_BYTES
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
 
 /// A user's pending invitations, matched by their account's email. Binds: email, now.
 pub const MY_INVITES_SQL: &str = "SELECT i.id, i.site_id AS site, s.name AS site_name, i.role, \
@@ -170,6 +241,42 @@ pub fn notice_mail(from: &str, to: &str, base: &str, notice: Notice, at_ms: i64)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn site_ids_and_hostnames_of_only_dots_are_refused() {
+        for bad in [".", "..", "...", "", "a/b", "a b"] {
+            assert_eq!(
+                check_site_id(bad).unwrap_err().error,
+                "bad_site_id",
+                "{bad:?}"
+            );
+        }
+        for good in ["demo", "example.com", "a.b-c_d", ".a", "a.."] {
+            assert!(check_site_id(good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            ".",
+            "..",
+            "",
+            "a..b",
+            ".example.com",
+            "example.com.",
+            "-a.example",
+            "a-.example",
+            "a_b.example",
+        ] {
+            assert!(!is_hostname(bad), "{bad:?}");
+        }
+        for good in [
+            "example.com",
+            "localhost",
+            "127.0.0.1",
+            "a-b.example",
+            "xn--bcher-kva.example",
+        ] {
+            assert!(is_hostname(good), "{good:?}");
+        }
+    }
 
     #[test]
     fn emails_are_trimmed_and_header_injection_refused() {

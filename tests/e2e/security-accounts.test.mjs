@@ -278,3 +278,63 @@ test("public links are rate-limited per address: 429 with Retry-After, other add
   assert.equal((await call("GET", `/api/share/${token}`, { headers: from("198.51.100.21") })).status, 200);
   assert.equal((await call("GET", "/api/stats/totals?site=demo&period=today", { cookie: admin.cookie, headers: from("198.51.100.20") })).status, 200);
 });
+
+test("site ids and hostnames made only of dots are refused (the URL parser would make such a site unmanageable)", async () => {
+  const dot = await user("dot");
+  for (const id of [".", "..", "..."]) {
+    const r = await call("POST", "/api/sites", { cookie: dot.cookie, body: { id, hostnames: ["dot.example"] } });
+    assert.deepEqual([r.status, r.json?.error], [400, "bad_site_id"], `site id ${JSON.stringify(id)}: ${r.text}`);
+  }
+  assert.equal((await call("POST", "/api/sites", { cookie: dot.cookie, body: { id: "dot-site", hostnames: ["dot.example"] } })).status, 201);
+  for (const host of [".", "..", "a..b", ".example.com", "-a.example"]) {
+    const r = await call("PATCH", "/api/sites/dot-site", { cookie: dot.cookie, body: { hostnames: [host] } });
+    assert.deepEqual([r.status, r.json?.error], [400, "bad_hostnames"], `hostname ${JSON.stringify(host)}: ${r.text}`);
+    const c = await call("POST", "/api/sites", { cookie: dot.cookie, body: { hostnames: [host] } });
+    assert.equal(c.status, 400, `create with hostname ${JSON.stringify(host)}: ${c.text}`);
+  }
+  assert.equal((await call("DELETE", "/api/sites/dot-site", { cookie: dot.cookie })).status, 200);
+});
+
+test("the last owner of a site cannot remove or demote themselves", async () => {
+  const eve = await user("eve-last");
+  assert.equal((await call("POST", "/api/sites", { cookie: eve.cookie, body: { id: "eve-last", hostnames: ["evelast.example"] } })).status, 201);
+  const removed = await call("DELETE", `/api/sites/eve-last/members/${eve.id}`, { cookie: eve.cookie });
+  assert.deepEqual([removed.status, removed.json?.error], [409, "last_owner"], removed.text);
+  const demoted = await call("PUT", "/api/sites/eve-last/members", { cookie: eve.cookie, body: { email: eve.email, role: "viewer" } });
+  assert.deepEqual([demoted.status, demoted.json?.error], [409, "last_owner"], demoted.text);
+  const members = await call("GET", "/api/sites/eve-last/members", { cookie: eve.cookie });
+  assert.deepEqual(members.json.members.map((m) => [m.user_id, m.role]), [[eve.id, "owner"]]);
+  // With a second owner, one of them may leave.
+  const fay = await user("fay-last");
+  assert.equal((await call("PUT", "/api/sites/eve-last/members", { cookie: admin.cookie, body: { email: fay.email, role: "owner" } })).status, 200);
+  assert.equal((await call("DELETE", `/api/sites/eve-last/members/${eve.id}`, { cookie: eve.cookie })).status, 200);
+});
+
+test("the per-user site limit holds against concurrent creates", async () => {
+  const gil = await user("gil-race");
+  const answers = await Promise.all(Array.from({ length: 25 }, (_, i) =>
+    call("POST", "/api/sites", { cookie: gil.cookie, body: { id: `gil-${i}`, hostnames: [`gil${i}.example`] } })));
+  const created = answers.filter((r) => r.status === 201).length;
+  assert.ok(created <= 10, `${created} sites created concurrently, the limit is 10`);
+  for (const r of answers.filter((r) => r.status !== 201)) {
+    assert.deepEqual([r.status, r.json?.error], [403, "too_many_sites"], r.text);
+    assert.match(r.json.message, /10 sites/);
+  }
+  const mine = await call("GET", "/api/sites", { cookie: gil.cookie });
+  assert.ok(mine.json.sites.length <= 10, `gil owns ${mine.json.sites.length} sites`);
+  // No site was left behind without its owner.
+  const all = await call("GET", "/api/sites", { cookie: admin.cookie });
+  const gils = all.json.sites.filter((s) => s.id.startsWith("gil-")).length;
+  assert.equal(gils, mine.json.sites.length, "a refused create left a site behind");
+});
+
+test("the pending-invitation limit holds against concurrent invitations", async () => {
+  const hal = await user("hal-race");
+  assert.equal((await call("POST", "/api/sites", { cookie: hal.cookie, body: { id: "hal-race", hostnames: ["halrace.example"] } })).status, 201);
+  const answers = await Promise.all(Array.from({ length: 65 }, (_, i) =>
+    call("PUT", "/api/sites/hal-race/members", { cookie: hal.cookie, body: { email: `guest${i}@hal.example`, role: "viewer" } })));
+  for (const r of answers.filter((r) => r.status !== 202)) assert.deepEqual([r.status, r.json?.error], [409, "too_many_invitations"], r.text);
+  const pending = (await call("GET", "/api/sites/hal-race/members", { cookie: hal.cookie })).json.invitations.length;
+  assert.ok(pending <= 50, `${pending} invitations pending, the limit is 50`);
+  assert.equal(answers.filter((r) => r.status === 202).length, pending);
+});

@@ -1,11 +1,12 @@
 //! Sites: list, create, read (with the snippet and the installation check), edit, delete with
 //! all its data, members and roles, and the optional public link.
 
+pub use analytics_core::accounts::check_site_id;
 use analytics_core::accounts::{
-    clean_email, invite_answer, MAX_PENDING_INVITES_PER_SITE, MAX_SITES_PER_USER,
-    PENDING_COUNT_SQL, SITE_INVITE_TTL_MS, UPSERT_INVITE_SQL,
+    clean_email, invite_answer, is_hostname, CREATE_SITE_HOSTNAME_SQL, CREATE_SITE_OWNER_SQL,
+    CREATE_SITE_SQL, MAX_PENDING_INVITES_PER_SITE, MAX_SITES_PER_USER, REMOVE_MEMBER_SQL,
+    SET_MEMBER_ROLE_SQL, SITE_INVITE_TTL_MS, UPSERT_INVITE_SQL,
 };
-use analytics_core::limits::MAX_SITE_ID_BYTES;
 use analytics_core::period::time_zone;
 use analytics_core::routes::Role;
 use analytics_core::ApiError;
@@ -69,22 +70,6 @@ struct SiteBody {
     hash_routing: Option<bool>,
 }
 
-pub fn check_site_id(id: &str) -> Result<(), ApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_SITE_ID_BYTES
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "bad_site_id",
-            "a site id is 1-64 letters, digits, '-', '_' or '.'",
-        ))
-    }
-}
-
 fn clean_hostnames(hosts: &[String]) -> Result<Vec<String>, ApiError> {
     if hosts.len() > MAX_HOSTNAMES {
         return Err(ApiError::bad_request(
@@ -100,11 +85,7 @@ fn clean_hostnames(hosts: &[String]) -> Result<Vec<String>, ApiError> {
             .or_else(|| h.strip_prefix("http://"))
             .unwrap_or(&h)
             .to_string();
-        let ok = !h.is_empty()
-            && h.len() <= 253
-            && h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-        if !ok {
+        if !is_hostname(&h) {
             return Err(ApiError::bad_request(
                 "bad_hostnames",
                 format!("{host:?} is not a hostname such as example.com"),
@@ -145,27 +126,28 @@ fn check_allow_list(list: &str) -> Result<(), ApiError> {
 
 /// `POST /api/sites`: any user may add a site and becomes its owner; a user who is not an
 /// instance admin may own at most `MAX_SITES_PER_USER` (`VIGIA_MAX_SITES_PER_USER`), so one
-/// account cannot fill the instance. Concurrent requests may pass the check together: the
-/// bound can be overshot by the requests in flight, never by more.
+/// account cannot fill the instance. The count is checked in the statements that write the
+/// site (`CREATE_SITE_SQL`), so concurrent requests cannot pass the limit together.
 pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let user = c.user()?.clone();
     let body: SiteBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
-    if user.is_admin == 0 {
-        let limit = crate::config::limit(env, "VIGIA_MAX_SITES_PER_USER", MAX_SITES_PER_USER);
-        let owned: Option<f64> = d1(env)?
-            .prepare("SELECT COUNT(*) AS n FROM memberships WHERE user_id = ?1 AND role = 'owner'")
-            .bind(&[(user.id as f64).into()])?
-            .first(Some("n"))
-            .await?;
-        if owned.unwrap_or(0.0) as i64 >= limit {
-            return Err(ApiError::new(
-                403,
-                "too_many_sites",
-                format!("you own {limit} sites, the most an account may; delete one or ask an instance admin"),
-            )
-            .into());
-        }
-    }
+    let limit = if user.is_admin == 0 {
+        Some(crate::config::limit(
+            env,
+            "VIGIA_MAX_SITES_PER_USER",
+            MAX_SITES_PER_USER,
+        ))
+    } else {
+        None
+    };
+    let too_many = |limit: i64| -> Failure {
+        ApiError::new(
+            403,
+            "too_many_sites",
+            format!("an account may own at most {limit} sites and you own that many; delete one or ask an instance admin"),
+        )
+        .into()
+    };
     let hostnames = clean_hostnames(body.hostnames.as_deref().unwrap_or_default())?;
     let id = match body.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(id) => id.to_string(),
@@ -199,20 +181,49 @@ pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     }
     let now = now_ms() as f64;
     let hash_routing = body.hash_routing.unwrap_or(false);
-    let mut statements = vec![db
-        .prepare("INSERT INTO sites (id, name, timezone, query_allow_list, hash_routing, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        .bind(&[id.as_str().into(), name.trim().into(), tz.as_str().into(), allow.as_str().into(), (hash_routing as i32 as f64).into(), now.into()])?];
+    // Instance admins are not bounded: a bound no one reaches.
+    let bound = limit.unwrap_or(i64::from(i32::MAX)) as f64;
+    let owner = user.id as f64;
+    let mut statements = vec![db.prepare(CREATE_SITE_SQL).bind(&[
+        id.as_str().into(),
+        name.trim().into(),
+        tz.as_str().into(),
+        allow.as_str().into(),
+        (hash_routing as i32 as f64).into(),
+        now.into(),
+        owner.into(),
+        bound.into(),
+    ])?];
     for h in &hostnames {
-        statements.push(
-            db.prepare("INSERT INTO site_hostnames (site_id, hostname) VALUES (?1, ?2)")
-                .bind(&[id.as_str().into(), h.as_str().into()])?,
-        );
+        statements.push(db.prepare(CREATE_SITE_HOSTNAME_SQL).bind(&[
+            id.as_str().into(),
+            h.as_str().into(),
+            owner.into(),
+            bound.into(),
+        ])?);
     }
-    statements.push(
-        db.prepare("INSERT INTO memberships (user_id, site_id, role) VALUES (?1, ?2, 'owner')")
-            .bind(&[(user.id as f64).into(), id.as_str().into()])?,
-    );
+    statements.push(db.prepare(CREATE_SITE_OWNER_SQL).bind(&[
+        owner.into(),
+        id.as_str().into(),
+        bound.into(),
+    ])?);
     db.batch(statements).await?;
+    let owned: Option<String> = db
+        .prepare("SELECT role FROM memberships WHERE user_id = ?1 AND site_id = ?2")
+        .bind(&[owner.into(), id.as_str().into()])?
+        .first(Some("role"))
+        .await?;
+    if owned.is_none() {
+        // The limit was reached: the batch wrote nothing, but never leave a site without owner.
+        db.prepare(
+            "DELETE FROM sites WHERE id = ?1 AND NOT EXISTS \
+             (SELECT 1 FROM memberships WHERE site_id = ?1)",
+        )
+        .bind(&[id.as_str().into()])?
+        .run()
+        .await?;
+        return Err(too_many(limit.unwrap_or(MAX_SITES_PER_USER)));
+    }
     json(
         201,
         &serde_json::json!({ "id": id, "name": name.trim(), "timezone": tz, "hostnames": hostnames, "hash_routing": hash_routing }),
@@ -488,17 +499,18 @@ pub async fn set_member(mut req: Request, env: &Env, c: &Caller) -> RouteResult 
         None => None,
     };
     if let Some(user_id) = direct {
-        db.prepare(
-            "INSERT INTO memberships (user_id, site_id, role) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (user_id, site_id) DO UPDATE SET role = excluded.role",
-        )
-        .bind(&[
-            (user_id as f64).into(),
-            c.site().into(),
-            role.as_str().into(),
-        ])?
-        .run()
-        .await?;
+        let written: Option<f64> = db
+            .prepare(SET_MEMBER_ROLE_SQL)
+            .bind(&[
+                (user_id as f64).into(),
+                c.site().into(),
+                role.as_str().into(),
+            ])?
+            .first(Some("user_id"))
+            .await?;
+        if written.is_none() {
+            return Err(last_owner().into());
+        }
         return json(
             200,
             &Member {
@@ -509,20 +521,8 @@ pub async fn set_member(mut req: Request, env: &Env, c: &Caller) -> RouteResult 
         );
     }
     let now = now_ms();
-    let pending: Option<f64> = db
-        .prepare(PENDING_COUNT_SQL)
-        .bind(&[c.site().into(), (now as f64).into()])?
-        .first(Some("n"))
-        .await?;
-    if pending.unwrap_or(0.0) as i64 >= MAX_PENDING_INVITES_PER_SITE {
-        return Err(ApiError::new(
-            409,
-            "too_many_invitations",
-            format!("this site has {MAX_PENDING_INVITES_PER_SITE} invitations waiting for an answer; wait until some are accepted or expire"),
-        )
-        .into());
-    }
-    db.prepare(UPSERT_INVITE_SQL)
+    let written: Option<f64> = db
+        .prepare(UPSERT_INVITE_SQL)
         .bind(&[
             c.site().into(),
             email.as_str().into(),
@@ -530,9 +530,18 @@ pub async fn set_member(mut req: Request, env: &Env, c: &Caller) -> RouteResult 
             (caller.id as f64).into(),
             (now as f64).into(),
             ((now + SITE_INVITE_TTL_MS) as f64).into(),
+            (MAX_PENDING_INVITES_PER_SITE as f64).into(),
         ])?
-        .run()
+        .first(Some("id"))
         .await?;
+    if written.is_none() {
+        return Err(ApiError::new(
+            409,
+            "too_many_invitations",
+            format!("this site has {MAX_PENDING_INVITES_PER_SITE} invitations waiting for an answer; wait until some are accepted or expire"),
+        )
+        .into());
+    }
     json(202, &invite_answer(&email, role))
 }
 
@@ -542,12 +551,25 @@ pub async fn remove_member(env: &Env, c: &Caller) -> RouteResult {
         .await?
         .ok_or_else(|| ApiError::not_found("this user is not a member of the site"))?;
     check_may_change(c, Some(current), None)?;
-    d1(env)?
-        .prepare("DELETE FROM memberships WHERE site_id = ?1 AND user_id = ?2")
+    let removed: Option<f64> = d1(env)?
+        .prepare(REMOVE_MEMBER_SQL)
         .bind(&[c.site().into(), (user_id as f64).into()])?
-        .run()
+        .first(Some("user_id"))
         .await?;
+    if removed.is_none() {
+        return Err(last_owner().into());
+    }
     json(200, &serde_json::json!({ "removed": user_id }))
+}
+
+/// A site keeps at least one owner: without one, only an instance admin could see or manage
+/// it, and its creator would have freed a place under the sites limit.
+fn last_owner() -> ApiError {
+    ApiError::new(
+        409,
+        "last_owner",
+        "this is the site's only owner: make someone else an owner first, or delete the site",
+    )
 }
 
 #[derive(Deserialize)]
