@@ -194,7 +194,8 @@ pub const BODY_NOT_KEPT: [&str; 2] = ["password_change", "invite_accept"];
 /// CSV export): that id is kept only as a keyed hash, so erasing the id's activity leaves it
 /// nowhere in clear — the log itself can never be edited afterwards.
 pub const HASHED_USER_ID_ACTIONS: [&str; 2] = ["activity_search", "export_activity"];
-/// The search fields of those actions kept only as keyed hashes.
+/// The search fields of those actions kept only as keyed hashes (`entity_id` only when the
+/// entity is a user, or of no type).
 pub const HASHED_SEARCH_FIELDS: [&str; 3] = ["user_id", "entity_id", "session_id"];
 
 /// The details stored for `action`: the sanitised body, or nothing for credential changes.
@@ -206,9 +207,17 @@ pub fn details_for(action: &str, body: &Value, pseudonym: impl Fn(&str) -> Strin
     }
     let mut clean = sanitize(body);
     if HASHED_USER_ID_ACTIONS.contains(&action) {
-        // Any of these may hold a person's id (an entity of type "user", a session id made
-        // from one): all are kept hashed, so an erasure leaves nothing in clear.
-        for field in HASHED_SEARCH_FIELDS {
+        // These may hold a person's id (a session id made from one; an entity that is a
+        // user): kept hashed, so an erasure leaves nothing in clear. An entity of another
+        // type (an invoice) stays readable.
+        let entity_is_person = clean
+            .get("entity_type")
+            .and_then(|t| t.as_str())
+            .is_none_or(|t| t.is_empty() || t.eq_ignore_ascii_case("user"));
+        for field in HASHED_SEARCH_FIELDS
+            .into_iter()
+            .filter(|f| *f != "entity_id" || entity_is_person)
+        {
             if let Some(id) = clean.get_mut(field) {
                 if let Some(text) = id.as_str().filter(|t| !t.is_empty()) {
                     *id = Value::String(pseudonym(text));
@@ -481,6 +490,17 @@ mod tests {
         assert_eq!(
             details_for("export_activity", &search, p)["user_id"],
             hashed.as_str()
+        );
+        // Session ids and user entities are hashed too; an invoice stays readable.
+        let trail =
+            json!({ "entity_type": "user", "entity_id": "ana maria", "session_id": "s-ana" });
+        let kept = details_for("activity_search", &trail, p);
+        assert_eq!(kept["entity_id"], hashed.as_str());
+        assert_eq!(kept["session_id"], p("s-ana").as_str());
+        let invoice = json!({ "entity_type": "invoice", "entity_id": "77" });
+        assert_eq!(
+            details_for("activity_search", &invoice, p)["entity_id"],
+            "77"
         );
         let params = vec![
             ("site", "shop".to_string()),
