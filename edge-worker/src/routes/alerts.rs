@@ -6,7 +6,7 @@ use analytics_core::alerts::{
     self, describe, upsert_values, AccessRow, Alert, CheckRow, Rules, ALERT_RECIPIENTS_SQL,
     CLAIM_UNMAILED_SQL, MAX_OUTSIDE_HOURS_SCAN, OUTSIDE_HOURS_CANDIDATES_SQL, RULES, UPSERT_SQL,
 };
-use analytics_core::email::EmailMessage;
+use analytics_core::email::{EmailMessage, Provider};
 use analytics_core::login::{self, INSTANCE_SCOPE};
 use analytics_core::period::zone_or_utc;
 use analytics_core::report::site_link;
@@ -90,33 +90,25 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
         }
         let link = site_link(&base, &site.id, "tab=alerts");
         let (subject, text, html) = alerts::mail(&site.name, &new, &link, &tz);
-        if let Some(url) = &webhook {
-            // `text` for Slack and Mattermost, `content` for Discord.
-            let body = serde_json::json!({ "text": text, "content": text });
-            if let Err(e) = mail::post_json(url, &body, None).await {
-                worker::console_error!("alert webhook for {} failed: {e}", site.id);
-            }
-        }
-        let Some(provider) = provider else { continue };
-        let recipients: Vec<Email> = db
-            .prepare(ALERT_RECIPIENTS_SQL)
-            .bind(&[site.id.as_str().into()])?
-            .all()
-            .await?
-            .results()?;
-        for r in recipients {
-            let message = EmailMessage {
-                from: from.clone(),
-                to: r.email,
-                subject: subject.clone(),
-                text: text.clone(),
-                html: html.clone(),
-                headers: Vec::new(),
-            };
-            if let Err(e) = mail::send(env, provider, &message).await {
-                worker::console_error!("alert mail for {} failed: {e}", site.id);
-            }
-        }
+        let recipients: Vec<Email> = match provider {
+            Some(_) => db
+                .prepare(ALERT_RECIPIENTS_SQL)
+                .bind(&[site.id.as_str().into()])?
+                .all()
+                .await?
+                .results()?,
+            None => vec![],
+        };
+        let message = (subject.as_str(), text.as_str(), html.as_str());
+        notify(
+            env,
+            webhook.as_deref(),
+            provider,
+            &from,
+            recipients,
+            message,
+        )
+        .await;
     }
     Ok(())
 }
@@ -179,34 +171,58 @@ pub async fn evaluate_instance(env: &Env, now: i64) -> worker::Result<()> {
     let link = format!("{}/", public_base(env, None).trim_end_matches('/'));
     let (_, text, html) = alerts::mail("your Vigia instance", &new, &link, &zone_or_utc("UTC"));
     let subject = login::instance_mail_subject(new.len());
-    if let Some(url) = &webhook {
+    let recipients: Vec<Email> = match provider {
+        Some(_) => db
+            .prepare(login::INSTANCE_ALERT_RECIPIENTS_SQL)
+            .all()
+            .await?
+            .results()?,
+        None => vec![],
+    };
+    let message = (subject.as_str(), text.as_str(), html.as_str());
+    notify(
+        env,
+        webhook.as_deref(),
+        provider,
+        &mail::sender(env),
+        recipients,
+        message,
+    )
+    .await;
+    Ok(())
+}
+
+/// Posts new alerts to the chat webhook (when set) and mails them to each recipient. Failures
+/// are logged, not raised: the alerts are recorded either way.
+async fn notify(
+    env: &Env,
+    webhook: Option<&str>,
+    provider: Option<Provider>,
+    from: &str,
+    recipients: Vec<Email>,
+    (subject, text, html): (&str, &str, &str),
+) {
+    if let Some(url) = webhook {
+        // `text` for Slack and Mattermost, `content` for Discord.
         let body = serde_json::json!({ "text": text, "content": text });
         if let Err(e) = mail::post_json(url, &body, None).await {
-            worker::console_error!("instance alert webhook failed: {e}");
+            worker::console_error!("alert webhook failed: {e}");
         }
     }
-    let Some(provider) = provider else {
-        return Ok(());
-    };
-    let recipients: Vec<Email> = db
-        .prepare(login::INSTANCE_ALERT_RECIPIENTS_SQL)
-        .all()
-        .await?
-        .results()?;
+    let Some(provider) = provider else { return };
     for r in recipients {
         let message = EmailMessage {
-            from: mail::sender(env),
+            from: from.to_string(),
             to: r.email,
-            subject: subject.clone(),
-            text: text.clone(),
-            html: html.clone(),
+            subject: subject.to_string(),
+            text: text.to_string(),
+            html: html.to_string(),
             headers: Vec::new(),
         };
         if let Err(e) = mail::send(env, provider, &message).await {
-            worker::console_error!("instance alert mail failed: {e}");
+            worker::console_error!("alert mail failed: {e}");
         }
     }
-    Ok(())
 }
 
 /// The daily cron: failed-login rows past what the locks and rules read.
