@@ -243,7 +243,7 @@ fn EditSite(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
                 <label>"Hostnames" <input prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label>
                 <label>"Time zone" <input list="zones" prop:value=tz on:input=move |ev| tz.set(event_target_value(&ev))/></label>
                 <label>"Query parameters to keep besides UTM" <input placeholder="ref, page" prop:value=allow on:input=move |ev| allow.set(event_target_value(&ev))/></label>
-                <label>"Keep raw events for (days; aggregates stay)" <input type="number" min="30" max="3650" prop:value=retention on:input=move |ev| retention.set(event_target_value(&ev))/></label>
+                <label>"Keep data for (days; raw events and hourly aggregates)" <input type="number" min="30" max="3650" prop:value=retention on:input=move |ev| retention.set(event_target_value(&ev))/></label>
                 <label class="check"><input type="checkbox" id="hash-routing" prop:checked=hash_on on:change=move |ev| hash_on.set(event_target_checked(&ev))/>
                     " Hash routing: #/… routes are pages (the snippet gets data-hash)"</label>
                 <ZoneList/>
