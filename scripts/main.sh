@@ -105,6 +105,8 @@ cmd_bench() {
   node "$ROOT/scripts/bench-login.mjs"
   log "(e) time to first chart: the overview in headless Chromium (4x CPU slowdown, 150 ms, 1.6 Mbit/s), split and unsplit builds"
   node "$ROOT/scripts/bench-first-chart.mjs"
+  log "enrichment accuracy against public test sets, now and before (tests/yardsticks/)"
+  node "$ROOT/scripts/bench-accuracy.mjs"
 }
 
 cmd_lint() {

@@ -1,0 +1,23 @@
+use crate::field;
+use analytics_core::enrich::referrer::classify;
+use serde_json::{json, Value};
+
+pub fn predict(case: &Value) -> Value {
+    let page = field(case, "page");
+    let page_host = url_host(page);
+    let referrer = field(case, "referrer");
+    let r = classify(
+        Some(referrer).filter(|r| !r.is_empty()),
+        &page_host,
+        field(case, "utm_medium"),
+    );
+    json!({ "channel": r.channel, "source": r.source })
+}
+
+fn url_host(url: &str) -> String {
+    url.split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':', '?', '#']).next())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
