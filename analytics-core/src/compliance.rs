@@ -88,7 +88,7 @@ pub fn purge_sql(what: Purged) -> String {
 /// deleted (children first, before the `sites` row itself). Nothing may survive for a later
 /// site re-created under the same id to read: a test checks that every table with a `site_id`
 /// column in the migrations is listed here or in `SITE_ROWS_KEPT`.
-pub const SITE_DATA_TABLES: [&str; 16] = [
+pub const SITE_DATA_TABLES: [&str; 17] = [
     "events",
     "rollups_hourly",
     "flush_log",
@@ -107,6 +107,8 @@ pub const SITE_DATA_TABLES: [&str; 16] = [
     // must not open a new one of the same id.
     "site_invites",
     "api_tokens",
+    // Counts of events dropped on purpose (referrer spam).
+    "dropped_events",
 ];
 
 /// Tables that keep a deleted site's rows on purpose: Vigia's own audit log is immutable. Its
