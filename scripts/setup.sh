@@ -22,7 +22,9 @@ setup_tools() {
   lock_sum="$(sha256sum "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -c1-16)"
   if [ ! -x "$ROOT/node_modules/.bin/wrangler" ] || [ "$(cat "$ROOT/node_modules/.vigia-lock" 2>/dev/null)" != "$lock_sum" ]; then
     log "installing Node 22, wrangler, binaryen (wasm-opt), esbuild, playwright-core from npm"
-    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
+    # `npm ci`: exactly the lockfile, never rewriting it (`npm install` adds other platforms'
+    # optional packages to package-lock.json and leaves the checkout dirty).
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$lock_sum" > "$ROOT/node_modules/.vigia-lock"
   fi
   if [ "$with_browser" = yes ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
