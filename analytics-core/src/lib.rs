@@ -26,6 +26,7 @@ pub mod rate_limit;
 pub mod report;
 pub mod rollup;
 pub mod routes;
+pub mod settings;
 pub mod site;
 pub mod sql;
 pub mod stats;

@@ -8,12 +8,8 @@
 
 use analytics_core::enrich::session::{continues, SESSION_TIMEOUT_MS};
 use analytics_core::event::EnrichedEvent;
-use analytics_core::limits::{
-    flush_retry_delay_ms, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS,
-};
-use analytics_core::rate_limit::{
-    self, MAX_EVENTS_PER_ADDRESS_PER_WINDOW, MAX_EVENTS_PER_SITE_PER_WINDOW,
-};
+use analytics_core::limits::{flush_retry_delay_ms, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS};
+use analytics_core::rate_limit::{self};
 use analytics_core::rollup::{self, OpenSession, SeenSet};
 use analytics_core::sql::{event_values, insert_event_sql, BUFFER_SCHEMA};
 use serde::Deserialize;
@@ -117,8 +113,8 @@ impl EventBuffer {
         let Some(visitor) = events.first().map(|e| e.visitor.clone()) else {
             return Response::from_json(&serde_json::json!({ "buffered": 0 }));
         };
-        let max_buffered =
-            crate::config::limit(&self.env, "VIGIA_MAX_BUFFERED_EVENTS", MAX_BUFFERED_EVENTS);
+        let settings = crate::config::settings(&self.env);
+        let max_buffered = settings.max_buffered_events;
         if self.pending()? + events.len() as i64 > max_buffered {
             return Response::error("buffer full", 503);
         }
@@ -130,16 +126,8 @@ impl EventBuffer {
             req.headers().get(ADDRESS_HEADER)?.unwrap_or_default()
         );
         let limits = rate_limit::Limits {
-            address: crate::config::limit(
-                &self.env,
-                "VIGIA_ADDRESS_EVENTS_PER_MINUTE",
-                MAX_EVENTS_PER_ADDRESS_PER_WINDOW,
-            ),
-            site: crate::config::limit(
-                &self.env,
-                "VIGIA_SITE_EVENTS_PER_MINUTE",
-                MAX_EVENTS_PER_SITE_PER_WINDOW,
-            ),
+            address: settings.address_events_per_minute,
+            site: settings.site_events_per_minute,
         };
         let incoming = events.len() as i64;
         let counts = rate_limit::Counts {

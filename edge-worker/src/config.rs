@@ -1,21 +1,31 @@
-//! The deployment's settings: `[vars]` in wrangler.toml and secrets.
+//! The deployment's settings (`analytics_core::settings`), read from `[vars]` and secrets once
+//! per isolate: they cannot change while it lives (a new value is a new deployment).
 
+use analytics_core::settings::Settings;
+use std::cell::OnceCell;
+use std::rc::Rc;
 use worker::Env;
 
-/// A variable or secret, empty counting as unset.
-pub fn setting(env: &Env, name: &str) -> Option<String> {
-    env.var(name)
-        .map(|v| v.to_string())
-        .or_else(|_| env.secret(name).map(|v| v.to_string()))
-        .ok()
-        .filter(|v| !v.trim().is_empty())
+thread_local! {
+    static SETTINGS: OnceCell<Rc<Settings>> = const { OnceCell::new() };
 }
 
-/// A limit the deployment may lower or raise with a `[vars]` entry; the named constant otherwise
-/// (and when the entry is not a positive number).
-pub fn limit(env: &Env, name: &str, default: i64) -> i64 {
-    setting(env, name)
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(default)
+/// The settings in force. The first call reads them and logs any value that failed its check
+/// (that setting keeps its default).
+pub fn settings(env: &Env) -> Rc<Settings> {
+    SETTINGS.with(|cell| {
+        cell.get_or_init(|| {
+            let (settings, problems) = Settings::read(|name| {
+                env.var(name)
+                    .map(|v| v.to_string())
+                    .or_else(|_| env.secret(name).map(|v| v.to_string()))
+                    .ok()
+            });
+            for problem in problems {
+                worker::console_error!("setting ignored: {problem}");
+            }
+            Rc::new(settings)
+        })
+        .clone()
+    })
 }

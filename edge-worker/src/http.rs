@@ -199,8 +199,8 @@ pub fn id_param(text: &str) -> Result<i64, ApiError> {
 /// Where people reach this instance, for links in snippets, invitations and mail:
 /// `VIGIA_PUBLIC_URL`, else the request's own origin, else (cron, no request) wrangler dev's.
 pub fn public_base(env: &Env, req: Option<&Request>) -> String {
-    if let Some(v) = crate::config::setting(env, "VIGIA_PUBLIC_URL") {
-        return v.trim_end_matches('/').to_string();
+    if let Some(v) = &crate::config::settings(env).public_url {
+        return v.clone();
     }
     req.and_then(|r| r.url().ok())
         .map(|u| u.origin().ascii_serialization())

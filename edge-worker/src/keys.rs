@@ -107,7 +107,7 @@ pub async fn fingerprint_key(
 ) -> worker::Result<Vec<u8>> {
     let day = analytics_core::stats::day_of_ms(now_ms);
     let secret = day_secret(env, &day).await?;
-    let deployment = crate::config::setting(env, "VIGIA_FINGERPRINT_SECRET").unwrap_or_default();
+    let deployment = crate::config::settings(env).fingerprint_secret.clone();
     Ok(derive(&secret, deployment.as_bytes(), scope))
 }
 

@@ -3,19 +3,19 @@
 //! `VIGIA_EMAIL_API_KEY`). The message itself is built in `analytics_core`.
 
 use analytics_core::accounts::{notice_mail, Notice};
-use analytics_core::email::{http_api_body, EmailMessage, Provider, DEFAULT_HTTP_EMAIL_URL};
+use analytics_core::email::{http_api_body, EmailMessage, Provider};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::config::setting;
+use crate::config::settings;
 
 /// The configured provider, `None` when mail is off, or why the configuration is wrong.
 pub fn provider(env: &Env) -> Result<Option<Provider>, String> {
-    Provider::from_config(setting(env, "VIGIA_EMAIL_PROVIDER").as_deref())
+    settings(env).email_provider.clone()
 }
 
 /// The sender every mail carries (`VIGIA_EMAIL_FROM`).
 pub fn sender(env: &Env) -> String {
-    setting(env, "VIGIA_EMAIL_FROM").unwrap_or_else(|| "Vigia <reports@localhost>".into())
+    settings(env).email_from.clone()
 }
 
 /// Sends one message; answers the provider's message id, or the reason it failed. A recipient
@@ -54,8 +54,11 @@ pub async fn notify_account(env: &Env, req: &Request, to: &str, notice: Notice<'
 }
 
 async fn send_http(env: &Env, m: &EmailMessage) -> Result<String, String> {
-    let url = setting(env, "VIGIA_EMAIL_API_URL").unwrap_or_else(|| DEFAULT_HTTP_EMAIL_URL.into());
-    let key = setting(env, "VIGIA_EMAIL_API_KEY")
+    let settings = settings(env);
+    let url = settings.email_api_url.clone();
+    let key = settings
+        .email_api_key
+        .clone()
         .ok_or("VIGIA_EMAIL_API_KEY is not set (wrangler secret put VIGIA_EMAIL_API_KEY)")?;
     let body = post_json(&url, &http_api_body(m), Some(&key)).await?;
     Ok(serde_json::from_str::<serde_json::Value>(&body)

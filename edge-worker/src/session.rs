@@ -112,9 +112,7 @@ async fn token_user(env: &Env, token: &str) -> Result<Option<(User, Option<Strin
 /// `SHARE_REQUESTS_PER_WINDOW` (or `VIGIA_SHARE_REQUESTS_PER_MINUTE`), a 429 with `Retry-After`.
 /// Counted before the token is looked up, so guessing tokens is limited too.
 pub async fn limit_share(req: &Request, env: &Env) -> Result<(), Failure> {
-    use analytics_core::accounts::{
-        over_limit, share_fingerprint, COUNT_SHARE_REQUEST_SQL, SHARE_REQUESTS_PER_WINDOW,
-    };
+    use analytics_core::accounts::{over_limit, share_fingerprint, COUNT_SHARE_REQUEST_SQL};
     use analytics_core::rate_limit::{retry_after_s, window_of, RATE_WINDOW_MS};
     let now = now_ms();
     let ip = crate::http::client_address(req);
@@ -130,11 +128,7 @@ pub async fn limit_share(req: &Request, env: &Env) -> Result<(), Failure> {
         .bind(&[(win as f64).into(), share_fingerprint(&key, win, ip).into()])?
         .first(Some("requests"))
         .await?;
-    let limit = crate::config::limit(
-        env,
-        "VIGIA_SHARE_REQUESTS_PER_MINUTE",
-        SHARE_REQUESTS_PER_WINDOW,
-    );
+    let limit = crate::config::settings(env).share_requests_per_minute;
     if over_limit(count.unwrap_or(0.0) as i64, limit) {
         let retry = retry_after_s(now);
         return Err(ApiError::rate_limited(

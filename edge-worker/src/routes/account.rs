@@ -14,7 +14,6 @@ use serde::Deserialize;
 use worker::{Env, Request};
 
 use super::sites::check_site_id;
-use crate::config::setting;
 use crate::db::d1;
 use crate::http::{
     error_response, header, json, now_ms, random_hex, read_json, Failure, RouteResult,
@@ -43,7 +42,7 @@ struct SetupBody {
 /// instance is otherwise open to whoever finds it first. No secret configured means setup is
 /// closed, with a message telling the operator how to open it.
 fn check_setup_token(req: &Request, env: &Env) -> Result<(), ApiError> {
-    let Some(configured) = setting(env, "VIGIA_SETUP_TOKEN") else {
+    let Some(configured) = crate::config::settings(env).setup_token.clone() else {
         return Err(ApiError::new(
             403,
             "setup_token_not_configured",

@@ -83,11 +83,7 @@ async fn rate_limit(
     use analytics_core::rate_limit::{
         retry_after_s, window_of, RATE_WINDOW_MS, RECORD_REFUSALS_SQL,
     };
-    let limit = crate::config::limit(
-        env,
-        "VIGIA_ACTIVITY_RECORDS_PER_MINUTE",
-        activity::MAX_ACTIVITY_PER_SITE_PER_MINUTE,
-    );
+    let limit = crate::config::settings(env).activity_records_per_minute;
     let win = (window_of(now) * RATE_WINDOW_MS) as f64;
     let count: Option<f64> = db
         .prepare(activity::COUNT_ACTIVITY_SQL)

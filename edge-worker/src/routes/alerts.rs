@@ -14,18 +14,15 @@ use analytics_core::sql::SqlValue;
 use serde::Deserialize;
 use worker::{Env, Request};
 
-use crate::config::setting;
+use crate::config::settings;
 use crate::db::{d1, site_summaries, statement};
 use crate::http::{json, now_ms, public_base, query_pairs, query_value, RouteResult};
 use crate::mail;
 use crate::session::Caller;
 
-/// The rules in force; a broken configuration is reported and the defaults apply.
+/// The rules in force (a broken configuration was logged when read; the defaults apply).
 fn rules(env: &Env) -> Rules {
-    Rules::from_config(setting(env, "VIGIA_ALERT_RULES").as_deref()).unwrap_or_else(|e| {
-        worker::console_error!("{e}; using the default thresholds");
-        Rules::default()
-    })
+    settings(env).alert_rules.clone()
 }
 
 #[derive(Deserialize)]
@@ -39,7 +36,7 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
     let db = d1(env)?;
     let sites = site_summaries(&db, None).await?;
     let provider = mail::provider(env).unwrap_or(None);
-    let webhook = setting(env, "VIGIA_ALERT_WEBHOOK_URL");
+    let webhook = settings(env).alert_webhook_url.clone();
     let from = mail::sender(env);
     let base = public_base(env, None);
     for site in sites {
@@ -150,7 +147,7 @@ pub async fn evaluate_instance(env: &Env, now: i64) -> worker::Result<()> {
         db.batch(statements).await?;
     }
     let provider = mail::provider(env).unwrap_or(None);
-    let webhook = setting(env, "VIGIA_ALERT_WEBHOOK_URL");
+    let webhook = settings(env).alert_webhook_url.clone();
     if provider.is_none() && webhook.is_none() {
         return Ok(());
     }

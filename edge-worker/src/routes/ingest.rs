@@ -152,11 +152,7 @@ pub fn preflight() -> worker::Result<Response> {
 /// `cf`, so a deployment that sets `VIGIA_TRUST_GEO_HEADERS = "true"` (the test suite, never
 /// production) may pass them as `X-Vigia-Geo-Country` / `-Region` / `-City` headers instead.
 pub fn edge_geo(req: &Request, env: &Env) -> (Option<String>, Option<String>, Option<String>) {
-    let trust_headers = env
-        .var("VIGIA_TRUST_GEO_HEADERS")
-        .map(|v| v.to_string() == "true")
-        .unwrap_or(false);
-    if trust_headers {
+    if crate::config::settings(env).trust_geo_headers {
         if let Some(country) = header(req, "X-Vigia-Geo-Country") {
             return (
                 Some(country),

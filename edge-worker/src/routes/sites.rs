@@ -132,11 +132,7 @@ pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let user = c.user()?.clone();
     let body: SiteBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
     let limit = if user.is_admin == 0 {
-        Some(crate::config::limit(
-            env,
-            "VIGIA_MAX_SITES_PER_USER",
-            MAX_SITES_PER_USER,
-        ))
+        Some(crate::config::settings(env).max_sites_per_user)
     } else {
         None
     };
