@@ -1,4 +1,4 @@
-//! Every payload of the hostile corpus (tests/corpus/ingest, written by generate.py) through
+//! Every payload of the hostile corpus (tests/corpus/ingest, written by generate.mjs) through
 //! parsing, validation and enrichment: no panic, and the outcome the manifest expects. The
 //! end-to-end suite sends the same files to the real Worker.
 
