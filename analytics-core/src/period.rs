@@ -80,8 +80,7 @@ fn bad(message: impl Into<String>) -> ApiError {
 
 fn date_of(text: &str, what: &str) -> Result<Date, ApiError> {
     let day = parse_day(text).ok_or_else(|| bad(format!("{what} must be a date as YYYY-MM-DD")))?;
-    let (y, m, d) = crate::stats::civil_from_days(day);
-    Date::new(y as i16, m as i8, d as i8).map_err(|_| bad(format!("{what} is out of range")))
+    Ok(crate::stats::date_of_day(day))
 }
 
 fn days(n: i64) -> jiff::Span {

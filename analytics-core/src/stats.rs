@@ -8,59 +8,39 @@ pub const MAX_RANGE_DAYS: i64 = 400;
 /// Most rows a breakdown returns.
 pub const MAX_BREAKDOWN_ROWS: u32 = 100;
 
-/// Days since 1970-01-01 for a civil date (proleptic Gregorian).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+use jiff::civil::Date;
+
+/// 1970-01-01, day 0 of the day numbers the stats use.
+const EPOCH: Date = Date::constant(1970, 1, 1);
+
+/// Day number (days since 1970-01-01) of a civil date.
+pub fn day_of_date(date: Date) -> i64 {
+    i64::from(EPOCH.until(date).map(|span| span.get_days()).unwrap_or(0))
 }
 
-/// The civil date of a day number.
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
+/// The civil date of a day number (clamped to jiff's range, far beyond any stored date).
+pub fn date_of_day(day: i64) -> Date {
+    let day = day.clamp(-4_371_587, 2_932_896); // -9999-01-01 ..= 9999-12-31
+    EPOCH
+        .checked_add(jiff::Span::new().days(day))
+        .unwrap_or(EPOCH)
 }
 
-/// Parses `YYYY-MM-DD` into a day number.
+/// Parses `YYYY-MM-DD` (years 1970–9999, a date that exists) into a day number.
 pub fn parse_day(text: &str) -> Option<i64> {
-    let mut parts = text.splitn(3, '-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    if text.len() != 10
-        || !(1970..=9999).contains(&y)
-        || !(1..=12).contains(&m)
-        || !(1..=31).contains(&d)
-    {
+    let b = text.as_bytes();
+    // Exactly the form: jiff alone would also read other ISO 8601 shapes.
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let day = days_from_civil(y, m, d);
-    // Reject 2026-02-31 and the like: they would round-trip to another date.
-    (civil_from_days(day) == (y, m, d)).then_some(day)
+    let date: Date = text.parse().ok()?;
+    (1970..=9999)
+        .contains(&date.year())
+        .then(|| day_of_date(date))
 }
 
 pub fn format_day(day: i64) -> String {
-    let (y, m, d) = civil_from_days(day);
-    format!("{y:04}-{m:02}-{d:02}")
+    date_of_day(day).strftime("%Y-%m-%d").to_string()
 }
 
 /// `YYYY-MM-DD` of a UTC timestamp.
@@ -74,9 +54,21 @@ mod tests {
 
     #[test]
     fn civil_dates_round_trip() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(format_day(days_from_civil(2026, 11, 23)), "2026-11-23");
-        assert_eq!(format_day(days_from_civil(2024, 2, 29)), "2024-02-29");
+        assert_eq!(day_of_date(Date::constant(1970, 1, 1)), 0);
+        // 20,780 as Python's datetime counts it: (date(2026,11,23) - date(1970,1,1)).days
+        assert_eq!(day_of_date(Date::constant(2026, 11, 23)), 20_780);
+        assert_eq!(format_day(20_780), "2026-11-23");
+        assert_eq!(
+            parse_day("2024-02-29").map(format_day).as_deref(),
+            Some("2024-02-29")
+        );
+        assert_eq!(parse_day("2023-02-29"), None);
+        assert_eq!(parse_day("1969-12-31"), None);
+        assert_eq!(parse_day("2026-11-23T00:00"), None);
+        assert_eq!(parse_day("20261123"), None);
+        for day in 0..40_000 {
+            assert_eq!(parse_day(&format_day(day)), Some(day));
+        }
         assert_eq!(parse_day("2026-02-31"), None);
         assert_eq!(parse_day("2026-1-01"), None);
         assert_eq!(parse_day("nonsense"), None);
@@ -101,7 +93,7 @@ mod salt_tests {
 
     #[test]
     fn yesterdays_salt_goes_once_midnight_sessions_are_over() {
-        let midnight = days_from_civil(2026, 3, 1) * DAY_MS;
+        let midnight = day_of_date(Date::constant(2026, 3, 1)) * DAY_MS;
         assert_eq!(salt_keep_from(midnight + 10 * 60_000), "2026-02-28");
         assert_eq!(salt_keep_from(midnight + 45 * 60_000), "2026-03-01");
     }
