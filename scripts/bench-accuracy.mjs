@@ -9,7 +9,8 @@
 //   node scripts/bench-accuracy.mjs [area ...]    areas: useragents bots referrers (default: all)
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, cpSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,15 +29,20 @@ function buildPredictors() {
   const now = join(ROOT, "target/release/enrich-predict");
   const dir = join(ROOT, "target/accuracy-previous");
   const src = join(dir, "src");
-  const stamp = join(dir, `built-${PREVIOUS}`);
+  // Rebuilt when the adapter changes (its files are hashed into the stamp's name).
+  const adapter = createHash("sha256");
+  for (const f of ["enrich-score/src/protocol.rs", ...readdirSync(join(ROOT, "enrich-score/legacy/src")).map((f) => `enrich-score/legacy/src/${f}`)]) {
+    adapter.update(readFileSync(join(ROOT, f)));
+  }
+  const stamp = join(dir, `built-${PREVIOUS}-${adapter.digest("hex").slice(0, 12)}`);
   const previous = join(dir, "target/release/enrich-predict-legacy");
   if (!existsSync(stamp) || !existsSync(previous)) {
     rmSync(src, { recursive: true, force: true });
     mkdirSync(src, { recursive: true });
     const tar = execFileSync("git", ["-C", ROOT, "archive", PREVIOUS], { maxBuffer: 1 << 30 });
     execFileSync("tar", ["-x", "-C", src], { input: tar });
-    cpSync(join(ROOT, "enrich-score/legacy"), join(src, "enrich-score-legacy"), { recursive: true });
-    run("cargo", ["build", "--quiet", "--release", "--manifest-path", join(src, "enrich-score-legacy/Cargo.toml")], {
+    cpSync(join(ROOT, "enrich-score"), join(src, "enrich-score"), { recursive: true });
+    run("cargo", ["build", "--quiet", "--release", "--manifest-path", join(src, "enrich-score/legacy/Cargo.toml")], {
       env: { ...process.env, CARGO_TARGET_DIR: join(dir, "target") },
     });
     writeFileSync(stamp, "");
