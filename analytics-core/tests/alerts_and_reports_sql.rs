@@ -7,7 +7,7 @@
 mod sqlite;
 
 use analytics_core::alerts::{CheckRow, Rules, Threshold, CLAIM_UNMAILED_SQL, UPSERT_SQL};
-use analytics_core::report::{CLAIM_SQL, RECIPIENTS_SQL};
+use analytics_core::report::{CLAIM_SQL, RECIPIENTS_SQL, RECORD_SEND_SQL};
 use analytics_core::stats::HOUR_MS;
 use rusqlite::{params, params_from_iter, Connection};
 use sqlite::{apply_migrations, to_sql};
@@ -290,19 +290,47 @@ fn a_report_is_claimed_once_and_a_failed_one_retried_a_bounded_number_of_times()
         db.execute(CLAIM_SQL, params!["s", 1, "monthly", "2026-11-01", NOW, 3])
             .unwrap()
     };
+    let record = |db: &Connection, status: &str| {
+        let error = if status == "failed" {
+            "502 from the provider"
+        } else {
+            ""
+        };
+        db.execute(
+            RECORD_SEND_SQL,
+            params![
+                "s",
+                1,
+                "monthly",
+                "2026-11-01",
+                status,
+                "http",
+                "m1",
+                error,
+                NOW + 1
+            ],
+        )
+        .unwrap()
+    };
     assert_eq!(claim(&db), 1);
     assert_eq!(claim(&db), 0, "claimed (sending) already");
-    db.execute("UPDATE report_sends SET status = 'sent'", [])
-        .unwrap();
+    assert_eq!(record(&db, "sent"), 1);
     assert_eq!(claim(&db), 0, "sent already");
     db.execute("UPDATE report_sends SET status = 'failed'", [])
         .unwrap();
     assert_eq!(claim(&db), 1, "second attempt");
-    db.execute("UPDATE report_sends SET status = 'failed'", [])
+    assert_eq!(record(&db, "failed"), 1);
+    let (status, error): (String, String) = db
+        .query_row("SELECT status, error FROM report_sends", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
+    assert_eq!(
+        (status.as_str(), error.as_str()),
+        ("failed", "502 from the provider")
+    );
     assert_eq!(claim(&db), 1, "third attempt");
-    db.execute("UPDATE report_sends SET status = 'failed'", [])
-        .unwrap();
+    assert_eq!(record(&db, "failed"), 1);
     assert_eq!(claim(&db), 0, "attempts exhausted");
 }
 

@@ -5,6 +5,7 @@ mod buffer;
 mod config;
 mod db;
 mod http;
+mod jobs;
 mod kdf;
 mod keys;
 mod mail;
@@ -369,66 +370,8 @@ fn openapi() -> RouteResult {
     Ok(resp)
 }
 
-/// The daily cron in wrangler.toml; every other trigger is the hourly one.
-const DAILY_CRON: &str = "45 0 * * *";
-
-/// Daily (00:45 UTC): every salt but today's is deleted once sessions that crossed midnight
-/// are over, so a visitor hash can never again be recomputed for past days; then raw events
-/// past each site's retention are deleted.
-/// Hourly: email reports that fell due (in each site's time zone) and the suspicious-activity
-/// rules. Both go by the trigger's scheduled time, which `wrangler dev --test-scheduled` lets
-/// a test set (`/__scheduled?cron=…&time=…`).
+/// The cron triggers: `jobs::run`.
 #[event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
-    let now = event.schedule() as i64;
-    if event.cron() == DAILY_CRON {
-        let keep_from = analytics_core::stats::salt_keep_from(now);
-        if let Err(e) = rotate_salts(&env, &keep_from).await {
-            worker::console_error!("salt rotation failed: {e}");
-        }
-        if let Err(e) = keys::delete_old_secrets(&env, now).await {
-            worker::console_error!("fingerprint key rotation failed: {e}");
-        }
-        if let Err(e) = routes::compliance::enforce_retention(&env).await {
-            worker::console_error!("retention failed: {e}");
-        }
-        if let Err(e) = prune_rate_counts(&env, now).await {
-            worker::console_error!("pruning rate counts failed: {e}");
-        }
-        if let Err(e) = routes::alerts::prune_login_failures(&env, now).await {
-            worker::console_error!("pruning failed logins failed: {e}");
-        }
-        return;
-    }
-    if let Err(e) = routes::reports::send_due(&env, now).await {
-        worker::console_error!("email reports failed: {e}");
-    }
-    if let Err(e) = routes::alerts::evaluate(&env, now).await {
-        worker::console_error!("suspicious-activity check failed: {e}");
-    }
-    if let Err(e) = routes::alerts::evaluate_instance(&env, now).await {
-        worker::console_error!("instance failed-login check failed: {e}");
-    }
-}
-
-/// Rate counts only matter to the limits (a minute) and the alert rules (hours).
-async fn prune_rate_counts(env: &Env, now: i64) -> Result<()> {
-    let cutoff = (now - analytics_core::alerts::RATE_COUNTS_KEEP_MS) as f64;
-    let db = db::d1(env)?;
-    for table in ["activity_rate", "rate_limited", "share_rate"] {
-        db.prepare(format!("DELETE FROM {table} WHERE win < ?1"))
-            .bind(&[cutoff.into()])?
-            .run()
-            .await?;
-    }
-    Ok(())
-}
-
-async fn rotate_salts(env: &Env, keep_from: &str) -> Result<()> {
-    db::d1(env)?
-        .prepare("DELETE FROM salts WHERE day < ?1")
-        .bind(&[keep_from.into()])?
-        .run()
-        .await?;
-    Ok(())
+    jobs::run(&event.cron(), event.schedule() as i64, &env).await;
 }

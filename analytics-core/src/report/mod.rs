@@ -29,6 +29,12 @@ pub const CLAIM_SQL: &str = "INSERT INTO report_sends \
      attempts = attempts + 1, at = excluded.at \
      WHERE report_sends.status = 'failed' AND report_sends.attempts < ?6";
 
+/// Records how a claimed send went. Binds: site, user, kind, period start, status
+/// (`sent`/`failed`), provider, message id, error, time (UTC ms).
+pub const RECORD_SEND_SQL: &str =
+    "UPDATE report_sends SET status = ?5, provider = ?6, message_id = ?7, error = ?8, at = ?9 \
+     WHERE site_id = ?1 AND user_id = ?2 AND kind = ?3 AND period_from = ?4";
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,19 +1,14 @@
 //! Email reports: the preview, each member's choice, unsubscribe links that work without a
-//! login, what was sent, and the hourly job that sends what is due. What a report says and
-//! when it is due live in `analytics_core::report`.
+//! login, and what was sent. The hourly job that sends what is due is `jobs::reports`; what a
+//! report says and when it is due live in `analytics_core::report`.
 
 use analytics_core::compliance::escape_html;
-use analytics_core::email::{
-    unsubscribe_headers, unsubscribe_link, unsubscribe_valid, EmailMessage,
-};
+use analytics_core::email::unsubscribe_valid;
 use analytics_core::period::{bucket_series, time_zone, HourRow, Period};
 use analytics_core::query::{self, MetricsRow, Scope};
 use analytics_core::report::render::{subject, to_html, to_text};
-use analytics_core::report::schedule::{parse_date, parse_month, MAX_SEND_ATTEMPTS};
-use analytics_core::report::{
-    site_link, Report, ReportKind, TopList, CLAIM_SQL, RECIPIENTS_SQL, REPORT_KINDS,
-    TOP_DIMENSIONS, TOP_ROWS,
-};
+use analytics_core::report::schedule::{parse_date, parse_month};
+use analytics_core::report::{site_link, Report, ReportKind, TopList, TOP_DIMENSIONS, TOP_ROWS};
 use analytics_core::ApiError;
 use serde::Deserialize;
 use worker::{Env, Request, Response};
@@ -23,7 +18,6 @@ use crate::http::{
     json, now_ms, public_base, query_pairs, query_value, read_json, static_html, Failure,
     RouteResult,
 };
-use crate::mail;
 use crate::routes::stats::{one, rows};
 use crate::session::Caller;
 
@@ -35,7 +29,7 @@ async fn site_row(env: &Env, site: &str) -> Result<SiteSummary, Failure> {
 }
 
 /// Gathers a report's figures from the rollups (the same queries the dashboard runs).
-async fn gather(
+pub(crate) async fn gather(
     env: &Env,
     base: &str,
     site: &SiteSummary,
@@ -334,111 +328,4 @@ pub async fn sent(env: &Env, c: &Caller) -> RouteResult {
         .await?
         .results()?;
     json(200, &serde_json::json!({ "sent": rows }))
-}
-
-#[derive(Deserialize)]
-struct Recipient {
-    user_id: f64,
-    email: String,
-}
-
-/// The hourly job: every report due now, once per recipient.
-pub async fn send_due(env: &Env, now: i64) -> worker::Result<()> {
-    let provider = match mail::provider(env) {
-        Ok(Some(p)) => p,
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            worker::console_error!("reports not sent: {e}");
-            return Ok(());
-        }
-    };
-    let db = d1(env)?;
-    let sites = site_summaries(&db, None).await?;
-    let key = crate::keys::lasting_key(env, crate::keys::LastingKey::ReportLinks).await?;
-    let base = public_base(env, None);
-    let from = mail::sender(env);
-    for site in sites {
-        let Ok(tz) = time_zone(&site.timezone) else {
-            continue;
-        };
-        for kind in REPORT_KINDS {
-            let Some(period) = kind.due(now, &tz) else {
-                continue;
-            };
-            let recipients: Vec<Recipient> = db
-                .prepare(RECIPIENTS_SQL)
-                .bind(&[site.id.as_str().into(), kind.name().into()])?
-                .all()
-                .await?
-                .results()?;
-            if recipients.is_empty() {
-                continue;
-            }
-            let mut report = match gather(env, &base, &site, kind, period).await {
-                Ok(r) => r,
-                Err(_) => {
-                    worker::console_error!("report for {} could not be gathered", site.id);
-                    continue;
-                }
-            };
-            let period_from = report.period.from.to_string();
-            for r in recipients {
-                let user = r.user_id as i64;
-                let claimed = db
-                    .prepare(CLAIM_SQL)
-                    .bind(&[
-                        site.id.as_str().into(),
-                        r.user_id.into(),
-                        kind.name().into(),
-                        period_from.as_str().into(),
-                        (now as f64).into(),
-                        (MAX_SEND_ATTEMPTS as f64).into(),
-                    ])?
-                    .run()
-                    .await?
-                    .meta()?
-                    .and_then(|m| m.changes)
-                    .unwrap_or(0);
-                if claimed == 0 {
-                    continue;
-                }
-                let link = unsubscribe_link(&base, &key, &site.id, user, kind.name());
-                report.unsubscribe_url = Some(link.clone());
-                let message = EmailMessage {
-                    from: from.clone(),
-                    to: r.email.clone(),
-                    subject: subject(&report),
-                    text: to_text(&report),
-                    html: to_html(&report),
-                    headers: unsubscribe_headers(&link),
-                };
-                let outcome = mail::send(env, provider, &message).await;
-                let (status, message_id, error) = match outcome {
-                    Ok(id) => ("sent", id, String::new()),
-                    Err(e) => {
-                        worker::console_error!("report to user {user} failed: {e}");
-                        ("failed", String::new(), e)
-                    }
-                };
-                db.prepare(
-                    "UPDATE report_sends SET status = ?5, provider = ?6, message_id = ?7, error = ?8, at = ?9 \
-                     WHERE site_id = ?1 AND user_id = ?2 AND kind = ?3 AND period_from = ?4",
-                )
-                .bind(&[
-                    site.id.as_str().into(),
-                    r.user_id.into(),
-                    kind.name().into(),
-                    period_from.as_str().into(),
-                    status.into(),
-                    provider.name().into(),
-                    message_id.into(),
-                    error.into(),
-                    (now_ms() as f64).into(),
-                ])?
-                .run()
-                .await?;
-            }
-        }
-    }
-    Ok(())
 }
