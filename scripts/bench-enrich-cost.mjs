@@ -1,33 +1,36 @@
 // The cost of enrichment in the Worker (issue #14 point 4), side by side: the Worker built from
-// the commit before #14 (PREVIOUS, exported with `git archive` and built with that tree's own
-// scripts/build.sh, Worker part only) and this checkout's. Prints a Markdown table; asserts
-// nothing. Each figure, per build:
+// the commit before #14 (PREVIOUS, exported with `git archive` into target/enrich-cost-previous
+// and built once with that tree's own scripts/build.sh, Worker part only) and this checkout's.
+// Prints a Markdown table; asserts nothing. Per build:
 //
 // - bundle: what `wrangler deploy --dry-run --outdir` would upload (the wasm and the bundled
-//   JS shim), raw and gzip -9, wrangler's own "Total Upload" line, and the margin to
-//   Cloudflare's 3 MB (after compression) Worker size limit on the free plan;
-// - cold start: a fresh `wrangler dev` (tests/e2e/harness.mjs `startWorker`, that tree's own)
-//   on a copy of a database where setup is already done, so no request but the ones timed here
-//   reaches the Worker before the first event (setup's audit line parses a user agent and
-//   would warm the parser). From spawning wrangler to the first answer of a trivial route
-//   (`GET /api/nothing`, the Worker's 404, polled every 20 ms), then one request at a time:
-//   the trivial route warm, the isolate's first `POST /api/event` (UA parse, bot check,
-//   referrer), the same browser family again, a family not seen yet, that family again, and a
-//   browser most parsers know nothing about (a parser that compiles its rules lazily compiles
-//   all of them there). BENCH_STARTS fresh starts per build (default 5), the two builds
-//   alternating; medians (min–max);
-// - memory: VmRSS of wrangler's workerd child(ren) (/proc/<pid>/status) right after start,
-//   and VmRSS and VmHWM (peak) after BENCH_EVENTS single-event requests (default 2,000);
+//   JS), raw and gzip -9, wrangler's own "Total Upload" line, and the margin to Cloudflare's
+//   3 MB (compressed) Worker size limit on the free plan;
+// - cold start: a fresh `wrangler dev` (that tree's own tests/e2e/harness.mjs `startWorker`)
+//   on a copy of a database where setup is already done, so that no request but the timed
+//   ones reaches the isolate before its first event (setup's audit line parses a user agent
+//   and would warm the parser). Spawn to the first answer of the trivial route
+//   (`GET /api/nothing`, the Worker's own 404, polled every 20 ms); then, one request at a
+//   time, the trivial route warm and six `POST /api/event` (UA parse, bot check, referrer):
+//   the isolate's first, the same browser again, a new browser, that browser again, and two
+//   forms of a rare browser (COLD_SEQUENCE). BENCH_STARTS fresh starts per build (default 5),
+//   the builds alternating; median (min–max);
+// - memory: VmRSS of the workerd that runs Vigia's isolate (wrangler starts a second one, its
+//   proxy, shown apart) right after start, after TRIVIAL_REQUESTS trivial requests, and after
+//   BENCH_EVENTS single-event requests (default 2,000), with VmHWM (peak) at the end;
 // - per-event time: those requests, each from its own address with a browser's headers, the
-//   user agents cycling through isbot's browser fixtures (555 user agents from 186 browsers,
-//   scripts/bench-data/isbot/) and the referrers through a list of common ones; then as many
-//   trivial-route requests on the same Worker; BENCH_CONNECTIONS at a time (default 2).
-//   Median and p95 of each, and the difference.
+//   user agents cycling through isbot's browser fixtures (555 user agents of 186 browsers,
+//   scripts/bench-data/isbot/), the referrers through a list of common ones, against the
+//   trivial route on the same Worker just before; BENCH_CONNECTIONS at a time (default 2);
+//   median and p95, and event − trivial;
+// - the pipeline alone in wasm (see wasmChild): compile, each cold-sequence event alone, µs per
+//   event over 1,000 varied events, and the growth of the wasm heap, in fresh Node processes.
 //
 // The native per-event time is criterion's (`cargo bench -p analytics-core --bench
 // enrichment`, step (b) of `./vigia bench`), for this checkout only.
 //
-//   node scripts/bench-enrich-cost.mjs       (after a build; `./vigia bench` runs it)
+//   node scripts/bench-enrich-cost.mjs       (after `./vigia build`; `./vigia bench` runs it)
+//   BENCH_STARTS=5 BENCH_EVENTS=2000 BENCH_CONNECTIONS=2 are the defaults.
 
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -43,6 +46,9 @@ const PREVIOUS = "239be187dce3d43819505534a820f4902a10090f";
 const STARTS = Number(process.env.BENCH_STARTS ?? 5);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 2);
+/** Trivial-route requests before the events: the latency baseline (percentiles settle well
+ * before this) and the memory baseline with the runtime warm. */
+const TRIVIAL_REQUESTS = 500;
 /** Cloudflare's Worker size limit on the free plan, after compression ("3 MB"; read as 10^6 B,
  * the stricter reading). The paid plan's is 10 MB. */
 const FREE_PLAN_GZIP_LIMIT = 3_000_000;
@@ -81,14 +87,16 @@ const REFERRERS = [
 ];
 
 const CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-/** The cold-start sequence: [label, user agent]. */
+/** The cold-start sequence, one request at a time: [label, user agent]. A parser that builds
+ * its rules lazily pays when a user agent first reaches rules not used yet; a new browser
+ * usually does, and a rare one may reach rules no common browser needs. */
 const COLD_SEQUENCE = [
-  ["1st POST /api/event (Chrome, first of the isolate)", CHROME],
-  ["2nd event, family seen (Chrome, other version)", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"],
-  ["3rd event, family not seen (Firefox)", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"],
-  ["4th event, family seen (Firefox, other version)", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:132.0) Gecko/20100101 Firefox/132.0"],
-  ["5th event, rare browser (Amiga AWeb)", "Mozilla/6.0 (compatible; MSIE 7.01; Amiga-AWeb)"],
-  ["6th event, rare browser seen (Amiga AWeb)", "Mozilla/6.0 (compatible; Amiga-AWeb)"],
+  ["1st event: Chrome 131, Linux (the isolate's first)", CHROME],
+  ["2nd event: Chrome 130, Windows (browser seen)", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"],
+  ["3rd event: Firefox 133, Windows (new browser)", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"],
+  ["4th event: Firefox 132, macOS (browser seen)", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:132.0) Gecko/20100101 Firefox/132.0"],
+  ["5th event: AWeb with an MSIE token (rare browser)", "Mozilla/6.0 (compatible; MSIE 7.01; Amiga-AWeb)"],
+  ["6th event: AWeb, plain (rare browser, other form)", "Mozilla/6.0 (compatible; Amiga-AWeb)"],
 ];
 
 function eventRequest(harness, base, { ua, referrer, n }) {
@@ -273,11 +281,12 @@ async function sustained(build, agents) {
   return freshStart(build, async (worker) => {
     const { worker: pid, proxy } = workerdProcesses(worker.port);
     const afterStart = memory(pid);
-    const load = { connections: CONNECTIONS, requests: EVENTS };
-    const trivial = await drive("GET /api/nothing", () => fetch(`${worker.base}/api/nothing`), load);
+    const trivial = await drive("GET /api/nothing", () => fetch(`${worker.base}/api/nothing`),
+      { connections: CONNECTIONS, requests: TRIVIAL_REQUESTS });
     const afterTrivial = memory(pid);
     const ingest = await drive("POST /api/event", (c, n) =>
-      eventRequest(build.harness, worker.base, { ua: agents[n % agents.length], referrer: REFERRERS[n % REFERRERS.length], n }), load);
+      eventRequest(build.harness, worker.base, { ua: agents[n % agents.length], referrer: REFERRERS[n % REFERRERS.length], n }),
+      { connections: CONNECTIONS, requests: EVENTS });
     const afterEvents = memory(pid);
     const proxyRss = proxy.reduce((sum, p) => sum + memory(p).rss, 0);
     return { afterStart, afterTrivial, afterEvents, proxyRss, ingest, trivial };
@@ -526,14 +535,14 @@ async function main() {
 
   section("memory of the workerd that runs Vigia's isolate (/proc VmRSS, VmHWM)");
   row("RSS after start", mib, p.sustained.afterStart.rss, n.sustained.afterStart.rss);
-  row(`RSS after ${EVENTS} trivial requests`, mib, p.sustained.afterTrivial.rss, n.sustained.afterTrivial.rss);
+  row(`RSS after ${TRIVIAL_REQUESTS} trivial requests`, mib, p.sustained.afterTrivial.rss, n.sustained.afterTrivial.rss);
   row(`RSS after ${EVENTS} events more`, mib, p.sustained.afterEvents.rss, n.sustained.afterEvents.rss);
   row("peak RSS (VmHWM) at the end", mib, p.sustained.afterEvents.hwm, n.sustained.afterEvents.hwm);
   row("events' growth (after events − after trivial)", mib, p.sustained.afterEvents.rss - p.sustained.afterTrivial.rss,
     n.sustained.afterEvents.rss - n.sustained.afterTrivial.rss);
   row("(wrangler's proxy workerd, not Vigia's: RSS at the end)", mib, p.sustained.proxyRss, n.sustained.proxyRss, false);
 
-  section(`per event (${EVENTS} single-event POSTs, ${agents.length} user agents cycling, ${CONNECTIONS} at a time)`);
+  section(`per event (${EVENTS} single-event POSTs, ${agents.length} user agents cycling; ${TRIVIAL_REQUESTS} trivial requests before; ${CONNECTIONS} at a time)`);
   const s = (b) => b.sustained;
   row("POST /api/event p50", ms, s(p).ingest.p50, s(n).ingest.p50);
   row("POST /api/event p95", ms, s(p).ingest.p95, s(n).ingest.p95);
@@ -550,7 +559,7 @@ async function main() {
       rows.push(`| ${label} | ${cell(pv)} | ${cell(nv)} | ${change(median(pv), median(nv))} |`);
     };
     wasmRow("compile + instantiate", (r) => r.instantiate, ms);
-    COLD_SEQUENCE.forEach(([label], i) => wasmRow(label.replace("POST /api/event", "event"), (r) => r.cold[i], us));
+    COLD_SEQUENCE.forEach(([label], i) => wasmRow(label, (r) => r.cold[i], us));
     wasmRow(`per event, first pass over ${WASM_CASES} (${agents.length} user agents)`, (r) => r.passes[0] / WASM_CASES, us);
     wasmRow("per event, warm (passes 2 and 3)", (r) => median(r.passes.slice(1)) / WASM_CASES, us);
     wasmRow("linear memory before the first event", (r) => r.heapBefore, mib);
