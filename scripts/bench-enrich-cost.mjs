@@ -38,7 +38,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { drive, median } from "./bench-lib.mjs";
+import { drive, median, percentile } from "./bench-lib.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The last commit with the enrichment as it was before issue #14 (as scripts/bench-accuracy.mjs). */
@@ -203,7 +203,7 @@ function workerdProcesses(port) {
   const isProxy = (p) => p.cmdline.includes(`--socket-addr=entry=127.0.0.1:${port}`);
   const worker = workerd.filter((p) => !isProxy(p));
   if (worker.length !== 1) throw new Error(`expected one workerd runtime besides the proxy, found ${worker.length}`);
-  return { worker: worker[0].pid, proxy: workerd.filter(isProxy).map((p) => p.pid) };
+  return { runtime: worker[0].pid, proxy: workerd.filter(isProxy).map((p) => p.pid) };
 }
 
 /** VmRSS and VmHWM (bytes) of `pid`. */
@@ -277,20 +277,60 @@ async function coldStart(build, starts) {
   });
 }
 
-async function sustained(build, agents) {
-  return freshStart(build, async (worker) => {
-    const { worker: pid, proxy } = workerdProcesses(worker.port);
-    const afterStart = memory(pid);
-    const trivial = await drive("GET /api/nothing", () => fetch(`${worker.base}/api/nothing`),
-      { connections: CONNECTIONS, requests: TRIVIAL_REQUESTS });
-    const afterTrivial = memory(pid);
-    const ingest = await drive("POST /api/event", (c, n) =>
-      eventRequest(build.harness, worker.base, { ua: agents[n % agents.length], referrer: REFERRERS[n % REFERRERS.length], n }),
-      { connections: CONNECTIONS, requests: EVENTS });
-    const afterEvents = memory(pid);
-    const proxyRss = proxy.reduce((sum, p) => sum + memory(p).rss, 0);
-    return { afterStart, afterTrivial, afterEvents, proxyRss, ingest, trivial };
-  });
+/** Requests in a block before the load moves to the other build. */
+const BLOCK = 50;
+
+/** Statistics of one build's latencies gathered over blocks (`drive` results). */
+function merged(blocks, seconds) {
+  const latencies = blocks.flatMap((b) => b.latencies).sort((a, b) => a - b);
+  const ok = blocks.reduce((sum, b) => sum + b.ok, 0);
+  const other = blocks.reduce((sum, b) => sum + b.other, 0);
+  return { ok, other, rps: ok / seconds, p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95) };
+}
+
+/**
+ * Both builds under load at once, each on its own fresh `wrangler dev`: TRIVIAL_REQUESTS
+ * trivial requests, then EVENTS single-event requests (the same user agents and referrers in
+ * the same order for both), in blocks of BLOCK alternating between the builds, so that a
+ * machine busier at one moment weighs on both alike. Memory of each runtime after start, after
+ * the trivial requests and after the events.
+ */
+async function sustained(builds, agents) {
+  const running = [];
+  try {
+    for (const b of builds) {
+      const state = mkdtempSync(join(tmpdir(), "vigia-cost-"));
+      cpSync(b.template, state, { recursive: true });
+      const worker = await b.harness.startWorker({ state, migrate: false });
+      running.push({ build: b, worker, ...workerdProcesses(worker.port), trivial: [], ingest: [], seconds: { trivial: 0, ingest: 0 } });
+    }
+    for (const r of running) r.afterStart = memory(r.runtime);
+    const phase = async (kind, total, request) => {
+      for (let from = 0; from < total; from += BLOCK) {
+        for (const r of running) {
+          const t0 = performance.now();
+          r[kind].push(await drive(kind, (c, n) => request(r, from + n), { connections: CONNECTIONS, requests: Math.min(BLOCK, total - from) }));
+          r.seconds[kind] += (performance.now() - t0) / 1000;
+        }
+      }
+    };
+    await phase("trivial", TRIVIAL_REQUESTS, (r) => fetch(`${r.worker.base}/api/nothing`));
+    for (const r of running) r.afterTrivial = memory(r.runtime);
+    await phase("ingest", EVENTS, (r, n) =>
+      eventRequest(r.build.harness, r.worker.base, { ua: agents[n % agents.length], referrer: REFERRERS[n % REFERRERS.length], n }));
+    for (const r of running) {
+      r.build.sustained = {
+        afterStart: r.afterStart,
+        afterTrivial: r.afterTrivial,
+        afterEvents: memory(r.runtime),
+        proxyRss: r.proxy.reduce((sum, p) => sum + memory(p).rss, 0),
+        trivial: merged(r.trivial, r.seconds.trivial),
+        ingest: merged(r.ingest, r.seconds.ingest),
+      };
+    }
+  } finally {
+    for (const r of running) await r.worker.stop();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,7 +547,7 @@ async function main() {
     for (let i = 0; i < STARTS; i++) {
       for (const b of builds) b.cold.push(await coldStart(b, i));
     }
-    for (const b of builds) b.sustained = await sustained(b, agents);
+    await sustained(builds, agents);
   } finally {
     for (const b of builds) rmSync(b.template, { recursive: true, force: true });
   }
@@ -542,7 +582,7 @@ async function main() {
     n.sustained.afterEvents.rss - n.sustained.afterTrivial.rss);
   row("(wrangler's proxy workerd, not Vigia's: RSS at the end)", mib, p.sustained.proxyRss, n.sustained.proxyRss, false);
 
-  section(`per event (${EVENTS} single-event POSTs, ${agents.length} user agents cycling; ${TRIVIAL_REQUESTS} trivial requests before; ${CONNECTIONS} at a time)`);
+  section(`per event (${EVENTS} single-event POSTs, ${agents.length} user agents cycling; ${TRIVIAL_REQUESTS} trivial requests before; ${CONNECTIONS} at a time, blocks of ${BLOCK} alternating between the builds)`);
   const s = (b) => b.sustained;
   row("POST /api/event p50", ms, s(p).ingest.p50, s(n).ingest.p50);
   row("POST /api/event p95", ms, s(p).ingest.p95, s(n).ingest.p95);
