@@ -14,7 +14,7 @@
 //   time, the trivial route warm and six `POST /api/event` (UA parse, bot check, referrer):
 //   the isolate's first, the same browser again, a new browser, that browser again, and two
 //   forms of a rare browser (COLD_SEQUENCE). BENCH_STARTS fresh starts per build (default 5),
-//   the builds alternating; median (min–max);
+//   the builds alternating (A-B, B-A, …); median (min–max);
 // - memory: VmRSS of the workerd that runs Vigia's isolate (wrangler starts a second one, its
 //   proxy, shown apart) right after start, after TRIVIAL_REQUESTS trivial requests, and after
 //   BENCH_EVENTS single-event requests (default 2,000), with VmHWM (peak) at the end;
@@ -326,7 +326,9 @@ async function sustained(builds, agents) {
     for (const r of running) r.afterStart = memory(r.runtime);
     const phase = async (kind, total, request) => {
       for (let from = 0; from < total; from += BLOCK) {
-        for (const r of running) {
+        // A-B, then B-A: neither build always follows the other.
+        const order = (from / BLOCK) % 2 ? [...running].reverse() : running;
+        for (const r of order) {
           const t0 = performance.now();
           r[kind].push(await drive(kind, (c, n) => request(r, from + n), { connections: CONNECTIONS, requests: Math.min(BLOCK, total - from) }));
           r.seconds[kind] += (performance.now() - t0) / 1000;
@@ -556,7 +558,7 @@ async function main() {
     b.wasmRuns = [];
   }
   for (let i = 0; i < STARTS; i++) {
-    for (const b of builds) if (b.wasm) b.wasmRuns.push(wasmRun(b.wasm));
+    for (const b of i % 2 ? [...builds].reverse() : builds) if (b.wasm) b.wasmRuns.push(wasmRun(b.wasm));
   }
   for (const b of builds) {
     b.harness = await import(pathToFileURL(join(b.root, "tests/e2e/harness.mjs")).href);
@@ -567,7 +569,7 @@ async function main() {
   const agents = userAgents();
   try {
     for (let i = 0; i < STARTS; i++) {
-      for (const b of builds) b.cold.push(await coldStart(b, i));
+      for (const b of i % 2 ? [...builds].reverse() : builds) b.cold.push(await coldStart(b, i));
     }
     await sustained(builds, agents);
   } finally {
