@@ -473,8 +473,14 @@ function buildWasmHarness(build) {
   };
   write("Cargo.toml", harnessCrate(name, join(build.root, "analytics-core")));
   write("lib.rs", harnessLib);
-  // The tree's own versions of every dependency.
-  if (!existsSync(join(dir, "Cargo.lock"))) cpSync(join(build.root, "Cargo.lock"), join(dir, "Cargo.lock"));
+  // The tree's own versions of every dependency: its lock, copied again whenever it changed
+  // (cargo adds this crate to the copy, so the copy is compared by what it was made from).
+  const lock = readFileSync(join(build.root, "Cargo.lock"), "utf8");
+  const from = join(dir, "Cargo.lock.from");
+  if (!existsSync(from) || readFileSync(from, "utf8") !== lock) {
+    writeFileSync(join(dir, "Cargo.lock"), lock);
+    writeFileSync(from, lock);
+  }
   const env = { ...process.env, CARGO_TARGET_DIR: target };
   execFileSync("cargo", ["build", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "--manifest-path", join(dir, "Cargo.toml")], {
     env, stdio: ["ignore", "inherit", "inherit"],
