@@ -18,9 +18,10 @@
 // - memory: VmRSS of the workerd that runs Vigia's isolate (wrangler starts a second one, its
 //   proxy, shown apart) right after start, after TRIVIAL_REQUESTS trivial requests, and after
 //   BENCH_EVENTS single-event requests (default 2,000), with VmHWM (peak) at the end;
-// - per-event time: those requests, each from its own address with a browser's headers, the
-//   user agents cycling through isbot's browser fixtures (555 user agents of 186 browsers,
-//   scripts/bench-data/isbot/), the referrers through a list of common ones, against the
+// - per-event time: those requests, each from its own address with a browser's headers (and
+//   client hints where the user agent is a recent Chromium), the user agents cycling through
+//   isbot's browser fixtures (555 user agents of 186 browsers, scripts/bench-data/isbot/), the
+//   referrers through a list of common ones, against the
 //   trivial route on the same Worker just before; BENCH_CONNECTIONS at a time (default 2);
 //   median and p95, and event − trivial;
 // - the pipeline alone in wasm (see wasmChild): compile, each cold-sequence event alone, µs per
@@ -100,7 +101,35 @@ const COLD_SEQUENCE = [
   ["6th event: AWeb, plain (rare browser, other form)", "Mozilla/6.0 (compatible; Amiga-AWeb)"],
 ];
 
-function eventRequest(harness, base, { ua, referrer, n }) {
+/**
+ * The headers a browser's beacon carries (as tests/e2e/harness.mjs `browserHeaders` has them,
+ * written out here so that both builds get the very same whatever their harness sends), with
+ * the low-entropy client hints a recent Chromium browser adds (over HTTPS, as a real site's
+ * beacon goes), and the visitor's address as Cloudflare passes it.
+ */
+function beaconHeaders(ua, ip) {
+  const headers = {
+    "Content-Type": "text/plain;charset=UTF-8",
+    "User-Agent": ua,
+    "Accept-Language": "en-US,en;q=0.9",
+    Origin: "http://127.0.0.1",
+    "Sec-Fetch-Site": "cross-site",
+    "Sec-Fetch-Mode": "no-cors",
+    "Sec-Fetch-Dest": "empty",
+    "CF-Connecting-IP": ip,
+  };
+  const chromium = ua.match(/Chrome\/(\d+)/);
+  if (chromium && Number(chromium[1]) >= 90) {
+    const platform = /Android/.test(ua) ? "Android" : /Windows/.test(ua) ? "Windows" : /Mac OS X/.test(ua) ? "macOS"
+      : /CrOS/.test(ua) ? "Chrome OS" : /Linux/.test(ua) ? "Linux" : "Unknown";
+    headers["Sec-CH-UA"] = `"Chromium";v="${chromium[1]}", "Not_A Brand";v="24"`;
+    headers["Sec-CH-UA-Mobile"] = /Mobile/.test(ua) ? "?1" : "?0";
+    headers["Sec-CH-UA-Platform"] = `"${platform}"`;
+  }
+  return headers;
+}
+
+function eventRequest(base, { ua, referrer, n }) {
   const body = JSON.stringify({
     site: "demo",
     events: [{ kind: "pageview", url: `http://127.0.0.1/bench/${n % 97}?utm_source=${n % 5 ? "" : "newsletter"}`, referrer, screen_width: 1280 }],
@@ -108,11 +137,7 @@ function eventRequest(harness, base, { ua, referrer, n }) {
   // Each request its own address (198.18.0.0/15, the benchmarking range): a new visitor, and
   // the per-visitor and per-address limits stay out of the figures.
   const ip = `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
-  return fetch(`${base}/api/event`, {
-    method: "POST",
-    body,
-    headers: { ...harness.browserHeaders("http://127.0.0.1", { ip }), "User-Agent": ua },
-  });
+  return fetch(`${base}/api/event`, { method: "POST", body, headers: beaconHeaders(ua, ip) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,7 +317,7 @@ async function coldStart(build, starts) {
     for (let i = 0; i < 3; i++) warm.push(await timed(trivial));
     const events = [];
     for (const [i, [, ua]] of COLD_SEQUENCE.entries()) {
-      events.push(await timed(() => eventRequest(build.harness, worker.base, { ua, referrer: "https://www.google.com/", n: 60_000 + starts * 16 + i })));
+      events.push(await timed(() => eventRequest(worker.base, { ua, referrer: "https://www.google.com/", n: 60_000 + starts * 16 + i })));
     }
     return { firstAnswer, warmTrivial: median(warm), events };
   });
@@ -338,7 +363,7 @@ async function sustained(builds, agents) {
     await phase("trivial", TRIVIAL_REQUESTS, (r) => fetch(`${r.worker.base}/api/nothing`));
     for (const r of running) r.afterTrivial = memory(r.runtime);
     await phase("ingest", EVENTS, (r, n) =>
-      eventRequest(r.build.harness, r.worker.base, { ua: agents[n % agents.length], referrer: REFERRERS[n % REFERRERS.length], n }));
+      eventRequest(r.worker.base, { ua: agents[n % agents.length], referrer: REFERRERS[n % REFERRERS.length], n }));
     for (const r of running) {
       r.build.sustained = {
         afterStart: r.afterStart,
