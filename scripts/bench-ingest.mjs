@@ -2,6 +2,7 @@
 // trivial route, in the same run, on the real Worker under wrangler dev. Bounded load on
 // 127.0.0.1 only. Prints figures; asserts nothing.
 import { startWorker, createAdmin, browserHeaders } from "../tests/e2e/harness.mjs";
+import { drive } from "./bench-lib.mjs";
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -11,28 +12,11 @@ const batch = JSON.stringify({
   events: Array.from({ length: 10 }, (_, i) => ({ kind: "pageview", url: `http://127.0.0.1/bench/${i}?utm_source=bench`, screen_width: 1280 })),
 });
 
-async function drive(name, request) {
-  const latencies = [];
-  let ok = 0, other = 0, n = 0;
-  const deadline = performance.now() + SECONDS * 1000;
-  await Promise.all(Array.from({ length: CONNECTIONS }, async (_, c) => {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      const r = await request(c, n++);
-      await r.arrayBuffer();
-      latencies.push(performance.now() - t0);
-      if (r.ok || r.status === 404) ok++; else other++;
-    }
-  }));
-  latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(1);
-  return { name, rps: ok / SECONDS, ok, other, p50: pct(0.5), p99: pct(0.99) };
-}
-
 const worker = await startWorker();
 try {
   await createAdmin(worker.base);
-  const trivial = await drive("GET /api/nothing (trivial 404)", () => fetch(`${worker.base}/api/nothing`));
+  const load = { connections: CONNECTIONS, seconds: SECONDS };
+  const trivial = await drive("GET /api/nothing (trivial 404)", () => fetch(`${worker.base}/api/nothing`), load);
   const ingest = await drive("POST /api/event (10 events)", (c, n) =>
     fetch(`${worker.base}/api/event`, {
       method: "POST",
@@ -44,10 +28,10 @@ try {
         ...browserHeaders("http://127.0.0.1", { ip: `198.18.${c % 256}.${Math.floor(n / 20) % 256}` }),
         "User-Agent": `${UA} bench-${c}-${Math.floor(n / 20)}`,
       },
-    }));
+    }), load);
   console.log(`ingest bench: ${CONNECTIONS} connections, ${SECONDS} s each, wrangler dev on 127.0.0.1`);
   for (const r of [trivial, ingest]) {
-    console.log(`  ${r.name.padEnd(34)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  (${r.other} non-2xx)`);
+    console.log(`  ${r.name.padEnd(34)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  (${r.other} non-2xx)`);
   }
   console.log(`  ingest events/s: ${(ingest.rps * 10).toFixed(0)}; ingest at ${(100 * ingest.rps / trivial.rps).toFixed(0)}% of the trivial route's request rate`);
 } finally {

@@ -107,6 +107,8 @@ cmd_bench() {
   node "$ROOT/scripts/bench-first-chart.mjs"
   log "enrichment accuracy against public test sets, now and before (tests/yardsticks/)"
   node "$ROOT/scripts/bench-accuracy.mjs"
+  log "cost of enrichment in the Worker, now and before: bundle, cold start, memory, per-event time under wrangler dev"
+  node "$ROOT/scripts/bench-enrich-cost.mjs"
 }
 
 cmd_lint() {
