@@ -4,7 +4,7 @@
 use crate::event::EnrichedEvent;
 
 /// Columns of `events`, in the order `event_values` yields them.
-pub const EVENT_COLUMNS: [&str; 33] = [
+pub const EVENT_COLUMNS: [&str; 34] = [
     "id",
     "site_id",
     "ts",
@@ -38,6 +38,7 @@ pub const EVENT_COLUMNS: [&str; 33] = [
     "day",
     "revenue_micros",
     "revenue_currency",
+    "bot_reason",
 ];
 
 /// A bound SQL value, independent of D1's and the Durable Object's own types.
@@ -93,6 +94,7 @@ pub fn event_values(e: &EnrichedEvent) -> Vec<SqlValue> {
         Text(crate::stats::day_of_ms(e.ts)),
         Int(e.revenue_micros),
         t(&e.revenue_currency),
+        t(&e.bot_reason),
     ]
 }
 
