@@ -191,7 +191,9 @@ pub fn enrich_batch(
             revenue_micros,
             revenue_currency,
             bot: bot_reason.is_some(),
-            bot_reason: bot_reason.map(|r| r.as_str().to_string()).unwrap_or_default(),
+            bot_reason: bot_reason
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_default(),
             previous_visitor: String::new(),
         });
     }
