@@ -70,8 +70,10 @@ test("crawlers, scripts and hosting networks are stored as bots with their reaso
 
   const totals = await root.get("/api/stats/totals?site=demo&period=today");
   assert.equal(totals.status, 200, totals.text);
+  assert.equal(totals.json.visitors, 1, "the four bots are not visitors");
+  assert.equal(totals.json.pageviews, 1);
   const pages = await root.get("/api/stats/pages?site=demo&period=today");
-  assert.deepEqual(pages.json.rows.map((r) => r.value), ["/person"], "only the person's page is in the stats");
+  assert.deepEqual(pages.json.pages.map((r) => r.path), ["/person"], "only the person's page is in the stats");
 
   const bots = await root.get("/api/stats/bots?site=demo&period=today");
   assert.equal(bots.status, 200, bots.text);
