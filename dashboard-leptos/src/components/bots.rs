@@ -56,13 +56,14 @@ fn table(
 ) -> impl IntoView {
     let empty = rows.is_empty();
     view! {
-        <h3 id=format!("{id}-title")>{title}</h3>
+        <section class="card" aria-labelledby=format!("{id}-title")>
+        <h2 id=format!("{id}-title")>{title}</h2>
         {if empty {
             view! { <p class="muted empty-state">"None in this period."</p> }.into_any()
         } else {
             view! {
                 <div class="table-scroll" tabindex="0">
-                    <table class="breakdown" id=id aria-labelledby=format!("{id}-title")>
+                    <table class="breakdown" id=id>
                         <thead><tr><th scope="col">{head}</th><th scope="col" class="num">"Events"</th></tr></thead>
                         <tbody>{rows.into_iter().map(|(v, n)| view! {
                             <tr><td data-key="value">{v}</td><td data-key="events" class="num">{n}</td></tr>
@@ -71,6 +72,7 @@ fn table(
                 </div>
             }.into_any()
         }}
+        </section>
     }
 }
 
@@ -94,11 +96,13 @@ pub fn Bots() -> impl IntoView {
                         <strong>{count(&a["visitors"])}</strong>" bot visitors (not counted); "
                         <strong id="dropped-events">{count(&a["dropped_events"])}</strong>" events dropped on purpose."
                     </p>
-                    {table("bot-reasons", "Why they were flagged", "Reason", rows(&a, "reasons", reason_label))}
-                    {table("bot-user-agents", "User agents", "Family", rows(&a, "user_agents", |s| if s.is_empty() { "Unknown".into() } else { s.to_string() }))}
-                    {table("dropped", "Dropped on purpose", "Reason", rows(&a, "dropped", reason_label))}
                 }.into_any(),
             }}
         </section>
+        {move || answer.get().and_then(Result::ok).map(|a| view! {
+                    {table("bot-reasons", "Why they were flagged", "Reason", rows(&a, "reasons", reason_label))}
+                    {table("bot-user-agents", "User agents", "Family", rows(&a, "user_agents", |s| if s.is_empty() { "Unknown".into() } else { s.to_string() }))}
+                    {table("dropped", "Dropped on purpose", "Reason", rows(&a, "dropped", reason_label))}
+        })}
     }
 }
