@@ -97,8 +97,14 @@ fn benches(c: &mut Criterion) {
         ("browser (chrome)", USER_AGENTS[0]),
         ("browser (iphone)", USER_AGENTS[1]),
         ("crawler (googlebot)", USER_AGENTS[3]),
-        ("crawler-like (unknown bot)", "Mozilla/5.0 (compatible; AcmeIndexBot/2.1; +https://acme.example/bot)"),
-        ("crawler regex (adsbot)", "AdsBot-Google (+http://www.google.com/adsbot.html)"),
+        (
+            "crawler-like (unknown bot)",
+            "Mozilla/5.0 (compatible; AcmeIndexBot/2.1; +https://acme.example/bot)",
+        ),
+        (
+            "crawler regex (adsbot)",
+            "AdsBot-Google (+http://www.google.com/adsbot.html)",
+        ),
     ] {
         let signals = BotSignals {
             user_agent: ua,

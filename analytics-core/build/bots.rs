@@ -258,11 +258,27 @@ pub fn generate(out_dir: &Path) {
     }
     // Literals sorted as strings are sorted by their first bytes too, so keys are unique.
     assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0));
-    writeln!(code, "pub static BUCKETS: &[([u8; {KEY}], u16, u16)] = &[").unwrap();
-    for (k, s, e) in &buckets {
-        writeln!(code, "    ({k:?}, {s}, {e}),").unwrap();
+    // Keys as big-endian integers (same order), and each bucket's range of LITERALS.
+    let key_int = |k: &[u8; KEY]| k.iter().fold(0u32, |acc, &b| acc << 8 | b as u32);
+    let keys: Vec<u32> = buckets.iter().map(|(k, _, _)| key_int(k)).collect();
+    writeln!(code, "pub static BUCKET_KEYS: &[u32] = &{keys:?};").unwrap();
+    let ranges: Vec<(usize, usize)> = buckets.iter().map(|&(_, s, e)| (s, e)).collect();
+    writeln!(
+        code,
+        "pub static BUCKET_RANGES: &[(u16, u16)] = &{ranges:?};"
+    )
+    .unwrap();
+    // A bit per byte pair that starts some literal: most positions of a user agent start none
+    // and are skipped with one lookup.
+    let mut pairs = vec![0u64; 1024];
+    for a in &literals {
+        let b = a.text.as_bytes();
+        if b.len() >= 2 {
+            let pair = (b[0] as usize) << 8 | b[1] as usize;
+            pairs[pair / 64] |= 1 << (pair % 64);
+        }
     }
-    writeln!(code, "];").unwrap();
+    writeln!(code, "pub static PAIRS: [u64; 1024] = {pairs:?};").unwrap();
     writeln!(code, "pub static SHORT: &[u16] = &{short:?};").unwrap();
     // (needle, regex): the regex runs only when the user agent contains the needle.
     writeln!(code, "pub static RESIDUAL: &[(&str, &str)] = &[").unwrap();

@@ -177,8 +177,8 @@ pub fn empty_user_agent(user_agent: &str) -> bool {
 }
 
 /// Whether the user agent matches a pattern of the crawler list. One pass over the user
-/// agent: at each position, the literals starting with its next bytes (a binary search in a
-/// build-time-sorted table); the few true regexes only when their literal is present.
+/// agent: at each position, the literals starting with its next three bytes (a bit per byte
+/// pair first, then a binary search in a build-time-sorted table); the few true regexes only when their literal is present.
 pub fn known_crawler(user_agent: &str) -> bool {
     let b = &user_agent.as_bytes()[..user_agent.len().min(MAX_USER_AGENT_SCAN_BYTES)];
     let hit = |index: u16, at: usize| {
@@ -188,11 +188,15 @@ pub fn known_crawler(user_agent: &str) -> bool {
             && (!end || at + text.len() == b.len())
     };
     for at in 0..b.len() {
-        if let Some(key) = b.get(at..at + KEY) {
-            if let Ok(k) = data::BUCKETS.binary_search_by(|(bk, _, _)| bk.as_slice().cmp(key)) {
-                let (_, first, end) = data::BUCKETS[k];
-                if (first..end).any(|i| hit(i, at)) {
-                    return true;
+        if let [first, second, third, ..] = b[at..] {
+            let pair = (first as usize) << 8 | second as usize;
+            if data::PAIRS[pair / 64] & (1 << (pair % 64)) != 0 {
+                let key = (first as u32) << 16 | (second as u32) << 8 | third as u32;
+                if let Ok(k) = data::BUCKET_KEYS.binary_search(&key) {
+                    let (first, end) = data::BUCKET_RANGES[k];
+                    if (first..end).any(|i| hit(i, at)) {
+                        return true;
+                    }
                 }
             }
         }
@@ -203,7 +207,6 @@ pub fn known_crawler(user_agent: &str) -> bool {
     residual_match(user_agent)
 }
 
-use data::KEY;
 const RESIDUAL_COUNT: usize = data::RESIDUAL_COUNT;
 
 /// The crawler patterns that are true regexes, each compiled the first time a user agent
@@ -643,6 +646,8 @@ mod tests {
     #[test]
     fn the_whole_crawler_list_is_compiled() {
         assert!(data::CRAWLER_PATTERNS > 1000);
+        // known_crawler reads three-byte keys.
+        assert_eq!(data::KEY, 3);
         assert!(data::LITERALS.len() >= data::CRAWLER_PATTERNS - data::RESIDUAL_COUNT);
         // Every residual regex compiles.
         for (_, pattern) in data::RESIDUAL {
