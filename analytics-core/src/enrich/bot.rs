@@ -245,10 +245,11 @@ const CRAWLER_WORDS: &[&str] = &[
 ];
 
 /// Parts (lowercase) of a product name (`Name/1.0`) that say it is automated. Browsers'
-/// product names (Chrome, Safari, SamsungBrowser, Instagram …) contain none of them.
+/// product names (Chrome, Safari, SamsungBrowser, Instagram …) contain none of them ("index"
+/// is not one: feature phones send `INDEX/004`).
 const CRAWLER_NAME_PARTS: &[&str] = &[
-    "crawl", "spider", "scrap", "fetch", "check", "archiv", "feed", "rss", "index", "monitor",
-    "preview", "probe", "proxy", "reader", "request", "validat", "agent",
+    "crawl", "spider", "scrap", "fetch", "check", "archiv", "feed", "rss", "monitor", "preview",
+    "probe", "proxy", "reader", "request", "validat", "agent",
 ];
 
 /// Whether the user agent describes itself as an automated client (see the module comment).
@@ -265,10 +266,17 @@ pub fn crawler_like(user_agent: &str) -> bool {
     if has_email(&lower) {
         return true;
     }
-    if lower
-        .split(|c: char| !c.is_ascii_lowercase())
-        .any(|w| CRAWLER_WORDS.contains(&w))
-    {
+    let standalone_word = lower.split(|c: char| !c.is_ascii_lowercase()).any(|w| {
+        // "bot" before a number names a phone model ("M bot 54", "VR BOT 552"), not a crawler.
+        let end = w.as_ptr() as usize - lower.as_ptr() as usize + w.len();
+        let model_number = lower.as_bytes()[end..].starts_with(b" ")
+            && lower
+                .as_bytes()
+                .get(end + 1)
+                .is_some_and(u8::is_ascii_digit);
+        CRAWLER_WORDS.contains(&w) && !(w == "bot" && model_number)
+    });
+    if standalone_word {
         return true;
     }
     let named = product_names(&lower).any(|name| {
@@ -508,6 +516,9 @@ mod tests {
             // "bot" inside a word or a name without a version.
             "Mozilla/5.0 (Linux; Android 6.0; CUBOT MAX Build/MRA58K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.81 Mobile Safari/537.36",
             "Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+            // Phone models with "bot" as a word before their number.
+            "Mozilla/5.0 (Linux; Android 7.0; M bot 54) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/78.0.3904.96 Mobile Safari/537.36",
+            "Mozilla/5.0 (Linux; Android 6.0; VR BOT 552) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/72.0.3626.121 Mobile Safari/537.36",
             // An @ that is a version or a locale, not an address.
             "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/111.0.0.0 Mobile Safari/537.36 (Ecosia android@111.0.5563.116)",
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML,like Gecko) Mobile/21F79 Instagram 330.0.3.29.91 (iPhone14,3; iOS 17_5; en_IR@calendar=gregorian; en; scale=3.00; 1125x2436; 595323416)",
