@@ -185,6 +185,12 @@ fn needle(pattern: &str) -> String {
     out
 }
 
+/// The filter bit of a three-byte key (a multiplicative hash to 16 bits). Kept equal to
+/// `enrich::bot::key_bit` (a test compares them on every key).
+pub fn key_bit(key: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B1) >> 16) as usize
+}
+
 fn rust_str(s: &str) -> String {
     format!("{s:?}")
 }
@@ -268,17 +274,14 @@ pub fn generate(out_dir: &Path) {
         "pub static BUCKET_RANGES: &[(u16, u16)] = &{ranges:?};"
     )
     .unwrap();
-    // A bit per byte pair that starts some literal: most positions of a user agent start none
-    // and are skipped with one lookup.
-    let mut pairs = vec![0u64; 1024];
-    for a in &literals {
-        let b = a.text.as_bytes();
-        if b.len() >= 2 {
-            let pair = (b[0] as usize) << 8 | b[1] as usize;
-            pairs[pair / 64] |= 1 << (pair % 64);
-        }
+    // A bit per hashed three-byte key that starts some literal (65,536 bits): most positions
+    // of a user agent start none and are skipped with one lookup, before any search.
+    let mut filter = vec![0u64; 1024];
+    for key in &keys {
+        let bit = key_bit(*key);
+        filter[bit / 64] |= 1 << (bit % 64);
     }
-    writeln!(code, "pub static PAIRS: [u64; 1024] = {pairs:?};").unwrap();
+    writeln!(code, "pub static KEY_FILTER: [u64; 1024] = {filter:?};").unwrap();
     writeln!(code, "pub static SHORT: &[u16] = &{short:?};").unwrap();
     // (needle, regex): the regex runs only when the user agent contains the needle.
     writeln!(code, "pub static RESIDUAL: &[(&str, &str)] = &[").unwrap();

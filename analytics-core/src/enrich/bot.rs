@@ -177,8 +177,8 @@ pub fn empty_user_agent(user_agent: &str) -> bool {
 }
 
 /// Whether the user agent matches a pattern of the crawler list. One pass over the user
-/// agent: at each position, the literals starting with its next three bytes (a bit per byte
-/// pair first, then a binary search in a build-time-sorted table); the few true regexes only when their literal is present.
+/// agent: at each position, the literals starting with its next three bytes (a bit of a
+/// hashed filter first, then a binary search in a build-time-sorted table); the few true regexes only when their literal is present.
 pub fn known_crawler(user_agent: &str) -> bool {
     let b = &user_agent.as_bytes()[..user_agent.len().min(MAX_USER_AGENT_SCAN_BYTES)];
     let hit = |index: u16, at: usize| {
@@ -189,9 +189,9 @@ pub fn known_crawler(user_agent: &str) -> bool {
     };
     for at in 0..b.len() {
         if let [first, second, third, ..] = b[at..] {
-            let pair = (first as usize) << 8 | second as usize;
-            if data::PAIRS[pair / 64] & (1 << (pair % 64)) != 0 {
-                let key = (first as u32) << 16 | (second as u32) << 8 | third as u32;
+            let key = (first as u32) << 16 | (second as u32) << 8 | third as u32;
+            let bit = key_bit(key);
+            if data::KEY_FILTER[bit / 64] & (1 << (bit % 64)) != 0 {
                 if let Ok(k) = data::BUCKET_KEYS.binary_search(&key) {
                     let (first, end) = data::BUCKET_RANGES[k];
                     if (first..end).any(|i| hit(i, at)) {
@@ -205,6 +205,11 @@ pub fn known_crawler(user_agent: &str) -> bool {
         }
     }
     residual_match(user_agent)
+}
+
+/// The filter bit of a three-byte key; the same function as build/bots.rs's `key_bit`.
+fn key_bit(key: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
 const RESIDUAL_COUNT: usize = data::RESIDUAL_COUNT;
@@ -659,6 +664,14 @@ mod tests {
         const { assert!(data::CRAWLER_PATTERNS > 1000) };
         // known_crawler reads three-byte keys.
         const { assert!(data::KEY == 3) };
+        // Every bucket's key has its filter bit set (the build computes the same hash).
+        for &key in data::BUCKET_KEYS {
+            let bit = key_bit(key);
+            assert!(
+                data::KEY_FILTER[bit / 64] & (1 << (bit % 64)) != 0,
+                "{key:x}"
+            );
+        }
         assert!(data::LITERALS.len() >= data::CRAWLER_PATTERNS - data::RESIDUAL_COUNT);
         // Every residual regex compiles.
         for (_, pattern) in data::RESIDUAL {
