@@ -125,4 +125,23 @@ mod tests {
         assert_eq!(values.len(), EVENT_COLUMNS.len());
         assert!(sql.starts_with("INSERT OR IGNORE INTO events (id,site_id,ts,"));
     }
+
+    #[test]
+    fn events_buffered_before_bot_reasons_still_read_and_store_an_empty_reason() {
+        // The Durable Object keeps events as JSON; one written before the column existed has
+        // no `bot_reason` and must still flush, as a bot flagged before reasons were recorded.
+        let mut old = serde_json::to_value(EnrichedEvent {
+            bot: true,
+            ..Default::default()
+        })
+        .unwrap();
+        old.as_object_mut().unwrap().remove("bot_reason");
+        let e: EnrichedEvent = serde_json::from_value(old).unwrap();
+        assert!(e.bot);
+        let at = EVENT_COLUMNS
+            .iter()
+            .position(|c| *c == "bot_reason")
+            .unwrap();
+        assert_eq!(event_values(&e)[at], SqlValue::Text(String::new()));
+    }
 }
