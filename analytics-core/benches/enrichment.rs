@@ -1,6 +1,7 @@
 //! Native throughput of ingest's pure work: parsing + validating a 10-event batch, and the full
 //! enrichment pipeline over it. Prints figures (criterion); asserts nothing.
 
+use analytics_core::enrich::bot::{bot_reason, BotSignals, FetchMetadata};
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::pipeline::{enrich_batch, RequestFacts, SiteConfig};
 use analytics_core::wire::parse_batch;
@@ -87,6 +88,39 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The bot verdict alone, per user agent: a browser (every position of the user agent
+    // searched, nothing found: the worst case), a crawler found by the literal table, one found
+    // by the crawler-like words, and one of the list's true regexes (compiled on first use).
+    let mut bots = c.benchmark_group("bot-verdict");
+    for (name, ua) in [
+        ("browser (chrome)", USER_AGENTS[0]),
+        ("browser (iphone)", USER_AGENTS[1]),
+        ("crawler (googlebot)", USER_AGENTS[3]),
+        (
+            "crawler-like (unknown bot)",
+            "Mozilla/5.0 (compatible; AcmeIndexBot/2.1; +https://acme.example/bot)",
+        ),
+        (
+            "crawler regex (adsbot)",
+            "AdsBot-Google (+http://www.google.com/adsbot.html)",
+        ),
+    ] {
+        let signals = BotSignals {
+            user_agent: ua,
+            has_accept_language: true,
+            has_origin: true,
+            fetch: FetchMetadata {
+                site: Some("cross-site"),
+                mode: Some("no-cors"),
+                dest: Some("empty"),
+            },
+            asn: Some(3320),
+            ..Default::default()
+        };
+        bots.bench_function(name, |b| b.iter(|| bot_reason(black_box(&signals))));
+    }
+    bots.finish();
 }
 
 criterion_group!(enrichment, benches);

@@ -48,6 +48,10 @@ pub struct EnrichedEvent {
     #[serde(default)]
     pub revenue_currency: String,
     pub bot: bool,
+    /// Why `bot` is set: an `enrich::bot::BotReason` as text; "" for people, and for bots
+    /// flagged before reasons were recorded (and buffered events from before, hence default).
+    #[serde(default)]
+    pub bot_reason: String,
     /// The same visitor's hash under yesterday's salt, set only in the first half hour after
     /// midnight UTC, so the Durable Object can continue a session that crosses midnight under
     /// its old hash. Dropped there; never stored in D1.

@@ -7,6 +7,7 @@ pub mod activity;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod bot_stats;
 pub mod compliance;
 pub mod csv;
 pub mod email;

@@ -19,6 +19,11 @@ pub struct RequestFacts<'a> {
     pub country: Option<&'a str>,
     pub region: Option<&'a str>,
     pub city: Option<&'a str>,
+    /// Bot signals from the edge: Cloudflare's `request.cf.asn`, its verified-bot category
+    /// (Bot Management only) and the `Sec-CH-UA` brands (for a headless brand).
+    pub asn: Option<u32>,
+    pub verified_bot_category: Option<&'a str>,
+    pub sec_ch_ua: Option<&'a str>,
 }
 
 /// The site as ingest needs it.
@@ -111,15 +116,15 @@ pub fn enrich_batch(
         ));
     }
     let ua = useragent::parse(facts.user_agent);
-    let is_bot = bot::is_bot(
-        &ua,
-        &bot::BotSignals {
-            user_agent: facts.user_agent,
-            has_accept_language: facts.has_accept_language,
-            has_origin: origin == OriginCheck::Site,
-            fetch: facts.fetch,
-        },
-    );
+    let bot_reason = bot::bot_reason(&bot::BotSignals {
+        user_agent: facts.user_agent,
+        has_accept_language: facts.has_accept_language,
+        has_origin: origin == OriginCheck::Site,
+        fetch: facts.fetch,
+        sec_ch_ua: facts.sec_ch_ua,
+        asn: facts.asn,
+        verified_bot_category: facts.verified_bot_category,
+    });
     let geo = geo::from_edge(facts.country, facts.region, facts.city);
     let visitor = visitor_under(salt, site, facts);
 
@@ -185,7 +190,10 @@ pub fn enrich_batch(
                 .unwrap_or_else(|| "{}".into()),
             revenue_micros,
             revenue_currency,
-            bot: is_bot,
+            bot: bot_reason.is_some(),
+            bot_reason: bot_reason
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_default(),
             previous_visitor: String::new(),
         });
     }
@@ -338,6 +346,35 @@ mod tests {
         };
         let events = enrich_batch(&batch, &site(), &curl, b"salt", 0, "r").unwrap();
         assert!(events[0].bot);
+        assert_eq!(events[0].bot_reason, "no_fetch_metadata");
+    }
+
+    #[test]
+    fn edge_facts_flag_bots_with_their_reason() {
+        let body =
+            br#"{"site":"demo","events":[{"kind":"pageview","url":"https://example.com/"}]}"#;
+        let batch = parse_batch(body).unwrap();
+        let reason_for = |facts: &RequestFacts| {
+            let e = &enrich_batch(&batch, &site(), facts, b"salt", 0, "r").unwrap()[0];
+            assert_eq!(e.bot, !e.bot_reason.is_empty());
+            e.bot_reason.clone()
+        };
+        assert_eq!(reason_for(&facts()), "");
+        let hosted = RequestFacts {
+            asn: Some(24940), // Hetzner
+            ..facts()
+        };
+        assert_eq!(reason_for(&hosted), "hosting_network");
+        let verified = RequestFacts {
+            verified_bot_category: Some("Search Engine Crawler"),
+            ..facts()
+        };
+        assert_eq!(reason_for(&verified), "verified_bot");
+        let crawler = RequestFacts {
+            user_agent: "WhatsApp/2.23.20.0 A",
+            ..facts()
+        };
+        assert_eq!(reason_for(&crawler), "known_crawler");
     }
 
     #[test]

@@ -152,6 +152,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/stats/realtime", Site(Viewer)),
     r("GET", "/api/stats/goals", Site(Viewer)),
     r("GET", "/api/stats/funnel", Site(Viewer)),
+    r("GET", "/api/stats/bots", Site(Viewer)),
     r("GET", "/api/export/events", Site(Auditor)),
 ];
 

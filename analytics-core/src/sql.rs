@@ -4,7 +4,7 @@
 use crate::event::EnrichedEvent;
 
 /// Columns of `events`, in the order `event_values` yields them.
-pub const EVENT_COLUMNS: [&str; 33] = [
+pub const EVENT_COLUMNS: [&str; 34] = [
     "id",
     "site_id",
     "ts",
@@ -38,6 +38,7 @@ pub const EVENT_COLUMNS: [&str; 33] = [
     "day",
     "revenue_micros",
     "revenue_currency",
+    "bot_reason",
 ];
 
 /// A bound SQL value, independent of D1's and the Durable Object's own types.
@@ -93,6 +94,7 @@ pub fn event_values(e: &EnrichedEvent) -> Vec<SqlValue> {
         Text(crate::stats::day_of_ms(e.ts)),
         Int(e.revenue_micros),
         t(&e.revenue_currency),
+        t(&e.bot_reason),
     ]
 }
 
@@ -122,5 +124,24 @@ mod tests {
         assert_eq!(values[day], SqlValue::Text("1970-01-02".into()));
         assert_eq!(values.len(), EVENT_COLUMNS.len());
         assert!(sql.starts_with("INSERT OR IGNORE INTO events (id,site_id,ts,"));
+    }
+
+    #[test]
+    fn events_buffered_before_bot_reasons_still_read_and_store_an_empty_reason() {
+        // The Durable Object keeps events as JSON; one written before the column existed has
+        // no `bot_reason` and must still flush, as a bot flagged before reasons were recorded.
+        let mut old = serde_json::to_value(EnrichedEvent {
+            bot: true,
+            ..Default::default()
+        })
+        .unwrap();
+        old.as_object_mut().unwrap().remove("bot_reason");
+        let e: EnrichedEvent = serde_json::from_value(old).unwrap();
+        assert!(e.bot);
+        let at = EVENT_COLUMNS
+            .iter()
+            .position(|c| *c == "bot_reason")
+            .unwrap();
+        assert_eq!(event_values(&e)[at], SqlValue::Text(String::new()));
     }
 }

@@ -31,6 +31,7 @@ pub enum Tab {
     Reports,
     Activity,
     Alerts,
+    Bots,
     Audit,
     Account,
     Users,
@@ -39,12 +40,13 @@ pub enum Tab {
 
 impl Tab {
     /// The navigation, in order (a new site is reached by its own button).
-    pub const NAVIGATION: [Tab; 8] = [
+    pub const NAVIGATION: [Tab; 9] = [
         Tab::Overview,
         Tab::Settings,
         Tab::Reports,
         Tab::Activity,
         Tab::Alerts,
+        Tab::Bots,
         Tab::Audit,
         Tab::Account,
         Tab::Users,
@@ -57,6 +59,7 @@ impl Tab {
             Tab::Reports => "reports",
             Tab::Activity => "activity",
             Tab::Alerts => "alerts",
+            Tab::Bots => "bots",
             Tab::Audit => "audit",
             Tab::Account => "account",
             Tab::Users => "users",
@@ -80,6 +83,7 @@ impl Tab {
             Tab::Reports => "Reports",
             Tab::Activity => "Activity",
             Tab::Alerts => "Alerts",
+            Tab::Bots => "Bots",
             Tab::Audit => "Audit log",
             Tab::Account => "Account",
             Tab::Users => "Users",
@@ -238,5 +242,7 @@ mod tests {
         assert!(!Tab::Audit.offered(false, "viewer"));
         assert!(Tab::Audit.offered(false, "auditor"));
         assert!(Tab::Settings.offered(false, "viewer"));
+        // Bots are stats: whoever reads the stats may read them.
+        assert!(Tab::Bots.offered(false, "viewer"));
     }
 }

@@ -353,6 +353,7 @@ async fn dispatch(
         ("GET", "/api/stats/realtime") => stats::realtime(env, c).await,
         ("GET", "/api/stats/goals") => goals::goal_stats(req, env, c).await,
         ("GET", "/api/stats/funnel") => goals::funnel_stats(req, env, c).await,
+        ("GET", "/api/stats/bots") => stats::bots(req, env, c).await,
         ("GET", "/api/export/events") => export::events(req, env, c).await,
         (m, p) => Err(Failure::Internal(worker::Error::RustError(format!(
             "route {m} {p} has no handler"

@@ -1,11 +1,11 @@
 use crate::field;
-use analytics_core::enrich::bot::{is_bot, BotSignals, FetchMetadata};
-use analytics_core::enrich::useragent::parse;
+use analytics_core::enrich::bot::{bot_reason, BotSignals, FetchMetadata};
 use serde_json::{json, Value};
 
 pub fn predict(case: &Value) -> Value {
     let user_agent = field(case, "user_agent");
-    // Everything but the user agent as a real browser's beacon sends it.
+    // Everything but the user agent as a real browser's beacon sends it: no client hints, no
+    // `cf` facts (a consumer network), so only what the user agent says is scored.
     let signals = BotSignals {
         user_agent,
         has_accept_language: true,
@@ -15,6 +15,8 @@ pub fn predict(case: &Value) -> Value {
             mode: Some("no-cors"),
             dest: Some("empty"),
         },
+        ..Default::default()
     };
-    json!({ "bot": is_bot(&parse(user_agent), &signals), "reason": Value::Null })
+    let reason = bot_reason(&signals);
+    json!({ "bot": reason.is_some(), "reason": reason.map(|r| r.as_str()) })
 }

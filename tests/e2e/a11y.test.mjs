@@ -69,6 +69,8 @@ const page = (path, extra = {}) => ({ kind: "pageview", url: `http://127.0.0.1${
  * revenue, an outbound link and a download; goals, a funnel, a member, activity, alerts, an
  * API token and the public link. */
 async function seed() {
+  // A crawler: stored as a bot, shown only on the Bots screen.
+  await visit({ ip: "198.51.100.77", country: "US", ua: "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", events: [page("/")] });
   await visit({ ip: "203.0.113.1", country: "PT", region: "Lisbon", city: "Lisbon", events: [
     page("/", { referrer: "https://www.google.com/search?q=vigia" }),
     page("/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=launch"),
@@ -203,6 +205,7 @@ function screens(pass) {
       await tab.waitForFunction(() => document.querySelector("#activity input[name=entity_id]").value === "77");
     }],
     ["alerts", open("/?tab=alerts", "#alert-list tbody tr")],
+    ["bots", open("/?tab=bots", "#bot-reasons tbody tr", "#bot-user-agents tbody tr")],
     ["audit", open("/?tab=audit", "#audit-entries tbody tr")],
     ["audit-instance", async (tab) => {
       await tab.check("#audit-log input[type=checkbox]");

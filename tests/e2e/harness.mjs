@@ -238,19 +238,33 @@ export async function sessionCookie(base, { email, password }) {
 export async function launchBrowser({ userAgent = DESKTOP_CHROME_UA } = {}) {
   const { chromium } = await import("playwright-core");
   mkdirSync(OUTPUT, { recursive: true });
+  // What a person's browser sends with a beacon, so ingest's bot signals (docs/bots.md) see a
+  // person: a user agent without "Headless", Accept-Language (--lang), and Chromium's own
+  // Sec-CH-UA brands (checked: "Chromium" and a GREASE brand, no "HeadlessChrome").
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--lang=en-US",
       ...(userAgent ? [`--user-agent=${userAgent}`] : [])],
   });
 }
 
+/** The low-entropy client hints Chrome 131 on Linux sends with every request (a Chromium
+ * user agent without them is still a person; with a "HeadlessChrome" brand it is a bot). */
+export const DESKTOP_CHROME_HINTS = {
+  "Sec-CH-UA": '"Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"',
+  "Sec-CH-UA-Mobile": "?0",
+  "Sec-CH-UA-Platform": '"Linux"',
+};
+
 /** Headers a browser's beacon carries (checked in Chromium: sendBeacon sends `Origin`, and
- * `Sec-Fetch-Site`/`-Mode`/`-Dest: empty`; fetch keepalive the same with mode `cors`). Ingest
- * counts a request without them as a bot, and refuses one whose `Origin` is not the site's.
- * `ip` (optional) sets the visitor's address as Cloudflare would (`CF-Connecting-IP`). */
+ * `Sec-Fetch-Site`/`-Mode`/`-Dest: empty`; fetch keepalive the same with mode `cors`; and
+ * `Accept-Language`). Ingest counts a request without them as a bot (stored with its reason,
+ * docs/bots.md), and refuses one whose `Origin` is not the site's. `ip` (optional) sets the
+ * visitor's address as Cloudflare would (`CF-Connecting-IP`). Client hints are left out (many
+ * callers swap the user agent for another browser's); add `DESKTOP_CHROME_HINTS` with Chrome's. */
 export function browserHeaders(origin = `http://${SITE_HOST}`, { userAgent = DESKTOP_CHROME_UA, ip = null } = {}) {
   return {
     "Content-Type": "text/plain;charset=UTF-8",

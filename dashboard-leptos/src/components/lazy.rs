@@ -1,4 +1,4 @@
-//! The screens a site owner opens rarely (settings, reports, activity, alerts, audit, account,
+//! The screens a site owner opens rarely (settings, reports, activity, alerts, bots, audit, account,
 //! users, a new site, accepting an invitation) are split off the overview's wasm. Each function
 //! declared by `screens!` is a `#[wasm_split]` point: the build (`wasm-split-cli`, see
 //! scripts/build.sh) moves it and whatever only it uses into a chunk the browser fetches the
@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::account::{Account, UsersAdmin};
 use super::audit::AuditLog;
+use super::bots::Bots;
 use super::login::AcceptInvite;
 use super::records::{Activity, Alerts, Reports};
 use super::settings::{NewSite, Settings};
@@ -66,6 +67,7 @@ screens! {
     Reports => reports |p| view! { <Reports role=p.role/> };
     Activity => activity |p| view! { <Activity/> };
     Alerts => alerts |p| view! { <Alerts/> };
+    Bots => bots |p| view! { <Bots/> };
     Audit => audit |p| view! { <AuditLog instance_admin=p.instance_admin/> };
     Account => account |p| view! { <Account/> };
     Users => users |p| view! { <UsersAdmin/> };
@@ -81,6 +83,7 @@ impl LazyScreen {
             Tab::Reports => LazyScreen::Reports,
             Tab::Activity => LazyScreen::Activity,
             Tab::Alerts => LazyScreen::Alerts,
+            Tab::Bots => LazyScreen::Bots,
             Tab::Audit => LazyScreen::Audit,
             Tab::Account => LazyScreen::Account,
             Tab::Users => LazyScreen::Users,

@@ -1,6 +1,7 @@
 pub mod account;
 pub mod app;
 pub mod audit;
+pub mod bots;
 pub mod chart;
 pub mod lazy;
 pub mod login;

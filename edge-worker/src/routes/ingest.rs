@@ -34,6 +34,8 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         header(&req, "X-Real-IP"),
     );
     let (country, region, city) = edge_geo(&req, env);
+    let edge_bot = edge_bot_facts(&req, env);
+    let sec_ch_ua = header(&req, "Sec-CH-UA");
     let origin = header(&req, "Origin");
     let (fetch_site, fetch_mode, fetch_dest) = (
         header(&req, "Sec-Fetch-Site"),
@@ -57,6 +59,9 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         country: country.as_deref(),
         region: region.as_deref(),
         city: city.as_deref(),
+        asn: edge_bot.asn,
+        verified_bot_category: edge_bot.verified_bot_category.as_deref(),
+        sec_ch_ua: sec_ch_ua.as_deref(),
     };
     let mut events = enrich_batch(&batch, &site, &facts, &salt, now, request_id)?;
     if needs_previous_salt(now) {
@@ -148,11 +153,56 @@ pub fn preflight() -> worker::Result<Response> {
     Ok(resp)
 }
 
+/// Whether this deployment trusts the `X-Vigia-*` test headers in place of `request.cf`.
+fn trusts_test_headers(env: &Env) -> bool {
+    crate::config::settings(env).trust_geo_headers
+}
+
+/// Bot facts from `request.cf`.
+#[derive(Debug, Default)]
+pub struct EdgeBotFacts {
+    pub asn: Option<u32>,
+    pub verified_bot_category: Option<String>,
+}
+
+/// The network (`request.cf.asn`) and Cloudflare's verified-bot verdict
+/// (`request.cf.verifiedBotCategory`, or `botManagement.verifiedBot` alone, with Bot
+/// Management). As for geo, a deployment with `VIGIA_TRUST_GEO_HEADERS = "true"` (the test
+/// suite, never production) may pass them as `X-Vigia-Cf-Asn` and
+/// `X-Vigia-Cf-Verified-Bot-Category` headers instead, since `wrangler dev` has no real `cf`.
+pub fn edge_bot_facts(req: &Request, env: &Env) -> EdgeBotFacts {
+    if trusts_test_headers(env) {
+        let asn = header(req, "X-Vigia-Cf-Asn");
+        let category = header(req, "X-Vigia-Cf-Verified-Bot-Category");
+        if asn.is_some() || category.is_some() {
+            return EdgeBotFacts {
+                asn: asn.and_then(|a| a.trim().parse().ok()),
+                verified_bot_category: category,
+            };
+        }
+    }
+    let Some(cf) = req.cf() else {
+        return EdgeBotFacts::default();
+    };
+    let verified_bot_category = cf
+        .verified_bot_category()
+        .filter(|c| !c.is_empty())
+        .or_else(|| {
+            cf.bot_management()
+                .filter(|b| b.verified_bot())
+                .map(|_| "verified".to_string())
+        });
+    EdgeBotFacts {
+        asn: cf.asn(),
+        verified_bot_category,
+    }
+}
+
 /// Country, region and city from `request.cf`. Under `wrangler dev` offline there is no real
 /// `cf`, so a deployment that sets `VIGIA_TRUST_GEO_HEADERS = "true"` (the test suite, never
 /// production) may pass them as `X-Vigia-Geo-Country` / `-Region` / `-City` headers instead.
 pub fn edge_geo(req: &Request, env: &Env) -> (Option<String>, Option<String>, Option<String>) {
-    if crate::config::settings(env).trust_geo_headers {
+    if trusts_test_headers(env) {
         if let Some(country) = header(req, "X-Vigia-Geo-Country") {
             return (
                 Some(country),

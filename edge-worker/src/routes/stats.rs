@@ -244,3 +244,41 @@ pub async fn realtime(env: &Env, c: &Caller) -> RouteResult {
         &serde_json::json!({ "visitors": count.visitors, "window_s": REALTIME_WINDOW_MS / 1000, "pages": pages }),
     )
 }
+
+#[derive(serde::Deserialize, serde::Serialize, Default)]
+struct BotTotals {
+    events: i64,
+    visitors: i64,
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Counted {
+    value: String,
+    events: i64,
+}
+
+/// `GET /api/stats/bots`: the period's bot events (never in the other stats), why they were
+/// flagged, which user-agent families sent them, and events dropped on purpose.
+pub async fn bots(req: Request, env: &Env, c: &Caller) -> RouteResult {
+    use analytics_core::bot_stats;
+    let r = parse(&req, env, c).await?;
+    let (from, to) = (r.period.from_ms(), r.period.to_ms());
+    let totals: BotTotals = one(env, &bot_stats::totals(&r.site, from, to)).await?;
+    let reasons: Vec<Counted> = rows(env, &bot_stats::reasons(&r.site, from, to)).await?;
+    let user_agents: Vec<Counted> = rows(env, &bot_stats::user_agents(&r.site, from, to)).await?;
+    let (first_day, last_day) = bot_stats::utc_days(from, to);
+    let dropped: Vec<Counted> =
+        rows(env, &bot_stats::dropped(&r.site, &first_day, &last_day)).await?;
+    json(
+        200,
+        &serde_json::json!({
+            "range": r.period.describe(),
+            "events": totals.events,
+            "visitors": totals.visitors,
+            "reasons": reasons,
+            "user_agents": user_agents,
+            "dropped": dropped,
+            "dropped_events": dropped.iter().map(|d| d.events).sum::<i64>(),
+        }),
+    )
+}
