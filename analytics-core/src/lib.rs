@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod compliance;
 pub mod csv;
+pub mod dropped;
 pub mod email;
 pub mod enrich;
 pub mod error;
