@@ -29,7 +29,8 @@ pub fn run() {
         println!("cargo:rerun-if-changed={}", p.display());
     }
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let read =
+        |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     std::fs::write(
         out.join("referrers.rs"),
         referrers_table(&read(&referers), read(&referers_version).trim()),
@@ -73,7 +74,10 @@ fn referrers_table(yaml: &str, version: &str) -> String {
                 source = None;
             }
             2 => {
-                let name = text.trim_end_matches(':').trim_matches(['"', '\'']).to_string();
+                let name = text
+                    .trim_end_matches(':')
+                    .trim_matches(['"', '\''])
+                    .to_string();
                 let medium = section.expect("referers.yml: source outside a section");
                 let id = sources.iter().position(|s| *s == name).unwrap_or_else(|| {
                     sources.push(name.clone());
@@ -125,7 +129,11 @@ fn referrers_table(yaml: &str, version: &str) -> String {
         hosts.len()
     );
     let mut code = String::new();
-    writeln!(code, "/// Snowplow referer-parser `resources/referers.yml`, commit and date.").unwrap();
+    writeln!(
+        code,
+        "/// Snowplow referer-parser `resources/referers.yml`, commit and date."
+    )
+    .unwrap();
     writeln!(code, "pub const REFERERS_VERSION: &str = {version:?};").unwrap();
     writeln!(code, "/// Source names; the other tables index into this.").unwrap();
     writeln!(code, "pub static SOURCES: [&str; {}] = [", sources.len()).unwrap();
@@ -134,18 +142,36 @@ fn referrers_table(yaml: &str, version: &str) -> String {
     }
     writeln!(code, "];").unwrap();
     writeln!(code, "/// (host, source, medium code), sorted by host.").unwrap();
-    writeln!(code, "pub static HOSTS: [(&str, u16, u8); {}] = [", hosts.len()).unwrap();
+    writeln!(
+        code,
+        "pub static HOSTS: [(&str, u16, u8); {}] = [",
+        hosts.len()
+    )
+    .unwrap();
     for (host, (s, m)) in &hosts {
         writeln!(code, "    ({host:?}, {s}, {m}),").unwrap();
     }
     writeln!(code, "];").unwrap();
-    writeln!(code, "/// (host, path prefix, source, medium code), sorted by host then path.").unwrap();
-    writeln!(code, "pub static PATHS: [(&str, &str, u16, u8); {}] = [", paths.len()).unwrap();
+    writeln!(
+        code,
+        "/// (host, path prefix, source, medium code), sorted by host then path."
+    )
+    .unwrap();
+    writeln!(
+        code,
+        "pub static PATHS: [(&str, &str, u16, u8); {}] = [",
+        paths.len()
+    )
+    .unwrap();
     for ((host, path), (s, m)) in &paths {
         writeln!(code, "    ({host:?}, {path:?}, {s}, {m}),").unwrap();
     }
     writeln!(code, "];").unwrap();
-    writeln!(code, "/// (lowercase source name, medium code), sorted: `utm_source` look-ups.").unwrap();
+    writeln!(
+        code,
+        "/// (lowercase source name, medium code), sorted: `utm_source` look-ups."
+    )
+    .unwrap();
     writeln!(code, "pub static NAMES: [(&str, u8); {}] = [", names.len()).unwrap();
     for (name, (_, m)) in &names {
         writeln!(code, "    ({name:?}, {m}),").unwrap();
@@ -168,7 +194,11 @@ fn spammers_table(list: &str, version: &str) -> String {
         hosts.len()
     );
     let mut code = String::new();
-    writeln!(code, "/// Matomo referrer-spam-list `spammers.txt`, commit and date.").unwrap();
+    writeln!(
+        code,
+        "/// Matomo referrer-spam-list `spammers.txt`, commit and date."
+    )
+    .unwrap();
     writeln!(code, "pub const SPAMMERS_VERSION: &str = {version:?};").unwrap();
     writeln!(code, "/// Spam hosts, lowercase, sorted.").unwrap();
     writeln!(code, "pub static SPAMMERS: [&str; {}] = [", hosts.len()).unwrap();

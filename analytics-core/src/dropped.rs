@@ -41,7 +41,10 @@ impl Dropped {
 
     /// (reason, count) for every reason with events, in a stable order.
     pub fn iter(&self) -> impl Iterator<Item = (DropReason, usize)> + '_ {
-        self.counts.iter().filter(|(_, n)| **n > 0).map(|(r, n)| (*r, *n))
+        self.counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, n)| (*r, *n))
     }
 
     /// `{"referrer_spam": 2}`: the receipt's breakdown.
@@ -87,9 +90,17 @@ mod tests {
     #[test]
     fn counts_add_up_per_site_day_and_reason() {
         let db = db();
-        for (site, day, n) in [("a", "2026-12-04", 2), ("a", "2026-12-04", 3), ("a", "2026-12-05", 1), ("b", "2026-12-04", 7)] {
-            db.execute(DROPPED_EVENTS_SQL, rusqlite::params![site, day, "referrer_spam", n])
-                .unwrap();
+        for (site, day, n) in [
+            ("a", "2026-12-04", 2),
+            ("a", "2026-12-04", 3),
+            ("a", "2026-12-05", 1),
+            ("b", "2026-12-04", 7),
+        ] {
+            db.execute(
+                DROPPED_EVENTS_SQL,
+                rusqlite::params![site, day, "referrer_spam", n],
+            )
+            .unwrap();
         }
         let n: i64 = db
             .query_row(
@@ -99,8 +110,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 5);
-        db.execute(PURGE_DROPPED_EVENTS_SQL, rusqlite::params!["a", "2026-12-05"])
-            .unwrap();
+        db.execute(
+            PURGE_DROPPED_EVENTS_SQL,
+            rusqlite::params!["a", "2026-12-05"],
+        )
+        .unwrap();
         let left: Vec<(String, String)> = db
             .prepare("SELECT site_id, day FROM dropped_events ORDER BY site_id, day")
             .unwrap()
@@ -110,7 +124,10 @@ mod tests {
             .collect();
         assert_eq!(
             left,
-            [("a".into(), "2026-12-05".into()), ("b".into(), "2026-12-04".into())]
+            [
+                ("a".into(), "2026-12-05".into()),
+                ("b".into(), "2026-12-04".into())
+            ]
         );
     }
 

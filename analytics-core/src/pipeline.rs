@@ -394,11 +394,20 @@ mod tests {
         let kept: Vec<(&str, &str, &str)> = out
             .events
             .iter()
-            .map(|e| (e.path.as_str(), e.referrer_source.as_str(), e.channel.as_str()))
+            .map(|e| {
+                (
+                    e.path.as_str(),
+                    e.referrer_source.as_str(),
+                    e.channel.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             kept,
-            [("/b", "Gmail", "email"), ("/d", "blog.example.com", "internal")]
+            [
+                ("/b", "Gmail", "email"),
+                ("/d", "blog.example.com", "internal")
+            ]
         );
         // Ids keep the positions as sent.
         assert_eq!(out.events[1].id, "r-03");

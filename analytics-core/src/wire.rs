@@ -1164,8 +1164,14 @@ mod tests {
         dropped.add(crate::dropped::DropReason::ReferrerSpam);
         dropped.add(crate::dropped::DropReason::ReferrerSpam);
         let receipt = batch.receipt_after("r", &dropped);
-        assert_eq!((receipt["accepted"].as_u64(), receipt["dropped"].as_u64()), (Some(1), Some(2)));
-        assert_eq!(receipt["dropped_reasons"], serde_json::json!({"referrer_spam": 2}));
+        assert_eq!(
+            (receipt["accepted"].as_u64(), receipt["dropped"].as_u64()),
+            (Some(1), Some(2))
+        );
+        assert_eq!(
+            receipt["dropped_reasons"],
+            serde_json::json!({"referrer_spam": 2})
+        );
         assert_eq!(receipt["request_id"], "r");
     }
 

@@ -232,7 +232,10 @@ mod tests {
         assert_eq!(value_label("channel", "sms"), "SMS");
         // Values stored before the channel set changed.
         assert_eq!(value_label("channel", "search"), "Search");
-        assert_eq!(filter_label("channel:paid_social"), "Channel is Paid social");
+        assert_eq!(
+            filter_label("channel:paid_social"),
+            "Channel is Paid social"
+        );
         assert_eq!(value_label("source", "organic_search"), "organic_search");
         assert_eq!(
             filter_label("prop:pageview\u{1f}section\u{1f}docs"),

@@ -150,10 +150,32 @@ mod tests {
 
     #[test]
     fn paid_mediums_split_by_source_kind() {
-        for m in ["cpc", "CPC", "ppc", "retargeting", "paid", "paidsearch", "paid_social", "cpa", "cpv"] {
-            assert_eq!(from_utm(m, "google", Search), Some(Channel::PaidSearch), "{m}");
-            assert_eq!(from_utm(m, "facebook", Social), Some(Channel::PaidSocial), "{m}");
-            assert_eq!(from_utm(m, "partner", Other), Some(Channel::PaidOther), "{m}");
+        for m in [
+            "cpc",
+            "CPC",
+            "ppc",
+            "retargeting",
+            "paid",
+            "paidsearch",
+            "paid_social",
+            "cpa",
+            "cpv",
+        ] {
+            assert_eq!(
+                from_utm(m, "google", Search),
+                Some(Channel::PaidSearch),
+                "{m}"
+            );
+            assert_eq!(
+                from_utm(m, "facebook", Social),
+                Some(Channel::PaidSocial),
+                "{m}"
+            );
+            assert_eq!(
+                from_utm(m, "partner", Other),
+                Some(Channel::PaidOther),
+                "{m}"
+            );
         }
     }
 
@@ -175,7 +197,13 @@ mod tests {
 
     #[test]
     fn the_other_named_mediums() {
-        for m in ["social", "social-network", "social-media", "sm", "social network"] {
+        for m in [
+            "social",
+            "social-network",
+            "social-media",
+            "sm",
+            "social network",
+        ] {
             assert_eq!(from_utm(m, "", Other), Some(Channel::OrganicSocial), "{m}");
         }
         assert_eq!(from_utm("affiliate", "", Other), Some(Channel::Affiliate));

@@ -205,26 +205,45 @@ mod tests {
     #[test]
     fn no_referrer_is_direct() {
         let r = classify(None, SITE, &[], "", "");
-        assert_eq!((r.host.as_str(), r.source.as_str(), r.channel), ("", "Direct", Channel::Direct));
+        assert_eq!(
+            (r.host.as_str(), r.source.as_str(), r.channel),
+            ("", "Direct", Channel::Direct)
+        );
         assert_eq!(channel("not a url"), Channel::Direct);
         assert_eq!(channel("file:///etc/passwd"), Channel::Direct);
     }
 
     #[test]
     fn the_page_host_with_or_without_www_is_direct() {
-        let r = classify(Some("https://www.example.com/blog"), SITE, &[SITE.into()], "", "");
+        let r = classify(
+            Some("https://www.example.com/blog"),
+            SITE,
+            &[SITE.into()],
+            "",
+            "",
+        );
         assert_eq!((r.host.as_str(), r.channel), ("", Channel::Direct));
     }
 
     #[test]
     fn the_sites_other_hostnames_and_subdomains_are_internal() {
         let hosts = vec!["example.com".to_string(), "example.org".to_string()];
-        for r in ["https://blog.example.com/", "https://shop.example.org/x", "https://example.org/"] {
+        for r in [
+            "https://blog.example.com/",
+            "https://shop.example.org/x",
+            "https://example.org/",
+        ] {
             let c = classify(Some(r), "example.com", &hosts, "", "");
             assert_eq!(c.channel, Channel::Internal, "{r}");
         }
         // A host merely ending in the same letters is not a subdomain.
-        let c = classify(Some("https://notexample.com/"), "example.com", &hosts, "", "");
+        let c = classify(
+            Some("https://notexample.com/"),
+            "example.com",
+            &hosts,
+            "",
+            "",
+        );
         assert_eq!(c.channel, Channel::Referral);
     }
 
@@ -246,8 +265,14 @@ mod tests {
 
     #[test]
     fn google_hosts_match_on_label_boundaries_longest_first() {
-        assert_eq!(of("https://www.google.co.uk/"), ("Google".into(), Channel::OrganicSearch));
-        assert_eq!(of("https://www.google.com/search?q=x").1, Channel::OrganicSearch);
+        assert_eq!(
+            of("https://www.google.co.uk/"),
+            ("Google".into(), Channel::OrganicSearch)
+        );
+        assert_eq!(
+            of("https://www.google.com/search?q=x").1,
+            Channel::OrganicSearch
+        );
         assert_ne!(channel("https://mail.google.com/"), Channel::OrganicSearch);
         let evil = classify(Some("https://google.com.evil.example/"), SITE, &[], "", "");
         assert_eq!(
@@ -266,7 +291,13 @@ mod tests {
 
     #[test]
     fn android_app_referrers_by_package_id() {
-        let gmail = classify(Some("android-app://com.google.android.gm/"), SITE, &[], "", "");
+        let gmail = classify(
+            Some("android-app://com.google.android.gm/"),
+            SITE,
+            &[],
+            "",
+            "",
+        );
         assert_eq!(
             (gmail.host.as_str(), gmail.source.as_str(), gmail.channel),
             ("com.google.android.gm", "Gmail", Channel::Email)
@@ -275,7 +306,10 @@ mod tests {
             of("android-app://com.google.android.googlequicksearchbox"),
             ("Google".into(), Channel::OrganicSearch)
         );
-        assert_eq!(channel("android-app://com.facebook.katana"), Channel::OrganicSocial);
+        assert_eq!(
+            channel("android-app://com.facebook.katana"),
+            Channel::OrganicSocial
+        );
         assert_eq!(
             of("android-app://org.example.reader"),
             ("org.example.reader".into(), Channel::Referral)
@@ -321,14 +355,23 @@ mod tests {
     #[test]
     fn utm_rules_apply_over_the_referrer() {
         let c = |r: Option<&str>, s: &str, m: &str| classify(r, SITE, &[], s, m).channel;
-        assert_eq!(c(Some("https://www.google.com/"), "", "cpc"), Channel::PaidSearch);
+        assert_eq!(
+            c(Some("https://www.google.com/"), "", "cpc"),
+            Channel::PaidSearch
+        );
         assert_eq!(c(None, "google", "cpc"), Channel::PaidSearch);
         assert_eq!(c(None, "facebook", "paid"), Channel::PaidSocial);
-        assert_eq!(c(Some("https://www.facebook.com/"), "", "cpc"), Channel::PaidSocial);
+        assert_eq!(
+            c(Some("https://www.facebook.com/"), "", "cpc"),
+            Channel::PaidSocial
+        );
         assert_eq!(c(None, "partner", "cpc"), Channel::PaidOther);
         assert_eq!(c(None, "", "newsletter"), Channel::Email);
         assert_eq!(c(None, "", "banner"), Channel::Display);
-        assert_eq!(c(Some("https://www.google.com/"), "", "qr"), Channel::OrganicSearch);
+        assert_eq!(
+            c(Some("https://www.google.com/"), "", "qr"),
+            Channel::OrganicSearch
+        );
         // A known source without a medium is that source's organic channel.
         assert_eq!(c(None, "google", ""), Channel::OrganicSearch);
         assert_eq!(c(None, "Facebook", ""), Channel::OrganicSocial);
@@ -337,7 +380,9 @@ mod tests {
     #[test]
     fn the_tables_are_sorted_and_versioned() {
         assert!(data::HOSTS.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(data::PATHS.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        assert!(data::PATHS
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
         assert!(data::NAMES.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(REFERERS_VERSION.len(), 40 + 1 + 10, "{REFERERS_VERSION}");
     }
@@ -348,7 +393,10 @@ mod tests {
         use std::mem::size_of_val;
         let strings: usize = data::SOURCES.iter().map(|s| s.len()).sum::<usize>()
             + data::HOSTS.iter().map(|h| h.0.len()).sum::<usize>()
-            + data::PATHS.iter().map(|p| p.0.len() + p.1.len()).sum::<usize>()
+            + data::PATHS
+                .iter()
+                .map(|p| p.0.len() + p.1.len())
+                .sum::<usize>()
             + data::NAMES.iter().map(|n| n.0.len()).sum::<usize>();
         let entries = size_of_val(&data::SOURCES)
             + size_of_val(&data::HOSTS)

@@ -155,12 +155,14 @@ async fn record_dropped(
 ) {
     let day = stats::day_of_ms(now);
     for (reason, n) in dropped.iter() {
-        let statement = db.prepare(analytics_core::dropped::DROPPED_EVENTS_SQL).bind(&[
-            site_id.into(),
-            day.as_str().into(),
-            reason.as_str().into(),
-            (n as f64).into(),
-        ]);
+        let statement = db
+            .prepare(analytics_core::dropped::DROPPED_EVENTS_SQL)
+            .bind(&[
+                site_id.into(),
+                day.as_str().into(),
+                reason.as_str().into(),
+                (n as f64).into(),
+            ]);
         let result = match statement {
             Ok(s) => s.run().await.map(|_| ()),
             Err(e) => Err(e),
