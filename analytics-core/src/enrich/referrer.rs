@@ -55,10 +55,18 @@ fn known(source: u16, medium: u8) -> Known {
     }
 }
 
-/// Looks a host (lowercase) and path up: for each suffix of the host on a label boundary,
-/// longest first, an entry with a path prefix of `path` (longest wins), then the bare host.
+/// Looks a host (lowercase, as sent) and path up: for each suffix of the host on a label
+/// boundary, longest first, an entry with a path prefix of `path` (longest wins), then the
+/// host alone.
 pub fn lookup(host: &str, path: &str) -> Option<Known> {
     let mut suffix = host.trim_end_matches('.');
+    // `www.` names the same site: a path entry of the bare host (google.fr/imgres) beats the
+    // `www.` host entry (www.google.fr).
+    if let Some(bare) = suffix.strip_prefix("www.") {
+        if let Some(hit) = lookup_path(suffix, path).or_else(|| lookup_path(bare, path)) {
+            return Some(hit);
+        }
+    }
     loop {
         if let Some(hit) = lookup_path(suffix, path) {
             return Some(hit);
@@ -139,13 +147,16 @@ pub fn classify(
     let page = bare(page_host).to_ascii_lowercase();
     let (host, found, base) = match &parsed {
         Some(u) if matches!(u.scheme(), "http" | "https") => {
-            let host = bare(u.host_str().unwrap_or("")).to_ascii_lowercase();
+            let full = u.host_str().unwrap_or("").to_ascii_lowercase();
+            // Stored without `www.`, but looked up as sent: the data lists some hosts only
+            // with it (www.pricerunner.co.uk), and the suffix walk reaches the bare one anyway.
+            let host = bare(&full).to_string();
             if host.is_empty() || host == page {
                 (String::new(), None, Channel::Direct)
             } else if is_internal(&host, &page, site_hostnames) {
                 (host, None, Channel::Internal)
             } else {
-                let found = lookup(&host, u.path());
+                let found = lookup(&full, u.path());
                 let base = found.map_or(Channel::Referral, |k| k.kind.organic_channel());
                 (host, found, base)
             }
@@ -280,6 +291,16 @@ mod tests {
             ("google.com.evil.example", Channel::Referral)
         );
         assert_eq!(channel("https://notgoogle.com/"), Channel::Referral);
+    }
+
+    #[test]
+    fn hosts_listed_only_with_www_are_found() {
+        // referers.yml lists www.pricerunner.co.uk, not pricerunner.co.uk.
+        let r = classify(Some("http://www.pricerunner.co.uk/search?q=x"), SITE, &[], "", "");
+        assert_eq!(
+            (r.host.as_str(), r.source.as_str(), r.channel),
+            ("pricerunner.co.uk", "PriceRunner", Channel::OrganicSearch)
+        );
     }
 
     #[test]
