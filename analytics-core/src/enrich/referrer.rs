@@ -296,7 +296,13 @@ mod tests {
     #[test]
     fn hosts_listed_only_with_www_are_found() {
         // referers.yml lists www.pricerunner.co.uk, not pricerunner.co.uk.
-        let r = classify(Some("http://www.pricerunner.co.uk/search?q=x"), SITE, &[], "", "");
+        let r = classify(
+            Some("http://www.pricerunner.co.uk/search?q=x"),
+            SITE,
+            &[],
+            "",
+            "",
+        );
         assert_eq!(
             (r.host.as_str(), r.source.as_str(), r.channel),
             ("pricerunner.co.uk", "PriceRunner", Channel::OrganicSearch)
