@@ -111,3 +111,20 @@ test("referrer spam is not stored, is counted per day and reason, and the receip
   await new Promise((resolve) => setTimeout(resolve, 6500));
   assert.deepEqual((await worker.d1("SELECT path FROM events WHERE path LIKE '/spam/%'")).map((e) => e.path), ["/spam/b"]);
 });
+
+test("a count that cannot be recorded does not fail the ingest", async () => {
+  await worker.d1("ALTER TABLE dropped_events RENAME TO dropped_events_away");
+  try {
+    const r = await post("198.51.100.10", [
+      { kind: "pageview", url: "http://127.0.0.1/nocount/spam", referrer: "https://zvooq.eu/" },
+      { kind: "pageview", url: "http://127.0.0.1/nocount/kept", referrer: "https://example.org/" },
+    ]);
+    assert.equal(r.status, 202);
+    const receipt = await r.json();
+    assert.deepEqual([receipt.accepted, receipt.dropped_reasons], [1, { referrer_spam: 1 }]);
+    assert.deepEqual((await stored("/nocount/", 1)).map((e) => e.path), ["/nocount/kept"]);
+    await eventually(() => worker.log().includes("dropped events not counted"), 10_000, "the failed count in the log");
+  } finally {
+    await worker.d1("ALTER TABLE dropped_events_away RENAME TO dropped_events");
+  }
+});
