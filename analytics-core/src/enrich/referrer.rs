@@ -310,6 +310,23 @@ mod tests {
     }
 
     #[test]
+    fn hosts_listed_only_as_www_are_found_bare_and_the_supplement_fills_gaps() {
+        // referers.yml lists www.baidu.com only.
+        assert_eq!(
+            of("https://baidu.com/s?wd=x"),
+            ("Baidu".into(), Channel::OrganicSearch)
+        );
+        // Not in referers.yml: build/referrers.rs SUPPLEMENT.
+        for (r, name) in [
+            ("https://x.com/someone/status/1", "Twitter"),
+            ("https://bsky.app/profile/x", "Bluesky"),
+            ("https://mastodon.social/@x", "Mastodon"),
+        ] {
+            assert_eq!(of(r), (name.into(), Channel::OrganicSocial), "{r}");
+        }
+    }
+
+    #[test]
     fn path_entries_win_over_their_host() {
         // referers.yml lists google.fr/imgres as "Google Images".
         assert_eq!(of("https://www.google.fr/imgres?q=x").0, "Google Images");
