@@ -127,7 +127,7 @@ pub const COLLECTED: [(&str, &str); 15] = [
     ("time", "when the Worker received the event (UTC)"),
     ("kind, name", "page view, engagement, outbound link, download, 404 or a custom event and its name"),
     ("path, query", "the page's path; of the query only UTM tags and parameters the site allow-lists"),
-    ("referrer", "the referring host and its source and channel (search, social…)"),
+    ("referrer", "the referring host and its source and channel (organic search, email, AI assistant…)"),
     ("UTM", "source, medium, campaign, term, content"),
     ("browser, OS, device", "name, major version and device type derived from the user agent, which is then dropped"),
     ("country, region, city", "as the edge reports them; the address is then dropped"),

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bot_stats;
 pub mod compliance;
 pub mod csv;
+pub mod dropped;
 pub mod email;
 pub mod enrich;
 pub mod error;

@@ -1,7 +1,7 @@
 //! The ingestion pipeline: validated batch + request facts → enriched events, with the IP and
 //! the raw user agent used and then dropped. The Worker only gathers `RequestFacts`.
 
-use crate::enrich::{bot, geo, ip, referrer, screen, url_clean, useragent, visitor};
+use crate::enrich::{bot, geo, ip, referrer, screen, spam, url_clean, useragent, visitor};
 use crate::error::ApiError;
 use crate::event::EnrichedEvent;
 use crate::wire::IncomingBatch;
@@ -96,6 +96,14 @@ pub fn visitor_under(salt: &[u8], site: &SiteConfig, facts: &RequestFacts) -> St
     )
 }
 
+/// A batch's events to store, and those dropped on purpose (referrer spam), counted.
+#[derive(Debug, Default)]
+pub struct Enriched {
+    pub events: Vec<EnrichedEvent>,
+    pub dropped: crate::dropped::Dropped,
+}
+
+/// `enrich_with_drops`, the stored events only.
 pub fn enrich_batch(
     batch: &IncomingBatch,
     site: &SiteConfig,
@@ -104,6 +112,17 @@ pub fn enrich_batch(
     now_ms: i64,
     request_id: &str,
 ) -> Result<Vec<EnrichedEvent>, ApiError> {
+    enrich_with_drops(batch, site, facts, salt, now_ms, request_id).map(|e| e.events)
+}
+
+pub fn enrich_with_drops(
+    batch: &IncomingBatch,
+    site: &SiteConfig,
+    facts: &RequestFacts,
+    salt: &[u8],
+    now_ms: i64,
+    request_id: &str,
+) -> Result<Enriched, ApiError> {
     let origin = check_origin(site, facts.origin);
     if origin == OriginCheck::Foreign {
         return Err(ApiError::new(
@@ -129,6 +148,7 @@ pub fn enrich_batch(
     let visitor = visitor_under(salt, site, facts);
 
     let mut out = Vec::with_capacity(batch.events.len());
+    let mut dropped = crate::dropped::Dropped::default();
     for incoming in &batch.events {
         let index = incoming.index;
         // Reading has parsed this URL already; a failure here is still a clean 400.
@@ -145,7 +165,17 @@ pub fn enrich_batch(
                 clean.host, site.id
             )));
         }
-        let source = referrer::classify(incoming.referrer.as_deref(), &clean.host, &clean.utm[1]);
+        if spam::is_spam_referrer(incoming.referrer.as_deref()) {
+            dropped.add(crate::dropped::DropReason::ReferrerSpam);
+            continue;
+        }
+        let source = referrer::classify(
+            incoming.referrer.as_deref(),
+            &clean.host,
+            &site.hostnames,
+            &clean.utm[0],
+            &clean.utm[1],
+        );
         let [utm_source, utm_medium, utm_campaign, utm_term, utm_content] = clean.utm;
         let (revenue_micros, revenue_currency) = incoming
             .revenue
@@ -166,7 +196,7 @@ pub fn enrich_batch(
             query: clean.query,
             referrer_host: source.host,
             referrer_source: source.source,
-            channel: source.channel,
+            channel: source.channel.as_str().into(),
             utm_source,
             utm_medium,
             utm_campaign,
@@ -197,7 +227,10 @@ pub fn enrich_batch(
             previous_visitor: String::new(),
         });
     }
-    Ok(out)
+    Ok(Enriched {
+        events: out,
+        dropped,
+    })
 }
 
 #[cfg(test)]
@@ -259,7 +292,7 @@ mod tests {
         assert_eq!(e.utm_source, "nl");
         assert_eq!(
             (e.referrer_source.as_str(), e.channel.as_str()),
-            ("DuckDuckGo", "search")
+            ("DuckDuckGo", "organic_search")
         );
         assert_eq!(e.screen, "mobile");
         assert!(!e.bot);
@@ -383,5 +416,37 @@ mod tests {
         let batch = parse_batch(body).unwrap();
         let err = enrich_batch(&batch, &site(), &facts(), b"salt", 0, "r").unwrap_err();
         assert_eq!(err.status, 403);
+    }
+
+    #[test]
+    fn referrer_spam_is_dropped_and_counted_the_rest_classified() {
+        let body = br#"{"site":"demo","events":[
+            {"kind":"pageview","url":"https://example.com/a","referrer":"https://www.zvuker.net/x"},
+            {"kind":"pageview","url":"https://example.com/b","referrer":"https://mail.google.com/mail/u/0/"},
+            {"kind":"pageview","url":"https://example.com/c","referrer":"http://sub.0-0.fr/"},
+            {"kind":"pageview","url":"https://example.com/d","referrer":"https://blog.example.com/"}]}"#;
+        let batch = parse_batch(body).unwrap();
+        let out = enrich_with_drops(&batch, &site(), &facts(), b"salt", 0, "r").unwrap();
+        assert_eq!(out.dropped.get(crate::dropped::DropReason::ReferrerSpam), 2);
+        let kept: Vec<(&str, &str, &str)> = out
+            .events
+            .iter()
+            .map(|e| {
+                (
+                    e.path.as_str(),
+                    e.referrer_source.as_str(),
+                    e.channel.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("/b", "Gmail", "email"),
+                ("/d", "blog.example.com", "internal")
+            ]
+        );
+        // Ids keep the positions as sent.
+        assert_eq!(out.events[1].id, "r-03");
     }
 }

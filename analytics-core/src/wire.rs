@@ -103,6 +103,20 @@ impl IncomingBatch {
         }
         receipt
     }
+
+    /// The receipt once some kept events were dropped on purpose (referrer spam): they count
+    /// as dropped, not accepted, and `dropped_reasons` says why (`{"referrer_spam": 2}`, only
+    /// when any were).
+    pub fn receipt_after(&self, request_id: &str, dropped: &crate::dropped::Dropped) -> Value {
+        let mut receipt = self.receipt(request_id);
+        let n = dropped.total();
+        if n > 0 {
+            receipt["accepted"] = self.events.len().saturating_sub(n).into();
+            receipt["dropped"] = (self.dropped() + n).into();
+            receipt["dropped_reasons"] = dropped.to_json();
+        }
+        receipt
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1139,6 +1153,26 @@ mod tests {
         );
         let junk = vec!["1"; MAX_REPORTED_PROBLEMS + 1].join(",");
         assert_eq!(read(&junk).receipt("r2")["problems_omitted"], 1);
+    }
+
+    #[test]
+    fn the_receipt_counts_events_dropped_on_purpose() {
+        let batch = read(&format!("{PV},{PV}"));
+        assert_eq!(batch.events.len(), 3);
+        let mut dropped = crate::dropped::Dropped::default();
+        assert_eq!(batch.receipt_after("r", &dropped), batch.receipt("r"));
+        dropped.add(crate::dropped::DropReason::ReferrerSpam);
+        dropped.add(crate::dropped::DropReason::ReferrerSpam);
+        let receipt = batch.receipt_after("r", &dropped);
+        assert_eq!(
+            (receipt["accepted"].as_u64(), receipt["dropped"].as_u64()),
+            (Some(1), Some(2))
+        );
+        assert_eq!(
+            receipt["dropped_reasons"],
+            serde_json::json!({"referrer_spam": 2})
+        );
+        assert_eq!(receipt["request_id"], "r");
     }
 
     #[test]

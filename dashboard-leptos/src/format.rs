@@ -172,7 +172,32 @@ pub fn value_label(dim: &str, value: &str) -> String {
             _ => "(none)".into(),
         };
     }
+    if dim == "channel" {
+        return channel_label(value);
+    }
     value.to_string()
+}
+
+/// A stored channel (`organic_search`, `ai_assistant`, or an old value such as `search`) as a
+/// phrase: "Organic search", "AI assistant", "Search". Generic on purpose: the overview bundle
+/// has no room for a table, and values stored before the channel set changed still read well.
+fn channel_label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, word) in value.split('_').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if matches!(word, "ai" | "sms") {
+            out.push_str(&word.to_ascii_uppercase());
+        } else if i == 0 {
+            let mut chars = word.chars();
+            out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+            out.push_str(chars.as_str());
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
 }
 
 /// A filter chip's text: "Country is PT".
@@ -202,6 +227,16 @@ mod tests {
             "Property is Signup · plan = pro"
         );
         assert_eq!(filter_label("source:"), "Source is Direct / none");
+        assert_eq!(value_label("channel", "organic_search"), "Organic search");
+        assert_eq!(value_label("channel", "ai_assistant"), "AI assistant");
+        assert_eq!(value_label("channel", "sms"), "SMS");
+        // Values stored before the channel set changed.
+        assert_eq!(value_label("channel", "search"), "Search");
+        assert_eq!(
+            filter_label("channel:paid_social"),
+            "Channel is Paid social"
+        );
+        assert_eq!(value_label("source", "organic_search"), "organic_search");
         assert_eq!(
             filter_label("prop:pageview\u{1f}section\u{1f}docs"),
             "Property is Page view · section = docs"

@@ -125,7 +125,7 @@ test("overview: totals, comparison with the previous period, the chart and every
   assert.deepEqual(pick(await rows("browser")), { Firefox: 2, Safari: 2 });
   assert.deepEqual(pick(await rows("device")), { desktop: 2, mobile: 2 });
   assert.deepEqual(pick(await rows("source")), { Google: 1, "Hacker News": 1, Direct: 2 });
-  assert.deepEqual(pick(await rows("channel"), "visits"), { search: 1, social: 1, direct: 2 });
+  assert.deepEqual(pick(await rows("channel"), "visits"), { organic_search: 1, organic_social: 1, direct: 2 });
   assert.deepEqual(pick(await rows("event"), "events"), { Signup: 1 });
   assert.deepEqual(pick(await rows("prop"), "events"), { "Signup\u001fplan\u001fpro": 1 });
   assert.deepEqual(pick(await rows("outbound"), "events"), { "https://github.com/vigia": 1 });

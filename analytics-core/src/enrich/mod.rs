@@ -2,11 +2,13 @@
 //! `crate::pipeline` runs them in order.
 
 pub mod bot;
+pub mod channel;
 pub mod geo;
 pub mod ip;
 pub mod referrer;
 pub mod screen;
 pub mod session;
+pub mod spam;
 pub mod url_clean;
 pub mod useragent;
 pub mod visitor;

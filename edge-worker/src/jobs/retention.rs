@@ -16,7 +16,8 @@ struct SiteRetention {
     retention_days: f64,
 }
 
-/// Deletes every site's raw events, activity and rollups past its retention, in chunks, and records each run.
+/// Deletes every site's raw events, activity and rollups past its retention, in chunks, and the
+/// counts of dropped events of days before it, and records each run.
 pub async fn enforce_retention(env: &Env) -> worker::Result<()> {
     let db = d1(env)?;
     let sites: Vec<SiteRetention> = db
@@ -51,6 +52,14 @@ pub async fn enforce_retention(env: &Env) -> worker::Result<()> {
                 }
             }
         }
+        // Counts of dropped events (referrer spam) go by whole UTC days before the cutoff's.
+        db.prepare(analytics_core::dropped::PURGE_DROPPED_EVENTS_SQL)
+            .bind(&[
+                site.id.as_str().into(),
+                analytics_core::stats::day_of_ms(cutoff).as_str().into(),
+            ])?
+            .run()
+            .await?;
         db.prepare(
             "INSERT INTO purges (site_id, at, cutoff, events_deleted) VALUES (?1, ?2, ?3, ?4)",
         )

@@ -6,7 +6,9 @@ use analytics_core::enrich::bot::FetchMetadata;
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::enrich::session::needs_previous_salt;
 use analytics_core::limits::{BUFFER_FULL_RETRY_AFTER_S, MAX_BODY_BYTES};
-use analytics_core::pipeline::{address_fingerprint, enrich_batch, visitor_under, RequestFacts};
+use analytics_core::pipeline::{
+    address_fingerprint, enrich_with_drops, visitor_under, RequestFacts,
+};
 use analytics_core::{stats, wire, ApiError};
 use worker::{Env, Method, Request, RequestInit, Response};
 
@@ -63,7 +65,14 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         verified_bot_category: edge_bot.verified_bot_category.as_deref(),
         sec_ch_ua: sec_ch_ua.as_deref(),
     };
-    let mut events = enrich_batch(&batch, &site, &facts, &salt, now, request_id)?;
+    let enriched = enrich_with_drops(&batch, &site, &facts, &salt, now, request_id)?;
+    let dropped = enriched.dropped;
+    record_dropped(&db, &site.id, now, &dropped).await;
+    let mut events = enriched.events;
+    if events.is_empty() {
+        // Everything was dropped on purpose (referrer spam): nothing to buffer.
+        return json(202, &batch.receipt_after(request_id, &dropped));
+    }
     if needs_previous_salt(now) {
         let yesterday = stats::format_day(now.div_euclid(stats::DAY_MS) - 1);
         if let Some(previous) = existing_salt(&db, &yesterday).await? {
@@ -93,7 +102,7 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         .fetch_with_request(Request::new_with_init("https://buffer/append", &init)?)
         .await?;
     match answer.status_code() {
-        200 => json(202, &batch.receipt(request_id)),
+        200 => json(202, &batch.receipt_after(request_id, &dropped)),
         429 => {
             let limited: serde_json::Value = answer.json().await?;
             let retry_after = limited["retry_after"].as_u64().unwrap_or(60);
@@ -138,6 +147,34 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
             "buffer answered {status}: {}",
             answer.text().await.unwrap_or_default()
         )))),
+    }
+}
+
+/// Adds the batch's events dropped on purpose to the day's counts. Best effort: a count lost to
+/// a D1 hiccup must not fail the ingest of the events kept.
+async fn record_dropped(
+    db: &worker::D1Database,
+    site_id: &str,
+    now: i64,
+    dropped: &analytics_core::dropped::Dropped,
+) {
+    let day = stats::day_of_ms(now);
+    for (reason, n) in dropped.iter() {
+        let statement = db
+            .prepare(analytics_core::dropped::DROPPED_EVENTS_SQL)
+            .bind(&[
+                site_id.into(),
+                day.as_str().into(),
+                reason.as_str().into(),
+                (n as f64).into(),
+            ]);
+        let result = match statement {
+            Ok(s) => s.run().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            worker::console_error!("dropped events not counted: {e}");
+        }
     }
 }
 
