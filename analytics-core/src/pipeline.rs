@@ -1,7 +1,7 @@
 //! The ingestion pipeline: validated batch + request facts → enriched events, with the IP and
 //! the raw user agent used and then dropped. The Worker only gathers `RequestFacts`.
 
-use crate::enrich::{bot, geo, ip, referrer, screen, url_clean, useragent, visitor};
+use crate::enrich::{bot, client_hints, geo, ip, referrer, screen, url_clean, useragent, visitor};
 use crate::error::ApiError;
 use crate::event::EnrichedEvent;
 use crate::wire::IncomingBatch;
@@ -16,6 +16,8 @@ pub struct RequestFacts<'a> {
     pub origin: Option<&'a str>,
     /// The `Sec-Fetch-*` headers, as sent.
     pub fetch: bot::FetchMetadata<'a>,
+    /// The low-entropy User-Agent Client Hints (`Sec-CH-UA`, `-Mobile`, `-Platform`), as sent.
+    pub client_hints: client_hints::ClientHints<'a>,
     pub country: Option<&'a str>,
     pub region: Option<&'a str>,
     pub city: Option<&'a str>,
@@ -110,7 +112,7 @@ pub fn enrich_batch(
             ),
         ));
     }
-    let ua = useragent::parse(facts.user_agent);
+    let ua = useragent::parse_with_hints(facts.user_agent, &facts.client_hints);
     let is_bot = bot::is_bot(
         &ua,
         &bot::BotSignals {
@@ -171,7 +173,7 @@ pub fn enrich_batch(
             browser_version: ua.browser_version.clone(),
             os: ua.os.clone(),
             os_version: ua.os_version.clone(),
-            device: ua.device.clone(),
+            device: ua.device.as_str().to_string(),
             country: geo.country.clone(),
             region: geo.region.clone(),
             city: geo.city.clone(),

@@ -2,6 +2,7 @@
 //! `crate::pipeline` runs them in order.
 
 pub mod bot;
+pub mod client_hints;
 pub mod geo;
 pub mod ip;
 pub mod referrer;
