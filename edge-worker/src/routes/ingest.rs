@@ -3,6 +3,7 @@
 
 use analytics_core::audit::FingerprintScope;
 use analytics_core::enrich::bot::FetchMetadata;
+use analytics_core::enrich::client_hints::ClientHints;
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::enrich::session::needs_previous_salt;
 use analytics_core::limits::{BUFFER_FULL_RETRY_AFTER_S, MAX_BODY_BYTES};
@@ -40,6 +41,12 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         header(&req, "Sec-Fetch-Mode"),
         header(&req, "Sec-Fetch-Dest"),
     );
+    // The low-entropy client hints every Chromium browser sends unasked on secure requests.
+    let (ch_ua, ch_mobile, ch_platform) = (
+        header(&req, "Sec-CH-UA"),
+        header(&req, "Sec-CH-UA-Mobile"),
+        header(&req, "Sec-CH-UA-Platform"),
+    );
     let facts = RequestFacts {
         ip_headers: IpHeaders {
             cf_connecting_ip: cf_ip.as_deref(),
@@ -53,6 +60,11 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
             site: fetch_site.as_deref(),
             mode: fetch_mode.as_deref(),
             dest: fetch_dest.as_deref(),
+        },
+        client_hints: ClientHints {
+            ua: ch_ua.as_deref(),
+            mobile: ch_mobile.as_deref(),
+            platform: ch_platform.as_deref(),
         },
         country: country.as_deref(),
         region: region.as_deref(),
