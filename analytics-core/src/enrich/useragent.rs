@@ -100,9 +100,14 @@ pub fn parse_with_hints(user_agent: &str, hints: &ClientHints) -> UserAgentInfo 
     let ua = crate::wire::truncate_at_char(user_agent, MAX_USER_AGENT_BYTES).trim();
     let lower = ua.to_ascii_lowercase();
     let parsed = Parsed::of(ua, &lower);
-    let hint = client_hints::parse(hints);
-
     let (mut browser, mut browser_version) = naming::browser(&parsed.family, &parsed.v1);
+    // Only Chromium browsers send client hints, and their user agents all say "Chrome/": hints
+    // beside another browser's user agent (a script copying headers) are not believed.
+    let hint = if lower.contains("chrome/") || browser == "unknown" {
+        client_hints::parse(hints)
+    } else {
+        client_hints::HintFacts::default()
+    };
     if let Some((name, version)) = supplement(ua) {
         (browser, browser_version) = (name.to_string(), version);
     }
@@ -646,8 +651,9 @@ mod tests {
             "Chrome 131 / Windows 10 / desktop"
         );
         // A user agent that names its browser is not overruled.
-        let firefox = parse_with_hints(FIREFOX_WIN, &hints(brave, "?0", "\"Windows\""));
-        assert_eq!(firefox.browser, "Firefox");
+        // A user agent that is not Chromium's is not overruled (nor is its OS).
+        let firefox = parse_with_hints(FIREFOX_WIN, &hints(brave, "?1", "\"Linux\""));
+        assert_eq!(summary(&firefox), "Firefox 133 / Windows 10 / desktop");
     }
 
     #[test]
