@@ -226,6 +226,14 @@ static DEVICE: Section = Section {
 /// (`.{0,300}`) make some patterns big; none needs more than this.
 const MAX_PATTERN_SIZE: usize = 4 << 20;
 
+/// uap-core rules Vigia reads past. uap-core names HbbTV sets' browser "HbbTV" (the TV
+/// standard, not a browser) and their OS after the set's maker ("Sony", "LG"); past those
+/// rules the data names the engine's browser (Opera, Chrome …) and the OS (Linux, Tizen,
+/// webOS). The device class says "tv" either way.
+fn skips(rule: &Rule) -> bool {
+    rule.pattern.contains("HbbTV")
+}
+
 /// The first rule of the section (in file order) that matches, with its captures.
 fn first_match<'u>(
     section: &Section,
@@ -246,6 +254,9 @@ fn first_match<'u>(
             let i = word_at * 64 + word.trailing_zeros() as usize;
             word &= word - 1;
             let rule = &section.rules[i];
+            if skips(rule) {
+                continue;
+            }
             if !rule.literals.is_empty() && !rule.literals.iter().any(|l| lower.contains(l)) {
                 continue;
             }
@@ -327,6 +338,28 @@ fn device_class(ua: &str, lower: &str, os: &str) -> DeviceClass {
     {
         return DeviceClass::Tablet;
     }
+    if matches!(
+        os,
+        "iOS"
+            | "Android"
+            | "Windows Phone"
+            | "Windows Mobile"
+            | "BlackBerry OS"
+            | "KaiOS"
+            | "Symbian OS"
+            | "Symbian^3"
+            | "Firefox OS"
+            | "Ubuntu Touch"
+            | "Sailfish"
+    ) {
+        return DeviceClass::Mobile;
+    }
+    // A desktop OS, unless a Linux user agent says it is a phone's (Firefox OS and others
+    // call themselves "Linux; Mobile").
+    let desktop_os = naming::platform_of(os).is_some() || naming::is_desktop_os(os);
+    if desktop_os && !(os == "Linux" && lower.contains("mobile")) {
+        return DeviceClass::Desktop;
+    }
     const PHONE_MARKERS: &[&str] = &[
         "mobile",
         "mobi",
@@ -344,18 +377,28 @@ fn device_class(ua: &str, lower: &str, os: &str) -> DeviceClass {
         "midp",
         "j2me",
         "webos",
-        "cfnetwork",
-        "darwin/",
     ];
-    if PHONE_MARKERS.iter().any(|m| lower.contains(m))
-        || matches!(
-            os,
-            "iOS" | "Android" | "Windows Phone" | "BlackBerry OS" | "KaiOS"
-        )
-    {
+    if PHONE_MARKERS.iter().any(|m| lower.contains(m)) {
         return DeviceClass::Mobile;
     }
-    if naming::platform_of(os).is_some() || naming::is_desktop_os(os) {
+    // Systems uap-core does not name, and X11 / Macintosh without a named OS.
+    const DESKTOP_MARKERS: &[&str] = &[
+        "x11",
+        "macintosh",
+        "windows nt",
+        "amigaos",
+        "beos",
+        "haiku",
+        "morphos",
+        "irix",
+        "os/2",
+        "risc os",
+        "freebsd",
+        "openbsd",
+        "netbsd",
+        "sunos",
+    ];
+    if DESKTOP_MARKERS.iter().any(|m| lower.contains(m)) {
         return DeviceClass::Desktop;
     }
     DeviceClass::Unknown
