@@ -3,12 +3,13 @@
 // carry another brand's hints behind Chrome's frozen user agent are stored as that brand.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startSite, launchBrowser, eventually, snippet, browserHeaders, DESKTOP_CHROME_UA } from "./harness.mjs";
+import { startWorker, startSite, createAdmin, launchBrowser, eventually, snippet, browserHeaders, DESKTOP_CHROME_UA } from "./harness.mjs";
 
 let worker, site, browser;
 
 before(async () => {
   worker = await startWorker();
+  await createAdmin(worker.base);
   site = await startSite(worker);
   browser = await launchBrowser();
 });
@@ -24,7 +25,7 @@ const storedAt = (path) => eventually(async () => {
   return rows.length ? rows[0] : null;
 }, 30_000, `the event for ${path}`);
 
-test("a page view from Chromium on another origin arrives as Chrome, with its client hints read", async () => {
+test("a page view from Chromium on another origin arrives as Chrome, with its client hints read", async (t) => {
   site.page("/ua/chromium", `<!doctype html><html><head><meta charset="utf-8"><title>ua</title>
 ${snippet(worker)}</head><body><h1>ua</h1></body></html>`);
   const context = await browser.newContext();
@@ -42,6 +43,7 @@ ${snippet(worker)}</head><body><h1>ua</h1></body></html>`);
   assert.ok(brands.length > 0, "Chromium exposes its brands on a secure (localhost) page");
   const beacon = sent.find((h) => h["sec-ch-ua"]);
   assert.ok(beacon, `the beacon carried Sec-CH-UA (saw ${JSON.stringify(sent.map((h) => Object.keys(h)))})`);
+  t.diagnostic(`Chromium sent Sec-CH-UA: ${beacon["sec-ch-ua"]}`);
   assert.match(beacon["sec-ch-ua"], /Chromium/);
   assert.equal(beacon["sec-ch-ua-platform"], '"Linux"');
   assert.equal(beacon["sec-ch-ua-mobile"], "?0");
