@@ -75,7 +75,7 @@ fn parse_yaml(text: &str) -> Vec<(String, Vec<Entry>)> {
         }
         let entry = entries.last_mut().expect("a field before any item");
         match key.trim() {
-            "regex" => entry.regex = value,
+            "regex" => entry.regex = unbound(&value),
             "regex_flag" => entry.icase = value == "i",
             "family_replacement" | "os_replacement" | "device_replacement" => {
                 entry.repl[0] = Some(value)
@@ -88,6 +88,45 @@ fn parse_yaml(text: &str) -> Vec<(String, Vec<Entry>)> {
         }
     }
     sections
+}
+
+/// Repeats bounded only to stop a backtracking engine from running away (`.{0,200}`,
+/// `[A-z]{1,50}`) become `*` / `+`: the regex crate does not backtrack, and a bound of N copies the
+/// repeated part N times into the compiled program, which made matching ~100× slower.
+/// Bounds of 20 and more only; user agents are at most 512 bytes.
+fn unbound(pattern: &str) -> String {
+    let b = pattern.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(pattern.len());
+    let (mut i, mut in_class) = (0, false);
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' && i + 1 < b.len() {
+            out.extend_from_slice(&b[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        if in_class {
+            in_class = c != b']';
+        } else if c == b'[' {
+            in_class = true;
+        } else if c == b'{' {
+            if let Some(end) = pattern[i..].find('}') {
+                let body = &pattern[i + 1..i + end];
+                if let Some((lo, hi)) = body.split_once(',') {
+                    if let (Ok(lo), Ok(hi)) = (lo.parse::<u32>(), hi.parse::<u32>()) {
+                        if lo <= 1 && hi >= 20 {
+                            out.push(if lo == 0 { b'*' } else { b'+' });
+                            i += end + 1;
+                            continue;
+                        }
+                    }
+                }
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    String::from_utf8(out).expect("only ASCII was replaced")
 }
 
 fn unquote(v: &str) -> String {

@@ -4,7 +4,7 @@
 //! data set behind most ua-parser ports), turned into static tables at build time by
 //! `build/useragents.rs`: each pattern with the literals one of which must occur in any user
 //! agent it matches. At run time a trigram index over those literals picks the few patterns
-//! that can match; only those are compiled (`regex-lite`, lazily, once per pattern) and tried
+//! that can match; only those are compiled (`regex` without its Unicode tables, lazily, once per pattern) and tried
 //! in file order, the first match winning as uap-core specifies. No setup cost, and memory
 //! grows only with the patterns real traffic needs (see docs/user-agents.md for figures).
 //!
@@ -14,7 +14,7 @@
 
 use super::client_hints::{self, ClientHints};
 use crate::limits::MAX_USER_AGENT_BYTES;
-use regex_lite::{Captures, Regex, RegexBuilder};
+use regex::bytes::{Captures, Regex, RegexBuilder};
 use std::sync::OnceLock;
 
 /// One uap-core pattern as the build step leaves it.
@@ -222,9 +222,29 @@ static DEVICE: Section = Section {
     compiled: &DEVICE_COMPILED,
 };
 
-/// Largest compiled pattern allowed (regex-lite's measure). uap-core's bounded repeats
+/// Largest compiled pattern allowed (the regex crate's measure). uap-core's bounded repeats
 /// (`.{0,300}`) make some patterns big; none needs more than this.
 const MAX_PATTERN_SIZE: usize = 4 << 20;
+
+/// Compiles every pattern now, as a parser that builds its whole set up front would; returns
+/// how many compiled. Only for measuring (analytics-core/examples/ua_cost.rs): ingest never
+/// calls it.
+pub fn compile_every_pattern() -> usize {
+    [&UA, &OS, &DEVICE]
+        .iter()
+        .flat_map(|s| s.rules.iter().zip(s.compiled))
+        .filter(|(rule, cell)| cell.get_or_init(|| compile(rule)).is_some())
+        .count()
+}
+
+fn compile(rule: &Rule) -> Option<Regex> {
+    RegexBuilder::new(rule.pattern)
+        .case_insensitive(rule.icase)
+        .unicode(false)
+        .size_limit(MAX_PATTERN_SIZE)
+        .build()
+        .ok()
+}
 
 /// uap-core rules Vigia reads past. uap-core names HbbTV sets' browser "HbbTV" (the TV
 /// standard, not a browser) and their OS after the set's maker ("Sony", "LG"); past those
@@ -260,14 +280,8 @@ fn first_match<'u>(
             if !rule.literals.is_empty() && !rule.literals.iter().any(|l| lower.contains(l)) {
                 continue;
             }
-            let compiled = section.compiled[i].get_or_init(|| {
-                RegexBuilder::new(rule.pattern)
-                    .case_insensitive(rule.icase)
-                    .size_limit(MAX_PATTERN_SIZE)
-                    .build()
-                    .ok()
-            });
-            if let Some(caps) = compiled.as_ref().and_then(|re| re.captures(ua)) {
+            let compiled = section.compiled[i].get_or_init(|| compile(rule));
+            if let Some(caps) = compiled.as_ref().and_then(|re| re.captures(ua.as_bytes())) {
                 return Some((rule, caps));
             }
         }
@@ -281,7 +295,7 @@ fn expand(template: Option<&str>, caps: &Captures, group: usize) -> String {
     let Some(t) = template else {
         return caps
             .get(group)
-            .map(|m| m.as_str().trim().to_string())
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).trim().to_string())
             .unwrap_or_default();
     };
     let mut out = String::with_capacity(t.len());
@@ -290,7 +304,9 @@ fn expand(template: Option<&str>, caps: &Captures, group: usize) -> String {
         match (c, chars.peek().and_then(|d| d.to_digit(10))) {
             ('$', Some(n)) => {
                 chars.next();
-                out.push_str(caps.get(n as usize).map_or("", |m| m.as_str()));
+                if let Some(m) = caps.get(n as usize) {
+                    out.push_str(&String::from_utf8_lossy(m.as_bytes()));
+                }
             }
             _ => out.push(c),
         }
@@ -779,11 +795,7 @@ mod tests {
     fn every_uap_core_pattern_compiles() {
         for (name, section) in [("ua", &UA), ("os", &OS), ("device", &DEVICE)] {
             for rule in section.rules {
-                let built = RegexBuilder::new(rule.pattern)
-                    .case_insensitive(rule.icase)
-                    .size_limit(MAX_PATTERN_SIZE)
-                    .build();
-                assert!(built.is_ok(), "{name}: {} {:?}", rule.pattern, built.err());
+                assert!(compile(rule).is_some(), "{name}: {}", rule.pattern);
             }
         }
     }
