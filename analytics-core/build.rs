@@ -6,9 +6,12 @@
 mod bots;
 #[path = "build/referrers.rs"]
 mod build_referrers;
+#[path = "build/useragents.rs"]
+mod useragents;
 
 fn main() {
     let out_dir = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     bots::generate(&out_dir);
     build_referrers::run();
+    useragents::generate();
 }

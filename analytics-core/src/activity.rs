@@ -280,7 +280,7 @@ pub fn enrich(r: &ActivityIn, id: String, site: &str, now_ms: i64, ip_key: &[u8]
         device: if r.user_agent.is_empty() {
             String::new()
         } else {
-            ua.device
+            ua.device.to_string()
         },
         ip_hash: ip_fingerprint(ip_key, ip),
         details: if r.details.is_null() {

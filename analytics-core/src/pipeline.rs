@@ -1,7 +1,9 @@
 //! The ingestion pipeline: validated batch + request facts → enriched events, with the IP and
 //! the raw user agent used and then dropped. The Worker only gathers `RequestFacts`.
 
-use crate::enrich::{bot, geo, ip, referrer, screen, spam, url_clean, useragent, visitor};
+use crate::enrich::{
+    bot, client_hints, geo, ip, referrer, screen, spam, url_clean, useragent, visitor,
+};
 use crate::error::ApiError;
 use crate::event::EnrichedEvent;
 use crate::wire::IncomingBatch;
@@ -16,14 +18,16 @@ pub struct RequestFacts<'a> {
     pub origin: Option<&'a str>,
     /// The `Sec-Fetch-*` headers, as sent.
     pub fetch: bot::FetchMetadata<'a>,
+    /// The low-entropy User-Agent Client Hints (`Sec-CH-UA`, `-Mobile`, `-Platform`), as sent.
+    pub client_hints: client_hints::ClientHints<'a>,
     pub country: Option<&'a str>,
     pub region: Option<&'a str>,
     pub city: Option<&'a str>,
-    /// Bot signals from the edge: Cloudflare's `request.cf.asn`, its verified-bot category
-    /// (Bot Management only) and the `Sec-CH-UA` brands (for a headless brand).
+    /// Bot signals from the edge: Cloudflare's `request.cf.asn` and its verified-bot category
+    /// (Bot Management only). The `Sec-CH-UA` brands (for a headless brand) are in
+    /// `client_hints`.
     pub asn: Option<u32>,
     pub verified_bot_category: Option<&'a str>,
-    pub sec_ch_ua: Option<&'a str>,
 }
 
 /// The site as ingest needs it.
@@ -134,13 +138,13 @@ pub fn enrich_with_drops(
             ),
         ));
     }
-    let ua = useragent::parse(facts.user_agent);
+    let ua = useragent::parse_with_hints(facts.user_agent, &facts.client_hints);
     let bot_reason = bot::bot_reason(&bot::BotSignals {
         user_agent: facts.user_agent,
         has_accept_language: facts.has_accept_language,
         has_origin: origin == OriginCheck::Site,
         fetch: facts.fetch,
-        sec_ch_ua: facts.sec_ch_ua,
+        sec_ch_ua: facts.client_hints.ua,
         asn: facts.asn,
         verified_bot_category: facts.verified_bot_category,
     });
@@ -206,7 +210,7 @@ pub fn enrich_with_drops(
             browser_version: ua.browser_version.clone(),
             os: ua.os.clone(),
             os_version: ua.os_version.clone(),
-            device: ua.device.clone(),
+            device: ua.device.as_str().to_string(),
             country: geo.country.clone(),
             region: geo.region.clone(),
             city: geo.city.clone(),

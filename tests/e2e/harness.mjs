@@ -274,6 +274,21 @@ export function browserHeaders(origin = `http://${SITE_HOST}`, { userAgent = DES
     "Sec-Fetch-Site": "cross-site",
     "Sec-Fetch-Mode": "no-cors",
     "Sec-Fetch-Dest": "empty",
+    ...chromeClientHints(userAgent),
     ...(ip ? { "CF-Connecting-IP": ip } : {}),
+  };
+}
+
+/** The low-entropy client hints a real Chrome sends with every secure request (localhost
+ * counts), beacons included: none for a user agent that is not Google Chrome's. */
+export function chromeClientHints(userAgent) {
+  const chrome = /Chrome\/(\d+)/.exec(userAgent);
+  if (!chrome || /Edg\/|OPR\/|SamsungBrowser|HeadlessChrome/.test(userAgent)) return {};
+  const platform = /Android/.test(userAgent) ? "Android" : /Windows/.test(userAgent) ? "Windows"
+    : /Mac OS X/.test(userAgent) ? "macOS" : /CrOS/.test(userAgent) ? "Chrome OS" : "Linux";
+  return {
+    "Sec-CH-UA": `"Google Chrome";v="${chrome[1]}", "Chromium";v="${chrome[1]}", "Not_A Brand";v="24"`,
+    "Sec-CH-UA-Mobile": /Mobile/.test(userAgent) ? "?1" : "?0",
+    "Sec-CH-UA-Platform": `"${platform}"`,
   };
 }

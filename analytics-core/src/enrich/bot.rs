@@ -217,7 +217,7 @@ const RESIDUAL_COUNT: usize = data::RESIDUAL_COUNT;
 /// The crawler patterns that are true regexes, each compiled the first time a user agent
 /// contains its literal (never at startup).
 fn residual_match(user_agent: &str) -> bool {
-    static COMPILED: [OnceLock<Option<regex_lite::Regex>>; RESIDUAL_COUNT] =
+    static COMPILED: [OnceLock<Option<regex::bytes::Regex>>; RESIDUAL_COUNT] =
         [const { OnceLock::new() }; RESIDUAL_COUNT];
     data::RESIDUAL
         .iter()
@@ -225,10 +225,19 @@ fn residual_match(user_agent: &str) -> bool {
         .any(|(&(needle, pattern), cell)| {
             user_agent.contains(needle)
                 && cell
-                    .get_or_init(|| regex_lite::Regex::new(pattern).ok())
+                    .get_or_init(|| compile_residual(pattern))
                     .as_ref()
-                    .is_some_and(|re| re.is_match(user_agent))
+                    .is_some_and(|re| re.is_match(user_agent.as_bytes()))
         })
+}
+
+/// One residual pattern, with the same engine the user-agent parser uses (one regex engine in
+/// the Worker; Unicode classes off, as the patterns are ASCII).
+fn compile_residual(pattern: &str) -> Option<regex::bytes::Regex> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .ok()
 }
 
 /// Words (lowercase) that, standing alone in a user agent, say it is automated.
@@ -675,7 +684,7 @@ mod tests {
         assert!(data::LITERALS.len() >= data::CRAWLER_PATTERNS - data::RESIDUAL_COUNT);
         // Every residual regex compiles.
         for (_, pattern) in data::RESIDUAL {
-            assert!(regex_lite::Regex::new(pattern).is_ok(), "{pattern}");
+            assert!(compile_residual(pattern).is_some(), "{pattern}");
         }
         // Each pattern's own examples are found (the list's tests, for the whole table).
         let list: serde_json::Value = serde_json::from_str(include_str!(

@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod channel;
+pub mod client_hints;
 pub mod geo;
 pub mod ip;
 pub mod referrer;

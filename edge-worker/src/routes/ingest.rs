@@ -3,6 +3,7 @@
 
 use analytics_core::audit::FingerprintScope;
 use analytics_core::enrich::bot::FetchMetadata;
+use analytics_core::enrich::client_hints::ClientHints;
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::enrich::session::needs_previous_salt;
 use analytics_core::limits::{BUFFER_FULL_RETRY_AFTER_S, MAX_BODY_BYTES};
@@ -37,12 +38,17 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
     );
     let (country, region, city) = edge_geo(&req, env);
     let edge_bot = edge_bot_facts(&req, env);
-    let sec_ch_ua = header(&req, "Sec-CH-UA");
     let origin = header(&req, "Origin");
     let (fetch_site, fetch_mode, fetch_dest) = (
         header(&req, "Sec-Fetch-Site"),
         header(&req, "Sec-Fetch-Mode"),
         header(&req, "Sec-Fetch-Dest"),
+    );
+    // The low-entropy client hints every Chromium browser sends unasked on secure requests.
+    let (ch_ua, ch_mobile, ch_platform) = (
+        header(&req, "Sec-CH-UA"),
+        header(&req, "Sec-CH-UA-Mobile"),
+        header(&req, "Sec-CH-UA-Platform"),
     );
     let facts = RequestFacts {
         ip_headers: IpHeaders {
@@ -58,12 +64,16 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
             mode: fetch_mode.as_deref(),
             dest: fetch_dest.as_deref(),
         },
+        client_hints: ClientHints {
+            ua: ch_ua.as_deref(),
+            mobile: ch_mobile.as_deref(),
+            platform: ch_platform.as_deref(),
+        },
         country: country.as_deref(),
         region: region.as_deref(),
         city: city.as_deref(),
         asn: edge_bot.asn,
         verified_bot_category: edge_bot.verified_bot_category.as_deref(),
-        sec_ch_ua: sec_ch_ua.as_deref(),
     };
     let enriched = enrich_with_drops(&batch, &site, &facts, &salt, now, request_id)?;
     let dropped = enriched.dropped;
