@@ -17,11 +17,18 @@ const NAME_PREFERENCE: [&str; 6] = ["search", "social", "email", "chatbot", "pai
 /// Hosts the data set does not list (yet) that the hand list before it had, or that moved:
 /// (host, source name, section). Used only where referers.yml has no entry for the host, so an
 /// updated data set takes over; keep this tiny and say why for each (docs/channels.md).
-const SUPPLEMENT: [(&str, &str, &str); 3] = [
+const SUPPLEMENT: [(&str, &str, &str); 8] = [
     // Twitter's main host since 2023; referers.yml knows twitter.com and t.co only.
     ("x.com", "Twitter", "social"),
     ("bsky.app", "Bluesky", "social"),
     ("mastodon.social", "Mastodon", "social"),
+    // Webmail hosts the data's email section lacks (it has their deref/redirect hosts): the
+    // mail apps of GMX and web.de, and Outlook on the web for work and school accounts.
+    ("navigator.gmx.net", "GMX", "email"),
+    ("navigator.web.de", "Web.de", "email"),
+    ("outlook.office.com", "Outlook.com", "email"),
+    ("outlook.office365.com", "Outlook.com", "email"),
+    ("gmail.com", "Gmail", "email"),
 ];
 
 /// Below these counts the file's layout has changed under the parser.

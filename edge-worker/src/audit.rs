@@ -24,12 +24,7 @@ pub struct Origin {
 
 pub fn origin(req: &Request, env: &Env) -> Origin {
     let ip = crate::http::client_address(req);
-    let ua = useragent::parse(&header(req, "User-Agent").unwrap_or_default());
-    let client = [ua.browser, ua.os]
-        .into_iter()
-        .filter(|s| !s.is_empty() && s != "unknown")
-        .collect::<Vec<_>>()
-        .join(" on ");
+    let client = useragent::parse(&header(req, "User-Agent").unwrap_or_default()).client_label();
     let (country, _, _) = crate::routes::ingest::edge_geo(req, env);
     Origin {
         ip,

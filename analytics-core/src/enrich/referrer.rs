@@ -268,6 +268,13 @@ mod tests {
             "https://deref-gmx.net/mail/client/dereferrer?redirectUrl=x",
             "https://deref-web.de/mail/client/dereferrer?redirectUrl=x",
             "https://3c.web.de/mail/client/start",
+            // Their mail apps, Outlook on the web for work accounts, and gmail.com (the
+            // supplement in build/referrers.rs: hosts the data lacks).
+            "https://navigator.gmx.net/mail",
+            "https://navigator.web.de/",
+            "https://outlook.office.com/mail/",
+            "https://outlook.office365.com/owa/",
+            "https://gmail.com/",
         ] {
             assert_eq!(channel(r), Channel::Email, "{r}");
         }

@@ -90,6 +90,23 @@ pub struct UserAgentInfo {
     pub is_crawler: bool,
 }
 
+impl UserAgentInfo {
+    /// "Firefox on Windows 10": the browser and the OS with its version, as the audit log
+    /// shows where a request came from. Unknown parts are left out; empty when both are.
+    pub fn client_label(&self) -> String {
+        let os = match (self.os.as_str(), self.os_version.as_str()) {
+            ("unknown" | "", _) => String::new(),
+            (os, "") => os.to_string(),
+            (os, version) => format!("{os} {version}"),
+        };
+        [self.browser.clone(), os]
+            .into_iter()
+            .filter(|s| !s.is_empty() && s != "unknown")
+            .collect::<Vec<_>>()
+            .join(" on ")
+    }
+}
+
 /// The user agent alone (activity records, audit entries, scoring).
 pub fn parse(user_agent: &str) -> UserAgentInfo {
     parse_with_hints(user_agent, &ClientHints::default())
@@ -876,5 +893,19 @@ mod tests {
         let len = PARSE_CACHE.with(|c| c.borrow().len());
         assert!(len <= PARSE_CACHE_ENTRIES, "{len}");
         assert_eq!(parse_with_hints(chrome, &hints).browser, "Brave");
+    }
+
+    #[test]
+    fn the_client_label_names_browser_and_os_with_its_version() {
+        const FIREFOX_WIN: &str =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(parse(FIREFOX_WIN).client_label(), "Firefox on Windows 10");
+        assert_eq!(parse("").client_label(), "");
+        let no_os = UserAgentInfo {
+            browser: "curl".into(),
+            os: "unknown".into(),
+            ..Default::default()
+        };
+        assert_eq!(no_os.client_label(), "curl");
     }
 }

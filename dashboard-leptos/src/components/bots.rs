@@ -92,9 +92,9 @@ pub fn Bots() -> impl IntoView {
                 Some(Err(m)) => view! { <p class="error" role="alert">{m}</p> }.into_any(),
                 Some(Ok(a)) => view! {
                     <p id="bot-summary" role="status">
-                        <strong id="bot-events">{count(&a["events"])}</strong>" bot events from "
-                        <strong>{count(&a["visitors"])}</strong>" bot visitors (not counted); "
-                        <strong id="dropped-events">{count(&a["dropped_events"])}</strong>" events dropped on purpose."
+                        "Bot events: "<strong id="bot-events">{count(&a["events"])}</strong>
+                        " · bot visitors (not counted): "<strong>{count(&a["visitors"])}</strong>
+                        " · events dropped on purpose: "<strong id="dropped-events">{count(&a["dropped_events"])}</strong>
                     </p>
                 }.into_any(),
             }}
