@@ -1,7 +1,7 @@
 //! Native throughput of ingest's pure work: parsing + validating a 10-event batch, and the full
 //! enrichment pipeline over it. Prints figures (criterion); asserts nothing.
 
-use analytics_core::enrich::bot::{bot_reason, BotSignals, FetchMetadata};
+use analytics_core::enrich::bot::{bot_reason, BotSignals};
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::pipeline::{enrich_batch, RequestFacts, SiteConfig};
 use analytics_core::wire::parse_batch;
@@ -107,16 +107,8 @@ fn benches(c: &mut Criterion) {
         ),
     ] {
         let signals = BotSignals {
-            user_agent: ua,
-            has_accept_language: true,
-            has_origin: true,
-            fetch: FetchMetadata {
-                site: Some("cross-site"),
-                mode: Some("no-cors"),
-                dest: Some("empty"),
-            },
             asn: Some(3320),
-            ..Default::default()
+            ..BotSignals::browser_beacon(ua)
         };
         bots.bench_function(name, |b| b.iter(|| bot_reason(black_box(&signals))));
     }

@@ -139,6 +139,25 @@ pub struct BotSignals<'a> {
     pub verified_bot_category: Option<&'a str>,
 }
 
+impl<'a> BotSignals<'a> {
+    /// What a browser's `sendBeacon` from a page carries besides `user_agent` (Origin on the
+    /// site, fetch metadata, Accept-Language; no hints, no `cf` facts), so that only the user
+    /// agent decides: for the accuracy bench and the benchmarks.
+    pub fn browser_beacon(user_agent: &'a str) -> BotSignals<'a> {
+        BotSignals {
+            user_agent,
+            has_accept_language: true,
+            has_origin: true,
+            fetch: FetchMetadata {
+                site: Some("cross-site"),
+                mode: Some("no-cors"),
+                dest: Some("empty"),
+            },
+            ..Default::default()
+        }
+    }
+}
+
 /// Why the request is a bot, or `None` for a person: the first signal that fires, strongest
 /// first (see the module comment).
 pub fn bot_reason(s: &BotSignals) -> Option<BotReason> {

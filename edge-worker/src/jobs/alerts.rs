@@ -76,16 +76,8 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
         }
         let link = site_link(&base, &site.id, "tab=alerts");
         let (subject, text, html) = alerts::mail(&site.name, &new, &link, &tz);
-        let recipients = match delivery.provider {
-            Some(_) => db
-                .prepare(ALERT_RECIPIENTS_SQL)
-                .bind(&[site.id.as_str().into()])?
-                .all()
-                .await?
-                .results()?,
-            None => vec![],
-        };
-        notify(env, &delivery, recipients, (&subject, &text, &html)).await;
+        let recipients = (ALERT_RECIPIENTS_SQL, vec![SqlValue::Text(site.id.clone())]);
+        notify(env, &db, &delivery, recipients, (&subject, &text, &html)).await?;
     }
     Ok(())
 }
@@ -104,15 +96,8 @@ pub async fn evaluate_instance(env: &Env, now: i64) -> worker::Result<()> {
     let link = format!("{}/", public_base(env, None).trim_end_matches('/'));
     let (_, text, html) = alerts::mail("your Vigia instance", &new, &link, &zone_or_utc("UTC"));
     let subject = login::instance_mail_subject(new.len());
-    let recipients = match delivery.provider {
-        Some(_) => db
-            .prepare(login::INSTANCE_ALERT_RECIPIENTS_SQL)
-            .all()
-            .await?
-            .results()?,
-        None => vec![],
-    };
-    notify(env, &delivery, recipients, (&subject, &text, &html)).await;
+    let recipients = (login::INSTANCE_ALERT_RECIPIENTS_SQL, vec![]);
+    notify(env, &db, &delivery, recipients, (&subject, &text, &html)).await?;
     Ok(())
 }
 
@@ -159,14 +144,16 @@ async fn record_and_claim(
     .results()
 }
 
-/// Posts new alerts to the chat webhook (when set) and mails them to each recipient. Failures
-/// are logged, not raised: the alerts are recorded either way.
+/// Posts new alerts to the chat webhook (when set) and mails them to each recipient the query
+/// (SQL and binds) names. Failures to deliver are logged, not raised: the alerts are recorded
+/// either way.
 async fn notify(
     env: &Env,
+    db: &D1Database,
     delivery: &Delivery,
-    recipients: Vec<Email>,
+    (recipients_sql, binds): (&str, Vec<SqlValue>),
     (subject, text, html): (&str, &str, &str),
-) {
+) -> worker::Result<()> {
     if let Some(url) = &delivery.webhook {
         // `text` for Slack and Mattermost, `content` for Discord.
         let body = serde_json::json!({ "text": text, "content": text });
@@ -175,8 +162,12 @@ async fn notify(
         }
     }
     let Some(provider) = delivery.provider else {
-        return;
+        return Ok(());
     };
+    let recipients: Vec<Email> = statement(db, recipients_sql, &binds)?
+        .all()
+        .await?
+        .results()?;
     for r in recipients {
         let message = EmailMessage {
             from: delivery.from.clone(),
@@ -190,6 +181,7 @@ async fn notify(
             worker::console_error!("alert mail failed: {e}");
         }
     }
+    Ok(())
 }
 
 /// The daily job: failed-login rows past what the locks and rules read.
