@@ -6,7 +6,7 @@ WASM_FEATURES=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-s
 TARGET_DIR="$ROOT/target/wasm32-unknown-unknown/release"
 
 inputs_hash() {
-  (cd "$ROOT" && find "$@" Cargo.toml Cargo.lock -type f -not -path '*/build/*' -print0 2>/dev/null \
+  (cd "$ROOT" && find "$@" Cargo.toml Cargo.lock -type f -not -path 'edge-worker/build/*' -print0 2>/dev/null \
     | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-32)
 }
 

@@ -3,8 +3,8 @@
 
 use analytics_core::enrich::bot::{bot_reason, BotSignals};
 use analytics_core::enrich::ip::IpHeaders;
-use analytics_core::pipeline::{enrich_batch, RequestFacts, SiteConfig};
-use analytics_core::wire::parse_batch;
+use analytics_core::ingest::pipeline::{enrich_batch, RequestFacts, SiteConfig};
+use analytics_core::ingest::wire::parse_batch;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 

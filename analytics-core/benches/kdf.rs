@@ -1,7 +1,7 @@
 //! The password KDF natively: PBKDF2-HMAC-SHA256 at the iterations Vigia stores, in this
 //! crate's pure Rust (what the Worker ran in wasm before it used WebCrypto). Prints figures;
 //! `./vigia bench` runs it beside scripts/bench-login.mjs (the Worker's logins).
-use analytics_core::auth::{hash_password, PBKDF2_ITERATIONS};
+use analytics_core::accounts::auth::{hash_password, PBKDF2_ITERATIONS};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 

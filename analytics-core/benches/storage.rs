@@ -4,8 +4,8 @@
 //!
 //! `cargo bench -p analytics-core --bench storage` (BENCH_EVENTS=1000000,10000000 by default).
 
-use analytics_core::event::EnrichedEvent;
-use analytics_core::rollup::{self, OpenSession, SeenSet, BREAKDOWN_SQL, TOTALS_SQL};
+use analytics_core::ingest::event::EnrichedEvent;
+use analytics_core::stats::rollup::{self, OpenSession, SeenSet, BREAKDOWN_SQL, TOTALS_SQL};
 use analytics_core::stats::{DAY_MS, HOUR_MS};
 use rusqlite::{params, Connection};
 

@@ -3,8 +3,8 @@
 //! through `Settings::read`; a test below keeps this list, `wrangler.toml` and the configuration
 //! table in `docs/operations.md` the same set.
 
-use crate::alerts::Rules;
-use crate::email::{Provider, DEFAULT_HTTP_EMAIL_URL};
+use crate::governance::alerts::Rules;
+use crate::util::email::{Provider, DEFAULT_HTTP_EMAIL_URL};
 
 /// Where a setting's value lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,23 +155,23 @@ impl Settings {
         };
         let max_sites_per_user = limit(
             "VIGIA_MAX_SITES_PER_USER",
-            crate::accounts::MAX_SITES_PER_USER,
+            crate::accounts::membership::MAX_SITES_PER_USER,
         );
         let share_requests_per_minute = limit(
             "VIGIA_SHARE_REQUESTS_PER_MINUTE",
-            crate::accounts::SHARE_REQUESTS_PER_WINDOW,
+            crate::accounts::membership::SHARE_REQUESTS_PER_WINDOW,
         );
         let address_events_per_minute = limit(
             "VIGIA_ADDRESS_EVENTS_PER_MINUTE",
-            crate::rate_limit::MAX_EVENTS_PER_ADDRESS_PER_WINDOW,
+            crate::ingest::rate_limit::MAX_EVENTS_PER_ADDRESS_PER_WINDOW,
         );
         let site_events_per_minute = limit(
             "VIGIA_SITE_EVENTS_PER_MINUTE",
-            crate::rate_limit::MAX_EVENTS_PER_SITE_PER_WINDOW,
+            crate::ingest::rate_limit::MAX_EVENTS_PER_SITE_PER_WINDOW,
         );
         let activity_records_per_minute = limit(
             "VIGIA_ACTIVITY_RECORDS_PER_MINUTE",
-            crate::activity::MAX_ACTIVITY_PER_SITE_PER_MINUTE,
+            crate::governance::activity::MAX_ACTIVITY_PER_SITE_PER_MINUTE,
         );
         let max_buffered_events = limit(
             "VIGIA_MAX_BUFFERED_EVENTS",

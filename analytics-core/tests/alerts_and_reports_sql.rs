@@ -6,7 +6,9 @@
 #[allow(dead_code)]
 mod sqlite;
 
-use analytics_core::alerts::{CheckRow, Rules, Threshold, CLAIM_UNMAILED_SQL, UPSERT_SQL};
+use analytics_core::governance::alerts::{
+    CheckRow, Rules, Threshold, CLAIM_UNMAILED_SQL, UPSERT_SQL,
+};
 use analytics_core::report::{CLAIM_SQL, RECIPIENTS_SQL, RECORD_SEND_SQL};
 use analytics_core::stats::HOUR_MS;
 use rusqlite::{params, params_from_iter, Connection};
@@ -249,11 +251,11 @@ fn alerts_are_kept_once_and_mailed_once() {
         first_ts: NOW,
         last_ts: NOW + count * MIN,
     };
-    let upsert = |a: &analytics_core::alerts::Alert| {
+    let upsert = |a: &analytics_core::governance::alerts::Alert| {
         db.execute(
             UPSERT_SQL,
             params_from_iter(
-                analytics_core::alerts::upsert_values("s", a, NOW)
+                analytics_core::governance::alerts::upsert_values("s", a, NOW)
                     .iter()
                     .map(to_sql),
             ),

@@ -6,9 +6,9 @@
 #[allow(dead_code)]
 mod sqlite;
 
-use analytics_core::bot_stats;
-use analytics_core::event::EnrichedEvent;
-use analytics_core::query::Sql;
+use analytics_core::ingest::event::EnrichedEvent;
+use analytics_core::stats::bot_stats;
+use analytics_core::stats::query::Sql;
 use rusqlite::{params_from_iter, Connection};
 use sqlite::{apply_migrations, store, to_sql};
 

@@ -3,8 +3,8 @@
 //! end-to-end suite sends the same files to the real Worker.
 
 use analytics_core::enrich::ip::IpHeaders;
-use analytics_core::pipeline::{enrich_batch, RequestFacts, SiteConfig};
-use analytics_core::wire::parse_batch;
+use analytics_core::ingest::pipeline::{enrich_batch, RequestFacts, SiteConfig};
+use analytics_core::ingest::wire::parse_batch;
 use serde::Deserialize;
 use std::path::PathBuf;
 

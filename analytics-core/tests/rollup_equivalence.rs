@@ -2,9 +2,9 @@
 //! from `rollups_hourly` with the SQL the Worker runs, in real SQLite with the real migrations,
 //! and straight from the raw events with the definitions in `rollup.rs`. They must be equal.
 
-use analytics_core::event::EnrichedEvent;
+use analytics_core::ingest::event::EnrichedEvent;
 use analytics_core::limits::MAX_REVENUE_MICROS;
-use analytics_core::rollup::{self, OpenSession, BREAKDOWN_SQL, TOTALS_SQL};
+use analytics_core::stats::rollup::{self, OpenSession, BREAKDOWN_SQL, TOTALS_SQL};
 use analytics_core::stats::{day_of_ms, DAY_MS, HOUR_MS};
 use rusqlite::{params_from_iter, Connection};
 
@@ -179,7 +179,7 @@ fn database(events: &[EnrichedEvent], deltas: &[rollup::Delta]) -> Connection {
     db
 }
 
-fn hour_rows(db: &Connection, from: i64, to: i64) -> Vec<analytics_core::period::HourRow> {
+fn hour_rows(db: &Connection, from: i64, to: i64) -> Vec<analytics_core::stats::period::HourRow> {
     sqlite::hour_rows(db, SITE, from, to)
 }
 
@@ -420,10 +420,10 @@ fn raw_revenue(events: &[EnrichedEvent], name: &str, from: i64, to: i64) -> BTre
 }
 
 /// What a `goal_revenue` query answers, per currency.
-fn sql_revenue(db: &Connection, sql: &analytics_core::query::Sql) -> BTreeMap<String, i128> {
+fn sql_revenue(db: &Connection, sql: &analytics_core::stats::query::Sql) -> BTreeMap<String, i128> {
     let mut stmt = db.prepare(&sql.text).unwrap();
     stmt.query_map(params_from_iter(sql.binds.iter().map(to_sql)), |r| {
-        Ok(analytics_core::query::RevenueRow {
+        Ok(analytics_core::stats::query::RevenueRow {
             currency: r.get("currency")?,
             units: r.get("units")?,
             micros: r.get("micros")?,
@@ -493,22 +493,25 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
     let mut with_revenue = 0;
     for (from_day, to_day) in ranges {
         let (from, to) = (START + from_day * DAY_MS, START + to_day * DAY_MS);
-        let scope = analytics_core::query::Scope {
+        let scope = analytics_core::stats::query::Scope {
             site: SITE,
             from_ms: from,
             to_ms: to,
             filters: &[],
         };
         for name in ["signup", "purchase", "play"] {
-            let goal = analytics_core::query::Goal {
+            let goal = analytics_core::stats::query::Goal {
                 kind: "event".into(),
                 value: name.into(),
             };
             let rolled = sql_revenue(
                 &db,
-                &analytics_core::query::goal_revenue(&scope, &goal).unwrap(),
+                &analytics_core::stats::query::goal_revenue(&scope, &goal).unwrap(),
             );
-            let raw = sql_revenue(&db, &analytics_core::query::goal_revenue_raw(&scope, &goal));
+            let raw = sql_revenue(
+                &db,
+                &analytics_core::stats::query::goal_revenue_raw(&scope, &goal),
+            );
             let expected = raw_revenue(&events, name, from, to);
             assert_eq!(
                 rolled, expected,
@@ -572,7 +575,10 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
 /// Whether a visit (its events, in order) is one a filter selects.
 type VisitTest = Box<dyn Fn(&[&EnrichedEvent]) -> bool>;
 
-fn metrics_rows(db: &Connection, sql: &analytics_core::query::Sql) -> BTreeMap<String, Metrics> {
+fn metrics_rows(
+    db: &Connection,
+    sql: &analytics_core::stats::query::Sql,
+) -> BTreeMap<String, Metrics> {
     let mut stmt = db.prepare(&sql.text).unwrap();
     let named =
         |r: &rusqlite::Row, c: &str| -> i64 { r.get::<_, Option<i64>>(c).unwrap().unwrap_or(0) };
@@ -612,8 +618,8 @@ fn nonzero(dim: &str, rows: BTreeMap<String, Metrics>) -> BTreeMap<String, Metri
 /// filters it gives the numbers of the selected visits computed in Rust.
 #[test]
 fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
-    use analytics_core::filter::Filter;
-    use analytics_core::query::{self, Scope};
+    use analytics_core::stats::filter::Filter;
+    use analytics_core::stats::query::{self, Scope};
     let mut events = generate();
     let deltas = roll_up(&mut events);
     let db = database(&events, &deltas);
@@ -757,7 +763,7 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
         assert_eq!(pv, expected[""][1], "hourly page views under {text}");
         // Goal revenue under the filter: the selected visits' revenue.
         for name in ["signup", "purchase"] {
-            let goal = analytics_core::query::Goal {
+            let goal = analytics_core::stats::query::Goal {
                 kind: "event".into(),
                 value: name.into(),
             };

@@ -420,8 +420,9 @@ mod tests {
     }
 
     /// Parses a body as the Worker does.
-    fn accepted(text: &str) -> analytics_core::wire::IncomingBatch {
-        analytics_core::wire::parse_batch(text.as_bytes()).unwrap_or_else(|e| panic!("{e}: {text}"))
+    fn accepted(text: &str) -> analytics_core::ingest::wire::IncomingBatch {
+        analytics_core::ingest::wire::parse_batch(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}: {text}"))
     }
 
     #[test]

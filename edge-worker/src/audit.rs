@@ -1,12 +1,12 @@
-//! Writes and reads Vigia's own audit log (the rules are in `analytics_core::audit`).
+//! Writes and reads Vigia's own audit log (the rules are in `analytics_core::governance::audit`).
 
-use analytics_core::audit::{
+use analytics_core::enrich::useragent;
+use analytics_core::governance::audit::{
     cap, details_text, fold_key, fold_window_range, ip_fingerprint, user_pseudonym, AuditEntry,
     FingerprintScope, FOLD_INSERT_SQL, INSERT_SQL, MAX_ACTOR_EMAIL_CHARS,
     MAX_ANONYMOUS_ROWS_PER_WINDOW, MAX_AUDIT_PAGE, MAX_CLIENT_CHARS, MAX_COUNTRY_CHARS,
     MAX_TARGET_CHARS, PAGE_SQL, SITE_KEY_SQL,
 };
-use analytics_core::enrich::useragent;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
 use worker::{Env, Request};
@@ -61,7 +61,7 @@ pub async fn session_user(env: &Env, token: &str) -> worker::Result<Option<User>
              WHERE s.token_hash = ?1 AND s.expires_at > ?2",
         )
         .bind(&[
-            analytics_core::auth::token_hash(token).into(),
+            analytics_core::accounts::auth::token_hash(token).into(),
             (now_ms() as f64).into(),
         ])?
         .first(None)

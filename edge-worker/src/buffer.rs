@@ -7,11 +7,11 @@
 //! event id, so a retried flush never duplicates; rows leave the buffer only after D1 said yes.
 
 use analytics_core::enrich::session::{continues, SESSION_TIMEOUT_MS};
-use analytics_core::event::EnrichedEvent;
+use analytics_core::ingest::event::EnrichedEvent;
+use analytics_core::ingest::rate_limit::{self};
 use analytics_core::limits::{flush_retry_delay_ms, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS};
-use analytics_core::rate_limit::{self};
-use analytics_core::rollup::{self, OpenSession, SeenSet};
-use analytics_core::sql::{event_values, insert_event_sql, BUFFER_SCHEMA};
+use analytics_core::stats::rollup::{self, OpenSession, SeenSet};
+use analytics_core::store::events::{event_values, insert_event_sql, BUFFER_SCHEMA};
 use serde::Deserialize;
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, SqlStorage, State,

@@ -1,8 +1,8 @@
 //! D1 access: the few lookups routes need. The SQL text that matters for stats lives in
-//! `analytics_core::sql`.
+//! `analytics_core::store::events`.
 
-use analytics_core::pipeline::SiteConfig;
-use analytics_core::sql::SqlValue;
+use analytics_core::ingest::pipeline::SiteConfig;
+use analytics_core::store::events::SqlValue;
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -140,7 +140,7 @@ pub async fn daily_salt(
                 .ok_or_else(|| worker::Error::RustError("salt vanished".into()))?
         }
     };
-    let salt = analytics_core::hex::decode(&salt)
+    let salt = analytics_core::util::hex::decode(&salt)
         .ok_or_else(|| worker::Error::RustError("salt is not hex".into()))?;
     remember_salt(day, &salt);
     Ok(salt)
@@ -164,7 +164,7 @@ pub async fn existing_salt(db: &D1Database, day: &str) -> worker::Result<Option<
     let Some(text) = read_salt(db, day).await? else {
         return Ok(None);
     };
-    let salt = analytics_core::hex::decode(&text)
+    let salt = analytics_core::util::hex::decode(&text)
         .ok_or_else(|| worker::Error::RustError("salt is not hex".into()))?;
     remember_salt(day, &salt);
     Ok(Some(salt))

@@ -91,7 +91,7 @@ pub fn random_bytes<const N: usize>() -> worker::Result<[u8; N]> {
 }
 
 pub fn random_hex<const N: usize>() -> worker::Result<String> {
-    Ok(analytics_core::hex::encode(&random_bytes::<N>()?))
+    Ok(analytics_core::util::hex::encode(&random_bytes::<N>()?))
 }
 
 pub fn now_ms() -> i64 {

@@ -3,7 +3,7 @@
 //! to wasm, with the same bytes out, so stored hashes verify either way. workerd refuses
 //! PBKDF2 above `WEBCRYPTO_MAX_ITERATIONS`; a stored hash above it is checked in Rust.
 
-use analytics_core::auth::{self, StoredHash, HASH_BYTES, PBKDF2_ITERATIONS, SALT_BYTES};
+use analytics_core::accounts::auth::{self, StoredHash, HASH_BYTES, PBKDF2_ITERATIONS, SALT_BYTES};
 use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

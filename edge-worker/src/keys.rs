@@ -1,8 +1,8 @@
 //! The address-fingerprint key: one function gives the key for a (scope, time), so every
 //! caller (audit log, activity API, ingest's per-address limit, login throttling) rotates and
-//! is scoped the same way. The rules are in `analytics_core::audit::fingerprint_key`.
+//! is scoped the same way. The rules are in `analytics_core::governance::audit::fingerprint_key`.
 
-use analytics_core::audit::{fingerprint_key as derive, FingerprintScope};
+use analytics_core::governance::audit::{fingerprint_key as derive, FingerprintScope};
 use std::cell::RefCell;
 use worker::{D1Database, Env};
 
@@ -57,7 +57,7 @@ pub async fn lasting_key(env: &Env, key: LastingKey) -> worker::Result<Vec<u8>> 
         .bind(&[key.name().into()])?
         .first(Some("value"))
         .await?;
-    let bytes = analytics_core::hex::decode(&text.unwrap_or_default()).unwrap_or_default();
+    let bytes = analytics_core::util::hex::decode(&text.unwrap_or_default()).unwrap_or_default();
     LASTING.with(|l| l.borrow_mut().push((key, bytes.clone())));
     Ok(bytes)
 }
@@ -93,13 +93,13 @@ async fn day_secret(env: &Env, day: &str) -> worker::Result<Vec<u8>> {
                 .ok_or_else(|| worker::Error::RustError("fingerprint secret vanished".into()))?
         }
     };
-    let secret = analytics_core::hex::decode(&text).unwrap_or_default();
+    let secret = analytics_core::util::hex::decode(&text).unwrap_or_default();
     DAY_SECRET.with(|s| *s.borrow_mut() = Some((day.to_string(), secret.clone())));
     Ok(secret)
 }
 
 /// The key that fingerprints addresses for `scope` at `now_ms` (pass it to
-/// `analytics_core::audit::ip_fingerprint`).
+/// `analytics_core::governance::audit::ip_fingerprint`).
 pub async fn fingerprint_key(
     env: &Env,
     scope: FingerprintScope<'_>,
@@ -116,7 +116,7 @@ pub async fn fingerprint_key(
 pub async fn delete_old_secrets(env: &Env, now_ms: i64) -> worker::Result<()> {
     d1(env)?
         .prepare("DELETE FROM fingerprint_keys WHERE day < ?1")
-        .bind(&[analytics_core::audit::fingerprint_secrets_keep_from(now_ms).into()])?
+        .bind(&[analytics_core::governance::audit::fingerprint_secrets_keep_from(now_ms).into()])?
         .run()
         .await?;
     Ok(())

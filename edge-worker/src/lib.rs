@@ -156,30 +156,32 @@ async fn route(
     let site = caller.as_ref().and_then(|c| c.site.clone());
     let site_for_hash = site.clone().unwrap_or_default();
     let subject_key = if matches!(action, "user_data_delete")
-        || analytics_core::audit::HASHED_USER_ID_ACTIONS.contains(&action)
+        || analytics_core::governance::audit::HASHED_USER_ID_ACTIONS.contains(&action)
     {
         audit::subject_key(env).await.unwrap_or_default()
     } else {
         Vec::new()
     };
-    let pseudonym =
-        |id: &str| analytics_core::audit::user_pseudonym(&subject_key, &site_for_hash, id);
+    let pseudonym = |id: &str| {
+        analytics_core::governance::audit::user_pseudonym(&subject_key, &site_for_hash, id)
+    };
     let mut decoded_params = route_params;
     for (name, value) in decoded_params.iter_mut() {
         if action == "user_data_delete" && *name == "user" {
-            if let Ok(id) = analytics_core::activity::decode_user_id(value) {
+            if let Ok(id) = analytics_core::governance::activity::decode_user_id(value) {
                 *value = id;
             }
         }
     }
-    let mut target = analytics_core::audit::target_for(action, &decoded_params, pseudonym);
+    let mut target =
+        analytics_core::governance::audit::target_for(action, &decoded_params, pseudonym);
     let details = if actor.is_some() {
         let raw = if matches!(found.method, "POST" | "PUT" | "PATCH") {
             body.clone()
         } else {
             query
         };
-        analytics_core::audit::details_for(action, &raw, pseudonym)
+        analytics_core::governance::audit::details_for(action, &raw, pseudonym)
     } else {
         // An unauthenticated request's body is never kept; of a login, only the attempted
         // email, truncated, as the target.
@@ -195,7 +197,7 @@ async fn route(
         } else {
             body.get("email")
                 .and_then(|v| v.as_str())
-                .map(analytics_core::audit::truncated_email)
+                .map(analytics_core::governance::audit::truncated_email)
         };
         target = named.unwrap_or_default();
     }
@@ -218,7 +220,10 @@ async fn route(
 /// The user whose session `resp` opened (its `Set-Cookie`), if any.
 async fn session_opened(env: &Env, resp: &Response) -> Option<session::User> {
     let set = resp.headers().get("Set-Cookie").ok().flatten()?;
-    let token = analytics_core::auth::cookie_value(&set, analytics_core::auth::SESSION_COOKIE)?;
+    let token = analytics_core::accounts::auth::cookie_value(
+        &set,
+        analytics_core::accounts::auth::SESSION_COOKIE,
+    )?;
     if token.is_empty() {
         return None;
     }
@@ -229,7 +234,7 @@ async fn session_opened(env: &Env, resp: &Response) -> Option<session::User> {
 /// to be within `MAX_AUDITED_BODY_BYTES` (by Content-Length first, then while streaming, so a
 /// chunked flood is cut off too). Not JSON: `Null`. Too big: 413 before anything is kept.
 async fn audited_body(req: &Request, method: &str) -> Result<Value, Failure> {
-    use analytics_core::audit::MAX_AUDITED_BODY_BYTES as MAX;
+    use analytics_core::governance::audit::MAX_AUDITED_BODY_BYTES as MAX;
     use futures_util::StreamExt;
     if !matches!(method, "POST" | "PUT" | "PATCH") {
         return Ok(Value::Null);
@@ -275,7 +280,8 @@ fn audit_action(
         .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
         .collect();
     let csv = query.get("format").and_then(|f| f.as_str()) == Some("csv");
-    let action = analytics_core::audit::action_for_request(route.method, route.path, csv)?;
+    let action =
+        analytics_core::governance::audit::action_for_request(route.method, route.path, csv)?;
     Some((action, audit::origin(req, env), Value::Object(query)))
 }
 

@@ -2,8 +2,8 @@
 //! binding (`EMAIL`) or an HTTP email API taking Resend's JSON (`VIGIA_EMAIL_API_URL`, secret
 //! `VIGIA_EMAIL_API_KEY`). The message itself is built in `analytics_core`.
 
-use analytics_core::accounts::{notice_mail, Notice};
-use analytics_core::email::{http_api_body, EmailMessage, Provider};
+use analytics_core::accounts::membership::{notice_mail, Notice};
+use analytics_core::util::email::{http_api_body, EmailMessage, Provider};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::config::settings;
@@ -22,11 +22,11 @@ pub fn sender(env: &Env) -> String {
 /// that is not a strict address (an account stored before emails were checked strictly) is
 /// refused here too, so no stored value can add a header or a recipient.
 pub async fn send(env: &Env, provider: Provider, m: &EmailMessage) -> Result<String, String> {
-    analytics_core::email::check_address(&m.to)
+    analytics_core::util::email::check_address(&m.to)
         .map_err(|_| "the recipient is not a valid address".to_string())?;
     // Every subject, whatever made it, is one header line.
     let m = &EmailMessage {
-        subject: analytics_core::email::header_text(&m.subject),
+        subject: analytics_core::util::email::header_text(&m.subject),
         ..m.clone()
     };
     match provider {

@@ -2,7 +2,7 @@
 //! Bearer`) or a public link (`X-Vigia-Share`), checked against the route table in
 //! `analytics_core::routes` before any handler runs.
 
-use analytics_core::auth::{cookie_value, token_hash, SESSION_COOKIE};
+use analytics_core::accounts::auth::{cookie_value, token_hash, SESSION_COOKIE};
 use analytics_core::routes::{share_may_call, token_may_call, Access, Role, Route};
 use analytics_core::ApiError;
 use serde::Deserialize;
@@ -112,14 +112,16 @@ async fn token_user(env: &Env, token: &str) -> Result<Option<(User, Option<Strin
 /// `SHARE_REQUESTS_PER_WINDOW` (or `VIGIA_SHARE_REQUESTS_PER_MINUTE`), a 429 with `Retry-After`.
 /// Counted before the token is looked up, so guessing tokens is limited too.
 pub async fn limit_share(req: &Request, env: &Env) -> Result<(), Failure> {
-    use analytics_core::accounts::{over_limit, share_fingerprint, COUNT_SHARE_REQUEST_SQL};
-    use analytics_core::rate_limit::{retry_after_s, window_of, RATE_WINDOW_MS};
+    use analytics_core::accounts::membership::{
+        over_limit, share_fingerprint, COUNT_SHARE_REQUEST_SQL,
+    };
+    use analytics_core::ingest::rate_limit::{retry_after_s, window_of, RATE_WINDOW_MS};
     let now = now_ms();
     let ip = crate::http::client_address(req);
     let win = window_of(now) * RATE_WINDOW_MS;
     let key = crate::keys::fingerprint_key(
         env,
-        analytics_core::audit::FingerprintScope::Instance,
+        analytics_core::governance::audit::FingerprintScope::Instance,
         now_ms(),
     )
     .await?;

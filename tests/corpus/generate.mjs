@@ -2,7 +2,7 @@
 // the answer the Worker must give each: a 4xx status and error code for a body that cannot be a
 // batch, or 202 with how many events were accepted and dropped and the problems listed
 // ([event, field, error], at most 20; `problems_omitted` counts the rest). One bad field never
-// costs a batch (see analytics-core/src/wire.rs). The files are committed; rerun this
+// costs a batch (see analytics-core/src/ingest/wire.rs). The files are committed; rerun this
 // (`node tests/corpus/generate.mjs`) only to change the corpus. Site "demo" has hostnames
 // 127.0.0.1 and localhost.
 //

@@ -237,7 +237,7 @@ test("login: Vigia's own failed logins raise an alert that reaches instance admi
 
 // ---- Review findings: the throttle against concurrency and IPv6 ----
 
-const ACCOUNT_FREE_FAILURES = 5; // analytics-core/src/login.rs
+const ACCOUNT_FREE_FAILURES = 5; // analytics-core/src/accounts/login.rs
 const ADDRESS_FREE_FAILURES = 10;
 
 test("login: a concurrent burst gets no more password checks than the account allows", async () => {

@@ -2,8 +2,8 @@
 //! pipeline: no panic, and every rejection a 4xx.
 #![no_main]
 
-use analytics_core::pipeline::{enrich_batch, RequestFacts, SiteConfig};
-use analytics_core::wire::parse_batch;
+use analytics_core::ingest::pipeline::{enrich_batch, RequestFacts, SiteConfig};
+use analytics_core::ingest::wire::parse_batch;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

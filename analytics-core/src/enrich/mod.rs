@@ -1,5 +1,5 @@
 //! Enrichment steps, one small pure function per concern, each with its tests beside it.
-//! `crate::pipeline` runs them in order.
+//! `crate::ingest::pipeline` runs them in order.
 
 pub mod bot;
 pub mod channel;

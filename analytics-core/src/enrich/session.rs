@@ -1,5 +1,5 @@
 //! Sessions: a visitor's events belong to one session until 30 minutes pass without an event.
-//! The session state itself lives in `crate::rollup::OpenSession`, kept by the Durable Object.
+//! The session state itself lives in `crate::stats::rollup::OpenSession`, kept by the Durable Object.
 
 /// Inactivity that ends a session.
 pub const SESSION_TIMEOUT_MS: i64 = 30 * 60 * 1000;

@@ -148,7 +148,7 @@ pub fn parse_with_hints(user_agent: &str, hints: &ClientHints) -> UserAgentInfo 
 
 /// `parse_with_hints` without the cache.
 pub fn parse_uncached(user_agent: &str, hints: &ClientHints) -> UserAgentInfo {
-    let ua = crate::wire::truncate_at_char(user_agent, MAX_USER_AGENT_BYTES).trim();
+    let ua = crate::ingest::wire::truncate_at_char(user_agent, MAX_USER_AGENT_BYTES).trim();
     let lower = ua.to_ascii_lowercase();
     let parsed = Parsed::of(ua, &lower);
     let (mut browser, mut browser_version) = naming::browser(&parsed.family, &parsed.v1);

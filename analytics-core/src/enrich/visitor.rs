@@ -14,7 +14,7 @@ pub fn visitor_hash(salt: &[u8], site_id: &str, ip: Option<IpAddr>, user_agent: 
     mac.update(&[0]);
     mac.update(user_agent.as_bytes());
     let digest = mac.finalize().into_bytes();
-    crate::hex::encode(&digest[..16])
+    crate::util::hex::encode(&digest[..16])
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Email reports: when they are due (`schedule`), what they say (`render`), and the mail that
-//! carries them (`crate::email`).
+//! carries them (`crate::util::email`).
 
 pub mod render;
 pub mod schedule;

@@ -1,9 +1,9 @@
 //! The report as mail: a subject, a plain-text part and an HTML part that mail clients render
 //! without scripts or external images (tables and inline styles; the chart is table cells).
 
-use crate::compliance::escape_html;
-use crate::period::Period;
-use crate::query::MetricsRow;
+use crate::governance::compliance::escape_html;
+use crate::stats::period::Period;
+use crate::stats::query::MetricsRow;
 
 use super::schedule::ReportKind;
 
@@ -183,7 +183,7 @@ pub fn subject(r: &Report) -> String {
     };
     format!(
         "{kind} report for {}, {}: {} visitors ({})",
-        crate::email::header_text(&r.site_name),
+        crate::util::email::header_text(&r.site_name),
         period_label(r.kind, &r.period),
         count(r.now.visitors),
         change(r.now.visitors as f64, r.before.visitors as f64)

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::error::ApiError;
-use crate::period::Period;
+use crate::stats::period::Period;
 use crate::stats::DAY_MS;
 
 /// Local hour (site time zone) from which a due report is sent.

@@ -1,11 +1,11 @@
 //! SQLite (D1's engine) for the equivalence test and the storage bench: the real migrations,
 //! the Worker's own INSERT/UPSERT and series SQL. Included with `#[path]` by both.
 
-use analytics_core::event::EnrichedEvent;
-use analytics_core::period::HourRow;
-use analytics_core::query::{hourly, Scope};
-use analytics_core::rollup::{self, Delta, UPSERT_SQL};
-use analytics_core::sql::{event_values, insert_event_sql, SqlValue};
+use analytics_core::ingest::event::EnrichedEvent;
+use analytics_core::stats::period::HourRow;
+use analytics_core::stats::query::{hourly, Scope};
+use analytics_core::stats::rollup::{self, Delta, UPSERT_SQL};
+use analytics_core::store::events::{event_values, insert_event_sql, SqlValue};
 use rusqlite::{params_from_iter, Connection};
 
 pub fn to_sql(v: &SqlValue) -> rusqlite::types::Value {

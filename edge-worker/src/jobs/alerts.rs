@@ -1,17 +1,17 @@
 //! The hourly suspicious-activity check (thresholds from `VIGIA_ALERT_RULES`): every rule for
 //! every site, then the instance's own rules; new alerts are mailed to owners and admins (or
 //! instance admins) and posted to the chat webhook. The rules and their SQL live in
-//! `analytics_core::alerts`; the list the dashboard shows is `routes::alerts`.
+//! `analytics_core::governance::alerts`; the list the dashboard shows is `routes::alerts`.
 
-use analytics_core::alerts::{
+use analytics_core::accounts::login::{self, INSTANCE_SCOPE};
+use analytics_core::governance::alerts::{
     self, upsert_values, AccessRow, Alert, Check, CheckRow, Rules, ALERT_RECIPIENTS_SQL,
     CLAIM_UNMAILED_SQL, MAX_OUTSIDE_HOURS_SCAN, OUTSIDE_HOURS_CANDIDATES_SQL, UPSERT_SQL,
 };
-use analytics_core::email::{EmailMessage, Provider};
-use analytics_core::login::{self, INSTANCE_SCOPE};
-use analytics_core::period::zone_or_utc;
 use analytics_core::report::site_link;
-use analytics_core::sql::SqlValue;
+use analytics_core::stats::period::zone_or_utc;
+use analytics_core::store::events::SqlValue;
+use analytics_core::util::email::{EmailMessage, Provider};
 use serde::Deserialize;
 use worker::{D1Database, Env};
 
@@ -82,7 +82,7 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
     Ok(())
 }
 
-/// The hourly instance check: Vigia's own failed logins (`analytics_core::login`), filed under
+/// The hourly instance check: Vigia's own failed logins (`analytics_core::accounts::login`), filed under
 /// `INSTANCE_SCOPE` and sent to the instance admins.
 pub async fn evaluate_instance(env: &Env, now: i64) -> worker::Result<()> {
     let rules: Rules = settings(env).alert_rules.clone();

@@ -54,7 +54,7 @@ fn log(outcome: Result<()>, job: &str) {
 
 /// Rate counts only matter to the limits (a minute) and the alert rules (hours).
 async fn prune_rate_counts(env: &Env, now: i64) -> Result<()> {
-    let cutoff = (now - analytics_core::alerts::RATE_COUNTS_KEEP_MS) as f64;
+    let cutoff = (now - analytics_core::governance::alerts::RATE_COUNTS_KEEP_MS) as f64;
     let db = db::d1(env)?;
     for table in ["activity_rate", "rate_limited", "share_rate"] {
         db.prepare(format!("DELETE FROM {table} WHERE win < ?1"))

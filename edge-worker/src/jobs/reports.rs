@@ -2,13 +2,13 @@
 //! recipient. A send is claimed in `report_sends` before it is made, so a cron that fires twice
 //! sends once; a failed send is retried by later runs up to `MAX_SEND_ATTEMPTS`.
 
-use analytics_core::email::{unsubscribe_headers, unsubscribe_link, EmailMessage, Provider};
-use analytics_core::period::{time_zone, Period};
 use analytics_core::report::render::{subject, to_html, to_text};
 use analytics_core::report::schedule::MAX_SEND_ATTEMPTS;
 use analytics_core::report::{
     ReportKind, CLAIM_SQL, RECIPIENTS_SQL, RECORD_SEND_SQL, REPORT_KINDS,
 };
+use analytics_core::stats::period::{time_zone, Period};
+use analytics_core::util::email::{unsubscribe_headers, unsubscribe_link, EmailMessage, Provider};
 use serde::Deserialize;
 use worker::{D1Database, Env};
 

@@ -1,7 +1,7 @@
 //! The daily retention job: each site's raw events, activity and rollups past its retention
 //! are deleted in chunks, and each run is recorded in `purges` (the compliance report reads it).
 
-use analytics_core::compliance::{
+use analytics_core::governance::compliance::{
     purge_sql, retention_cutoff, Purged, MAX_PURGE_CHUNKS, PURGED_TABLES, PURGE_CHUNK_ROWS,
 };
 use serde::Deserialize;
@@ -53,7 +53,7 @@ pub async fn enforce_retention(env: &Env) -> worker::Result<()> {
             }
         }
         // Counts of dropped events (referrer spam) go by whole UTC days before the cutoff's.
-        db.prepare(analytics_core::dropped::PURGE_DROPPED_EVENTS_SQL)
+        db.prepare(analytics_core::ingest::dropped::PURGE_DROPPED_EVENTS_SQL)
             .bind(&[
                 site.id.as_str().into(),
                 analytics_core::stats::day_of_ms(cutoff).as_str().into(),

@@ -1,14 +1,14 @@
 //! First-start setup, login, logout, and who-am-I.
 
-use analytics_core::audit::ip_fingerprint;
-use analytics_core::auth::{
+use analytics_core::accounts::auth::{
     check_new_password, session_cookie, setup_token_matches, token_hash, StoredHash,
     SESSION_COOKIE, SESSION_TTL_MS,
 };
-use analytics_core::login::{
+use analytics_core::accounts::login::{
     account_key, decide, retry_after_failure, throttle_address, Decision, Failures, FailuresRow,
     ATTEMPT_COUNTS_SQL, FAILURE_MEMORY_MS, FORGET_ATTEMPT_SQL, RECORD_ATTEMPT_SQL,
 };
+use analytics_core::governance::audit::ip_fingerprint;
 use analytics_core::ApiError;
 use serde::Deserialize;
 use worker::{Env, Request};
@@ -161,7 +161,7 @@ struct Credentials {
 async fn login_subjects(req: &Request, env: &Env, email: &str) -> worker::Result<(String, String)> {
     let key = crate::keys::fingerprint_key(
         env,
-        analytics_core::audit::FingerprintScope::Instance,
+        analytics_core::governance::audit::FingerprintScope::Instance,
         now_ms(),
     )
     .await?;
@@ -182,7 +182,7 @@ fn too_many_attempts(retry_after_s: i64) -> RouteResult {
 }
 
 /// `POST /api/login`. Failed logins are throttled per account and per address fingerprint
-/// (`analytics_core::login`); an unknown email costs the same KDF work as a real one; a
+/// (`analytics_core::accounts::login`); an unknown email costs the same KDF work as a real one; a
 /// stored hash made with older settings is replaced on success.
 pub async fn login(mut req: Request, env: &Env) -> RouteResult {
     let body: LoginBody = read_json(&mut req, MAX_ACCOUNT_BODY_BYTES).await?;
@@ -305,7 +305,7 @@ pub async fn start_session(
 pub async fn logout(req: Request, env: &Env) -> RouteResult {
     if let Some(token) = header(&req, "Cookie")
         .as_deref()
-        .and_then(|c| analytics_core::auth::cookie_value(c, SESSION_COOKIE))
+        .and_then(|c| analytics_core::accounts::auth::cookie_value(c, SESSION_COOKIE))
     {
         d1(env)?
             .prepare("DELETE FROM sessions_auth WHERE token_hash = ?1")
@@ -347,5 +347,5 @@ fn is_https(req: &Request) -> Result<bool, Failure> {
 /// The strict check every stored email gets (no CR/LF, spaces, angle brackets, commas or
 /// semicolons: a stored address can never add a header or a recipient to a mail).
 pub fn check_email(email: &str) -> Result<(), ApiError> {
-    analytics_core::email::check_address(email.trim())
+    analytics_core::util::email::check_address(email.trim())
 }

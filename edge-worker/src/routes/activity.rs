@@ -2,10 +2,10 @@
 //! site's secret key); auditors search it, follow an entity's trail, see active sessions and a
 //! summary; admins delete one user id's activity on request.
 
-use analytics_core::activity::{
+use analytics_core::accounts::auth::token_hash;
+use analytics_core::governance::activity::{
     self, Activity, Search, ACTIVE_SESSIONS_SQL, ACTIVE_SESSION_MS, SUMMARY_SQL,
 };
-use analytics_core::auth::token_hash;
 use analytics_core::ApiError;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request};
@@ -54,7 +54,7 @@ pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResul
     }
     let ip_key = crate::keys::fingerprint_key(
         env,
-        analytics_core::audit::FingerprintScope::Site(&site),
+        analytics_core::governance::audit::FingerprintScope::Site(&site),
         now,
     )
     .await?;
@@ -80,7 +80,7 @@ async fn rate_limit(
     records: i64,
     now: i64,
 ) -> Result<Option<worker::Response>, Failure> {
-    use analytics_core::rate_limit::{
+    use analytics_core::ingest::rate_limit::{
         retry_after_s, window_of, RATE_WINDOW_MS, RECORD_REFUSALS_SQL,
     };
     let limit = crate::config::settings(env).activity_records_per_minute;
@@ -172,7 +172,7 @@ async fn export_csv(
     env: &Env,
     c: &Caller,
     mut s: Search,
-    period: &analytics_core::period::Period,
+    period: &analytics_core::stats::period::Period,
 ) -> RouteResult {
     let db = d1(env)?;
     let mut body = activity::csv_header();

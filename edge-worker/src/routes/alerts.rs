@@ -1,9 +1,9 @@
 //! The alerts the suspicious-activity rules found, as the dashboard lists them. The hourly
 //! check that finds and sends them is `jobs::alerts`; the rules and their SQL live in
-//! `analytics_core::alerts`.
+//! `analytics_core::governance::alerts`.
 
-use analytics_core::alerts::{self, describe, RULES};
-use analytics_core::login::{self, INSTANCE_SCOPE};
+use analytics_core::accounts::login::{self, INSTANCE_SCOPE};
+use analytics_core::governance::alerts::{self, describe, RULES};
 use serde::Deserialize;
 use worker::{Env, Request};
 

@@ -1,6 +1,6 @@
 //! The compliance report. Retention itself is the daily job `jobs::retention`.
 
-use analytics_core::compliance::{to_csv, to_html, Figures};
+use analytics_core::governance::compliance::{to_csv, to_html, Figures};
 use analytics_core::ApiError;
 use serde::Deserialize;
 use worker::{Env, Request};

@@ -1,8 +1,8 @@
 //! `GET /api/export/events`: the raw events of a period as CSV, streamed page by page (keyset
 //! on time and id) so memory stays flat, and bounded by `csv::MAX_EXPORT_ROWS`.
 
-use analytics_core::csv::{self, EXPORT_COLUMNS, EXPORT_PAGE_ROWS, MAX_EXPORT_ROWS};
-use analytics_core::wire::format_micros;
+use analytics_core::ingest::wire::format_micros;
+use analytics_core::util::csv::{self, EXPORT_COLUMNS, EXPORT_PAGE_ROWS, MAX_EXPORT_ROWS};
 use futures_util::stream;
 use serde::Deserialize;
 use worker::{Env, Request, Response};

@@ -1,6 +1,6 @@
 //! Goals (a custom event or a page) with conversion rates, and funnels (ordered steps).
 
-use analytics_core::query::{
+use analytics_core::stats::query::{
     self, check_funnel, Goal, MetricsRow, RevenueRow, MAX_FUNNELS, MAX_GOALS,
 };
 use analytics_core::ApiError;

@@ -1,16 +1,16 @@
 //! `POST /api/event`: the collector's batches. A body that cannot be a batch is refused; in one
-//! that can, each bad event or field goes alone and the 202 says so (`analytics_core::wire`).
+//! that can, each bad event or field goes alone and the 202 says so (`analytics_core::ingest::wire`).
 
-use analytics_core::audit::FingerprintScope;
 use analytics_core::enrich::bot::FetchMetadata;
 use analytics_core::enrich::client_hints::ClientHints;
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::enrich::session::needs_previous_salt;
-use analytics_core::limits::{BUFFER_FULL_RETRY_AFTER_S, MAX_BODY_BYTES};
-use analytics_core::pipeline::{
+use analytics_core::governance::audit::FingerprintScope;
+use analytics_core::ingest::pipeline::{
     address_fingerprint, enrich_with_drops, visitor_under, RequestFacts,
 };
-use analytics_core::{stats, wire, ApiError};
+use analytics_core::limits::{BUFFER_FULL_RETRY_AFTER_S, MAX_BODY_BYTES};
+use analytics_core::{ingest::wire, stats, ApiError};
 use worker::{Env, Method, Request, RequestInit, Response};
 
 use crate::db::{cached_site_config, d1, daily_salt, existing_salt};
@@ -118,10 +118,10 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
             let retry_after = limited["retry_after"].as_u64().unwrap_or(60);
             let who = limited["limited"].as_str().unwrap_or("site");
             let refused = limited["refused"].as_i64().unwrap_or(0);
-            if analytics_core::rate_limit::report_refusals(refused) {
+            if analytics_core::ingest::rate_limit::report_refusals(refused) {
                 // For the suspicious-activity rules; losing a count is better than a 500 here.
                 let recorded = db
-                    .prepare(analytics_core::rate_limit::RECORD_REFUSALS_SQL)
+                    .prepare(analytics_core::ingest::rate_limit::RECORD_REFUSALS_SQL)
                     .bind(&[
                         site.id.as_str().into(),
                         limited["window_start"].as_f64().unwrap_or(0.0).into(),
@@ -166,12 +166,12 @@ async fn record_dropped(
     db: &worker::D1Database,
     site_id: &str,
     now: i64,
-    dropped: &analytics_core::dropped::Dropped,
+    dropped: &analytics_core::ingest::dropped::Dropped,
 ) {
     let day = stats::day_of_ms(now);
     for (reason, n) in dropped.iter() {
         let statement = db
-            .prepare(analytics_core::dropped::DROPPED_EVENTS_SQL)
+            .prepare(analytics_core::ingest::dropped::DROPPED_EVENTS_SQL)
             .bind(&[
                 site_id.into(),
                 day.as_str().into(),

@@ -2,13 +2,13 @@
 //! login, and what was sent. The hourly job that sends what is due is `jobs::reports`; what a
 //! report says and when it is due live in `analytics_core::report`.
 
-use analytics_core::compliance::escape_html;
-use analytics_core::email::unsubscribe_valid;
-use analytics_core::period::{bucket_series, time_zone, HourRow, Period};
-use analytics_core::query::{self, MetricsRow, Scope};
+use analytics_core::governance::compliance::escape_html;
 use analytics_core::report::render::{subject, to_html, to_text};
 use analytics_core::report::schedule::{parse_date, parse_month};
 use analytics_core::report::{site_link, Report, ReportKind, TopList, TOP_DIMENSIONS, TOP_ROWS};
+use analytics_core::stats::period::{bucket_series, time_zone, HourRow, Period};
+use analytics_core::stats::query::{self, MetricsRow, Scope};
+use analytics_core::util::email::unsubscribe_valid;
 use analytics_core::ApiError;
 use serde::Deserialize;
 use worker::{Env, Request, Response};

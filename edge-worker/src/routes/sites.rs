@@ -1,14 +1,14 @@
 //! Sites: list, create, read (with the snippet and the installation check), edit, delete with
 //! all its data, members and roles, and the optional public link.
 
-pub use analytics_core::accounts::check_site_id;
-use analytics_core::accounts::{
+pub use analytics_core::accounts::membership::check_site_id;
+use analytics_core::accounts::membership::{
     clean_email, invite_answer, is_hostname, CREATE_SITE_HOSTNAME_SQL, CREATE_SITE_OWNER_SQL,
     CREATE_SITE_SQL, MAX_PENDING_INVITES_PER_SITE, MAX_SITES_PER_USER, REMOVE_MEMBER_SQL,
     SET_MEMBER_ROLE_SQL, SITE_INVITE_TTL_MS, UPSERT_INVITE_SQL,
 };
-use analytics_core::period::time_zone;
 use analytics_core::routes::Role;
+use analytics_core::stats::period::time_zone;
 use analytics_core::ApiError;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Request};
@@ -268,7 +268,7 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
             "hostnames": site.hostnames.unwrap_or_default().split(',').filter(|h| !h.is_empty()).collect::<Vec<_>>(),
             "created_at": site.created_at as i64,
             "role": c.role().as_str(),
-            "snippet": analytics_core::site::snippet(&base, &site.id, hash_routing),
+            "snippet": analytics_core::accounts::snippet::snippet(&base, &site.id, hash_routing),
             "first_event_at": site.first_event_at.map(|t| t as i64),
             "share": {
                 "enabled": site.share_token.is_some(),
@@ -310,7 +310,7 @@ pub async fn update(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
         );
     }
     if let Some(days) = body.retention_days {
-        analytics_core::compliance::check_retention(days)?;
+        analytics_core::governance::compliance::check_retention(days)?;
         statements.push(
             db.prepare("UPDATE sites SET retention_days = ?1 WHERE id = ?2")
                 .bind(&[(days as f64).into(), c.site().into()])?,
@@ -369,9 +369,9 @@ pub async fn delete(env: &Env, c: &Caller) -> RouteResult {
     .await?;
     let db = d1(env)?;
     let mut statements = Vec::new();
-    for table in analytics_core::compliance::SITE_DATA_TABLES {
+    for table in analytics_core::governance::compliance::SITE_DATA_TABLES {
         statements.push(
-            db.prepare(analytics_core::compliance::delete_site_rows_sql(table))
+            db.prepare(analytics_core::governance::compliance::delete_site_rows_sql(table))
                 .bind(&[site.into()])?,
         );
     }

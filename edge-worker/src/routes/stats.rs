@@ -1,12 +1,12 @@
 //! The stats API: overview (totals, previous period, chart), breakdowns (JSON or CSV) and
 //! realtime, for a site, a period in the site's time zone and optional filters. The SQL comes
-//! from `analytics_core::query`; rollups answer unfiltered queries, raw events filtered ones.
+//! from `analytics_core::stats::query`; rollups answer unfiltered queries, raw events filtered ones.
 
-use analytics_core::csv;
-use analytics_core::filter::Filter;
-use analytics_core::period::{bucket_series, time_zone, HourRow, Period};
-use analytics_core::query::{self, MetricsRow, Scope, Sql, REALTIME_WINDOW_MS};
+use analytics_core::stats::filter::Filter;
+use analytics_core::stats::period::{bucket_series, time_zone, HourRow, Period};
+use analytics_core::stats::query::{self, MetricsRow, Scope, Sql, REALTIME_WINDOW_MS};
 use analytics_core::stats::MAX_BREAKDOWN_ROWS;
+use analytics_core::util::csv;
 use analytics_core::ApiError;
 use serde::de::DeserializeOwned;
 use worker::{Env, Request};
@@ -119,7 +119,7 @@ pub async fn overview(req: Request, env: &Env, c: &Caller) -> RouteResult {
         200,
         &serde_json::json!({
             "range": r.period.describe(),
-            "filters": r.filters.iter().map(analytics_core::filter::to_param).collect::<Vec<_>>(),
+            "filters": r.filters.iter().map(analytics_core::stats::filter::to_param).collect::<Vec<_>>(),
             "totals": now.to_json(),
             "previous": { "range": previous.describe(), "totals": before.to_json() },
             "series": series(env, &r).await?,
@@ -260,7 +260,7 @@ struct Counted {
 /// `GET /api/stats/bots`: the period's bot events (never in the other stats), why they were
 /// flagged, which user-agent families sent them, and events dropped on purpose.
 pub async fn bots(req: Request, env: &Env, c: &Caller) -> RouteResult {
-    use analytics_core::bot_stats;
+    use analytics_core::stats::bot_stats;
     let r = parse(&req, env, c).await?;
     let (from, to) = (r.period.from_ms(), r.period.to_ms());
     let totals: BotTotals = one(env, &bot_stats::totals(&r.site, from, to)).await?;

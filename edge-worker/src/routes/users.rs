@@ -1,11 +1,11 @@
 //! Users (instance admins create and remove them), passwords, and personal API tokens.
 
-use analytics_core::accounts::{
-    clean_email, Notice, ACCEPT_INVITE_SQL, DELETE_MY_INVITE_SQL, MY_INVITES_SQL, MY_INVITE_SQL,
-};
-use analytics_core::auth::{
+use analytics_core::accounts::auth::{
     check_new_password, hash_password, token_expires_at, token_hash, verify_password,
     INVITE_TTL_MS, NO_PASSWORD_YET, PBKDF2_ITERATIONS,
+};
+use analytics_core::accounts::membership::{
+    clean_email, Notice, ACCEPT_INVITE_SQL, DELETE_MY_INVITE_SQL, MY_INVITES_SQL, MY_INVITE_SQL,
 };
 use analytics_core::ApiError;
 use serde::{Deserialize, Serialize};
@@ -184,7 +184,12 @@ pub async fn change_password(mut req: Request, env: &Env, c: &Caller) -> RouteRe
     let hash = hash_password(&body.new, &random_bytes::<16>()?, PBKDF2_ITERATIONS);
     let keep = crate::http::header(&req, "Cookie")
         .as_deref()
-        .and_then(|c| analytics_core::auth::cookie_value(c, analytics_core::auth::SESSION_COOKIE))
+        .and_then(|c| {
+            analytics_core::accounts::auth::cookie_value(
+                c,
+                analytics_core::accounts::auth::SESSION_COOKIE,
+            )
+        })
         .map(token_hash)
         .unwrap_or_default();
     db.batch(vec![

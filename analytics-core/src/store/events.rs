@@ -1,7 +1,7 @@
 //! SQL text shared by the Worker (D1) and the Durable Object buffer. Kept here so the queries
 //! can be tested against SQLite natively and stay in one place.
 
-use crate::event::EnrichedEvent;
+use crate::ingest::event::EnrichedEvent;
 
 /// Columns of `events`, in the order `event_values` yields them.
 pub const EVENT_COLUMNS: [&str; 34] = [

@@ -23,8 +23,8 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::alerts::{Check, Threshold};
-use crate::sql::SqlValue;
+use crate::governance::alerts::{Check, Threshold};
+use crate::store::events::SqlValue;
 
 /// Failures per account (over `FAILURE_MEMORY_MS`) before it locks: enough for typos.
 pub const ACCOUNT_FREE_FAILURES: i64 = 5;
@@ -137,7 +137,7 @@ pub fn account_key(key: &[u8], email: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(b"login-account\0");
     mac.update(email.trim().to_lowercase().as_bytes());
-    crate::hex::encode(&mac.finalize().into_bytes()[..16])
+    crate::util::hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
 /// An attempt, recorded BEFORE its password is checked (so concurrent requests see each
@@ -222,7 +222,7 @@ pub const INSTANCE_RULES: [(&str, &str); 2] = [
 /// account subject names the account by its email when it exists (admins see users anyway),
 /// and otherwise by the start of its keyed hash: the email typed is never stored.
 pub fn instance_checks(per_account: Threshold, per_address: Threshold, now_ms: i64) -> Vec<Check> {
-    let since = now_ms - crate::alerts::LOOKBACK_MS;
+    let since = now_ms - crate::governance::alerts::LOOKBACK_MS;
     let counted =
         |rule: &'static str, t: Threshold, subject: &str, group: &str, cond: &str| Check {
             rule,
@@ -307,7 +307,7 @@ mod tests {
                 "the owner waits minutes at most"
             );
             assert!(FAILURE_MEMORY_MS >= MAX_ADDRESS_LOCK_MS);
-            assert!(FAILURES_KEEP_MS >= crate::alerts::LOOKBACK_MS);
+            assert!(FAILURES_KEEP_MS >= crate::governance::alerts::LOOKBACK_MS);
         }
     }
 

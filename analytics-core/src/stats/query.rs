@@ -10,9 +10,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::filter::{event_kind, prop_event_sql, session_column, Binds, Filter, PROP_VALUE_TEXT};
-use crate::rollup::{BREAKDOWN_SQL, DIMENSIONS, TOTALS_SQL};
-use crate::sql::SqlValue;
+use crate::stats::filter::{
+    event_kind, prop_event_sql, session_column, Binds, Filter, PROP_VALUE_TEXT,
+};
+use crate::stats::rollup::{BREAKDOWN_SQL, DIMENSIONS, TOTALS_SQL};
+use crate::store::events::SqlValue;
 
 /// A query's SQL text and its values, bound in order as `?1`, `?2`…
 #[derive(Debug, Clone, PartialEq)]
@@ -340,7 +342,7 @@ pub fn goal_revenue(scope: &Scope, goal: &Goal) -> Option<Sql> {
         return Some(goal_revenue_raw(scope, goal));
     }
     let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
-    let dim = binds.push_text(crate::rollup::REVENUE_DIMENSION);
+    let dim = binds.push_text(crate::stats::rollup::REVENUE_DIMENSION);
     let name = binds.push_text(&goal.value);
     // The value is the currency (three letters), U+001F, the event name.
     Some(finish(
@@ -393,7 +395,7 @@ impl RevenueRow {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "currency": self.currency,
-            "amount": crate::wire::format_micros(self.total_micros()),
+            "amount": crate::ingest::wire::format_micros(self.total_micros()),
         })
     }
 }

@@ -5,8 +5,8 @@ use crate::enrich::{
     bot, client_hints, geo, ip, referrer, screen, spam, url_clean, useragent, visitor,
 };
 use crate::error::ApiError;
-use crate::event::EnrichedEvent;
-use crate::wire::IncomingBatch;
+use crate::ingest::event::EnrichedEvent;
+use crate::ingest::wire::IncomingBatch;
 
 /// What the Worker knows about the request, beyond the body.
 #[derive(Debug, Default, Clone)]
@@ -87,7 +87,7 @@ pub fn check_origin(site: &SiteConfig, origin: Option<&str>) -> OriginCheck {
 /// `key` (the site's fingerprint key of the day, `audit::fingerprint_key`). Empty without an
 /// address (only outside Cloudflare, which always sets `CF-Connecting-IP`).
 pub fn address_fingerprint(key: &[u8], facts: &RequestFacts) -> String {
-    crate::audit::ip_fingerprint(key, ip::client_ip(&facts.ip_headers))
+    crate::governance::audit::ip_fingerprint(key, ip::client_ip(&facts.ip_headers))
 }
 
 /// The request's visitor hash under another (yesterday's) salt.
@@ -104,7 +104,7 @@ pub fn visitor_under(salt: &[u8], site: &SiteConfig, facts: &RequestFacts) -> St
 #[derive(Debug, Default)]
 pub struct Enriched {
     pub events: Vec<EnrichedEvent>,
-    pub dropped: crate::dropped::Dropped,
+    pub dropped: crate::ingest::dropped::Dropped,
 }
 
 /// `enrich_with_drops`, the stored events only.
@@ -152,7 +152,7 @@ pub fn enrich_with_drops(
     let visitor = visitor_under(salt, site, facts);
 
     let mut out = Vec::with_capacity(batch.events.len());
-    let mut dropped = crate::dropped::Dropped::default();
+    let mut dropped = crate::ingest::dropped::Dropped::default();
     for incoming in &batch.events {
         let index = incoming.index;
         // Reading has parsed this URL already; a failure here is still a clean 400.
@@ -170,7 +170,7 @@ pub fn enrich_with_drops(
             )));
         }
         if spam::is_spam_referrer(incoming.referrer.as_deref()) {
-            dropped.add(crate::dropped::DropReason::ReferrerSpam);
+            dropped.add(crate::ingest::dropped::DropReason::ReferrerSpam);
             continue;
         }
         let source = referrer::classify(
@@ -240,7 +240,7 @@ pub fn enrich_with_drops(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::parse_batch;
+    use crate::ingest::wire::parse_batch;
 
     const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
@@ -431,7 +431,11 @@ mod tests {
             {"kind":"pageview","url":"https://example.com/d","referrer":"https://blog.example.com/"}]}"#;
         let batch = parse_batch(body).unwrap();
         let out = enrich_with_drops(&batch, &site(), &facts(), b"salt", 0, "r").unwrap();
-        assert_eq!(out.dropped.get(crate::dropped::DropReason::ReferrerSpam), 2);
+        assert_eq!(
+            out.dropped
+                .get(crate::ingest::dropped::DropReason::ReferrerSpam),
+            2
+        );
         let kept: Vec<(&str, &str, &str)> = out
             .events
             .iter()

@@ -11,10 +11,10 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::compliance::escape_html;
 use crate::error::ApiError;
-use crate::sql::SqlValue;
+use crate::governance::compliance::escape_html;
 use crate::stats::HOUR_MS;
+use crate::store::events::SqlValue;
 
 /// How far back each check looks: the hourly cron plus one missed run and the longest window.
 pub const LOOKBACK_MS: i64 = 3 * HOUR_MS;
@@ -99,13 +99,13 @@ impl Default for Rules {
                 minutes: 60,
             },
             working_hours: None,
-            // As many as lock the account or address (analytics_core::login): a lock is news.
+            // As many as lock the account or address (analytics_core::accounts::login): a lock is news.
             vigia_failed_logins_per_account: Threshold {
-                count: crate::login::ACCOUNT_FREE_FAILURES,
+                count: crate::accounts::login::ACCOUNT_FREE_FAILURES,
                 minutes: 15,
             },
             vigia_failed_logins_per_address: Threshold {
-                count: crate::login::ADDRESS_FREE_FAILURES,
+                count: crate::accounts::login::ADDRESS_FREE_FAILURES,
                 minutes: 15,
             },
         }
@@ -126,7 +126,7 @@ pub const RULES: [(&str, &str); 7] = [
 pub fn describe(rule: &str) -> &'static str {
     RULES
         .iter()
-        .chain(crate::login::INSTANCE_RULES.iter())
+        .chain(crate::accounts::login::INSTANCE_RULES.iter())
         .find(|(r, _)| *r == rule)
         .map(|(_, d)| *d)
         .unwrap_or("Suspicious activity")
@@ -279,7 +279,7 @@ impl Rules {
 
     /// The instance-wide checks over Vigia's own failed logins.
     pub fn instance_checks(&self, now_ms: i64) -> Vec<Check> {
-        crate::login::instance_checks(
+        crate::accounts::login::instance_checks(
             self.vigia_failed_logins_per_account,
             self.vigia_failed_logins_per_address,
             now_ms,

@@ -23,7 +23,7 @@
 //! - Bots are stored in `events` but add nothing here except to the `bots` row.
 
 use crate::enrich::session::continues;
-use crate::event::EnrichedEvent;
+use crate::ingest::event::EnrichedEvent;
 use crate::stats::{day_of_ms, HOUR_MS};
 use serde::{Deserialize, Serialize};
 
@@ -440,8 +440,8 @@ pub const UPSERT_SQL: &str = "INSERT INTO rollups_hourly \
     engaged_ms = engaged_ms + excluded.engaged_ms, events = events + excluded.events, \
     revenue_micros = revenue_micros + excluded.revenue_micros";
 
-pub fn upsert_values(site_id: &str, d: &Delta) -> Vec<crate::sql::SqlValue> {
-    use crate::sql::SqlValue::{Int, Text};
+pub fn upsert_values(site_id: &str, d: &Delta) -> Vec<crate::store::events::SqlValue> {
+    use crate::store::events::SqlValue::{Int, Text};
     vec![
         Text(site_id.into()),
         Int(d.hour),
@@ -483,7 +483,7 @@ mod tests {
 
     #[test]
     fn session_columns_are_the_columns_session_attributes_read() {
-        use crate::sql::{event_values, SqlValue, EVENT_COLUMNS};
+        use crate::store::events::{event_values, SqlValue, EVENT_COLUMNS};
         let mut e = EnrichedEvent::default();
         for (i, field) in [
             &mut e.path,

@@ -9,10 +9,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::audit::{details_text, ip_fingerprint};
 use crate::error::ApiError;
-use crate::filter::Binds;
-use crate::sql::SqlValue;
+use crate::governance::audit::{details_text, ip_fingerprint};
+use crate::stats::filter::Binds;
+use crate::store::events::SqlValue;
 
 pub const ACTIVITY_TYPES: [&str; 14] = [
     "login",
@@ -352,12 +352,12 @@ const CSV_STORED_COLUMNS: std::ops::Range<usize> = 3..17;
 
 /// The CSV export's header: `time` (ISO 8601), then the stored columns a person reads.
 pub fn csv_header() -> String {
-    crate::csv::line(
+    crate::util::csv::line(
         std::iter::once("time").chain(ACTIVITY_COLUMNS[CSV_STORED_COLUMNS].iter().copied()),
     )
 }
 
-/// One record as a CSV line (cells quoted and defused as `crate::csv` does), in the order of
+/// One record as a CSV line (cells quoted and defused as `crate::util::csv` does), in the order of
 /// `csv_header`.
 pub fn csv_line(a: &Activity) -> String {
     let stored = values(a)[CSV_STORED_COLUMNS]
@@ -367,7 +367,7 @@ pub fn csv_line(a: &Activity) -> String {
             SqlValue::Text(t) => t.clone(),
         })
         .collect::<Vec<_>>();
-    crate::csv::line(std::iter::once(crate::csv::iso_time(a.ts)).chain(stored))
+    crate::util::csv::line(std::iter::once(crate::util::csv::iso_time(a.ts)).chain(stored))
 }
 
 /// Search filters, all optional, combined with AND.

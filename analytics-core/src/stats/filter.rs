@@ -8,8 +8,8 @@
 //! view's properties). Filtered queries read raw events (rollups hold one dimension at a time).
 
 use crate::error::ApiError;
-use crate::rollup::{DIMENSIONS, SESSION_DIMENSIONS};
-use crate::sql::SqlValue;
+use crate::stats::rollup::{DIMENSIONS, SESSION_DIMENSIONS};
+use crate::store::events::SqlValue;
 
 /// Most filters one query may combine.
 pub const MAX_FILTERS: usize = 10;
@@ -158,7 +158,7 @@ impl Filter {
 pub fn prop_event_sql(prefix: &str) -> String {
     format!(
         "(CASE WHEN {prefix}kind = 'pageview' THEN '{}' ELSE {prefix}name END)",
-        crate::rollup::PAGEVIEW_PROP_EVENT
+        crate::stats::rollup::PAGEVIEW_PROP_EVENT
     )
 }
 

@@ -185,7 +185,7 @@ pub fn escape_html(text: &str) -> String {
 }
 
 fn when(ms: Option<i64>) -> String {
-    ms.map(crate::csv::iso_time)
+    ms.map(crate::util::csv::iso_time)
         .unwrap_or_else(|| "never".into())
 }
 
@@ -197,7 +197,7 @@ pub fn rows(f: &Figures) -> Vec<(String, String, String)> {
         (
             "report".into(),
             "generated".into(),
-            crate::csv::iso_time(f.generated_at),
+            crate::util::csv::iso_time(f.generated_at),
         ),
         (
             "retention".into(),
@@ -207,7 +207,7 @@ pub fn rows(f: &Figures) -> Vec<(String, String, String)> {
         (
             "retention".into(),
             "events older than this are deleted daily".into(),
-            crate::csv::iso_time(retention_cutoff(f.generated_at, f.retention_days)),
+            crate::util::csv::iso_time(retention_cutoff(f.generated_at, f.retention_days)),
         ),
         (
             "stored".into(),
@@ -252,7 +252,7 @@ pub fn rows(f: &Figures) -> Vec<(String, String, String)> {
     for (at, who, what) in &f.deletions {
         out.push((
             "deletions".into(),
-            crate::csv::iso_time(*at),
+            crate::util::csv::iso_time(*at),
             format!("{what} by {who}"),
         ));
     }
@@ -260,9 +260,9 @@ pub fn rows(f: &Figures) -> Vec<(String, String, String)> {
 }
 
 pub fn to_csv(f: &Figures) -> String {
-    let mut out = crate::csv::line(["section", "item", "value"]);
+    let mut out = crate::util::csv::line(["section", "item", "value"]);
     for (a, b, c) in rows(f) {
-        out.push_str(&crate::csv::line([a, b, c]));
+        out.push_str(&crate::util::csv::line([a, b, c]));
     }
     out
 }

@@ -2,8 +2,8 @@
 //! stored `bot_reason`), which user-agent families sent them (the `browser` column), and how
 //! many events were dropped on purpose (`dropped_events`, e.g. referrer spam).
 
-use crate::query::Sql;
-use crate::sql::SqlValue;
+use crate::stats::query::Sql;
+use crate::store::events::SqlValue;
 
 /// Rows of each top list the Bots view answers.
 pub const BOT_TOP_ROWS: u32 = 10;

@@ -5,7 +5,7 @@ use hmac::Hmac;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::hex;
+use crate::util::hex;
 
 /// workerd's WebCrypto refuses PBKDF2 above 100,000 iterations (`checkPbkdfLimits`), and the
 /// Worker derives through WebCrypto (native code, several times faster than this crate's

@@ -135,7 +135,7 @@ pub fn ip_fingerprint(key: &[u8], ip: Option<IpAddr>) -> String {
     };
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(ip.to_string().as_bytes());
-    crate::hex::encode(&mac.finalize().into_bytes()[..8])
+    crate::util::hex::encode(&mac.finalize().into_bytes()[..8])
 }
 
 /// The action an API call is recorded as, if it is one the audit log keeps. Logins are kept
@@ -285,7 +285,10 @@ pub fn user_pseudonym(key: &[u8], site: &str, user_id: &str) -> String {
     mac.update(site.as_bytes());
     mac.update(&[0x1f]);
     mac.update(user_id.as_bytes());
-    format!("#{}", crate::hex::encode(&mac.finalize().into_bytes()[..8]))
+    format!(
+        "#{}",
+        crate::util::hex::encode(&mac.finalize().into_bytes()[..8])
+    )
 }
 
 /// The target of an entry from the route's path parameters (other than the site and any

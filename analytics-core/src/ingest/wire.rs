@@ -107,7 +107,11 @@ impl IncomingBatch {
     /// The receipt once some kept events were dropped on purpose (referrer spam): they count
     /// as dropped, not accepted, and `dropped_reasons` says why (`{"referrer_spam": 2}`, only
     /// when any were).
-    pub fn receipt_after(&self, request_id: &str, dropped: &crate::dropped::Dropped) -> Value {
+    pub fn receipt_after(
+        &self,
+        request_id: &str,
+        dropped: &crate::ingest::dropped::Dropped,
+    ) -> Value {
         let mut receipt = self.receipt(request_id);
         let n = dropped.total();
         if n > 0 {
@@ -1159,10 +1163,10 @@ mod tests {
     fn the_receipt_counts_events_dropped_on_purpose() {
         let batch = read(&format!("{PV},{PV}"));
         assert_eq!(batch.events.len(), 3);
-        let mut dropped = crate::dropped::Dropped::default();
+        let mut dropped = crate::ingest::dropped::Dropped::default();
         assert_eq!(batch.receipt_after("r", &dropped), batch.receipt("r"));
-        dropped.add(crate::dropped::DropReason::ReferrerSpam);
-        dropped.add(crate::dropped::DropReason::ReferrerSpam);
+        dropped.add(crate::ingest::dropped::DropReason::ReferrerSpam);
+        dropped.add(crate::ingest::dropped::DropReason::ReferrerSpam);
         let receipt = batch.receipt_after("r", &dropped);
         assert_eq!(
             (receipt["accepted"].as_u64(), receipt["dropped"].as_u64()),

@@ -5,10 +5,10 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::compliance::escape_html;
-use crate::email::{check_address, EmailMessage};
 use crate::error::ApiError;
+use crate::governance::compliance::escape_html;
 use crate::routes::Role;
+use crate::util::email::{check_address, EmailMessage};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -40,7 +40,7 @@ pub fn share_fingerprint(key: &[u8], window_start_ms: i64, ip: Option<std::net::
         Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     let ip = ip.map(|ip| ip.to_string()).unwrap_or_default();
     mac.update(format!("share\n{window_start_ms}\n{ip}").as_bytes());
-    crate::hex::encode(&mac.finalize().into_bytes()[..8])
+    crate::util::hex::encode(&mac.finalize().into_bytes()[..8])
 }
 
 /// Whether the `count`-th request of a window is over `limit`.

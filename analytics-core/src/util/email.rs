@@ -114,7 +114,7 @@ fn unsubscribe_mac(key: &[u8], site: &str, user_id: i64, kind: &str) -> Hmac<Sha
 
 /// The signature in an unsubscribe link for one recipient, site and kind of report.
 pub fn unsubscribe_signature(key: &[u8], site: &str, user_id: i64, kind: &str) -> String {
-    crate::hex::encode(
+    crate::util::hex::encode(
         &unsubscribe_mac(key, site, user_id, kind)
             .finalize()
             .into_bytes()[..16],
@@ -129,7 +129,7 @@ pub fn unsubscribe_valid(
     kind: &str,
     signature: &str,
 ) -> bool {
-    let Some(bytes) = crate::hex::decode(signature) else {
+    let Some(bytes) = crate::util::hex::decode(signature) else {
         return false;
     };
     bytes.len() == 16

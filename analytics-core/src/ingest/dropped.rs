@@ -74,7 +74,7 @@ mod tests {
 
     fn db() -> Connection {
         let db = Connection::open_in_memory().unwrap();
-        db.execute_batch(include_str!("../../migrations/0014_dropped_events.sql"))
+        db.execute_batch(include_str!("../../../migrations/0014_dropped_events.sql"))
             .unwrap();
         db
     }

@@ -1,6 +1,12 @@
 //! Calendar arithmetic and the stats limits. Periods in a site's time zone, their buckets and
 //! the time series live in `period.rs`.
 
+pub mod bot_stats;
+pub mod filter;
+pub mod period;
+pub mod query;
+pub mod rollup;
+
 pub const DAY_MS: i64 = 86_400_000;
 pub const HOUR_MS: i64 = 3_600_000;
 /// Longest range one stats query may ask for.
