@@ -35,7 +35,7 @@ build_collector() {
 
 build_dashboard() {
   local hash
-  hash="$(inputs_hash dashboard-leptos scripts/publish-dashboard.mjs scripts/assets.mjs scripts/build.sh)"
+  hash="$(inputs_hash dashboard-leptos api-types scripts/publish-dashboard.mjs scripts/assets.mjs scripts/build.sh)"
   up_to_date dashboard "$ROOT/dist/index.html" "$hash" && return 0
   log "building the dashboard (Leptos, split into the overview and lazily loaded screens)"
   compile_dashboard split "$ROOT/target/dashboard-build" || return 1
@@ -87,7 +87,7 @@ build_demo() {
 
 build_worker() {
   local hash
-  hash="$(inputs_hash edge-worker analytics-core ingest-limits)"
+  hash="$(inputs_hash edge-worker analytics-core api-types ingest-limits)"
   up_to_date worker "$ROOT/edge-worker/build/index.js" "$hash" && return 0
   log "building the Worker (worker-build --release)"
   (cd "$ROOT/edge-worker" && worker-build --release)

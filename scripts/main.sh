@@ -82,7 +82,7 @@ cmd_test() {
   log "size contracts: collector ≤ 6,144 B, dashboard wasm + JS ≤ 250 KB (gzip -9)"
   node "$ROOT/scripts/size-check.mjs"
   log "native tests (cargo test)"
-  cargo test --quiet -p analytics-core -p collector-wasm -p dashboard-leptos
+  cargo test --quiet -p api-types -p analytics-core -p collector-wasm -p dashboard-leptos
   log "collector tests in headless Chromium (wasm-bindgen-test)"
   cargo test -p collector-wasm --target wasm32-unknown-unknown --test browser
   log "end-to-end tests (wrangler dev + local D1 + headless Chromium)"
@@ -113,7 +113,7 @@ cmd_bench() {
 
 cmd_lint() {
   cargo fmt --all -- --check
-  cargo clippy --quiet -p ingest-limits -p analytics-core -p collector-wasm -p dashboard-leptos --all-targets -- -D warnings
+  cargo clippy --quiet -p ingest-limits -p api-types -p analytics-core -p collector-wasm -p dashboard-leptos --all-targets -- -D warnings
   cargo clippy --quiet -p edge-worker -p collector-wasm -p dashboard-leptos --target wasm32-unknown-unknown -- -D warnings
 }
 

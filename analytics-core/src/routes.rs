@@ -2,34 +2,7 @@
 //! place, before a handler runs; the OpenAPI file documents the same table (a test keeps them
 //! equal) and the end-to-end role walk calls every route with every role.
 
-use serde::Serialize;
-
-/// A member's role on a site, weakest first: each role may do what the ones before it may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Auditor,
-    Admin,
-    Owner,
-}
-
-pub const ROLES: [&str; 4] = ["viewer", "auditor", "admin", "owner"];
-
-impl Role {
-    pub fn parse(text: &str) -> Option<Role> {
-        Some(match text {
-            "viewer" => Role::Viewer,
-            "auditor" => Role::Auditor,
-            "admin" => Role::Admin,
-            "owner" => Role::Owner,
-            _ => return None,
-        })
-    }
-    pub fn as_str(self) -> &'static str {
-        ROLES[self as usize]
-    }
-}
+pub use api_types::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {

@@ -1,8 +1,10 @@
 //! D1 access: the few lookups routes need. The SQL text that matters for stats lives in
 //! `analytics_core::store::events`.
 
+use analytics_core::binds;
 use analytics_core::ingest::pipeline::SiteConfig;
-use analytics_core::store::events::SqlValue;
+use analytics_core::store::{Sql, SqlValue};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,10 +15,13 @@ pub fn d1(env: &Env) -> worker::Result<D1Database> {
     env.d1("DB")
 }
 
+/// The one place a bound value becomes a JS value. D1 takes numbers as JS numbers: an `i64`
+/// beyond 2^53 would lose digits, and none of Vigia's (milliseconds, counts, ids) comes near.
 pub fn to_js(value: &SqlValue) -> JsValue {
     match value {
         SqlValue::Int(i) => JsValue::from(*i as f64),
         SqlValue::Text(s) => JsValue::from(s.as_str()),
+        SqlValue::Null => JsValue::NULL,
     }
 }
 
@@ -29,29 +34,53 @@ pub fn statement(
     db.prepare(sql).bind(&bound)
 }
 
+/// A core statement, bound.
+pub fn prepare(db: &D1Database, sql: &Sql) -> worker::Result<D1PreparedStatement> {
+    statement(db, &sql.text, &sql.binds)
+}
+
+/// Runs a statement that returns no rows.
+pub async fn run(db: &D1Database, sql: &Sql) -> worker::Result<()> {
+    prepare(db, sql)?.run().await?;
+    Ok(())
+}
+
+/// Every row of a statement, read as the core's row type `T` (integers as `i64`, flags through
+/// `analytics_core::store::int_bool`: the same serde read the core's SQLite tests use).
+pub async fn all<T: DeserializeOwned>(db: &D1Database, sql: &Sql) -> worker::Result<Vec<T>> {
+    prepare(db, sql)?.all().await?.results()
+}
+
+/// The first row of a statement, if any.
+pub async fn first<T: DeserializeOwned>(db: &D1Database, sql: &Sql) -> worker::Result<Option<T>> {
+    prepare(db, sql)?.first(None).await
+}
+
 #[derive(Deserialize)]
 struct SiteRow {
     id: String,
     query_allow_list: String,
-    hash_routing: i64,
+    #[serde(deserialize_with = "analytics_core::store::int_bool")]
+    hash_routing: bool,
     hostnames: Option<String>,
 }
 
 pub async fn site_config(db: &D1Database, site_id: &str) -> worker::Result<Option<SiteConfig>> {
-    let row: Option<SiteRow> = db
-        .prepare(
+    let row: Option<SiteRow> = first(
+        db,
+        &Sql::new(
             "SELECT s.id, s.query_allow_list, s.hash_routing, \
              (SELECT group_concat(hostname, ',') FROM site_hostnames h WHERE h.site_id = s.id) AS hostnames \
              FROM sites s WHERE s.id = ?1",
-        )
-        .bind(&[site_id.into()])?
-        .first(None)
-        .await?;
+            binds![site_id],
+        ),
+    )
+    .await?;
     Ok(row.map(|r| SiteConfig {
         id: r.id,
         hostnames: split_list(r.hostnames.as_deref().unwrap_or("")),
         query_allow_list: split_list(&r.query_allow_list),
-        hash_routing: r.hash_routing != 0,
+        hash_routing: r.hash_routing,
     }))
 }
 
@@ -111,10 +140,16 @@ pub fn forget_site_config(site_id: &str) {
 }
 
 async fn read_salt(db: &D1Database, day: &str) -> worker::Result<Option<String>> {
-    db.prepare("SELECT salt FROM salts WHERE day = ?1")
-        .bind(&[day.into()])?
-        .first(Some("salt"))
-        .await
+    #[derive(Deserialize)]
+    struct Salt {
+        salt: String,
+    }
+    let row: Option<Salt> = first(
+        db,
+        &Sql::new("SELECT salt FROM salts WHERE day = ?1", binds![day]),
+    )
+    .await?;
+    Ok(row.map(|r| r.salt))
 }
 
 /// Today's salt, created on first use. `INSERT OR IGNORE` makes concurrent first uses (in
@@ -131,10 +166,8 @@ pub async fn daily_salt(
     let salt = match read_salt(db, day).await? {
         Some(salt) => salt,
         None => {
-            db.prepare("INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)")
-                .bind(&[day.into(), fresh()?.into()])?
-                .run()
-                .await?;
+            let insert = "INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)";
+            run(db, &Sql::new(insert, binds![day, fresh()?])).await?;
             read_salt(db, day)
                 .await?
                 .ok_or_else(|| worker::Error::RustError("salt vanished".into()))?
@@ -183,11 +216,12 @@ pub async fn site_summaries(
     db: &D1Database,
     only: Option<&str>,
 ) -> worker::Result<Vec<SiteSummary>> {
-    let statement = match only {
-        Some(id) => db
-            .prepare("SELECT id, name, timezone FROM sites WHERE id = ?1")
-            .bind(&[id.into()])?,
-        None => db.prepare("SELECT id, name, timezone FROM sites ORDER BY id"),
+    let sql = match only {
+        Some(id) => Sql::new(
+            "SELECT id, name, timezone FROM sites WHERE id = ?1",
+            binds![id],
+        ),
+        None => Sql::new("SELECT id, name, timezone FROM sites ORDER BY id", []),
     };
-    statement.all().await?.results()
+    all(db, &sql).await
 }

@@ -365,6 +365,7 @@ pub fn csv_line(a: &Activity) -> String {
         .map(|v| match v {
             SqlValue::Int(i) => i.to_string(),
             SqlValue::Text(t) => t.clone(),
+            SqlValue::Null => String::new(),
         })
         .collect::<Vec<_>>();
     crate::util::csv::line(std::iter::once(crate::util::csv::iso_time(a.ts)).chain(stored))

@@ -16,12 +16,7 @@ use crate::stats::filter::{
 use crate::stats::rollup::{BREAKDOWN_SQL, DIMENSIONS, TOTALS_SQL};
 use crate::store::events::SqlValue;
 
-/// A query's SQL text and its values, bound in order as `?1`, `?2`…
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sql {
-    pub text: String,
-    pub binds: Vec<SqlValue>,
-}
+pub use crate::store::Sql;
 
 /// What every stats query is about.
 #[derive(Debug, Clone, Copy)]

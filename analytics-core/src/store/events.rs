@@ -41,12 +41,7 @@ pub const EVENT_COLUMNS: [&str; 34] = [
     "bot_reason",
 ];
 
-/// A bound SQL value, independent of D1's and the Durable Object's own types.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlValue {
-    Int(i64),
-    Text(String),
-}
+pub use super::SqlValue;
 
 /// `INSERT OR IGNORE`: the id is the idempotency key, so a retried flush never duplicates.
 pub fn insert_event_sql() -> String {

@@ -5,30 +5,10 @@ use analytics_core::ingest::event::EnrichedEvent;
 use analytics_core::stats::period::HourRow;
 use analytics_core::stats::query::{hourly, Scope};
 use analytics_core::stats::rollup::{self, Delta, UPSERT_SQL};
-use analytics_core::store::events::{event_values, insert_event_sql, SqlValue};
+use analytics_core::store::events::{event_values, insert_event_sql};
 use rusqlite::{params_from_iter, Connection};
 
-pub fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
-    match v {
-        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
-        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
-    }
-}
-
-/// Applies every file of `migrations/`, in order.
-pub fn apply_migrations(db: &Connection) {
-    let dir = format!("{}/../migrations", env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|f| f.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
-    for file in files {
-        db.execute_batch(&std::fs::read_to_string(file).unwrap())
-            .unwrap();
-    }
-}
+pub use analytics_core::store::sqlite::{apply_migrations, value as to_sql};
 
 /// Stores raw events and rollup deltas the way a flush does (the caller owns the transaction).
 pub fn store(db: &Connection, site: &str, events: &[EnrichedEvent], deltas: &[Delta]) {
