@@ -169,6 +169,35 @@ macro_rules! api_types {
     )*};
 }
 
+/// Writes the [`FromJson`] reader of a type defined in the shared `api-types` crate (field name
+/// = JSON key): `from_json! { api_types::sites::Site { id, name, timezone, role } }`. The list
+/// is checked by the compiler — the reader builds the struct literal, so a field added, renamed
+/// or removed in `api-types` fails to compile here until this list follows.
+macro_rules! from_json {
+    ($( $ty:path { $( $field:ident ),* $(,)? } )*) => {$(
+        impl FromJson for $ty {
+            fn from_json(v: &JsValue) -> Self {
+                use $ty as Target;
+                Target { $( $field: FromJson::from_json(&field(v, stringify!($field))) ),* }
+            }
+        }
+    )*};
+}
+
+/// Reads a closed set (an `api-types` enum) from its wire name; an unknown name reads as the
+/// given fallback, as a newer server's new value must not break the screen.
+#[allow(unused_macros)]
+macro_rules! from_json_enum {
+    ($( $ty:path => $fallback:expr ),* $(,)?) => {$(
+        impl FromJson for $ty {
+            fn from_json(v: &JsValue) -> Self {
+                let text = v.as_string().unwrap_or_default();
+                <$ty>::parse(&text).unwrap_or($fallback)
+            }
+        }
+    )*};
+}
+
 fn parse<T: FromJson>(text: &str) -> Result<T, ApiFailure> {
     match JSON::parse(text) {
         Ok(v) => Ok(T::from_json(&v)),
@@ -257,19 +286,13 @@ pub async fn delete(path: &str) -> Result<(), ApiFailure> {
     request("DELETE", path, None).await
 }
 
-api_types! {
-#[derive(Debug, Clone, PartialEq)]
-pub struct SetupStatus {
-    pub needs_setup: bool,
-    pub logged_in: bool,
+pub use api_types::account::{Me, SetupStatus};
+from_json! {
+    api_types::account::SetupStatus { needs_setup, logged_in }
+    api_types::account::Me { id, email, is_admin }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Me {
-    pub id: i64,
-    pub email: String,
-    pub is_admin: bool,
-}
+api_types! {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
