@@ -3,12 +3,12 @@
 //! an account's owner about a password change or a new API token.
 
 use jiff::Timestamp;
-use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::governance::compliance::escape_html;
 use crate::routes::Role;
 use crate::util::email::{check_address, EmailMessage};
+use api_types::sites::Invited;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -58,67 +58,69 @@ pub fn clean_email(email: &str) -> Result<String, ApiError> {
 
 /// The one answer to `PUT /api/sites/{site}/members` from someone who is not an instance admin:
 /// the same whether an account has this email or not, so it tells nothing about who exists.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct InviteAnswer<'a> {
-    pub email: &'a str,
-    pub role: &'a str,
-    pub status: &'static str,
-    pub message: &'static str,
-}
-
-pub fn invite_answer<'a>(email: &'a str, role: Role) -> InviteAnswer<'a> {
-    InviteAnswer {
-        email,
-        role: role.as_str(),
-        status: "invited",
-        message: "invitation recorded: if this email has an account, its owner sees it in the dashboard and becomes a member on accepting",
+pub fn invite_answer(email: &str, role: Role) -> Invited {
+    Invited {
+        email: email.into(),
+        role,
+        status: "invited".into(),
+        message: "invitation recorded: if this email has an account, its owner sees it in the dashboard and becomes a member on accepting".into(),
     }
 }
 
-/// Creates or renews an invitation; the role is the latest one asked for. The count of the
-/// site's other pending invitations is checked in the same statement, so concurrent requests
-/// cannot pass the limit together: it answers the invitation's id, or no row when the site
-/// holds `limit` pending invitations already. Binds: site, email, role, inviter's user id,
-/// now, expiry, limit.
-pub const UPSERT_INVITE_SQL: &str = "INSERT INTO site_invites \
-     (site_id, email, role, invited_by, created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
-     WHERE (SELECT COUNT(*) FROM site_invites WHERE site_id = ?1 AND expires_at > ?5 \
-     AND email <> ?2) < ?7 \
-     ON CONFLICT (site_id, email) DO UPDATE SET role = excluded.role, \
-     invited_by = excluded.invited_by, created_at = excluded.created_at, \
-     expires_at = excluded.expires_at RETURNING id";
+/// A role named in a request.
+pub fn parse_role(text: &str) -> Result<Role, ApiError> {
+    Role::parse(text)
+        .ok_or_else(|| ApiError::bad_request("bad_role", "role is owner, admin, auditor or viewer"))
+}
 
-/// Creating a site: each statement of the batch (site, hostnames, then the owner's
-/// membership) is written only while the user owns fewer than `limit` sites. The batch runs
-/// as one transaction and the count changes only with its last statement, so the statements
-/// are all written or none, and concurrent creates cannot pass the limit together. Binds:
-/// id, name, time zone, query allow list, hash routing, now, user id, limit.
-pub const CREATE_SITE_SQL: &str = "INSERT INTO sites \
-     (id, name, timezone, query_allow_list, hash_routing, created_at) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT COUNT(*) FROM memberships \
-     WHERE user_id = ?7 AND role = 'owner') < ?8";
-/// Binds: site id, hostname, user id, limit.
-pub const CREATE_SITE_HOSTNAME_SQL: &str = "INSERT INTO site_hostnames (site_id, hostname) \
-     SELECT ?1, ?2 WHERE (SELECT COUNT(*) FROM memberships \
-     WHERE user_id = ?3 AND role = 'owner') < ?4";
-/// Binds: user id, site id, limit.
-pub const CREATE_SITE_OWNER_SQL: &str = "INSERT INTO memberships (user_id, site_id, role) \
-     SELECT ?1, ?2, 'owner' WHERE (SELECT COUNT(*) FROM memberships \
-     WHERE user_id = ?1 AND role = 'owner') < ?3";
+/// Who may set which role: only owners may make or unmake owners (`from` is the member's role
+/// now, `to` the one asked for; `None` for no membership).
+pub fn check_may_change(
+    caller: Role,
+    from: Option<Role>,
+    to: Option<Role>,
+) -> Result<(), ApiError> {
+    if (from == Some(Role::Owner) || to == Some(Role::Owner)) && caller < Role::Owner {
+        return Err(ApiError::forbidden(
+            "only an owner may add or change an owner",
+        ));
+    }
+    Ok(())
+}
 
-/// Sets a role, refusing (no row answered) to turn the site's last owner into anything else,
-/// in the same statement so two owners demoting each other cannot both succeed. Answers the
-/// user id when written. Binds: user id, site, role.
-pub const SET_MEMBER_ROLE_SQL: &str = "INSERT INTO memberships (user_id, site_id, role) \
-     VALUES (?1, ?2, ?3) ON CONFLICT (user_id, site_id) DO UPDATE SET role = excluded.role \
-     WHERE memberships.role <> 'owner' OR excluded.role = 'owner' \
-     OR (SELECT COUNT(*) FROM memberships WHERE site_id = ?2 AND role = 'owner') > 1 \
-     RETURNING user_id";
-/// Removes a member unless they are the site's last owner; answers the user id when removed.
-/// Binds: site, user id.
-pub const REMOVE_MEMBER_SQL: &str = "DELETE FROM memberships WHERE site_id = ?1 AND user_id = ?2 \
-     AND (role <> 'owner' OR (SELECT COUNT(*) FROM memberships WHERE site_id = ?1 \
-     AND role = 'owner') > 1) RETURNING user_id";
+/// A site keeps at least one owner: without one, only an instance admin could see or manage
+/// it, and its creator would have freed a place under the sites limit.
+pub fn last_owner() -> ApiError {
+    ApiError::new(
+        409,
+        "last_owner",
+        "this is the site's only owner: make someone else an owner first, or delete the site",
+    )
+}
+
+/// The site holds `MAX_PENDING_INVITES_PER_SITE` invitations already.
+pub fn too_many_invitations() -> ApiError {
+    ApiError::new(
+        409,
+        "too_many_invitations",
+        format!("this site has {MAX_PENDING_INVITES_PER_SITE} invitations waiting for an answer; wait until some are accepted or expire"),
+    )
+}
+
+/// How many sites a user may own: `configured` (`VIGIA_MAX_SITES_PER_USER`), or no bound for
+/// an instance admin.
+pub fn sites_limit(instance_admin: bool, configured: i64) -> Option<i64> {
+    (!instance_admin).then_some(configured)
+}
+
+/// The owner's sites limit was reached.
+pub fn too_many_sites(limit: i64) -> ApiError {
+    ApiError::new(
+        403,
+        "too_many_sites",
+        format!("an account may own at most {limit} sites and you own that many; delete one or ask an instance admin"),
+    )
+}
 
 /// A site id: 1-`MAX_SITE_ID_BYTES` letters, digits, '-', '_' or '.', and not only dots (a URL
 /// parser resolves `.` and `..` as path segments, so such a site could never be addressed).
@@ -157,26 +159,6 @@ pub fn is_hostname(h: &str) -> bool {
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
 }
-
-/// A user's pending invitations, matched by their account's email. Binds: email, now.
-pub const MY_INVITES_SQL: &str = "SELECT i.id, i.site_id AS site, s.name AS site_name, i.role, \
-     COALESCE(u.email, '') AS invited_by, i.expires_at FROM site_invites i \
-     JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.invited_by \
-     WHERE i.email = ?1 AND i.expires_at > ?2 ORDER BY i.id";
-
-/// One of a user's pending invitations. Binds: email, now, invitation id.
-pub const MY_INVITE_SQL: &str = "SELECT i.id, i.site_id AS site, s.name AS site_name, i.role, \
-     COALESCE(u.email, '') AS invited_by, i.expires_at FROM site_invites i \
-     JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.invited_by \
-     WHERE i.email = ?1 AND i.expires_at > ?2 AND i.id = ?3";
-
-/// Accepting: the membership (a role already held is replaced by the invited one) and the
-/// invitation's removal go in one batch. Binds: invitation id, user id, email, now.
-pub const ACCEPT_INVITE_SQL: &str = "INSERT INTO memberships (user_id, site_id, role) \
-     SELECT ?2, site_id, role FROM site_invites WHERE id = ?1 AND email = ?3 AND expires_at > ?4 \
-     ON CONFLICT (user_id, site_id) DO UPDATE SET role = excluded.role";
-/// Binds: invitation id, email.
-pub const DELETE_MY_INVITE_SQL: &str = "DELETE FROM site_invites WHERE id = ?1 AND email = ?2";
 
 /// What a mail to an account's owner is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +286,38 @@ mod tests {
         );
         assert_eq!(known["status"], "invited");
         assert!(known.get("user_id").is_none());
+    }
+
+    #[test]
+    fn only_owners_make_or_unmake_owners() {
+        use Role::*;
+        assert!(check_may_change(Admin, Some(Viewer), Some(Admin)).is_ok());
+        assert!(check_may_change(Admin, None, Some(Viewer)).is_ok());
+        assert!(check_may_change(Admin, Some(Viewer), None).is_ok());
+        for (from, to) in [
+            (Some(Owner), Some(Admin)),
+            (None, Some(Owner)),
+            (Some(Owner), None),
+        ] {
+            assert_eq!(check_may_change(Admin, from, to).unwrap_err().status, 403);
+            assert!(check_may_change(Owner, from, to).is_ok());
+        }
+        assert_eq!(parse_role("auditor").unwrap(), Auditor);
+        assert_eq!(parse_role("root").unwrap_err().error, "bad_role");
+        assert_eq!(parse_role("Owner").unwrap_err().error, "bad_role");
+    }
+
+    #[test]
+    fn limits_answer_their_own_codes() {
+        assert_eq!(sites_limit(true, 3), None);
+        assert_eq!(sites_limit(false, 3), Some(3));
+        let e = too_many_sites(3);
+        assert_eq!((e.status, e.error), (403, "too_many_sites"));
+        assert!(e.message.contains("at most 3 sites"));
+        let e = too_many_invitations();
+        assert_eq!((e.status, e.error), (409, "too_many_invitations"));
+        assert!(e.message.contains("50 invitations"));
+        assert_eq!(last_owner().error, "last_owner");
     }
 
     #[test]
