@@ -54,6 +54,11 @@ pub fn insert_user(email: &str, password_hash: &str, is_admin: bool, now_ms: i64
     )
 }
 
+/// The account with this email. Rows: [`IdRow`].
+pub fn user_by_email(email: &str) -> Sql {
+    Sql::new("SELECT id FROM users WHERE email = ?1", binds![email])
+}
+
 /// An invitation link (its token's hash) for an account without a password yet.
 pub fn insert_invite(token_hash: &str, user_id: i64, now_ms: i64, expires_at: i64) -> Sql {
     Sql::new(
@@ -230,6 +235,8 @@ mod tests {
             .unwrap()
             .id;
         assert!(first::<IdRow>(&db, &insert_user("A@example.com", "h", false, 6)).is_none());
+        assert_eq!(first::<IdRow>(&db, &user_by_email("a@example.com")).unwrap().id, id);
+        assert!(first::<IdRow>(&db, &user_by_email("c@example.com")).is_none());
         first::<IdRow>(&db, &insert_user("b@example.com", "h", false, 6)).unwrap();
         let listed: Vec<UserRow> = all(&db, &users());
         assert_eq!(listed.len(), 2);

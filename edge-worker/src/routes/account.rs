@@ -6,37 +6,22 @@ use analytics_core::accounts::auth::{
 };
 use analytics_core::accounts::login::{
     account_key, decide, retry_after_failure, throttle_address, Decision, Failures, FailuresRow,
-    ATTEMPT_COUNTS_SQL, FAILURE_MEMORY_MS, FORGET_ATTEMPT_SQL, RECORD_ATTEMPT_SQL,
 };
+use analytics_core::accounts::users::MAX_ACCOUNT_BODY_BYTES;
 use analytics_core::governance::audit::ip_fingerprint;
+use analytics_core::store::accounts::{self as sql, CountRow, Credentials, IdRow};
 use analytics_core::ApiError;
-use serde::Deserialize;
+use api_types::account::{LoggedIn, LoggedOut, LoginBody, Me, SetupBody, SetupDone, SetupStatus};
+use serde::Serialize;
 use worker::{Env, Request};
 
-use super::sites::check_site_id;
-use crate::db::d1;
+use super::sites::{batch, check_site_id, instance_admin};
+use crate::db::{self, d1};
 use crate::http::{
     error_response, header, json, now_ms, random_hex, read_json, Failure, RouteResult,
 };
 use crate::kdf;
 use crate::session::{current_user, Caller};
-
-/// Small bodies only on account routes.
-const MAX_ACCOUNT_BODY_BYTES: usize = 4 * 1024;
-
-#[derive(Deserialize)]
-struct SetupSite {
-    id: String,
-    name: String,
-    hostnames: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct SetupBody {
-    email: String,
-    password: String,
-    site: Option<SetupSite>,
-}
 
 /// The secret a first-run setup must carry (`Authorization: Bearer <token>`): a deployed
 /// instance is otherwise open to whoever finds it first. No secret configured means setup is
@@ -71,11 +56,6 @@ fn already_set_up() -> Failure {
     .into()
 }
 
-#[derive(Deserialize)]
-struct Created {
-    id: f64,
-}
-
 /// `POST /api/setup`: creates the first admin (and optionally a first site). Works only while
 /// there are no users, for exactly one request even when many arrive at once (the user is
 /// inserted by one conditional statement); answers 409 after that.
@@ -89,70 +69,32 @@ pub async fn setup(mut req: Request, env: &Env) -> RouteResult {
     }
     let db = d1(env)?;
     // Cheap early answer once set up (the conditional insert below is the real guard).
-    let users: Option<f64> = db
-        .prepare("SELECT COUNT(*) AS n FROM users")
-        .first(Some("n"))
-        .await?;
-    if users.unwrap_or(0.0) > 0.0 {
+    let users: Option<CountRow> = db::first(&db, &sql::count_users()).await?;
+    if users.is_some_and(|u| u.n > 0) {
         return Err(already_set_up());
     }
     let hash = kdf::hash(&body.password).await?;
-    let now = now_ms() as f64;
-    // One statement, so one request wins however many race: D1 runs statements one at a
-    // time, and this one inserts only while no user exists.
-    let created: Vec<Created> = db
-        .prepare(
-            "INSERT INTO users (email, password_hash, is_admin, created_at) \
-             SELECT ?1, ?2, 1, ?3 WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id",
-        )
-        .bind(&[body.email.trim().into(), hash.into(), now.into()])?
-        .all()
-        .await?
-        .results()?;
-    let Some(user) = created.first() else {
+    let now = now_ms();
+    // One statement, so one request wins however many race (`store::accounts`).
+    let created: Option<IdRow> =
+        db::first(&db, &sql::insert_first_admin(body.email.trim(), &hash, now)).await?;
+    let Some(user) = created else {
         return Err(already_set_up());
     };
     if let Some(site) = &body.site {
-        let mut statements = vec![
-            db.prepare("INSERT INTO sites (id, name, created_at) VALUES (?1, ?2, ?3)")
-                .bind(&[
-                    site.id.as_str().into(),
-                    site.name.as_str().into(),
-                    now.into(),
-                ])?,
-            // The first admin owns the first site as a member too (reports go to members).
-            db.prepare("INSERT INTO memberships (user_id, site_id, role) VALUES (?1, ?2, 'owner')")
-                .bind(&[user.id.into(), site.id.as_str().into()])?,
-        ];
-        for host in &site.hostnames {
-            statements.push(
-                db.prepare(
-                    "INSERT OR IGNORE INTO site_hostnames (site_id, hostname) VALUES (?1, ?2)",
-                )
-                .bind(&[
-                    site.id.as_str().into(),
-                    host.trim().to_ascii_lowercase().into(),
-                ])?,
-            );
-        }
-        db.batch(statements).await?;
+        batch(
+            &db,
+            &sql::setup_site(&site.id, &site.name, &site.hostnames, user.id, now),
+        )
+        .await?;
     }
     json(
         201,
-        &serde_json::json!({ "email": body.email.trim(), "site": body.site.map(|s| s.id) }),
+        &SetupDone {
+            email: body.email.trim().into(),
+            site: body.site.map(|s| s.id),
+        },
     )
-}
-
-#[derive(Deserialize)]
-struct LoginBody {
-    email: String,
-    password: String,
-}
-
-#[derive(Deserialize)]
-struct Credentials {
-    id: i64,
-    password_hash: String,
 }
 
 /// The account key and address fingerprint a login is counted under, both under the
@@ -193,20 +135,9 @@ pub async fn login(mut req: Request, env: &Env) -> RouteResult {
     // The attempt is recorded first and the counts read in the same transaction, so of N
     // concurrent requests each sees the ones recorded before it: no more passwords are
     // checked than the locks allow, however many arrive at once.
+    let [record, counts] = sql::record_attempt(now, &account, email, &address);
     let results = db
-        .batch(vec![
-            db.prepare(RECORD_ATTEMPT_SQL).bind(&[
-                (now as f64).into(),
-                account.as_str().into(),
-                email.into(),
-                address.as_str().into(),
-            ])?,
-            db.prepare(ATTEMPT_COUNTS_SQL).bind(&[
-                account.as_str().into(),
-                address.as_str().into(),
-                ((now - FAILURE_MEMORY_MS) as f64).into(),
-            ])?,
-        ])
+        .batch(vec![db::prepare(&db, &record)?, db::prepare(&db, &counts)?])
         .await?;
     let counts: FailuresRow = results
         .get(1)
@@ -223,11 +154,7 @@ pub async fn login(mut req: Request, env: &Env) -> RouteResult {
         db_forget(env, attempt).await?;
         return too_many_attempts(retry_after_s);
     }
-    let creds: Option<Credentials> = db
-        .prepare("SELECT id, password_hash FROM users WHERE email = ?1")
-        .bind(&[email.into()])?
-        .first(None)
-        .await?;
+    let creds: Option<Credentials> = db::first(&db, &sql::credentials(email)).await?;
     let ok = kdf::verify(
         &body.password,
         creds.as_ref().map(|c| c.password_hash.as_str()),
@@ -236,18 +163,24 @@ pub async fn login(mut req: Request, env: &Env) -> RouteResult {
     if let Some(creds) = creds.as_ref().filter(|_| ok) {
         if StoredHash::parse(&creds.password_hash).is_some_and(|h| h.needs_rehash()) {
             // Only if unchanged meanwhile (a password change wins).
-            db.prepare("UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3")
-                .bind(&[
-                    kdf::hash(&body.password).await?.into(),
-                    (creds.id as f64).into(),
-                    creds.password_hash.as_str().into(),
-                ])?
-                .run()
-                .await?;
+            let new_hash = kdf::hash(&body.password).await?;
+            db::run(
+                &db,
+                &sql::rehash_password(creds.id, &new_hash, &creds.password_hash),
+            )
+            .await?;
         }
         // A success is not a failure.
         db_forget(env, attempt).await?;
-        return start_session(&req, env, creds.id, serde_json::json!({ "email": email })).await;
+        return start_session(
+            &req,
+            env,
+            creds.id,
+            &LoggedIn {
+                email: email.into(),
+            },
+        )
+        .await;
     }
     // The attempt's row stays: it is this failure. The counts as they are now, with it.
     let with_this = |f: Failures| Failures {
@@ -267,12 +200,7 @@ pub async fn login(mut req: Request, env: &Env) -> RouteResult {
 
 /// Removes a login attempt's row (`login::FORGET_ATTEMPT_SQL`).
 async fn db_forget(env: &Env, attempt: i64) -> worker::Result<()> {
-    d1(env)?
-        .prepare(FORGET_ATTEMPT_SQL)
-        .bind(&[(attempt as f64).into()])?
-        .run()
-        .await?;
-    Ok(())
+    db::run(&d1(env)?, &sql::forget_attempt(attempt)).await
 }
 
 /// Opens a dashboard session for `user_id` and answers `body` with its cookie.
@@ -280,21 +208,16 @@ pub async fn start_session(
     req: &Request,
     env: &Env,
     user_id: i64,
-    body: serde_json::Value,
+    body: &impl Serialize,
 ) -> RouteResult {
     let token = random_hex::<32>()?;
     let now = now_ms();
-    d1(env)?
-        .prepare("INSERT INTO sessions_auth (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
-        .bind(&[
-            token_hash(&token).into(),
-            (user_id as f64).into(),
-            (now as f64).into(),
-            ((now + SESSION_TTL_MS) as f64).into(),
-        ])?
-        .run()
-        .await?;
-    let mut resp = json(200, &body)?;
+    db::run(
+        &d1(env)?,
+        &sql::insert_session(&token_hash(&token), user_id, now, now + SESSION_TTL_MS),
+    )
+    .await?;
+    let mut resp = json(200, body)?;
     resp.headers_mut().set(
         "Set-Cookie",
         &session_cookie(&token, SESSION_TTL_MS / 1000, is_https(req)?),
@@ -307,13 +230,9 @@ pub async fn logout(req: Request, env: &Env) -> RouteResult {
         .as_deref()
         .and_then(|c| analytics_core::accounts::auth::cookie_value(c, SESSION_COOKIE))
     {
-        d1(env)?
-            .prepare("DELETE FROM sessions_auth WHERE token_hash = ?1")
-            .bind(&[token_hash(token).into()])?
-            .run()
-            .await?;
+        db::run(&d1(env)?, &sql::delete_session(&token_hash(token))).await?;
     }
-    let mut resp = json(200, &serde_json::json!({ "logged_out": true }))?;
+    let mut resp = json(200, &LoggedOut { logged_out: true })?;
     resp.headers_mut()
         .set("Set-Cookie", &session_cookie("", 0, is_https(&req)?))?;
     Ok(resp)
@@ -323,20 +242,24 @@ pub fn me(c: &Caller) -> RouteResult {
     let user = c.user()?;
     json(
         200,
-        &serde_json::json!({ "id": user.id, "email": user.email, "is_admin": user.is_admin != 0 }),
+        &Me {
+            email: user.email.clone(),
+            id: user.id,
+            is_admin: instance_admin(user),
+        },
     )
 }
 
 /// `GET /api/setup`: whether setup is still open (the dashboard shows the form then).
 pub async fn setup_status(req: Request, env: &Env) -> RouteResult {
-    let users: Option<f64> = d1(env)?
-        .prepare("SELECT COUNT(*) AS n FROM users")
-        .first(Some("n"))
-        .await?;
+    let users: Option<CountRow> = db::first(&d1(env)?, &sql::count_users()).await?;
     let logged_in = current_user(&req, env).await?.is_some();
     json(
         200,
-        &serde_json::json!({ "needs_setup": users.unwrap_or(0.0) == 0.0, "logged_in": logged_in }),
+        &SetupStatus {
+            logged_in,
+            needs_setup: users.is_none_or(|u| u.n == 0),
+        },
     )
 }
 

@@ -1,37 +1,54 @@
 //! `GET /health`: is D1 answering, and is a buffer Durable Object answering.
 
+use analytics_core::store::accounts::{count_sites, CountRow};
+use api_types::account::{BufferAnswer, BufferStatus, Check, D1Answer, Health};
 use worker::{Env, Request};
 
-use crate::db::d1;
+use crate::db::{self, d1};
 use crate::http::{json, now_ms, RouteResult};
+
+/// A check from what a dependency answered, or its error.
+fn check<T>(answer: worker::Result<T>) -> Check<T> {
+    match answer {
+        Ok(a) => Check {
+            error: None,
+            ok: true,
+            answer: Some(a),
+        },
+        Err(e) => Check {
+            error: Some(e.to_string()),
+            ok: false,
+            answer: None,
+        },
+    }
+}
 
 pub async fn health(_req: Request, env: &Env) -> RouteResult {
     let started = now_ms();
-    let d1_check = match d1(env)?
-        .prepare("SELECT COUNT(*) AS n FROM sites")
-        .first::<f64>(Some("n"))
-        .await
-    {
-        Ok(n) => serde_json::json!({ "ok": true, "sites": n.unwrap_or(0.0) as i64 }),
-        Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }),
-    };
-    let buffer_check = match buffer_status(env).await {
-        Ok(status) => serde_json::json!({ "ok": true, "status": status }),
-        Err(e) => serde_json::json!({ "ok": false, "error": e.to_string() }),
-    };
-    let ok = d1_check["ok"] == true && buffer_check["ok"] == true;
+    let d1_check = check(d1_sites(env).await.map(|sites| D1Answer { sites }));
+    let buffer_check = check(
+        buffer_status(env)
+            .await
+            .map(|status| BufferAnswer { status }),
+    );
+    let ok = d1_check.ok && buffer_check.ok;
     json(
         if ok { 200 } else { 503 },
-        &serde_json::json!({
-            "ok": ok,
-            "d1": d1_check,
-            "buffer": buffer_check,
-            "took_ms": now_ms() - started,
-        }),
+        &Health {
+            buffer: buffer_check,
+            d1: d1_check,
+            ok,
+            took_ms: now_ms() - started,
+        },
     )
 }
 
-async fn buffer_status(env: &Env) -> worker::Result<serde_json::Value> {
+async fn d1_sites(env: &Env) -> worker::Result<i64> {
+    let row: Option<CountRow> = db::first(&d1(env)?, &count_sites()).await?;
+    Ok(row.map_or(0, |r| r.n))
+}
+
+async fn buffer_status(env: &Env) -> worker::Result<BufferStatus> {
     let stub = env
         .durable_object("BUFFER")?
         .id_from_name("__health")?
