@@ -156,6 +156,12 @@ pub fn body(fields: &[(&str, &str)]) -> String {
         .unwrap_or_default()
 }
 
+/// An `api-types` request body as JSON text. Only for the split-off screens: serde's
+/// serializer stays out of the overview's bundle.
+pub fn json_body(body: &impl Serialize) -> String {
+    serde_json::to_string(body).unwrap_or_default()
+}
+
 /// Declares the API's answer types with their [`FromJson`] readers (field name = JSON key).
 macro_rules! api_types {
     ($( $(#[$meta:meta])* pub struct $name:ident { $( $(#[$field_meta:meta])* pub $field:ident : $ty:ty ),* $(,)? } )*) => {$(
@@ -186,7 +192,6 @@ macro_rules! from_json {
 
 /// Reads a closed set (an `api-types` enum) from its wire name; an unknown name reads as the
 /// given fallback, as a newer server's new value must not break the screen.
-#[allow(unused_macros)]
 macro_rules! from_json_enum {
     ($( $ty:path => $fallback:expr ),* $(,)?) => {$(
         impl FromJson for $ty {
@@ -287,25 +292,34 @@ pub async fn delete(path: &str) -> Result<(), ApiFailure> {
 }
 
 pub use api_types::account::{Me, SetupStatus};
+pub use api_types::sites::{Members, MyInvitations, Share, ShareInfo, Site, SiteDetail, Sites};
+pub use api_types::users::{CreatedUser, NewToken, Tokens, Users};
+pub use api_types::Role;
 from_json! {
     api_types::account::SetupStatus { needs_setup, logged_in }
     api_types::account::Me { id, email, is_admin }
+    api_types::sites::Site { hash_routing, id, name, role, timezone }
+    api_types::sites::Sites { sites }
+    api_types::sites::ShareInfo { site }
+    api_types::sites::Share { enabled, url }
+    api_types::sites::SiteDetail { created_at, first_event_at, hash_routing, hostnames, id, name, query_allow_list, retention_days, role, share, snippet, timezone }
+    api_types::sites::Member { email, role, user_id }
+    api_types::sites::Invitation { email, expires_at, role }
+    api_types::sites::Members { invitations, members }
+    api_types::sites::MyInvitation { expires_at, id, invited_by, role, site, site_name }
+    api_types::sites::MyInvitations { invitations }
+    api_types::users::Token { created_at, expires_at, id, last_used_at, name, prefix, site }
+    api_types::users::Tokens { tokens }
+    api_types::users::NewToken { expires_at, id, name, prefix, site, token }
+    api_types::users::User { created_at, email, id, is_admin, sites }
+    api_types::users::Users { users }
+    api_types::users::CreatedUser { email, id, invite_expires_at, invite_url, is_admin }
 }
+from_json_enum! { api_types::Role => api_types::Role::Viewer }
 
 api_types! {
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Site {
-    pub id: String,
-    pub name: String,
-    pub timezone: String,
-    pub role: String,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sites {
-    pub sites: Vec<Site>,
-}
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Metrics {
@@ -432,26 +446,7 @@ pub struct FunnelStats {
     pub steps: Vec<FunnelStep>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Share {
-    pub enabled: bool,
-    pub url: Option<String>,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct SiteDetail {
-    pub id: String,
-    pub name: String,
-    pub timezone: String,
-    pub hostnames: Vec<String>,
-    pub query_allow_list: String,
-    pub retention_days: i64,
-    pub hash_routing: bool,
-    pub role: String,
-    pub snippet: String,
-    pub first_event_at: Option<i64>,
-    pub share: Share,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Goal {
@@ -465,81 +460,16 @@ pub struct Goals {
     pub goals: Vec<Goal>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Member {
-    pub user_id: i64,
-    pub email: String,
-    pub role: String,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Invitation {
-    pub email: String,
-    pub role: String,
-    pub expires_at: f64,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Members {
-    pub members: Vec<Member>,
-    /// Invitations not answered yet: a person joins only by accepting.
-    pub invitations: Vec<Invitation>,
-}
 
-/// An invitation to a site sent to the logged-in user's email.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MyInvitation {
-    pub id: i64,
-    pub site: String,
-    pub site_name: String,
-    pub role: String,
-    pub invited_by: String,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct MyInvitations {
-    pub invitations: Vec<MyInvitation>,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Token {
-    pub id: i64,
-    pub name: String,
-    pub prefix: String,
-    pub created_at: f64,
-    pub last_used_at: Option<f64>,
-    pub expires_at: f64,
-    /// The one site the token reads; none for every site its owner can read.
-    pub site: Option<String>,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tokens {
-    pub tokens: Vec<Token>,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewToken {
-    pub token: String,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct User {
-    pub id: i64,
-    pub email: String,
-    pub is_admin: bool,
-    pub sites: i64,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Users {
-    pub users: Vec<User>,
-}
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShareInfo {
-    pub site: Option<Site>,
-}
 }
 
 pub fn encode(text: &str) -> String {

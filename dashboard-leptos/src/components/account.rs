@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 
 use super::status_line;
-use crate::api::{self, MyInvitations, NewToken, Tokens, Users};
+use crate::api::{self, CreatedUser, MyInvitations, NewToken, Tokens, Users};
 use crate::format::moment;
+use api_types::users::{NewUser, PasswordChange, TokenBody};
 
 #[component]
 pub fn Account() -> impl IntoView {
@@ -45,7 +46,7 @@ fn Invitations() -> impl IntoView {
                     {i.invitations.into_iter().map(|inv| {
                         let accept = format!("/api/me/invitations/{}/accept", inv.id);
                         let decline = format!("/api/me/invitations/{}", inv.id);
-                        view! { <tr><td>{inv.site_name}<br/><span class="muted">{format!("{} as {}, from {}", inv.site, inv.role, inv.invited_by)}</span></td>
+                        view! { <tr><td>{inv.site_name}<br/><span class="muted">{format!("{} as {}, from {}", inv.site, inv.role.as_str(), inv.invited_by)}</span></td>
                             <td class="num"><button on:click=move |_| answer(accept.clone(), true)>"Accept"</button>" "
                             <button class="link" on:click=move |_| answer(decline.clone(), false)>"Decline"</button></td></tr> }
                     }).collect_view()}
@@ -63,8 +64,10 @@ fn Password() -> impl IntoView {
     let status = RwSignal::new(None);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body =
-            serde_json::json!({ "current": current.get_untracked(), "new": new.get_untracked() });
+        let body = api::json_body(&PasswordChange {
+            current: current.get_untracked(),
+            new: new.get_untracked(),
+        });
         leptos::task::spawn_local(async move {
             match api::post::<serde_json::Value>("/api/me/password", &body).await {
                 Ok(_) => {
@@ -105,12 +108,12 @@ fn ApiTokens() -> impl IntoView {
     let status = RwSignal::new(None);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut body = serde_json::json!({ "name": name.get_untracked(),
-            "expires_in_days": days.get_untracked().parse::<i64>().unwrap_or(90) });
         let scope = site.get_untracked();
-        if !scope.trim().is_empty() {
-            body["site"] = scope.trim().into();
-        }
+        let body = api::json_body(&TokenBody {
+            name: name.get_untracked(),
+            expires_in_days: Some(days.get_untracked().parse::<i64>().unwrap_or(90)),
+            site: Some(scope.trim().to_string()).filter(|s| !s.is_empty()),
+        });
         leptos::task::spawn_local(async move {
             match api::post::<NewToken>("/api/tokens", &body).await {
                 Ok(t) => {
@@ -134,10 +137,10 @@ fn ApiTokens() -> impl IntoView {
                 <tbody>
                     {move || tokens.get().and_then(Result::ok).map(|t| t.tokens.into_iter().map(|token| {
                         let id = token.id;
-                        let used = token.last_used_at.map(|t| format!("last used {}", moment(t as i64))).unwrap_or_else(|| "never used".into());
-                        let used = format!("{used} · expires {}{}", moment(token.expires_at as i64), token.site.map(|s| format!(" · {s} only")).unwrap_or_default());
+                        let used = token.last_used_at.map(|t| format!("last used {}", moment(t))).unwrap_or_else(|| "never used".into());
+                        let used = format!("{used} · expires {}{}", moment(token.expires_at), token.site.map(|s| format!(" · {s} only")).unwrap_or_default());
                         // When it was made and used goes under the name: four columns do not fit a phone.
-                        view! { <tr><td>{token.name}<br/><span class="muted">{format!("created {} · {used}", moment(token.created_at as i64))}</span></td><td><code>{token.prefix}"…"</code></td>
+                        view! { <tr><td>{token.name}<br/><span class="muted">{format!("created {} · {used}", moment(token.created_at))}</span></td><td><code>{token.prefix}"…"</code></td>
                             <td class="num"><button class="link" on:click=move |_| { leptos::task::spawn_local(async move {
                                 let _ = api::delete(&format!("/api/tokens/{id}")).await; reload.update(|n| *n += 1); }); }>"Revoke"</button></td></tr> }
                     }).collect_view())}
@@ -171,14 +174,15 @@ pub fn UsersAdmin() -> impl IntoView {
     let status = RwSignal::new(None);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut body = serde_json::json!({ "email": email.get_untracked(), "is_admin": admin.get_untracked() });
-        if !invite.get_untracked() {
-            body["password"] = password.get_untracked().into();
-        }
+        let body = api::json_body(&NewUser {
+            email: email.get_untracked(),
+            password: (!invite.get_untracked()).then(|| password.get_untracked()),
+            is_admin: admin.get_untracked(),
+        });
         leptos::task::spawn_local(async move {
-            match api::post::<serde_json::Value>("/api/users", &body).await {
+            match api::post::<CreatedUser>("/api/users", &body).await {
                 Ok(made) => {
-                    let link = made["invite_url"].as_str().map(String::from);
+                    let link = made.invite_url;
                     status.set(Some(Ok(if link.is_some() {
                         "Invitation created: send them this link (it works once, for 7 days)."
                             .into()

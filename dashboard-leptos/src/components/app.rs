@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::lazy::{Lazy, LazyScreen, ScreenProps};
 use super::login::Login;
 use super::overview::Overview;
-use crate::api::{self, Me, SetupStatus, ShareInfo, Sites};
+use crate::api::{self, Me, Role, SetupStatus, ShareInfo, Site, Sites};
 use crate::state::{Tab, View};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -95,24 +95,46 @@ pub fn App() -> impl IntoView {
                 }.into_any(),
                 Screen::Login => view! { <Login on_login=on_login/> }.into_any(),
                 Screen::Invited => {
-                    let props = ScreenProps { role: Signal::stored("viewer".into()), instance_admin: Signal::stored(false), on_login };
+                    let props = ScreenProps { role: Signal::stored(Role::Viewer), instance_admin: Signal::stored(false), on_login };
                     view! { <Lazy screen=LazyScreen::AcceptInvite props=props/> }.into_any()
                 }
                 Screen::Dashboard => view! { <Dashboard on_logout=on_logout/> }.into_any(),
                 Screen::Shared => view! {
                     <p class="notice">"A public, read-only view of this site's statistics."</p>
-                    <Overview role=Signal::stored("viewer".to_string()) read_only=true/>
+                    <Overview role=Signal::stored(Role::Viewer) read_only=true/>
                 }.into_any(),
             }}
         </main>
     }
 }
 
+/// The site list as fetched (`None` until it answers).
+type SiteList = Signal<Option<Result<Vec<Site>, String>>>;
+
+/// The logged-in dashboard: the toolbar, then the page the view names.
 #[component]
 fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
-    let version = expect_context::<SitesVersion>().0;
     let me = api::fetched::<Me>(|| "/api/me".into());
+    let sites = site_list(view);
+    let role = role_on_site(view, sites);
+    let is_admin =
+        Signal::derive(move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin));
+    let props = ScreenProps {
+        role,
+        instance_admin: is_admin,
+        on_login: Callback::new(|_| ()),
+    };
+    view! {
+        <Toolbar sites=sites role=role is_admin=is_admin me=me on_logout=on_logout/>
+        <Page sites=sites role=role me=me props=props/>
+    }
+}
+
+/// The sites the person can see, read again when the list changes (`SitesVersion`); the first
+/// is picked when the URL names none (or one that is gone).
+fn site_list(view: RwSignal<View>) -> SiteList {
+    let version = expect_context::<SitesVersion>().0;
     let fetched = api::fetched::<Sites>(move || {
         version.get();
         "/api/sites".into()
@@ -120,7 +142,6 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     // `fetched` keeps the last list until a refetch (after an edit) answers, so the page is
     // never unmounted for a moment.
     let sites = Signal::derive(move || fetched.get().map(|r| r.map(|l| l.sites)));
-    // Pick the first site when the URL names none (or one that is gone).
     Effect::new(move |_| {
         if let Some(Ok(list)) = sites.get() {
             let current = view.with_untracked(|v| v.site.clone());
@@ -133,39 +154,32 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             }
         }
     });
+    sites
+}
+
+/// The person's role on the selected site (a viewer until the list says otherwise).
+fn role_on_site(view: RwSignal<View>, sites: SiteList) -> Signal<Role> {
     let role = Memo::new(move |_| {
         let site = view.with(|v| v.site.clone());
         sites
             .get()
             .and_then(Result::ok)
             .and_then(|l| l.into_iter().find(|s| Some(&s.id) == site.as_ref()))
-            .map(|s| s.role)
-            .unwrap_or_else(|| "viewer".into())
+            .map_or(Role::Viewer, |s| s.role)
     });
-    let role: Signal<String> = Signal::from(role);
-    // Periods and filters never remount the page (its panels follow them).
-    // The page is keyed by its tab and, on the tabs that show one site, by that site: the site
-    // list settling must not remount Account or Users, and a site change does remount the
-    // site's pages (their data starts from the new site, never from an empty one).
-    let page = Memo::new(move |_| {
-        view.with(|v| {
-            (
-                v.tab,
-                if v.tab.per_site() {
-                    v.site.clone()
-                } else {
-                    None
-                },
-            )
-        })
-    });
-    let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
-    let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
-    let props = ScreenProps {
-        role,
-        instance_admin: Signal::derive(is_admin),
-        on_login: Callback::new(|_| ()),
-    };
+    Signal::from(role)
+}
+
+/// The site picker, "Add site", the navigation between pages, who is logged in and "Log out".
+#[component]
+fn Toolbar(
+    sites: SiteList,
+    role: Signal<Role>,
+    is_admin: Signal<bool>,
+    me: Signal<Option<Result<Me, String>>>,
+    on_logout: Callback<()>,
+) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
     let logout = move |_| {
         leptos::task::spawn_local(async move {
             let _ = api::post::<()>("/api/logout", &"{}").await;
@@ -188,7 +202,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             <button class="primary small" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"+ Add site"</button>
             // Navigation between pages (each in the URL), so the current one is aria-current.
             <div class="tabs">
-                {move || Tab::NAVIGATION.into_iter().filter(|t| t.offered(is_admin(), &role.get())).map(|tab| view! {
+                {move || Tab::NAVIGATION.into_iter().filter(|t| t.offered(is_admin.get(), role.get().as_str())).map(|tab| view! {
                     <button aria-current=move || view.with(|v| v.tab == tab).then_some("page")
                         on:click=move |_| view.update(|v| v.tab = tab)>{tab.label()}</button>
                 }).collect_view()}
@@ -196,40 +210,72 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             <span class="who muted">{move || me.get().and_then(Result::ok).map(|m| m.email)}</span>
             <button class="link" on:click=logout>"Log out"</button>
         </nav>
-        {move || {
-            let (tab, site) = page.get();
-            let lazy = LazyScreen::of(tab);
-            // A deep link to a screen the navigation does not offer this person says so (the
-            // Worker would refuse its requests anyway) instead of showing forms that fail.
-            let forbidden = || view! {
-                <section class="card narrow" role="alert" id="screen-forbidden">
-                    <h2>"Not available to you"</h2>
-                    <p>"This screen needs another role on this site, or an instance admin. Ask an owner of the site."</p>
+    }
+}
+
+/// The page the view names: the overview, a split-off screen, or what stands in for it (the
+/// site list loading, no sites yet, not available to this person).
+#[component]
+fn Page(
+    sites: SiteList,
+    role: Signal<Role>,
+    me: Signal<Option<Result<Me, String>>>,
+    props: ScreenProps,
+) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let is_admin = props.instance_admin;
+    // Periods and filters never remount the page (its panels follow them).
+    // The page is keyed by its tab and, on the tabs that show one site, by that site: the site
+    // list settling must not remount Account or Users, and a site change does remount the
+    // site's pages (their data starts from the new site, never from an empty one).
+    let page = Memo::new(move |_| {
+        view.with(|v| {
+            (
+                v.tab,
+                if v.tab.per_site() {
+                    v.site.clone()
+                } else {
+                    None
+                },
+            )
+        })
+    });
+    let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
+    move || {
+        let (tab, site) = page.get();
+        let lazy = LazyScreen::of(tab);
+        // A deep link to a screen the navigation does not offer this person says so (the
+        // Worker would refuse its requests anyway) instead of showing forms that fail.
+        let forbidden = || {
+            view! {
+            <section class="card narrow" role="alert" id="screen-forbidden">
+                <h2>"Not available to you"</h2>
+                <p>"This screen needs another role on this site, or an instance admin. Ask an owner of the site."</p>
+            </section>
+        }.into_any()
+        };
+        // Pages that show no site do not read the site list, so its arrival cannot remount them.
+        if let (false, Some(screen)) = (tab.per_site(), lazy) {
+            return match me.get() {
+                None => view! { <p class="muted loading" role="status">"Loading…"</p> }.into_any(),
+                Some(_) if !tab.offered(is_admin.get(), "") => forbidden(),
+                Some(_) => view! { <Lazy screen=screen props=props/> }.into_any(),
+            };
+        }
+        match (lazy, has_sites.get()) {
+            (_, Some(Err(e))) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            (_, None) => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
+            (_, Some(Ok(true))) if site.is_none() => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
+            (_, Some(Ok(false))) => view! {
+                <section class="card empty">
+                    <h2>"No sites yet"</h2>
+                    <p>"Add your first site to get its snippet, or accept an invitation under Account."</p>
+                    <button class="primary" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"Add a site"</button>
                 </section>
-            }.into_any();
-            // Pages that show no site do not read the site list, so its arrival cannot remount them.
-            if let (false, Some(screen)) = (tab.per_site(), lazy) {
-                return match me.get() {
-                    None => view! { <p class="muted loading" role="status">"Loading…"</p> }.into_any(),
-                    Some(_) if !tab.offered(is_admin(), "") => forbidden(),
-                    Some(_) => view! { <Lazy screen=screen props=props/> }.into_any(),
-                };
-            }
-            match (lazy, has_sites.get()) {
-                (_, Some(Err(e))) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                (_, None) => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
-                (_, Some(Ok(true))) if site.is_none() => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
-                (_, Some(Ok(false))) => view! {
-                    <section class="card empty">
-                        <h2>"No sites yet"</h2>
-                        <p>"Add your first site to get its snippet, or accept an invitation under Account."</p>
-                        <button class="primary" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"Add a site"</button>
-                    </section>
-                }.into_any(),
-                (Some(_), _) if !tab.offered(is_admin(), &role.get()) => forbidden(),
-                (Some(screen), _) => view! { <Lazy screen=screen props=props/> }.into_any(),
-                (None, _) => view! { <Overview role=role read_only=false/> }.into_any(),
-            }
-        }}
+            }.into_any(),
+            (Some(_), _) if !tab.offered(is_admin.get(), role.get().as_str()) => forbidden(),
+            (Some(screen), _) => view! { <Lazy screen=screen props=props/> }.into_any(),
+            (None, _) => view! { <Overview role=role read_only=false/> }.into_any(),
+        }
     }
 }

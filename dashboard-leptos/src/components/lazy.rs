@@ -28,7 +28,7 @@ impl From<wasm_split_helpers::SplitLoaderError> for LoadFailed {
 /// What a split-off screen is given by the shell.
 #[derive(Clone, Copy)]
 pub struct ScreenProps {
-    pub role: Signal<String>,
+    pub role: Signal<crate::api::Role>,
     pub instance_admin: Signal<bool>,
     pub on_login: Callback<()>,
 }

@@ -24,12 +24,11 @@ pub const PERIODS: [(&str, &str); 8] = [
 ];
 
 #[component]
-pub fn Overview(role: Signal<String>, read_only: bool) -> impl IntoView {
+pub fn Overview(role: Signal<crate::api::Role>, read_only: bool) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let query = Memo::new(move |_| view.with(|v| v.stats_query()));
     let data = api::fetched::<OverviewData>(move || format!("/api/stats/overview?{}", query.get()));
-    let can_export =
-        move || !read_only && matches!(role.get().as_str(), "auditor" | "admin" | "owner");
+    let can_export = move || !read_only && role.get() >= crate::api::Role::Auditor;
     view! {
         <PeriodBar/>
         <FilterChips/>

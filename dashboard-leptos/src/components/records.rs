@@ -268,7 +268,7 @@ pub fn Alerts() -> impl IntoView {
 
 /// The caller's report choice, a preview of any month's report, and what was sent.
 #[component]
-pub fn Reports(role: Signal<String>) -> impl IntoView {
+pub fn Reports(role: Signal<crate::api::Role>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let monthly = RwSignal::new(false);
     let weekly = RwSignal::new(false);
@@ -314,7 +314,7 @@ pub fn Reports(role: Signal<String>) -> impl IntoView {
             <label>"Preview a month "<input type="month" name="month" bind:value=month/></label>
             <iframe id="report-preview" title="Report preview" src=preview sandbox=""></iframe>
         </section>
-        <Show when=move || matches!(role.get().as_str(), "admin" | "owner")>
+        <Show when=move || { role.get() >= crate::api::Role::Admin }>
             <section class="card"><h2>"Sent"</h2>
                 <Records id="reports-sent" url=sent list="sent" columns=&[
                     ("at", "When", Kind::Time), ("email", "To", Kind::Text), ("kind", "Report", Kind::Text),

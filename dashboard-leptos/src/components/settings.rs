@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::app::SitesVersion;
 use super::status_line;
-use crate::api::{self, Funnels, Goals, Members, Share, SiteDetail, Step};
+use crate::api::{self, Funnels, Goals, Members, Role, Share, SiteDetail, Step};
 use crate::format::moment;
 use crate::state::{Tab, View};
+use api_types::sites::{MemberBody, ShareBody, SiteBody};
 
 fn site_path(view: RwSignal<View>, rest: &str) -> String {
     let site = view.with_untracked(|v| v.site.clone()).unwrap_or_default();
@@ -43,7 +44,12 @@ pub fn NewSite() -> impl IntoView {
     let status = RwSignal::new(None);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "name": name.get_untracked(), "hostnames": split_hosts(&hosts.get_untracked()), "timezone": tz.get_untracked() });
+        let body = api::json_body(&SiteBody {
+            name: Some(name.get_untracked()),
+            hostnames: Some(split_hosts(&hosts.get_untracked())),
+            timezone: Some(tz.get_untracked()),
+            ..Default::default()
+        });
         leptos::task::spawn_local(async move {
             match api::post::<serde_json::Value>("/api/sites", &body).await {
                 Ok(site) => {
@@ -100,7 +106,7 @@ fn ZoneList() -> impl IntoView {
 }
 
 #[component]
-pub fn Settings(role: Signal<String>) -> impl IntoView {
+pub fn Settings(role: Signal<Role>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let detail = LocalResource::new(move || {
         let path = view.with(|v| {
@@ -111,7 +117,7 @@ pub fn Settings(role: Signal<String>) -> impl IntoView {
         });
         async move { api::get::<SiteDetail>(&path).await }
     });
-    let manage = move || matches!(role.get().as_str(), "admin" | "owner");
+    let manage = move || role.get() >= Role::Admin;
     move || match detail.get() {
         None => view! { <p class="muted loading">"Loading settings…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
@@ -124,10 +130,10 @@ pub fn Settings(role: Signal<String>) -> impl IntoView {
                 <EditSite site=site.clone() hash=hash/>
                 <GoalsEditor/>
                 <FunnelsEditor/>
-                <MembersEditor owner=role.get() == "owner"/>
+                <MembersEditor owner=role.get() == Role::Owner/>
                 <PublicLink share=site.share.clone()/>
             })}
-            {(role.get() == "owner").then(|| view! { <DeleteSite id=site.id.clone()/> })}
+            {(role.get() == Role::Owner).then(|| view! { <DeleteSite id=site.id.clone()/> })}
             }
             .into_any()
         }
@@ -219,10 +225,15 @@ fn EditSite(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
     let status = RwSignal::new(None);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "name": name.get_untracked(), "hostnames": split_hosts(&hosts.get_untracked()),
-            "timezone": tz.get_untracked(), "query_allow_list": allow.get_untracked(),
-            "retention_days": retention.get_untracked().trim().parse::<i64>().unwrap_or(0),
-            "hash_routing": hash_on.get_untracked() });
+        let body = api::json_body(&SiteBody {
+            id: None,
+            name: Some(name.get_untracked()),
+            hostnames: Some(split_hosts(&hosts.get_untracked())),
+            timezone: Some(tz.get_untracked()),
+            query_allow_list: Some(allow.get_untracked()),
+            retention_days: Some(retention.get_untracked().trim().parse::<i64>().unwrap_or(0)),
+            hash_routing: Some(hash_on.get_untracked()),
+        });
         let path = site_path(view, "");
         leptos::task::spawn_local(async move {
             match api::send::<serde_json::Value>("PATCH", &path, &body).await {
@@ -385,12 +396,14 @@ fn MembersEditor(owner: bool) -> impl IntoView {
         site_path(view, "/members")
     });
     let email = RwSignal::new(String::new());
-    let role = RwSignal::new("viewer".to_string());
+    let role = RwSignal::new(Role::Viewer);
     let status = RwSignal::new(None);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body =
-            serde_json::json!({ "email": email.get_untracked(), "role": role.get_untracked() });
+        let body = api::json_body(&MemberBody {
+            email: email.get_untracked(),
+            role: role.get_untracked().as_str().into(),
+        });
         let path = site_path(view, "/members");
         leptos::task::spawn_local(async move {
             match api::send::<serde_json::Value>("PUT", &path, &body).await {
@@ -416,19 +429,19 @@ fn MembersEditor(owner: bool) -> impl IntoView {
                 <tbody>
                     {move || members.get().and_then(Result::ok).map(|m| m.members.into_iter().map(|member| {
                         let path = site_path(view, &format!("/members/{}", member.user_id));
-                        view! { <tr><td>{member.email}</td><td>{member.role}</td>
+                        view! { <tr><td>{member.email}</td><td>{member.role.as_str()}</td>
                             <td class="num"><button class="link" on:click=move |_| { let path = path.clone(); leptos::task::spawn_local(async move {
                                 if let Err(e) = api::delete(&path).await { status.set(Some(Err(e.message))); }
                                 reload.update(|n| *n += 1); }); }>"Remove"</button></td></tr> }
                     }).collect_view())}
                     {move || members.get().and_then(Result::ok).map(|m| m.invitations.into_iter().map(|i| view! {
-                        <tr class="invited"><td>{i.email}</td><td>{i.role}</td><td class="num muted">"invited"</td></tr>
+                        <tr class="invited"><td>{i.email}</td><td>{i.role.as_str()}</td><td class="num muted">"invited"</td></tr>
                     }).collect_view())}
                 </tbody>
             </table>
             <form class="inline-form" on:submit=add>
                 <input type="email" required aria-label="Email" placeholder="colleague@example.com" prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
-                <select aria-label="Role" on:change=move |ev| role.set(event_target_value(&ev))>
+                <select aria-label="Role" on:change=move |ev| role.set(Role::parse(&event_target_value(&ev)).unwrap_or(Role::Viewer))>
                     <option value="viewer">"Viewer"</option><option value="auditor">"Auditor"</option><option value="admin">"Admin"</option>
                     {owner.then(|| view! { <option value="owner">"Owner"</option> })}
                 </select>
@@ -447,8 +460,7 @@ fn PublicLink(share: Share) -> impl IntoView {
         let enabled = !state.get_untracked().enabled;
         let path = site_path(view, "/share");
         leptos::task::spawn_local(async move {
-            if let Ok(s) =
-                api::post::<Share>(&path, &serde_json::json!({ "enabled": enabled })).await
+            if let Ok(s) = api::post::<Share>(&path, &api::json_body(&ShareBody { enabled })).await
             {
                 state.set(s);
             }
