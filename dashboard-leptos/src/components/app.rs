@@ -95,13 +95,13 @@ pub fn App() -> impl IntoView {
                 }.into_any(),
                 Screen::Login => view! { <Login on_login=on_login/> }.into_any(),
                 Screen::Invited => {
-                    let props = ScreenProps { role: Signal::stored(Role::Viewer), instance_admin: Signal::stored(false), on_login };
+                    let props = ScreenProps { role: Memo::new(|_| Role::Viewer), instance_admin: Signal::stored(false), on_login };
                     view! { <Lazy screen=LazyScreen::AcceptInvite props=props/> }.into_any()
                 }
                 Screen::Dashboard => view! { <Dashboard on_logout=on_logout/> }.into_any(),
                 Screen::Shared => view! {
                     <p class="notice">"A public, read-only view of this site's statistics."</p>
-                    <Overview role=Signal::stored(Role::Viewer) read_only=true/>
+                    <Overview role=Memo::new(|_| Role::Viewer) read_only=true/>
                 }.into_any(),
             }}
         </main>
@@ -126,8 +126,8 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
         on_login: Callback::new(|_| ()),
     };
     view! {
-        <Toolbar sites=sites role=role is_admin=is_admin me=me on_logout=on_logout/>
-        <Page sites=sites role=role me=me props=props/>
+        {toolbar(sites, role, is_admin, me, on_logout)}
+        {page(sites, role, me, props)}
     }
 }
 
@@ -158,27 +158,27 @@ fn site_list(view: RwSignal<View>) -> SiteList {
 }
 
 /// The person's role on the selected site (a viewer until the list says otherwise).
-fn role_on_site(view: RwSignal<View>, sites: SiteList) -> Signal<Role> {
-    let role = Memo::new(move |_| {
+fn role_on_site(view: RwSignal<View>, sites: SiteList) -> Memo<Role> {
+    Memo::new(move |_| {
         let site = view.with(|v| v.site.clone());
         sites
             .get()
             .and_then(Result::ok)
             .and_then(|l| l.into_iter().find(|s| Some(&s.id) == site.as_ref()))
             .map_or(Role::Viewer, |s| s.role)
-    });
-    Signal::from(role)
+    })
 }
 
 /// The site picker, "Add site", the navigation between pages, who is logged in and "Log out".
-#[component]
-fn Toolbar(
+/// (Plain functions answering an `AnyView` rather than components: the overview's bundle
+/// carries no props builders and no render code for a new view type.)
+fn toolbar(
     sites: SiteList,
-    role: Signal<Role>,
+    role: Memo<Role>,
     is_admin: Signal<bool>,
     me: Signal<Option<Result<Me, String>>>,
     on_logout: Callback<()>,
-) -> impl IntoView {
+) -> AnyView {
     let view = expect_context::<RwSignal<View>>();
     let logout = move |_| {
         leptos::task::spawn_local(async move {
@@ -211,17 +211,17 @@ fn Toolbar(
             <button class="link" on:click=logout>"Log out"</button>
         </nav>
     }
+    .into_any()
 }
 
 /// The page the view names: the overview, a split-off screen, or what stands in for it (the
 /// site list loading, no sites yet, not available to this person).
-#[component]
-fn Page(
+fn page(
     sites: SiteList,
-    role: Signal<Role>,
+    role: Memo<Role>,
     me: Signal<Option<Result<Me, String>>>,
     props: ScreenProps,
-) -> impl IntoView {
+) -> AnyView {
     let view = expect_context::<RwSignal<View>>();
     let is_admin = props.instance_admin;
     // Periods and filters never remount the page (its panels follow them).
@@ -241,7 +241,7 @@ fn Page(
         })
     });
     let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
-    move || {
+    (move || {
         let (tab, site) = page.get();
         let lazy = LazyScreen::of(tab);
         // A deep link to a screen the navigation does not offer this person says so (the
@@ -277,5 +277,6 @@ fn Page(
             (Some(screen), _) => view! { <Lazy screen=screen props=props/> }.into_any(),
             (None, _) => view! { <Overview role=role read_only=false/> }.into_any(),
         }
-    }
+    })
+    .into_any()
 }

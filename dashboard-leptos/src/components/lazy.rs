@@ -28,7 +28,8 @@ impl From<wasm_split_helpers::SplitLoaderError> for LoadFailed {
 /// What a split-off screen is given by the shell.
 #[derive(Clone, Copy)]
 pub struct ScreenProps {
-    pub role: Signal<crate::api::Role>,
+    /// A memo, not a `Signal`: no signal plumbing for one more type in the overview's bundle.
+    pub role: Memo<crate::api::Role>,
     pub instance_admin: Signal<bool>,
     pub on_login: Callback<()>,
 }
@@ -62,9 +63,9 @@ macro_rules! screens {
 }
 
 screens! {
-    Settings => settings |p| view! { <Settings role=p.role/> };
+    Settings => settings |p| view! { <Settings role=p.role.into()/> };
     NewSite => new_site |p| view! { <NewSite/> };
-    Reports => reports |p| view! { <Reports role=p.role/> };
+    Reports => reports |p| view! { <Reports role=p.role.into()/> };
     Activity => activity |p| view! { <Activity/> };
     Alerts => alerts |p| view! { <Alerts/> };
     Bots => bots |p| view! { <Bots/> };

@@ -24,7 +24,7 @@ pub const PERIODS: [(&str, &str); 8] = [
 ];
 
 #[component]
-pub fn Overview(role: Signal<crate::api::Role>, read_only: bool) -> impl IntoView {
+pub fn Overview(role: Memo<crate::api::Role>, read_only: bool) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let query = Memo::new(move |_| view.with(|v| v.stats_query()));
     let data = api::fetched::<OverviewData>(move || format!("/api/stats/overview?{}", query.get()));
