@@ -111,23 +111,103 @@ pub fn App() -> impl IntoView {
 /// The site list as fetched (`None` until it answers).
 type SiteList = Signal<Option<Result<Vec<Site>, String>>>;
 
-/// The logged-in dashboard: the toolbar, then the page the view names.
+/// The logged-in dashboard: the toolbar (site picker, navigation, logout), then the page the
+/// view names. Its state comes from `site_list` and `role_on_site`; the view stays one
+/// `view!`: split into functions it costs the overview's bundle ~2 KB of render code.
 #[component]
 fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
     let me = api::fetched::<Me>(|| "/api/me".into());
     let sites = site_list(view);
     let role = role_on_site(view, sites);
-    let is_admin =
-        Signal::derive(move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin));
+    // Periods and filters never remount the page (its panels follow them).
+    // The page is keyed by its tab and, on the tabs that show one site, by that site: the site
+    // list settling must not remount Account or Users, and a site change does remount the
+    // site's pages (their data starts from the new site, never from an empty one).
+    let page = Memo::new(move |_| {
+        view.with(|v| {
+            (
+                v.tab,
+                if v.tab.per_site() {
+                    v.site.clone()
+                } else {
+                    None
+                },
+            )
+        })
+    });
+    let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
+    let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
     let props = ScreenProps {
         role,
-        instance_admin: is_admin,
+        instance_admin: Signal::derive(is_admin),
         on_login: Callback::new(|_| ()),
     };
+    let logout = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = api::post::<()>("/api/logout", &"{}").await;
+            on_logout.run(());
+        });
+    };
     view! {
-        {toolbar(sites, role, is_admin, me, on_logout)}
-        {page(sites, role, me, props)}
+        <nav class="toolbar" aria-label="Dashboard">
+            <label class="site-picker">"Site "
+                <select on:change=move |ev| {
+                    let id = event_target_value(&ev);
+                    view.update(|v| { v.site = Some(id); v.filters.clear(); if v.tab == Tab::NewSite { v.tab = Tab::Overview; } });
+                }>
+                    {move || sites.get().and_then(Result::ok).map(|list| list.into_iter().map(|s| {
+                        let selected = view.with(|v| v.site.as_deref() == Some(s.id.as_str()));
+                        view! { <option value=s.id.clone() selected=selected>{s.name}</option> }
+                    }).collect_view())}
+                </select>
+            </label>
+            <button class="primary small" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"+ Add site"</button>
+            // Navigation between pages (each in the URL), so the current one is aria-current.
+            <div class="tabs">
+                {move || Tab::NAVIGATION.into_iter().filter(|t| t.offered(is_admin(), role.get().as_str())).map(|tab| view! {
+                    <button aria-current=move || view.with(|v| v.tab == tab).then_some("page")
+                        on:click=move |_| view.update(|v| v.tab = tab)>{tab.label()}</button>
+                }).collect_view()}
+            </div>
+            <span class="who muted">{move || me.get().and_then(Result::ok).map(|m| m.email)}</span>
+            <button class="link" on:click=logout>"Log out"</button>
+        </nav>
+        {move || {
+            let (tab, site) = page.get();
+            let lazy = LazyScreen::of(tab);
+            // A deep link to a screen the navigation does not offer this person says so (the
+            // Worker would refuse its requests anyway) instead of showing forms that fail.
+            let forbidden = || view! {
+                <section class="card narrow" role="alert" id="screen-forbidden">
+                    <h2>"Not available to you"</h2>
+                    <p>"This screen needs another role on this site, or an instance admin. Ask an owner of the site."</p>
+                </section>
+            }.into_any();
+            // Pages that show no site do not read the site list, so its arrival cannot remount them.
+            if let (false, Some(screen)) = (tab.per_site(), lazy) {
+                return match me.get() {
+                    None => view! { <p class="muted loading" role="status">"Loading…"</p> }.into_any(),
+                    Some(_) if !tab.offered(is_admin(), "") => forbidden(),
+                    Some(_) => view! { <Lazy screen=screen props=props/> }.into_any(),
+                };
+            }
+            match (lazy, has_sites.get()) {
+                (_, Some(Err(e))) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                (_, None) => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
+                (_, Some(Ok(true))) if site.is_none() => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
+                (_, Some(Ok(false))) => view! {
+                    <section class="card empty">
+                        <h2>"No sites yet"</h2>
+                        <p>"Add your first site to get its snippet, or accept an invitation under Account."</p>
+                        <button class="primary" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"Add a site"</button>
+                    </section>
+                }.into_any(),
+                (Some(_), _) if !tab.offered(is_admin(), role.get().as_str()) => forbidden(),
+                (Some(screen), _) => view! { <Lazy screen=screen props=props/> }.into_any(),
+                (None, _) => view! { <Overview role=role read_only=false/> }.into_any(),
+            }
+        }}
     }
 }
 
@@ -167,116 +247,4 @@ fn role_on_site(view: RwSignal<View>, sites: SiteList) -> Memo<Role> {
             .and_then(|l| l.into_iter().find(|s| Some(&s.id) == site.as_ref()))
             .map_or(Role::Viewer, |s| s.role)
     })
-}
-
-/// The site picker, "Add site", the navigation between pages, who is logged in and "Log out".
-/// (Plain functions answering an `AnyView` rather than components: the overview's bundle
-/// carries no props builders and no render code for a new view type.)
-fn toolbar(
-    sites: SiteList,
-    role: Memo<Role>,
-    is_admin: Signal<bool>,
-    me: Signal<Option<Result<Me, String>>>,
-    on_logout: Callback<()>,
-) -> AnyView {
-    let view = expect_context::<RwSignal<View>>();
-    let logout = move |_| {
-        leptos::task::spawn_local(async move {
-            let _ = api::post::<()>("/api/logout", &"{}").await;
-            on_logout.run(());
-        });
-    };
-    view! {
-        <nav class="toolbar" aria-label="Dashboard">
-            <label class="site-picker">"Site "
-                <select on:change=move |ev| {
-                    let id = event_target_value(&ev);
-                    view.update(|v| { v.site = Some(id); v.filters.clear(); if v.tab == Tab::NewSite { v.tab = Tab::Overview; } });
-                }>
-                    {move || sites.get().and_then(Result::ok).map(|list| list.into_iter().map(|s| {
-                        let selected = view.with(|v| v.site.as_deref() == Some(s.id.as_str()));
-                        view! { <option value=s.id.clone() selected=selected>{s.name}</option> }
-                    }).collect_view())}
-                </select>
-            </label>
-            <button class="primary small" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"+ Add site"</button>
-            // Navigation between pages (each in the URL), so the current one is aria-current.
-            <div class="tabs">
-                {move || Tab::NAVIGATION.into_iter().filter(|t| t.offered(is_admin.get(), role.get().as_str())).map(|tab| view! {
-                    <button aria-current=move || view.with(|v| v.tab == tab).then_some("page")
-                        on:click=move |_| view.update(|v| v.tab = tab)>{tab.label()}</button>
-                }).collect_view()}
-            </div>
-            <span class="who muted">{move || me.get().and_then(Result::ok).map(|m| m.email)}</span>
-            <button class="link" on:click=logout>"Log out"</button>
-        </nav>
-    }
-    .into_any()
-}
-
-/// The page the view names: the overview, a split-off screen, or what stands in for it (the
-/// site list loading, no sites yet, not available to this person).
-fn page(
-    sites: SiteList,
-    role: Memo<Role>,
-    me: Signal<Option<Result<Me, String>>>,
-    props: ScreenProps,
-) -> AnyView {
-    let view = expect_context::<RwSignal<View>>();
-    let is_admin = props.instance_admin;
-    // Periods and filters never remount the page (its panels follow them).
-    // The page is keyed by its tab and, on the tabs that show one site, by that site: the site
-    // list settling must not remount Account or Users, and a site change does remount the
-    // site's pages (their data starts from the new site, never from an empty one).
-    let page = Memo::new(move |_| {
-        view.with(|v| {
-            (
-                v.tab,
-                if v.tab.per_site() {
-                    v.site.clone()
-                } else {
-                    None
-                },
-            )
-        })
-    });
-    let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
-    (move || {
-        let (tab, site) = page.get();
-        let lazy = LazyScreen::of(tab);
-        // A deep link to a screen the navigation does not offer this person says so (the
-        // Worker would refuse its requests anyway) instead of showing forms that fail.
-        let forbidden = || {
-            view! {
-            <section class="card narrow" role="alert" id="screen-forbidden">
-                <h2>"Not available to you"</h2>
-                <p>"This screen needs another role on this site, or an instance admin. Ask an owner of the site."</p>
-            </section>
-        }.into_any()
-        };
-        // Pages that show no site do not read the site list, so its arrival cannot remount them.
-        if let (false, Some(screen)) = (tab.per_site(), lazy) {
-            return match me.get() {
-                None => view! { <p class="muted loading" role="status">"Loading…"</p> }.into_any(),
-                Some(_) if !tab.offered(is_admin.get(), "") => forbidden(),
-                Some(_) => view! { <Lazy screen=screen props=props/> }.into_any(),
-            };
-        }
-        match (lazy, has_sites.get()) {
-            (_, Some(Err(e))) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-            (_, None) => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
-            (_, Some(Ok(true))) if site.is_none() => view! { <p class="muted loading">"Loading sites…"</p> }.into_any(),
-            (_, Some(Ok(false))) => view! {
-                <section class="card empty">
-                    <h2>"No sites yet"</h2>
-                    <p>"Add your first site to get its snippet, or accept an invitation under Account."</p>
-                    <button class="primary" on:click=move |_| view.update(|v| v.tab = Tab::NewSite)>"Add a site"</button>
-                </section>
-            }.into_any(),
-            (Some(_), _) if !tab.offered(is_admin.get(), role.get().as_str()) => forbidden(),
-            (Some(screen), _) => view! { <Lazy screen=screen props=props/> }.into_any(),
-            (None, _) => view! { <Overview role=role read_only=false/> }.into_any(),
-        }
-    })
-    .into_any()
 }
