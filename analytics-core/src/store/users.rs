@@ -211,6 +211,23 @@ mod tests {
         .id
     }
 
+    /// An account without admin rights, with this password hash; its id.
+    fn account(db: &Connection, hash: &str) -> i64 {
+        first::<IdRow>(db, &insert_user("a@example.com", hash, false, 0))
+            .unwrap()
+            .id
+    }
+
+    fn session(db: &Connection, user_id: i64, token_hash: &str) {
+        run(
+            db,
+            &Sql::new(
+                "INSERT INTO sessions_auth (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, 0, 9)",
+                binds![token_hash, user_id],
+            ),
+        );
+    }
+
     fn token(db: &Connection, user_id: i64, name: &str, expires_at: i64) -> i64 {
         first::<IdRow>(
             db,
@@ -235,7 +252,12 @@ mod tests {
             .unwrap()
             .id;
         assert!(first::<IdRow>(&db, &insert_user("A@example.com", "h", false, 6)).is_none());
-        assert_eq!(first::<IdRow>(&db, &user_by_email("a@example.com")).unwrap().id, id);
+        assert_eq!(
+            first::<IdRow>(&db, &user_by_email("a@example.com"))
+                .unwrap()
+                .id,
+            id
+        );
         assert!(first::<IdRow>(&db, &user_by_email("c@example.com")).is_none());
         first::<IdRow>(&db, &insert_user("b@example.com", "h", false, 6)).unwrap();
         let listed: Vec<UserRow> = all(&db, &users());
@@ -248,9 +270,7 @@ mod tests {
     #[test]
     fn an_invitation_link_works_once_and_sets_the_password() {
         let db = migrated();
-        let id = first::<IdRow>(&db, &insert_user("a@example.com", "none", false, 0))
-            .unwrap()
-            .id;
+        let id = account(&db, "none");
         run(&db, &insert_invite("th", id, 0, 100));
         assert!(
             first::<UserIdRow>(&db, &invited_user("th", 100)).is_none(),
@@ -272,16 +292,8 @@ mod tests {
     #[test]
     fn a_deleted_user_takes_their_sessions_and_tokens() {
         let db = migrated();
-        let id = first::<IdRow>(&db, &insert_user("a@example.com", "h", false, 0))
-            .unwrap()
-            .id;
-        run(
-            &db,
-            &Sql::new(
-                "INSERT INTO sessions_auth (token_hash, user_id, created_at, expires_at) VALUES ('s', ?1, 0, 9)",
-                binds![id],
-            ),
-        );
+        let id = account(&db, "h");
+        session(&db, id, "s");
         token(&db, id, "t", 9);
         assert_eq!(run(&db, &delete_user(id)), 1);
         assert_eq!(run(&db, &delete_user(id)), 0);
@@ -294,17 +306,9 @@ mod tests {
     #[test]
     fn a_password_change_ends_other_sessions_and_revokes_tokens() {
         let db = migrated();
-        let id = first::<IdRow>(&db, &insert_user("a@example.com", "old", false, 0))
-            .unwrap()
-            .id;
+        let id = account(&db, "old");
         for t in ["mine", "other"] {
-            run(
-                &db,
-                &Sql::new(
-                    "INSERT INTO sessions_auth (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, 0, 9)",
-                    binds![t, id],
-                ),
-            );
+            session(&db, id, t);
         }
         token(&db, id, "t", 9);
         for sql in change_password(id, "new", "mine") {
@@ -325,9 +329,7 @@ mod tests {
     #[test]
     fn tokens_are_listed_without_expired_ones_and_revoked_by_their_owner_only() {
         let db = migrated();
-        let id = first::<IdRow>(&db, &insert_user("a@example.com", "h", false, 0))
-            .unwrap()
-            .id;
+        let id = account(&db, "h");
         let live = token(&db, id, "live", 1_000);
         token(&db, id, "old", 10);
         run(&db, &delete_expired_tokens(id, 10));
