@@ -9,24 +9,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  startWorker, startSite, createAdmin, sessionCookie, launchBrowser, eventually, snippet, ROOT,
+  startWorker, startSite, startStack, stopStack, createAdmin, sessionCookie, launchBrowser, eventually, snippet, ROOT,
 } from "./harness.mjs";
 import { publish } from "../../scripts/publish-collector.mjs";
 
 let worker, site, browser, admin;
 
-before(async () => {
-  worker = await startWorker();
-  admin = await createAdmin(worker.base);
-  site = await startSite(worker);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.stop();
-  await worker?.stop();
-});
+before(async () => ({ worker, admin, site, browser } = await startStack({ site: true, browser: true })));
+after(() => stopStack({ worker, site, browser }));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ready = (page) => page.waitForFunction(() => window.vigia && window.vigia.ready === true);
