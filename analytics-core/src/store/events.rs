@@ -52,11 +52,6 @@ pub fn insert_event_sql() -> String {
     )
 }
 
-/// The statement that stores `e` (see [`insert_event_sql`]).
-pub fn insert_event(e: &EnrichedEvent) -> super::Sql {
-    super::Sql::new(insert_event_sql(), event_values(e))
-}
-
 pub fn event_values(e: &EnrichedEvent) -> Vec<SqlValue> {
     use SqlValue::{Int, Text};
     let t = |s: &str| Text(s.to_string());
