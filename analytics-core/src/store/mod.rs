@@ -7,7 +7,9 @@
 //! flags are `bool` through [`int_bool`]. The Worker's `db` module and the tests' runner
 //! ([`sqlite`], feature `sqlite`, for tests and benches) are the only places that turn these into a driver's own types.
 
+pub mod buffer;
 pub mod events;
+pub mod ingest;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
 
