@@ -40,6 +40,21 @@ pub struct SiteId {
     pub id: String,
 }
 
+/// A window's count of public-link requests from one address fingerprint.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ShareRequests {
+    pub requests: i64,
+}
+
+/// Counts one public-link request (`ShareRequests`: the window's count so far, this one
+/// included). `fingerprint` is `accounts::membership::share_fingerprint`.
+pub fn count_share_request(window_start_ms: i64, fingerprint: &str) -> Sql {
+    Sql::new(
+        crate::accounts::membership::COUNT_SHARE_REQUEST_SQL,
+        binds![window_start_ms, fingerprint],
+    )
+}
+
 /// A role as stored (`owner`, `admin`, `auditor`, `viewer`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct RoleRow {
@@ -162,6 +177,9 @@ mod tests {
         assert_eq!(role(&ana, "blog"), None);
         assert_eq!(role(&root, "blog").as_deref(), Some("owner"));
         assert_eq!(role(&root, "gone"), None);
+        let counted = |win| first::<ShareRequests>(&db, &count_share_request(win, "fp")).unwrap();
+        assert_eq!((counted(60_000).requests, counted(60_000).requests), (1, 2));
+        assert_eq!(counted(120_000).requests, 1);
         let site: SiteId = first(&db, &share_site("tok")).unwrap();
         assert_eq!(site.id, "shop");
         assert_eq!(first::<SiteId>(&db, &share_site("nope")), None);
