@@ -120,6 +120,8 @@ pub enum Schema {
     Json(&'static str),
     /// A repeatable text parameter (`f=a&f=b`).
     Repeated,
+    /// One of the dimensions a breakdown reads (`stats::rollup::DIMENSIONS` but `total`).
+    Dimensions,
 }
 
 /// A query parameter a route reads (path parameters come from the path).
@@ -291,31 +293,6 @@ use Access::*;
 use AuditAction as A;
 use Role::*;
 
-/// The dimensions a breakdown reads; all but `bots` filter too.
-const DIMENSIONS: &[&str] = &[
-    "page",
-    "exit_page",
-    "entry_page",
-    "source",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "country",
-    "region",
-    "city",
-    "browser",
-    "os",
-    "device",
-    "event",
-    "prop",
-    "outbound",
-    "download",
-    "bots",
-];
-
 /// The site and period every stats and export route reads.
 const STATS_QUERY: &[Param] = &[
     required("site", "Site id", Schema::Text),
@@ -324,7 +301,7 @@ const STATS_QUERY: &[Param] = &[
     TO,
     param(
         "f",
-        // `{dimensions}`: the filter dimensions, filled in by the API description.
+        // `{dimensions}`: `stats::filter::filter_dimensions`, filled in by the API description.
         "Filter `dimension:value`, repeatable (at most 10); filters select visits and combine \
          with AND. Dimensions: {dimensions}. A prop filter's value is event, key and value \
          separated by U+001F; the event is a custom event's name, or `pageview` for page \
@@ -336,16 +313,7 @@ const PERIOD: Param = param(
     "period",
     "today, yesterday, 7d, 30d (default), month (to date), last_month, 12mo, custom (with \
      from/to). Computed in the site's time zone.",
-    Schema::OneOf(&[
-        "today",
-        "yesterday",
-        "7d",
-        "30d",
-        "month",
-        "last_month",
-        "12mo",
-        "custom",
-    ]),
+    Schema::OneOf(&crate::stats::period::PRESETS),
 );
 const FROM: Param = param(
     "from",
@@ -374,16 +342,17 @@ const ACTIVITY_SEARCH_QUERY: &[Param] = &[
         Schema::OneOf(&["json", "csv"]),
     ),
 ];
-const AUDIT_QUERY: &[Param] = &[
-    param("before", "Entries older than this id", Schema::Integer),
-    param("limit", "Entries, 1-200 (default 50)", Schema::Integer),
-];
-const ALERTS_QUERY: &[Param] = &[
-    param("before", "Alerts older than this id", Schema::Integer),
-    param("limit", "Alerts, 1-200 (default 50)", Schema::Integer),
-];
+/// Paging by id: what `before` counts and how many `limit` allows.
+const fn paged(before: &'static str, limit: &'static str) -> [Param; 2] {
+    [
+        param("before", before, Schema::Integer),
+        param("limit", limit, Schema::Integer),
+    ]
+}
+const AUDIT_QUERY: &[Param] = &paged("Entries older than this id", "Entries, 1-200 (default 50)");
+const ALERTS_QUERY: &[Param] = &paged("Alerts older than this id", "Alerts, 1-200 (default 50)");
 const BREAKDOWN_QUERY: &[Param] = &[
-    required("dimension", "The dimension", Schema::OneOf(DIMENSIONS)),
+    required("dimension", "The dimension", Schema::Dimensions),
     param(
         "limit",
         "Rows, 1-100 (default 10)",

@@ -4,9 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    share_may_call, token_may_call, Access, Body, Param, Route, Schema, DIMENSIONS, ROUTES,
-};
+use super::{share_may_call, token_may_call, Access, Body, Param, Route, Schema, ROUTES};
+use crate::stats::{filter::filter_dimensions, rollup::DIMENSIONS};
 
 const INFO_DESCRIPTION: &str = "Privacy-first analytics at the edge. Every route lists who may \
 call it in `x-vigia-access`: public, user (logged in), instance_admin, or site:<role> where roles \
@@ -159,12 +158,7 @@ fn parameters(route: &Route) -> Vec<Value> {
 }
 
 fn query_param(p: &Param) -> Value {
-    let filterable = DIMENSIONS
-        .iter()
-        .filter(|d| **d != "bots")
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ");
+    let filterable = filter_dimensions().collect::<Vec<_>>().join(", ");
     let description = p.description.replace("{dimensions}", &filterable);
     let schema = match p.schema {
         Schema::Text => json!({ "type": "string" }),
@@ -172,6 +166,10 @@ fn query_param(p: &Param) -> Value {
         Schema::Date => json!({ "type": "string", "format": "date" }),
         Schema::OneOf(words) => json!({ "type": "string", "enum": words }),
         Schema::Json(text) => parsed(text),
+        Schema::Dimensions => {
+            let readable: Vec<&str> = DIMENSIONS.into_iter().filter(|d| *d != "total").collect();
+            json!({ "type": "string", "enum": readable })
+        }
         Schema::Repeated => {
             return json!({
                 "name": p.name, "in": "query", "description": description,
