@@ -7,9 +7,12 @@
 //! flags are `bool` through [`int_bool`]. The Worker's `db` module and the tests' runner
 //! ([`sqlite`], feature `sqlite`, for tests and benches) are the only places that turn these into a driver's own types.
 
+pub mod audit;
 pub mod buffer;
 pub mod events;
 pub mod ingest;
+pub mod keys;
+pub mod sessions;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
 
