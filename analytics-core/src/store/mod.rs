@@ -7,6 +7,7 @@
 //! flags are `bool` through [`int_bool`]. The Worker's `db` module and the tests' runner
 //! ([`sqlite`], feature `sqlite`, for tests and benches) are the only places that turn these into a driver's own types.
 
+pub mod activity;
 pub mod events;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
