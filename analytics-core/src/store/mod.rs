@@ -9,6 +9,7 @@
 
 pub mod activity;
 pub mod events;
+pub mod reports;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
 
