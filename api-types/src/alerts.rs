@@ -60,6 +60,12 @@ impl AlertRule {
     }
 }
 
+impl std::fmt::Display for AlertRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One alert: a rule's count for a subject within a window (`alerts` row), and what the rule
 /// means to the person reading it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

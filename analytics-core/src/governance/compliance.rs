@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::stats::DAY_MS;
+use crate::store::retention::{ComplianceCounts, Deletion};
 
 pub const DEFAULT_RETENTION_DAYS: i64 = 395;
 pub const MIN_RETENTION_DAYS: i64 = 30;
@@ -166,6 +167,43 @@ pub struct Figures {
     pub purged_total: i64,
     /// Deletions recorded in the audit log: (when, who, what).
     pub deletions: Vec<(i64, String, String)>,
+}
+
+impl Figures {
+    /// The report's figures from what `store::retention` reads: the site's counts and the
+    /// deletions its audit log holds (each named by its action and, when it has one, target).
+    pub fn from_rows(
+        site_id: &str,
+        generated_at: i64,
+        counts: ComplianceCounts,
+        deletions: Vec<Deletion>,
+    ) -> Figures {
+        Figures {
+            site_id: site_id.to_string(),
+            site_name: counts.name,
+            generated_at,
+            retention_days: counts.retention_days,
+            raw_events: counts.raw_events,
+            oldest_event_at: counts.oldest_event_at,
+            rollup_rows: counts.rollup_rows,
+            audit_entries: counts.audit_entries,
+            activity_records: counts.activity_records,
+            last_purge_at: counts.last_purge_at,
+            last_purge_deleted: counts.last_purge_deleted,
+            purged_total: counts.purged_total,
+            deletions: deletions
+                .into_iter()
+                .map(|d| {
+                    let what = if d.target.is_empty() {
+                        d.action
+                    } else {
+                        format!("{} ({})", d.action, d.target)
+                    };
+                    (d.at, d.actor_email, what)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Text safe to put in HTML.
@@ -417,5 +455,50 @@ mod tests {
         assert!(csv.starts_with("section,item,value\r\n"));
         assert!(csv.contains("retention,raw events kept for (days),395\r\n"));
         assert!(csv.contains("never stored,IP addresses,"));
+    }
+
+    #[test]
+    fn figures_name_each_deletion_by_action_and_target() {
+        let counts = ComplianceCounts {
+            name: "Shop".into(),
+            retention_days: 30,
+            purged_total: 9,
+            ..ComplianceCounts::default()
+        };
+        let deletion = |action: &str, target: &str| Deletion {
+            at: 5,
+            actor_email: "o@x.test".into(),
+            action: action.into(),
+            target: target.into(),
+        };
+        let f = Figures::from_rows(
+            "shop",
+            7,
+            counts,
+            vec![
+                deletion("goal_delete", "3"),
+                deletion("activity_user_delete", ""),
+            ],
+        );
+        assert_eq!(
+            (
+                f.site_name.as_str(),
+                f.retention_days,
+                f.purged_total,
+                f.generated_at
+            ),
+            ("Shop", 30, 9, 7)
+        );
+        assert_eq!(
+            f.deletions,
+            [
+                (5, "o@x.test".to_string(), "goal_delete (3)".to_string()),
+                (
+                    5,
+                    "o@x.test".to_string(),
+                    "activity_user_delete".to_string()
+                )
+            ]
+        );
     }
 }

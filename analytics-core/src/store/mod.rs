@@ -8,8 +8,10 @@
 //! ([`sqlite`], feature `sqlite`, for tests and benches) are the only places that turn these into a driver's own types.
 
 pub mod activity;
+pub mod alerts;
 pub mod events;
 pub mod reports;
+pub mod retention;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
 
