@@ -153,21 +153,8 @@ impl Rules {
     }
 
     fn check(&self) -> Result<(), String> {
-        for (name, t) in [
-            (AlertRule::FailedLoginsPerIp, self.failed_logins_per_ip),
-            (AlertRule::FailedLoginsPerUser, self.failed_logins_per_user),
-            (AlertRule::BotBurst, self.bot_burst),
-            (AlertRule::RateLimited, self.rate_limited),
-            (AlertRule::BulkDownloads, self.bulk_downloads),
-            (
-                AlertRule::VigiaFailedLoginsPerAccount,
-                self.vigia_failed_logins_per_account,
-            ),
-            (
-                AlertRule::VigiaFailedLoginsPerAddress,
-                self.vigia_failed_logins_per_address,
-            ),
-        ] {
+        let counting = AlertRule::SITE.into_iter().chain(AlertRule::INSTANCE);
+        for (name, t) in counting.filter_map(|r| Some((r, self.threshold(r)?))) {
             if t.count < 1 || !(1..=120).contains(&t.minutes) {
                 return Err(format!("{name} needs count ≥ 1 and minutes from 1 to 120"));
             }
@@ -197,89 +184,55 @@ impl Rules {
     /// One query per counting rule, each answering `CheckRow`s that crossed its threshold.
     pub fn checks(&self, site: &str, now_ms: i64) -> Vec<Check> {
         let since = now_ms - LOOKBACK_MS;
-        let failed = "(type = 'login_failed' OR (type = 'login' AND outcome <> 'success'))";
-        let counted = |rule: AlertRule, t: Threshold, source: String| Check {
-            rule,
-            window_ms: t.minutes * 60_000,
-            threshold: t.count,
-            sql: format!(
-                "SELECT subject, CAST(ts / ?3 AS INTEGER) * ?3 AS window_start, SUM(n) AS count, \
-                 0 AS total, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM ({source}) \
-                 GROUP BY subject, window_start HAVING SUM(n) >= ?4"
-            ),
+        let mut checks: Vec<Check> = [
+            AlertRule::FailedLoginsPerIp,
+            AlertRule::FailedLoginsPerUser,
+            AlertRule::BotBurst,
+            AlertRule::RateLimited,
+            AlertRule::BulkDownloads,
+        ]
+        .into_iter()
+        .filter_map(|rule| Some(counted(rule, self.threshold(rule)?, site, since)))
+        .collect();
+        checks.push(self.error_rate_check(site, since));
+        checks
+    }
+
+    /// The threshold of a counting rule (none for the rules that do not count in windows).
+    fn threshold(&self, rule: AlertRule) -> Option<Threshold> {
+        Some(match rule {
+            AlertRule::FailedLoginsPerIp => self.failed_logins_per_ip,
+            AlertRule::FailedLoginsPerUser => self.failed_logins_per_user,
+            AlertRule::BotBurst => self.bot_burst,
+            AlertRule::RateLimited => self.rate_limited,
+            AlertRule::BulkDownloads => self.bulk_downloads,
+            AlertRule::VigiaFailedLoginsPerAccount => self.vigia_failed_logins_per_account,
+            AlertRule::VigiaFailedLoginsPerAddress => self.vigia_failed_logins_per_address,
+            AlertRule::ErrorRate | AlertRule::OutsideHours => return None,
+        })
+    }
+
+    /// Hours whose share of errors is above the limit, with enough records to mean something.
+    fn error_rate_check(&self, site: &str, since: i64) -> Check {
+        let e = self.error_rate;
+        Check {
+            rule: AlertRule::ErrorRate,
+            window_ms: HOUR_MS,
+            threshold: e.min_records,
+            sql: "SELECT '' AS subject, CAST(ts / 3600000 AS INTEGER) * 3600000 AS window_start, \
+                  SUM(outcome = 'error' OR status_code >= 500) AS count, COUNT(*) AS total, \
+                  MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM activity \
+                  WHERE site_id = ?1 AND ts >= ?2 GROUP BY window_start \
+                  HAVING COUNT(*) >= ?3 AND SUM(outcome = 'error' OR status_code >= 500) * 1000 > ?4 * COUNT(*)"
+                .into(),
             binds: vec![
                 SqlValue::Text(site.into()),
                 SqlValue::Int(since),
-                SqlValue::Int(t.minutes * 60_000),
-                SqlValue::Int(t.count),
+                SqlValue::Int(e.min_records),
+                // Per mille, so the bind stays an integer.
+                SqlValue::Int((e.percent * 10.0).round() as i64),
             ],
-        };
-        let activity = |subject: &str, condition: &str| {
-            format!(
-                "SELECT {subject} AS subject, ts, 1 AS n FROM activity \
-                 WHERE site_id = ?1 AND ts >= ?2 AND {condition}"
-            )
-        };
-        let e = self.error_rate;
-        vec![
-            counted(
-                AlertRule::FailedLoginsPerIp,
-                self.failed_logins_per_ip,
-                activity("ip_hash", &format!("{failed} AND ip_hash <> ''")),
-            ),
-            counted(
-                AlertRule::FailedLoginsPerUser,
-                self.failed_logins_per_user,
-                activity("user_id", &format!("{failed} AND user_id <> ''")),
-            ),
-            counted(
-                AlertRule::BotBurst,
-                self.bot_burst,
-                "SELECT '' AS subject, ts, 1 AS n FROM events WHERE site_id = ?1 AND ts >= ?2 AND bot = 1"
-                    .into(),
-            ),
-            counted(
-                AlertRule::RateLimited,
-                self.rate_limited,
-                format!(
-                    "SELECT '' AS subject, win AS ts, refused AS n FROM rate_limited \
-                     WHERE site_id = ?1 AND win >= ?2 UNION ALL {}",
-                    activity("''", "status_code = 429")
-                ),
-            ),
-            counted(
-                AlertRule::BulkDownloads,
-                self.bulk_downloads,
-                format!(
-                    "{} UNION ALL SELECT 'Vigia user ' || actor_email AS subject, at AS ts, count AS n \
-                     FROM audit_log WHERE site_key = (SELECT site_key FROM sites WHERE id = ?1) \
-                     AND at >= ?2 AND action LIKE 'export%' \
-                     AND outcome BETWEEN 200 AND 299",
-                    activity(
-                        "'user ' || user_id",
-                        "type IN ('file_download', 'export') AND user_id <> ''"
-                    )
-                ),
-            ),
-            Check {
-                rule: AlertRule::ErrorRate,
-                window_ms: HOUR_MS,
-                threshold: e.min_records,
-                sql: "SELECT '' AS subject, CAST(ts / 3600000 AS INTEGER) * 3600000 AS window_start, \
-                      SUM(outcome = 'error' OR status_code >= 500) AS count, COUNT(*) AS total, \
-                      MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM activity \
-                      WHERE site_id = ?1 AND ts >= ?2 GROUP BY window_start \
-                      HAVING COUNT(*) >= ?3 AND SUM(outcome = 'error' OR status_code >= 500) * 1000 > ?4 * COUNT(*)"
-                    .into(),
-                binds: vec![
-                    SqlValue::Text(site.into()),
-                    SqlValue::Int(since),
-                    SqlValue::Int(e.min_records),
-                    // Per mille, so the bind stays an integer.
-                    SqlValue::Int((e.percent * 10.0).round() as i64),
-                ],
-            },
-        ]
+        }
     }
 
     /// The instance-wide checks over Vigia's own failed logins.
@@ -325,6 +278,72 @@ impl Rules {
             a.detail = format!("{} record(s), first at {local} local time", a.count);
         }
         out
+    }
+}
+
+/// A counting rule's check: the rows (subject, ts, n) of its source summed per subject and
+/// fixed window, kept when they reach the threshold.
+fn counted(rule: AlertRule, t: Threshold, site: &str, since: i64) -> Check {
+    let source = counted_source(rule);
+    Check {
+        rule,
+        window_ms: t.minutes * 60_000,
+        threshold: t.count,
+        sql: format!(
+            "SELECT subject, CAST(ts / ?3 AS INTEGER) * ?3 AS window_start, SUM(n) AS count, \
+             0 AS total, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM ({source}) \
+             GROUP BY subject, window_start HAVING SUM(n) >= ?4"
+        ),
+        binds: vec![
+            SqlValue::Text(site.into()),
+            SqlValue::Int(since),
+            SqlValue::Int(t.minutes * 60_000),
+            SqlValue::Int(t.count),
+        ],
+    }
+}
+
+/// What a counting rule counts, as rows (subject, ts, n) of site `?1` since `?2`.
+fn counted_source(rule: AlertRule) -> String {
+    let failed = "(type = 'login_failed' OR (type = 'login' AND outcome <> 'success'))";
+    let activity = |subject: &str, condition: &str| {
+        format!(
+            "SELECT {subject} AS subject, ts, 1 AS n FROM activity \
+             WHERE site_id = ?1 AND ts >= ?2 AND {condition}"
+        )
+    };
+    match rule {
+        AlertRule::FailedLoginsPerIp => {
+            activity("ip_hash", &format!("{failed} AND ip_hash <> ''"))
+        }
+        AlertRule::FailedLoginsPerUser => {
+            activity("user_id", &format!("{failed} AND user_id <> ''"))
+        }
+        AlertRule::BotBurst => {
+            "SELECT '' AS subject, ts, 1 AS n FROM events WHERE site_id = ?1 AND ts >= ?2 AND bot = 1"
+                .into()
+        }
+        AlertRule::RateLimited => format!(
+            "SELECT '' AS subject, win AS ts, refused AS n FROM rate_limited \
+             WHERE site_id = ?1 AND win >= ?2 UNION ALL {}",
+            activity("''", "status_code = 429")
+        ),
+        AlertRule::BulkDownloads => format!(
+            "{} UNION ALL SELECT 'Vigia user ' || actor_email AS subject, at AS ts, count AS n \
+             FROM audit_log WHERE site_key = (SELECT site_key FROM sites WHERE id = ?1) \
+             AND at >= ?2 AND action LIKE 'export%' \
+             AND outcome BETWEEN 200 AND 299",
+            activity(
+                "'user ' || user_id",
+                "type IN ('file_download', 'export') AND user_id <> ''"
+            )
+        ),
+        // Not counted per site in windows: the error rate is a share, outside hours reads
+        // each record, and the instance rules count Vigia's own logins.
+        AlertRule::ErrorRate
+        | AlertRule::OutsideHours
+        | AlertRule::VigiaFailedLoginsPerAccount
+        | AlertRule::VigiaFailedLoginsPerAddress => String::new(),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::components::overview::PeriodBar;
 use crate::components::status_line;
 use crate::format::moment;
 use crate::state::View;
+use wasm_bindgen::JsValue;
 
 /// How a column shows its value.
 #[derive(Clone, Copy, PartialEq)]
@@ -39,7 +40,7 @@ pub enum Cell {
 }
 
 /// A row of a table: its value under each column key (the key is the API's field name).
-pub trait Row: Clone + Send + Sync + 'static {
+pub trait Row {
     fn cell(&self, key: &str) -> Cell;
 
     fn text(&self, key: &str) -> String {
@@ -51,7 +52,7 @@ pub trait Row: Clone + Send + Sync + 'static {
 }
 
 /// An answer a table lists: its rows, and the cursor of the page after (`before=`) if any.
-pub trait Page: FromJson + 'static {
+pub trait Page: FromJson {
     type Row: Row;
     /// `list` names the rows of a free-form answer; a typed page knows its own.
     fn split(self, list: &str) -> (Vec<Self::Row>, Option<String>);
@@ -231,22 +232,59 @@ fn show(row: &impl Row, key: &str, kind: Kind) -> String {
     }
 }
 
-/// A table of the rows `url` answers (re-read when it changes); "Older" appends the page
-/// after `next_before`. `trail` receives (entity type, id) when an entity is clicked.
+/// A row as the table shows it: each column's text, what the row is (an audit action, an
+/// activity type, a rule: for styling and tests) and the entity it names. The table itself
+/// handles only these, so it is compiled once, not once per answer type.
+#[derive(Clone)]
+pub struct Shown {
+    what: String,
+    cells: Vec<String>,
+    entity: (String, String),
+}
+
+fn shown(row: &impl Row, columns: Columns) -> Shown {
+    Shown {
+        what: ["action", "type", "rule"]
+            .iter()
+            .map(|k| row.text(k))
+            .find(|s| !s.is_empty())
+            .unwrap_or_default(),
+        cells: columns
+            .iter()
+            .map(|(key, _, kind)| show(row, key, *kind))
+            .collect(),
+        entity: (row.text("entity_type"), row.text("entity_id")),
+    }
+}
+
+/// How a table reads its answer: as the page `P` (`read_page::<api::AlertsPage>`), its rows shown
+/// in `columns`, with the cursor of the page after.
+pub type Reader = fn(&JsValue, &'static str, Columns) -> (Vec<Shown>, Option<String>);
+
+pub fn read_page<P: Page>(
+    answer: &JsValue,
+    list: &'static str,
+    columns: Columns,
+) -> (Vec<Shown>, Option<String>) {
+    let (rows, next) = P::from_json(answer).split(list);
+    (rows.iter().map(|r| shown(r, columns)).collect(), next)
+}
+
+/// A table of the rows `url` answers (re-read when it changes), read by `read`; "Older"
+/// appends the page after `next_before`. `trail` receives (entity type, id) when an entity is
+/// clicked.
 #[component]
-pub fn Table<P: Page>(
+pub fn Table(
     id: &'static str,
     url: Signal<String>,
+    read: Reader,
     /// Only for free-form answers: where their rows are.
     #[prop(optional)]
     list: &'static str,
     columns: Columns,
     #[prop(optional)] trail: Option<Callback<(String, String)>>,
-    /// The answer's type is the component's (`<Table<api::AlertsPage> …/>`); no value.
-    #[prop(optional)]
-    _page: std::marker::PhantomData<P>,
 ) -> impl IntoView {
-    let rows = RwSignal::new(Vec::<P::Row>::new());
+    let rows = RwSignal::new(Vec::<Shown>::new());
     let next = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<String>);
     let load = move |before: Option<String>| {
@@ -256,9 +294,9 @@ pub fn Table<P: Page>(
             None => base,
         };
         leptos::task::spawn_local(async move {
-            match api::get::<P>(&path).await {
+            match api::get::<JsValue>(&path).await {
                 Ok(page) => {
-                    let (found, after) = page.split(list);
+                    let (found, after) = read(&page, list, columns);
                     if before.is_some() {
                         rows.update(|r| r.extend(found));
                     } else {
@@ -283,13 +321,10 @@ pub fn Table<P: Page>(
                 <thead><tr>{columns.iter().map(|(_, label, _)| view! { <th>{*label}</th> }).collect_view()}</tr></thead>
                 <tbody>
                     {move || rows.get().into_iter().map(|row| {
-                        // What the row is (an audit action, an activity type, a rule), for styling and tests.
-                        let what = ["action", "type", "rule"].iter().map(|k| row.text(k)).find(|s| !s.is_empty()).unwrap_or_default();
-                        view! { <tr data-action=what>{columns.iter().map(|(key, _, kind)| {
-                            let text = show(&row, key, *kind);
+                        view! { <tr data-action=row.what>{columns.iter().zip(row.cells).map(|((key, _, kind), text)| {
                             match (kind, trail) {
                                 (Kind::Entity, Some(open)) if !text.is_empty() => {
-                                    let pair = (row.text("entity_type"), row.text("entity_id"));
+                                    let pair = row.entity.clone();
                                     view! { <td><button class="link trail" on:click=move |_| open.run(pair.clone())>{text}</button></td> }.into_any()
                                 }
                                 _ => {
@@ -316,11 +351,13 @@ pub fn Records(
     columns: Columns,
     #[prop(optional)] trail: Option<Callback<(String, String)>>,
 ) -> impl IntoView {
+    let read: Reader = read_page::<Value>;
     match trail {
         Some(trail) => {
-            view! { <Table<Value> id=id url=url list=list columns=columns trail=trail/> }.into_any()
+            view! { <Table id=id url=url read=read list=list columns=columns trail=trail/> }
+                .into_any()
         }
-        None => view! { <Table<Value> id=id url=url list=list columns=columns/> }.into_any(),
+        None => view! { <Table id=id url=url read=read list=list columns=columns/> }.into_any(),
     }
 }
 
@@ -354,12 +391,7 @@ pub fn Activity() -> impl IntoView {
         }
         applied.set(q);
     };
-    let range = move || {
-        view.with(|v| match v.period.as_str() {
-            "custom" => format!("period=custom&from={}&to={}", v.from, v.to),
-            p => format!("period={p}"),
-        })
-    };
+    let range = move || period_query(view);
     let records = Signal::derive(move || {
         format!(
             "{}?{}&limit=50{}",
@@ -376,9 +408,6 @@ pub fn Activity() -> impl IntoView {
             applied.get()
         )
     };
-    let summary =
-        Signal::derive(move || format!("{}?{}", site_path(view, "activity/summary"), range()));
-    let sessions = Signal::derive(move || format!("{}?", site_path(view, "activity/sessions")));
     let trail = Callback::new(move |(kind, id): (String, String)| {
         for (i, f) in fields.iter().enumerate() {
             f.set(match i {
@@ -401,7 +430,7 @@ pub fn Activity() -> impl IntoView {
                 <button type="submit" class="primary">"Search"</button>
             </form>
             <p><a class="csv" href=csv download="">"Download these records as CSV"</a></p>
-            <Table<api::ActivityPage> id="activity-records" url=records trail=trail columns=&[
+            <Table id="activity-records" read={read_page::<api::ActivityPage>} url=records trail=trail columns=&[
                 ("ts", "When", Kind::Time), ("type", "Type", Kind::Text), ("user_id", "User", Kind::Text),
                 ("session_id", "Session", Kind::Text), ("action", "Action", Kind::Text),
                 ("entity_type", "Entity", Kind::Entity), ("outcome", "Outcome", Kind::Text),
@@ -409,14 +438,48 @@ pub fn Activity() -> impl IntoView {
                 ("ip_hash", "Address fingerprint", Kind::Text),
             ]/>
         </section>
+        <ActiveSessions/>
+        <ActivitySummary/>
+    }
+}
+
+/// The period the screen shows, as query parameters.
+fn period_query(view: RwSignal<View>) -> String {
+    view.with(|v| match v.period.as_str() {
+        "custom" => format!("period=custom&from={}&to={}", v.from, v.to),
+        p => format!("period={p}"),
+    })
+}
+
+/// Sessions with recent activity that did not log out.
+#[component]
+fn ActiveSessions() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let sessions = Signal::derive(move || format!("{}?", site_path(view, "activity/sessions")));
+    view! {
         <section class="card"><h2>"Active sessions"</h2>
-            <Table<api::ActiveSessions> id="activity-sessions" url=sessions columns=&[
+            <Table id="activity-sessions" read={read_page::<api::ActiveSessions>} url=sessions columns=&[
                 ("session_id", "Session", Kind::Text), ("user_id", "User", Kind::Text),
                 ("started", "Started", Kind::Time), ("last_seen", "Last seen", Kind::Time), ("records", "Records", Kind::Text),
             ]/>
         </section>
+    }
+}
+
+/// Records and users per type and outcome in the period.
+#[component]
+fn ActivitySummary() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let summary = Signal::derive(move || {
+        format!(
+            "{}?{}",
+            site_path(view, "activity/summary"),
+            period_query(view)
+        )
+    });
+    view! {
         <section class="card"><h2>"Summary"</h2>
-            <Table<api::ActivitySummary> id="activity-summary" url=summary columns=&[
+            <Table id="activity-summary" read={read_page::<api::ActivitySummary>} url=summary columns=&[
                 ("type", "Type", Kind::Text), ("outcome", "Outcome", Kind::Text),
                 ("records", "Records", Kind::Text), ("users", "Users", Kind::Text),
             ]/>
@@ -433,7 +496,7 @@ pub fn Alerts() -> impl IntoView {
         <section class="card" id="alerts">
             <h2>"Suspicious activity"</h2>
             <p class="muted">"Failed logins, error rates, bot and rate-limit bursts, bulk downloads and access outside working hours, by the thresholds configured for this instance. Owners and admins get each new alert by mail once."</p>
-            <Table<api::AlertsPage> id="alert-list" url=url columns=&[
+            <Table id="alert-list" read={read_page::<api::AlertsPage>} url=url columns=&[
                 ("window_start", "Window", Kind::Time), ("description", "Rule", Kind::Text),
                 ("subject", "Who", Kind::Text), ("detail", "What", Kind::Text), ("last_ts", "Last seen", Kind::Time),
             ]/>
@@ -497,7 +560,7 @@ pub fn Reports(role: Signal<String>) -> impl IntoView {
         </section>
         <Show when=move || matches!(role.get().as_str(), "admin" | "owner")>
             <section class="card"><h2>"Sent"</h2>
-                <Table<api::SentReports> id="reports-sent" url=sent columns=&[
+                <Table id="reports-sent" read={read_page::<api::SentReports>} url=sent columns=&[
                     ("at", "When", Kind::Time), ("email", "To", Kind::Text), ("kind", "Report", Kind::Text),
                     ("period_from", "Period from", Kind::Text), ("status", "Status", Kind::Text), ("error", "Error", Kind::Text),
                 ]/>
