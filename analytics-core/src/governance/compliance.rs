@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::stats::DAY_MS;
-use crate::store::retention::{ComplianceCounts, Deletion};
+use crate::store::retention::Deletion;
 
 pub const DEFAULT_RETENTION_DAYS: i64 = 395;
 pub const MIN_RETENTION_DAYS: i64 = 30;
@@ -150,10 +150,14 @@ pub const NEVER_STORED: [&str; 4] = [
     "query parameters other than UTM tags and the site's allow-list (passwords, tokens and the like in URLs are dropped)",
 ];
 
-/// The figures the report states for a site.
+/// The figures the report states for a site. The counts are read as one row
+/// (`store::retention::compliance_counts`, which names the site `name`); the site id, the
+/// time and the deletions are added by [`Figures::complete`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Figures {
     pub site_id: String,
+    #[serde(alias = "name")]
     pub site_name: String,
     pub generated_at: i64,
     pub retention_days: i64,
@@ -170,27 +174,12 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// The report's figures from what `store::retention` reads: the site's counts and the
-    /// deletions its audit log holds (each named by its action and, when it has one, target).
-    pub fn from_rows(
-        site_id: &str,
-        generated_at: i64,
-        counts: ComplianceCounts,
-        deletions: Vec<Deletion>,
-    ) -> Figures {
+    /// The counts of a site completed with its id, the time of the report and the deletions
+    /// its audit log holds (each named by its action and, when it has one, target).
+    pub fn complete(self, site_id: &str, generated_at: i64, deletions: Vec<Deletion>) -> Figures {
         Figures {
             site_id: site_id.to_string(),
-            site_name: counts.name,
             generated_at,
-            retention_days: counts.retention_days,
-            raw_events: counts.raw_events,
-            oldest_event_at: counts.oldest_event_at,
-            rollup_rows: counts.rollup_rows,
-            audit_entries: counts.audit_entries,
-            activity_records: counts.activity_records,
-            last_purge_at: counts.last_purge_at,
-            last_purge_deleted: counts.last_purge_deleted,
-            purged_total: counts.purged_total,
             deletions: deletions
                 .into_iter()
                 .map(|d| {
@@ -202,6 +191,7 @@ impl Figures {
                     (d.at, d.actor_email, what)
                 })
                 .collect(),
+            ..self
         }
     }
 }
@@ -459,11 +449,11 @@ mod tests {
 
     #[test]
     fn figures_name_each_deletion_by_action_and_target() {
-        let counts = ComplianceCounts {
-            name: "Shop".into(),
+        let counts = Figures {
+            site_name: "Shop".into(),
             retention_days: 30,
             purged_total: 9,
-            ..ComplianceCounts::default()
+            ..Figures::default()
         };
         let deletion = |action: &str, target: &str| Deletion {
             at: 5,
@@ -471,10 +461,9 @@ mod tests {
             action: action.into(),
             target: target.into(),
         };
-        let f = Figures::from_rows(
+        let f = counts.complete(
             "shop",
             7,
-            counts,
             vec![
                 deletion("goal_delete", "3"),
                 deletion("activity_user_delete", ""),

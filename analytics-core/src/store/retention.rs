@@ -3,7 +3,7 @@
 //! themselves are `crate::governance::compliance::purge_sql`, bound here.
 
 use crate::binds;
-use crate::governance::compliance::{purge_sql, Purged, PURGE_CHUNK_ROWS};
+use crate::governance::compliance::{purge_sql, Figures, Purged, PURGE_CHUNK_ROWS};
 use crate::store::Sql;
 use serde::Deserialize;
 
@@ -63,8 +63,8 @@ pub fn prune_login_failures(cutoff_ms: i64) -> Sql {
     Sql::new(crate::accounts::login::PRUNE_SQL, binds![cutoff_ms])
 }
 
-/// What the compliance report counts for a site (row: [`ComplianceCounts`]; none for no such
-/// site).
+/// What the compliance report counts for a site (row: [`Figures`], to be completed; none for
+/// no such site).
 pub fn compliance_counts(site: &str) -> Sql {
     Sql::new(
         "SELECT name, retention_days, \
@@ -79,20 +79,6 @@ pub fn compliance_counts(site: &str) -> Sql {
          FROM sites WHERE id = ?1",
         binds![site],
     )
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct ComplianceCounts {
-    pub name: String,
-    pub retention_days: i64,
-    pub raw_events: i64,
-    pub oldest_event_at: Option<i64>,
-    pub rollup_rows: i64,
-    pub audit_entries: i64,
-    pub activity_records: i64,
-    pub last_purge_at: Option<i64>,
-    pub last_purge_deleted: Option<i64>,
-    pub purged_total: i64,
 }
 
 /// The successful deletions, removals and revocations the site's audit log holds, newest
@@ -172,20 +158,20 @@ mod tests {
         run(&db, &prune_login_failures(1000));
         assert_eq!(count(&db, "login_failures"), 1);
 
-        let counts: ComplianceCounts = first(&db, &compliance_counts("shop")).unwrap();
+        let counts: Figures = first(&db, &compliance_counts("shop")).unwrap();
         assert_eq!(
             counts,
-            ComplianceCounts {
-                name: "Shop".into(),
+            Figures {
+                site_name: "Shop".into(),
                 retention_days: 30,
                 activity_records: 1,
                 last_purge_at: Some(8),
                 last_purge_deleted: Some(4),
                 purged_total: 7,
-                ..ComplianceCounts::default()
+                ..Figures::default()
             }
         );
-        assert!(first::<ComplianceCounts>(&db, &compliance_counts("nope")).is_none());
+        assert!(first::<Figures>(&db, &compliance_counts("nope")).is_none());
         assert!(all::<Deletion>(&db, &deletions("shop")).is_empty());
     }
 }

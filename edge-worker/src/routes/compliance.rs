@@ -1,7 +1,7 @@
 //! The compliance report. Retention itself is the daily job `jobs::retention`.
 
 use analytics_core::governance::compliance::{to_csv, to_html, Figures};
-use analytics_core::store::retention::{self as sql, ComplianceCounts, Deletion};
+use analytics_core::store::retention::{self as sql, Deletion};
 use analytics_core::ApiError;
 use worker::{Env, Request};
 
@@ -13,11 +13,11 @@ use crate::session::Caller;
 pub async fn report(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let site = c.site();
     let db = d1(env)?;
-    let counts: ComplianceCounts = db::first(&db, &sql::compliance_counts(site))
+    let counts: Figures = db::first(&db, &sql::compliance_counts(site))
         .await?
         .ok_or_else(|| ApiError::not_found("no such site"))?;
     let deletions: Vec<Deletion> = db::all(&db, &sql::deletions(site)).await?;
-    let figures = Figures::from_rows(site, now_ms(), counts, deletions);
+    let figures = counts.complete(site, now_ms(), deletions);
     let pairs = query_pairs(&req)?;
     match query_value(&pairs, "format").unwrap_or("html") {
         "csv" => csv_response(&format!("vigia-{site}-compliance.csv"), to_csv(&figures)),
