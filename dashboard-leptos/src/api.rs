@@ -552,7 +552,7 @@ pub fn encode(text: &str) -> String {
 // period a page carries (`range`) and the alert thresholds are not shown there: read as `()`.
 pub use api_types::activity::{ActiveSession, ActiveSessions, ActivityRecord, SummaryRow};
 pub use api_types::alerts::AlertEntry;
-pub use api_types::reports::{SentReport, SentReports, Subscription, SubscriptionChoice};
+pub use api_types::reports::{SentReport, SentReports, Subscription};
 pub type ActivityPage = api_types::activity::ActivityPage<()>;
 pub type ActivitySummary = api_types::activity::ActivitySummary<()>;
 pub type AlertsPage = api_types::alerts::AlertsPage<()>;

@@ -201,7 +201,7 @@ impl Page for api::SentReports {
     }
 }
 
-fn show(row: &impl Row, key: &str, kind: Kind) -> String {
+fn show(row: &dyn Row, key: &str, kind: Kind) -> String {
     match (kind, row.cell(key)) {
         (Kind::Time, Cell::Int(n)) => moment(n),
         (Kind::Label, Cell::Text(s)) => {
@@ -242,7 +242,7 @@ pub struct Shown {
     entity: (String, String),
 }
 
-fn shown(row: &impl Row, columns: Columns) -> Shown {
+fn shown(row: &dyn Row, columns: Columns) -> Shown {
     Shown {
         what: ["action", "type", "rule"]
             .iter()
@@ -267,7 +267,8 @@ pub fn read_page<P: Page>(
     columns: Columns,
 ) -> (Vec<Shown>, Option<String>) {
     let (rows, next) = P::from_json(answer).split(list);
-    (rows.iter().map(|r| shown(r, columns)).collect(), next)
+    let shown_rows = rows.iter().map(|r| shown(r, columns)).collect();
+    (shown_rows, next)
 }
 
 /// A table of the rows `url` answers (re-read when it changes), read by `read`; "Older"
@@ -521,11 +522,9 @@ pub fn Reports(role: Signal<String>) -> impl IntoView {
     });
     let save = move |_| {
         let path = path.clone();
-        let body = serde_json::to_string(&api::SubscriptionChoice {
-            monthly: Some(monthly.get_untracked()),
-            weekly: Some(weekly.get_untracked()),
-        })
-        .unwrap_or_default();
+        // `api_types::reports::SubscriptionChoice`, built as a JSON value: the value's
+        // serializer is in the bundle already, a derived one would add to it.
+        let body = serde_json::json!({ "monthly": monthly.get_untracked(), "weekly": weekly.get_untracked() });
         leptos::task::spawn_local(async move {
             status.set(Some(
                 match api::send::<api::Subscription>("PUT", &path, &body).await {
