@@ -187,11 +187,17 @@ mod tests {
     #[test]
     fn types_and_outcomes_keep_their_wire_names() {
         for t in ActivityType::ALL {
-            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{}\"", t.as_str()));
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{}\"", t.as_str())
+            );
             assert_eq!(ActivityType::parse(t.as_str()), Some(t));
         }
         for o in Outcome::ALL {
-            assert_eq!(serde_json::to_string(&o).unwrap(), format!("\"{}\"", o.as_str()));
+            assert_eq!(
+                serde_json::to_string(&o).unwrap(),
+                format!("\"{}\"", o.as_str())
+            );
             assert_eq!(Outcome::parse(o.as_str()), Some(o));
         }
         assert_eq!(ActivityType::LoginFailed.as_str(), "login_failed");

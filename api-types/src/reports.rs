@@ -111,18 +111,29 @@ mod tests {
     #[test]
     fn kinds_and_choices_keep_their_wire_form() {
         for k in ReportKind::ALL {
-            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
             assert_eq!(ReportKind::parse(k.as_str()), Some(k));
         }
         for s in SendStatus::ALL {
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
             assert_eq!(SendStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(ReportKind::parse("daily"), None);
         let c: SubscriptionChoice = serde_json::from_str(r#"{"weekly":true}"#).unwrap();
         assert_eq!((c.monthly, c.weekly), (None, Some(true)));
         assert_eq!(
-            serde_json::to_string(&Subscription { monthly: true, weekly: false, member: true }).unwrap(),
+            serde_json::to_string(&Subscription {
+                monthly: true,
+                weekly: false,
+                member: true
+            })
+            .unwrap(),
             r#"{"monthly":true,"weekly":false,"member":true}"#
         );
     }

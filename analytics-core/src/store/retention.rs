@@ -3,7 +3,7 @@
 //! themselves are `crate::governance::compliance::purge_sql`, bound here.
 
 use crate::binds;
-use crate::governance::compliance::{purge_sql, Figures, Purged, PURGE_CHUNK_ROWS};
+use crate::governance::compliance::{purge_sql, Purged, PURGE_CHUNK_ROWS};
 use crate::store::Sql;
 use serde::Deserialize;
 
@@ -63,7 +63,7 @@ pub fn prune_login_failures(cutoff_ms: i64) -> Sql {
     Sql::new(crate::accounts::login::PRUNE_SQL, binds![cutoff_ms])
 }
 
-/// What the compliance report counts for a site (row: [`Figures`], to be completed; none for
+/// What the compliance report counts for a site (row: [`Figures`](crate::governance::compliance::Figures), to be completed; none for
 /// no such site).
 pub fn compliance_counts(site: &str) -> Sql {
     Sql::new(
@@ -104,7 +104,7 @@ pub struct Deletion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::governance::compliance::PURGED_TABLES;
+    use crate::governance::compliance::{Figures, PURGED_TABLES};
     use crate::store::sqlite::{all, first, migrated, run};
 
     fn count(db: &rusqlite::Connection, table: &str) -> i64 {
