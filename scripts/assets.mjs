@@ -103,3 +103,16 @@ export function retainBuilds(assets, manifest, build, same, files, now = Date.no
   writeFileSync(manifestPath, JSON.stringify(keep, null, 1) + "\n");
   return keep;
 }
+
+/** The command line of a publish script: when `moduleUrl` is the script node was started with,
+ * runs `publish(input, template, assets)` with the arguments (assets defaulting to `dist/`) and
+ * prints the build it published. */
+export function publishFromCommandLine(moduleUrl, usage, publish) {
+  if (process.argv[1] !== fileURLToPath(moduleUrl)) return;
+  const [input, template, assets = join(dirname(fileURLToPath(moduleUrl)), "..", "dist")] = process.argv.slice(2);
+  if (!input || !template) {
+    console.error(`usage: ${usage}`);
+    process.exit(2);
+  }
+  console.log(JSON.stringify(publish(input, template, assets)));
+}

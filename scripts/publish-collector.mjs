@@ -17,7 +17,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { transformSync } from "esbuild";
 
-import { CACHE_LOADER, CACHE_IMMUTABLE, COLLECTOR_MANIFEST, KEEP_BUILDS, KEEP_DAYS, retainBuilds, writeAssetRules } from "./assets.mjs";
+import { CACHE_LOADER, CACHE_IMMUTABLE, COLLECTOR_MANIFEST, KEEP_BUILDS, KEEP_DAYS, publishFromCommandLine, retainBuilds, writeAssetRules } from "./assets.mjs";
 
 export { CACHE_LOADER, KEEP_BUILDS, KEEP_DAYS };
 /** Module cache: its name changes with its content. */
@@ -75,11 +75,4 @@ export function publish(wasmPath, loaderPath, assets, now = Date.now()) {
   return build;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [wasm, loader, assets = join(dirname(fileURLToPath(import.meta.url)), "..", "dist")] = process.argv.slice(2);
-  if (!wasm || !loader) {
-    console.error("usage: node scripts/publish-collector.mjs <module.wasm> <loader.js> [assets-dir]");
-    process.exit(2);
-  }
-  console.log(JSON.stringify(publish(wasm, loader, assets)));
-}
+publishFromCommandLine(import.meta.url, "node scripts/publish-collector.mjs <module.wasm> <loader.js> [assets-dir]", publish);

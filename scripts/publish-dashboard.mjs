@@ -9,9 +9,8 @@
 //   node scripts/publish-dashboard.mjs <built-dir> <index.html template> [assets-dir]
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { DASHBOARD_MANIFEST, retainBuilds, writeAssetRules } from "./assets.mjs";
+import { join } from "node:path";
+import { DASHBOARD_MANIFEST, publishFromCommandLine, retainBuilds, writeAssetRules } from "./assets.mjs";
 
 /** What the browser fetches before the overview can draw (index.html aside); every other file
  * of a build is a split-off chunk, fetched when its screen first opens. */
@@ -31,11 +30,4 @@ export function publish(built, template, assets, now = Date.now()) {
   return build;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [built, template, assets = join(dirname(fileURLToPath(import.meta.url)), "..", "dist")] = process.argv.slice(2);
-  if (!built || !template) {
-    console.error("usage: node scripts/publish-dashboard.mjs <built-dir> <index.html template> [assets-dir]");
-    process.exit(2);
-  }
-  console.log(JSON.stringify(publish(built, template, assets)));
-}
+publishFromCommandLine(import.meta.url, "node scripts/publish-dashboard.mjs <built-dir> <index.html template> [assets-dir]", publish);

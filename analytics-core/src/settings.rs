@@ -153,30 +153,32 @@ impl Settings {
                 }
             },
         };
-        let max_sites_per_user = limit(
-            "VIGIA_MAX_SITES_PER_USER",
-            crate::accounts::membership::MAX_SITES_PER_USER,
-        );
-        let share_requests_per_minute = limit(
-            "VIGIA_SHARE_REQUESTS_PER_MINUTE",
-            crate::accounts::membership::SHARE_REQUESTS_PER_WINDOW,
-        );
-        let address_events_per_minute = limit(
-            "VIGIA_ADDRESS_EVENTS_PER_MINUTE",
-            crate::ingest::rate_limit::MAX_EVENTS_PER_ADDRESS_PER_WINDOW,
-        );
-        let site_events_per_minute = limit(
-            "VIGIA_SITE_EVENTS_PER_MINUTE",
-            crate::ingest::rate_limit::MAX_EVENTS_PER_SITE_PER_WINDOW,
-        );
-        let activity_records_per_minute = limit(
-            "VIGIA_ACTIVITY_RECORDS_PER_MINUTE",
-            crate::governance::activity::MAX_ACTIVITY_PER_SITE_PER_MINUTE,
-        );
-        let max_buffered_events = limit(
-            "VIGIA_MAX_BUFFERED_EVENTS",
-            crate::limits::MAX_BUFFERED_EVENTS,
-        );
+        use crate::{accounts::membership as accounts, governance::activity, ingest::rate_limit};
+        let [max_sites_per_user, share_requests_per_minute, address_events_per_minute, site_events_per_minute, activity_records_per_minute, max_buffered_events] =
+            [
+                ("VIGIA_MAX_SITES_PER_USER", accounts::MAX_SITES_PER_USER),
+                (
+                    "VIGIA_SHARE_REQUESTS_PER_MINUTE",
+                    accounts::SHARE_REQUESTS_PER_WINDOW,
+                ),
+                (
+                    "VIGIA_ADDRESS_EVENTS_PER_MINUTE",
+                    rate_limit::MAX_EVENTS_PER_ADDRESS_PER_WINDOW,
+                ),
+                (
+                    "VIGIA_SITE_EVENTS_PER_MINUTE",
+                    rate_limit::MAX_EVENTS_PER_SITE_PER_WINDOW,
+                ),
+                (
+                    "VIGIA_ACTIVITY_RECORDS_PER_MINUTE",
+                    activity::MAX_ACTIVITY_PER_SITE_PER_MINUTE,
+                ),
+                (
+                    "VIGIA_MAX_BUFFERED_EVENTS",
+                    crate::limits::MAX_BUFFERED_EVENTS,
+                ),
+            ]
+            .map(|(name, default)| limit(name, default));
         let email_provider = Provider::from_config(get("VIGIA_EMAIL_PROVIDER").as_deref());
         if let Err(e) = &email_provider {
             problems.push(e.clone());

@@ -1,1 +1,162 @@
-//! Bodies of the audit routes.
+//! Bodies of the audit routes, and the closed set of actions the audit log records.
+
+use serde::{Deserialize, Serialize};
+
+/// What an audit entry records. The serde name is the text stored in `audit_log.action` and
+/// shown by the API; the route table (`analytics_core::routes`) names the action of each route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Setup,
+    Login,
+    /// A login that did not answer 200 (recorded by the login route's outcome).
+    LoginFailed,
+    Logout,
+    InviteAccept,
+    PasswordChange,
+    TokenCreate,
+    TokenRevoke,
+    UserCreate,
+    UserDelete,
+    SiteCreate,
+    SiteUpdate,
+    SiteDelete,
+    RoleChange,
+    MemberRemove,
+    SiteInviteAccept,
+    SiteInviteDecline,
+    PublicLinkChange,
+    GoalCreate,
+    GoalDelete,
+    FunnelCreate,
+    FunnelDelete,
+    ExportEvents,
+    ExportBreakdown,
+    ExportActivity,
+    ActivityKeyRotate,
+    ActivitySearch,
+    UserDataDelete,
+    ReportSubscriptionChange,
+    ReportUnsubscribe,
+}
+
+impl AuditAction {
+    /// Every action.
+    pub const ALL: [AuditAction; 30] = [
+        AuditAction::Setup,
+        AuditAction::Login,
+        AuditAction::LoginFailed,
+        AuditAction::Logout,
+        AuditAction::InviteAccept,
+        AuditAction::PasswordChange,
+        AuditAction::TokenCreate,
+        AuditAction::TokenRevoke,
+        AuditAction::UserCreate,
+        AuditAction::UserDelete,
+        AuditAction::SiteCreate,
+        AuditAction::SiteUpdate,
+        AuditAction::SiteDelete,
+        AuditAction::RoleChange,
+        AuditAction::MemberRemove,
+        AuditAction::SiteInviteAccept,
+        AuditAction::SiteInviteDecline,
+        AuditAction::PublicLinkChange,
+        AuditAction::GoalCreate,
+        AuditAction::GoalDelete,
+        AuditAction::FunnelCreate,
+        AuditAction::FunnelDelete,
+        AuditAction::ExportEvents,
+        AuditAction::ExportBreakdown,
+        AuditAction::ExportActivity,
+        AuditAction::ActivityKeyRotate,
+        AuditAction::ActivitySearch,
+        AuditAction::UserDataDelete,
+        AuditAction::ReportSubscriptionChange,
+        AuditAction::ReportUnsubscribe,
+    ];
+
+    /// The stored text (the serde name).
+    pub fn as_str(self) -> &'static str {
+        use AuditAction::*;
+        match self {
+            Setup => "setup",
+            Login => "login",
+            LoginFailed => "login_failed",
+            Logout => "logout",
+            InviteAccept => "invite_accept",
+            PasswordChange => "password_change",
+            TokenCreate => "token_create",
+            TokenRevoke => "token_revoke",
+            UserCreate => "user_create",
+            UserDelete => "user_delete",
+            SiteCreate => "site_create",
+            SiteUpdate => "site_update",
+            SiteDelete => "site_delete",
+            RoleChange => "role_change",
+            MemberRemove => "member_remove",
+            SiteInviteAccept => "site_invite_accept",
+            SiteInviteDecline => "site_invite_decline",
+            PublicLinkChange => "public_link_change",
+            GoalCreate => "goal_create",
+            GoalDelete => "goal_delete",
+            FunnelCreate => "funnel_create",
+            FunnelDelete => "funnel_delete",
+            ExportEvents => "export_events",
+            ExportBreakdown => "export_breakdown",
+            ExportActivity => "export_activity",
+            ActivityKeyRotate => "activity_key_rotate",
+            ActivitySearch => "activity_search",
+            UserDataDelete => "user_data_delete",
+            ReportSubscriptionChange => "report_subscription_change",
+            ReportUnsubscribe => "report_unsubscribe",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+/// One entry as the audit pages return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub site_id: Option<String>,
+    pub actor_email: String,
+    pub action: AuditAction,
+    pub target: String,
+    pub outcome: i64,
+    pub details: String,
+    pub country: String,
+    pub client: String,
+    pub ip_hash: String,
+    /// How many requests this row stands for (anonymous entries fold; others are 1).
+    pub count: i64,
+    /// The last folded request (UTC ms); `at` is the first.
+    pub last_at: Option<i64>,
+}
+
+/// `GET /api/sites/{site}/audit` and `GET /api/audit`: entries newest first; `next_before` is
+/// the id to page on with `before`, or null after the last page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub next_before: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_keep_their_stored_names() {
+        for action in AuditAction::ALL {
+            let json = serde_json::to_string(&action).unwrap();
+            assert_eq!(json, format!("\"{}\"", action.as_str()));
+            assert_eq!(AuditAction::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(AuditAction::UserDataDelete.as_str(), "user_data_delete");
+        assert_eq!(AuditAction::parse("drop_table"), None);
+    }
+}

@@ -1,18 +1,18 @@
-//! Writes and reads Vigia's own audit log (the rules are in `analytics_core::governance::audit`).
+//! Writes and reads Vigia's own audit log (the rules are in `analytics_core::governance::audit`,
+//! the statements in `analytics_core::store::audit`).
 
 use analytics_core::enrich::useragent;
 use analytics_core::governance::audit::{
-    cap, details_text, fold_key, fold_window_range, ip_fingerprint, user_pseudonym, AuditEntry,
-    FingerprintScope, FOLD_INSERT_SQL, INSERT_SQL, MAX_ACTOR_EMAIL_CHARS,
-    MAX_ANONYMOUS_ROWS_PER_WINDOW, MAX_AUDIT_PAGE, MAX_CLIENT_CHARS, MAX_COUNTRY_CHARS,
-    MAX_TARGET_CHARS, PAGE_SQL, SITE_KEY_SQL,
+    cap, details_text, ip_fingerprint, user_pseudonym, AuditAction, FingerprintScope,
+    MAX_ACTOR_EMAIL_CHARS, MAX_AUDIT_PAGE, MAX_CLIENT_CHARS, MAX_COUNTRY_CHARS, MAX_TARGET_CHARS,
 };
+use analytics_core::store::{audit as store, sessions};
+use api_types::audit::{AuditEntry, AuditPage};
 use serde_json::Value;
-use wasm_bindgen::JsValue;
 use worker::{Env, Request};
 
-use crate::db::d1;
-use crate::http::{header, json, now_ms, query_pairs, query_value, Failure, RouteResult};
+use crate::db::{self, d1};
+use crate::http::{header, json, now_ms, query_pairs, query_value, RouteResult};
 use crate::session::{Caller, User};
 
 /// What an entry says about where a request came from, taken before the request is handled.
@@ -45,41 +45,18 @@ pub async fn pseudonym(env: &Env, site: &str, user_id: &str) -> worker::Result<S
 
 /// The internal key of a site (never reused), which scopes its audit entries.
 pub async fn site_key(env: &Env, site: &str) -> worker::Result<Option<i64>> {
-    let key: Option<f64> = d1(env)?
-        .prepare(SITE_KEY_SQL)
-        .bind(&[site.into()])?
-        .first(Some("site_key"))
-        .await?;
-    Ok(key.map(|k| k as i64))
-}
-
-/// The user of a live session token (a login that just succeeded names its user this way).
-pub async fn session_user(env: &Env, token: &str) -> worker::Result<Option<User>> {
-    d1(env)?
-        .prepare(
-            "SELECT u.id, u.email, u.is_admin FROM sessions_auth s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-        )
-        .bind(&[
-            analytics_core::accounts::auth::token_hash(token).into(),
-            (now_ms() as f64).into(),
-        ])?
-        .first(None)
-        .await
+    let row: Option<store::SiteKey> = db::first(&d1(env)?, &store::site_key(site)).await?;
+    Ok(row.and_then(|r| r.site_key))
 }
 
 /// A user by id (the signer of an unsubscribe link).
 pub async fn user_by_id(env: &Env, id: i64) -> worker::Result<Option<User>> {
-    d1(env)?
-        .prepare("SELECT id, email, is_admin FROM users WHERE id = ?1")
-        .bind(&[(id as f64).into()])?
-        .first(None)
-        .await
+    db::first(&d1(env)?, &sessions::user_by_id(id)).await
 }
 
 /// One entry to write.
 pub struct Record<'a> {
-    pub action: &'a str,
+    pub action: AuditAction,
     /// The site the caller was authorised to act on, with its key (never a site the request
     /// merely named).
     pub site: Option<(&'a str, Option<i64>)>,
@@ -95,7 +72,7 @@ pub struct Record<'a> {
 /// Appends an entry. A failure is logged, not raised: the action it describes has happened.
 pub async fn record(env: &Env, origin: &Origin, r: Record<'_>) {
     if let Err(e) = write(env, origin, &r).await {
-        worker::console_error!("audit log write failed for {}: {e}", r.action);
+        worker::console_error!("audit log write failed for {}: {e}", r.action.as_str());
     }
 }
 
@@ -107,56 +84,31 @@ async fn write(env: &Env, origin: &Origin, r: &Record<'_>) -> worker::Result<()>
         .map(|(id, _)| FingerprintScope::Site(id))
         .unwrap_or(FingerprintScope::Instance);
     let key = crate::keys::fingerprint_key(env, scope, now).await?;
-    let (site, site_key) = match r.site {
-        Some((id, key)) => (
-            JsValue::from(id),
-            key.map(|k| JsValue::from(k as f64))
-                .unwrap_or(JsValue::NULL),
-        ),
-        None => (JsValue::NULL, JsValue::NULL),
-    };
     let fingerprint = ip_fingerprint(&key, origin.ip);
     let target = cap(r.target, MAX_TARGET_CHARS);
     let country = cap(&origin.country, MAX_COUNTRY_CHARS);
     let client = cap(&origin.client, MAX_CLIENT_CHARS);
-    let statement = match r.actor {
-        Some(user) => d1(env)?.prepare(INSERT_SQL).bind(&[
-            (now as f64).into(),
-            site,
-            site_key,
-            (user.id as f64).into(),
-            cap(&user.email, MAX_ACTOR_EMAIL_CHARS).into(),
-            r.action.into(),
-            target.into(),
-            (r.outcome as f64).into(),
-            details_text(r.details).into(),
-            country.into(),
-            client.into(),
-            fingerprint.into(),
-        ])?,
-        None => {
-            let site_key_num = r.site.and_then(|(_, k)| k);
-            let (from, to) = fold_window_range(now);
-            d1(env)?.prepare(FOLD_INSERT_SQL).bind(&[
-                (now as f64).into(),
-                site,
-                site_key,
-                r.action.into(),
-                target.into(),
-                (r.outcome as f64).into(),
-                country.into(),
-                client.into(),
-                fingerprint.as_str().into(),
-                from.into(),
-                to.into(),
-                (MAX_ANONYMOUS_ROWS_PER_WINDOW as f64).into(),
-                fold_key(now, site_key_num, "*", r.action, r.outcome).into(),
-                fold_key(now, site_key_num, &fingerprint, r.action, r.outcome).into(),
-            ])?
-        }
+    let entry = store::NewEntry {
+        at: now,
+        site_id: r.site.map(|(id, _)| id),
+        site_key: r.site.and_then(|(_, key)| key),
+        action: r.action,
+        target: &target,
+        outcome: r.outcome,
+        country: &country,
+        client: &client,
+        ip_hash: &fingerprint,
     };
-    statement.run().await?;
-    Ok(())
+    let sql = match r.actor {
+        Some(user) => store::insert(
+            &entry,
+            user.id,
+            &cap(&user.email, MAX_ACTOR_EMAIL_CHARS),
+            &details_text(r.details),
+        ),
+        None => store::insert_anonymous(&entry),
+    };
+    db::run(&d1(env)?, &sql).await
 }
 
 /// `GET /api/sites/{site}/audit` and `GET /api/audit`: newest first, paged by id.
@@ -169,23 +121,16 @@ pub async fn page(req: Request, env: &Env, c: &Caller, whole_instance: bool) -> 
         .and_then(|l| l.parse::<u32>().ok())
         .unwrap_or(50)
         .clamp(1, MAX_AUDIT_PAGE);
-    let scope = if whole_instance {
-        JsValue::NULL
-    } else {
-        JsValue::from(c.site())
-    };
-    let entries: Vec<AuditEntry> = d1(env)?
-        .prepare(PAGE_SQL)
-        .bind(&[scope, (before as f64).into(), (limit as f64).into()])?
-        .all()
-        .await?
-        .results()
-        .map_err(Failure::from)?;
-    let next = (entries.len() as u32 == limit)
+    let scope = (!whole_instance).then(|| c.site());
+    let entries: Vec<AuditEntry> = db::all(&d1(env)?, &store::page(scope, before, limit)).await?;
+    let next_before = (entries.len() as u32 == limit)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
     json(
         200,
-        &serde_json::json!({ "entries": entries, "next_before": next }),
+        &AuditPage {
+            entries,
+            next_before,
+        },
     )
 }

@@ -5,17 +5,22 @@
 //! write — the runtime's output gate holds the answer until the write is durable. An alarm
 //! flushes up to `FLUSH_BATCH_SIZE` events at a time to D1 with `INSERT OR IGNORE` on the
 //! event id, so a retried flush never duplicates; rows leave the buffer only after D1 said yes.
+//!
+//! Its SQL (`store::buffer`) and rules (`ingest::buffer`, `ingest::rate_limit`) are the core's;
+//! `storage` below runs a core statement against the object's own SQLite.
 
-use analytics_core::enrich::session::{continues, SESSION_TIMEOUT_MS};
-use analytics_core::ingest::event::EnrichedEvent;
-use analytics_core::ingest::rate_limit::{self};
-use analytics_core::limits::{flush_retry_delay_ms, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS};
-use analytics_core::stats::rollup::{self, OpenSession, SeenSet};
-use analytics_core::store::events::{event_values, insert_event_sql, BUFFER_SCHEMA};
-use serde::Deserialize;
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, SqlStorage, State,
+use analytics_core::enrich::session::continues;
+use analytics_core::ingest::buffer::{
+    alarm_after_append, alarm_after_flush, is_full, Appended, Purged, Status,
 };
+use analytics_core::ingest::event::EnrichedEvent;
+use analytics_core::ingest::rate_limit::{self, Refusal};
+use analytics_core::limits::{flush_retry_delay_ms, FLUSH_BATCH_SIZE};
+use analytics_core::stats::rollup::{self, OpenSession, SeenSet};
+use analytics_core::store::buffer::{self as sql, BufferedRow, Count, OpenSessionRow};
+use analytics_core::store::events::{event_values, insert_event_sql};
+use analytics_core::store::ingest::{flush_state, record_flush, FlushState};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 use crate::db::{d1, statement};
 use crate::http::now_ms;
@@ -23,8 +28,51 @@ use crate::http::now_ms;
 /// The header ingest passes the sender's address fingerprint in (for the per-address limit).
 pub const ADDRESS_HEADER: &str = "X-Vigia-Address";
 
-/// How long the set of counted uniques keeps a key (longer than a day plus a session).
-const SEEN_KEEP_MS: i64 = 2 * 24 * 60 * 60 * 1000;
+/// The Durable Object's storage run like `db::{run, all, first}` run D1: a core `Sql` bound
+/// through the one conversion of `SqlValue`, rows read through serde into the core's row types.
+mod storage {
+    use analytics_core::store::{buffer::Count, Sql, SqlValue};
+    use serde::de::DeserializeOwned;
+    use worker::{Result, SqlCursor, SqlStorage, SqlStorageValue};
+
+    fn to_storage(value: &SqlValue) -> SqlStorageValue {
+        match value {
+            SqlValue::Int(i) => SqlStorageValue::Integer(*i),
+            SqlValue::Text(s) => SqlStorageValue::String(s.clone()),
+            SqlValue::Null => SqlStorageValue::Null,
+        }
+    }
+
+    fn exec(storage: &SqlStorage, sql: &Sql) -> Result<SqlCursor> {
+        storage.exec(
+            &sql.text,
+            sql.binds.iter().map(to_storage).collect::<Vec<_>>(),
+        )
+    }
+
+    /// Runs a statement that returns no rows; the number of rows it wrote.
+    pub fn run(storage: &SqlStorage, sql: &Sql) -> Result<usize> {
+        let cursor = exec(storage, sql)?;
+        // Drain the cursor so the write is counted.
+        cursor.to_array::<serde_json::Value>()?;
+        Ok(cursor.rows_written())
+    }
+
+    /// Every row, read as `T`.
+    pub fn all<T: DeserializeOwned>(storage: &SqlStorage, sql: &Sql) -> Result<Vec<T>> {
+        exec(storage, sql)?.to_array()
+    }
+
+    /// The first row, if any.
+    pub fn first<T: DeserializeOwned>(storage: &SqlStorage, sql: &Sql) -> Result<Option<T>> {
+        Ok(all(storage, sql)?.into_iter().next())
+    }
+
+    /// A single number (`n`); 0 without a row.
+    pub fn count(storage: &SqlStorage, sql: &Sql) -> Result<i64> {
+        Ok(first::<Count>(storage, sql)?.map_or(0, |c| c.n))
+    }
+}
 
 #[durable_object]
 pub struct EventBuffer {
@@ -32,182 +80,132 @@ pub struct EventBuffer {
     env: Env,
 }
 
-#[derive(Deserialize)]
-struct BufferedRow {
-    seq: i64,
-    event: String,
-    deltas: String,
-}
-
-#[derive(Deserialize)]
-struct StateRow {
-    state: String,
-}
-
-#[derive(Deserialize)]
-struct LastSeenRow {
-    last_seen: i64,
-}
-
-#[derive(Deserialize)]
-struct Count {
-    n: i64,
-}
-
 impl EventBuffer {
-    fn sql(&self) -> SqlStorage {
+    fn sql(&self) -> worker::SqlStorage {
         self.state.storage().sql()
     }
 
     fn pending(&self) -> Result<i64> {
-        Ok(self
-            .sql()
-            .exec("SELECT COUNT(*) AS n FROM buffer", None)?
-            .one::<Count>()?
-            .n)
+        storage::count(&self.sql(), &sql::pending())
     }
 
-    fn meta_get(&self, key: &str) -> Result<i64> {
-        let rows: Vec<Count> = self
-            .sql()
-            .exec(
-                "SELECT value AS n FROM meta WHERE key = ?",
-                vec![key.into()],
-            )?
-            .to_array()?;
-        Ok(rows.first().map(|r| r.n).unwrap_or(0))
+    fn meta(&self, key: &str) -> Result<i64> {
+        storage::count(&self.sql(), &sql::meta(key))
     }
 
-    fn meta_set(&self, key: &str, value: i64) -> Result<()> {
-        self.sql().exec(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            vec![key.into(), value.into()],
-        )?;
-        Ok(())
+    fn set_meta(&self, key: &str, value: i64) -> Result<()> {
+        storage::run(&self.sql(), &sql::set_meta(key, value)).map(|_| ())
     }
 
-    /// Events seen in the current rate window under `key`.
-    fn rate_count(&self, key: &str, window: i64) -> Result<i64> {
-        let rows: Vec<Count> = self
-            .sql()
-            .exec(
-                "SELECT count AS n FROM rate_counts WHERE key = ? AND win = ?",
-                vec![key.into(), window.into()],
-            )?
-            .to_array()?;
-        Ok(rows.first().map(|r| r.n).unwrap_or(0))
-    }
-
-    fn add_rate_count(&self, key: &str, window: i64, n: i64) -> Result<()> {
-        self.sql().exec(
-            "INSERT INTO rate_counts (key, win, count) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET \
-             count = CASE WHEN win = excluded.win THEN count + excluded.count ELSE excluded.count END, \
-             win = excluded.win",
-            vec![key.into(), window.into(), n.into()],
-        )?;
-        Ok(())
-    }
-
+    /// Reads the events, refuses them whole when the buffer is full (503) or a rate limit is
+    /// passed (429 with a `Refusal`), else keeps them and makes sure an alarm will flush them.
     async fn append(&self, mut req: Request) -> Result<Response> {
-        let mut events: Vec<EnrichedEvent> = req.json().await?;
+        let events: Vec<EnrichedEvent> = req.json().await?;
         let Some(visitor) = events.first().map(|e| e.visitor.clone()) else {
-            return Response::from_json(&serde_json::json!({ "buffered": 0 }));
+            return Response::from_json(&Appended { buffered: 0 });
         };
         let settings = crate::config::settings(&self.env);
-        let max_buffered = settings.max_buffered_events;
-        if self.pending()? + events.len() as i64 > max_buffered {
+        if is_full(
+            self.pending()?,
+            events.len() as i64,
+            settings.max_buffered_events,
+        ) {
             return Response::error("buffer full", 503);
         }
         let now = now_ms();
-        let window = rate_limit::window_of(now);
-        let visitor_key = format!("v:{visitor}");
-        let address_key = format!(
-            "a:{}",
-            req.headers().get(ADDRESS_HEADER)?.unwrap_or_default()
-        );
+        let address = req.headers().get(ADDRESS_HEADER)?.unwrap_or_default();
         let limits = rate_limit::Limits {
             address: settings.address_events_per_minute,
             site: settings.site_events_per_minute,
         };
         let incoming = events.len() as i64;
+        if let Some(refusal) = self.count_events(&visitor, &address, incoming, limits, now)? {
+            return Ok(Response::from_json(&refusal)?.with_status(429));
+        }
+        let buffered = self.keep(events, now)?;
+        if self.state.storage().get_alarm().await?.is_none() {
+            let delay = alarm_after_append(self.pending()?);
+            self.state.storage().set_alarm(delay).await?;
+        }
+        Response::from_json(&Appended { buffered })
+    }
+
+    /// Counts `incoming` events against the visitor's, the address's and the site's limits of
+    /// this window; when one would pass, counts the refusal instead and returns it.
+    fn count_events(
+        &self,
+        visitor: &str,
+        address: &str,
+        incoming: i64,
+        limits: rate_limit::Limits,
+        now: i64,
+    ) -> Result<Option<Refusal>> {
+        let window = rate_limit::window_of(now);
+        let keys = [
+            rate_limit::visitor_key(visitor),
+            rate_limit::address_key(address),
+            rate_limit::SITE_KEY.to_string(),
+        ];
+        let storage = self.sql();
+        let count = |key: &str| storage::count(&storage, &sql::rate_count(key, window));
         let counts = rate_limit::Counts {
-            visitor: self.rate_count(&visitor_key, window)?,
-            address: self.rate_count(&address_key, window)?,
-            site: self.rate_count("site", window)?,
+            visitor: count(&keys[0])?,
+            address: count(&keys[1])?,
+            site: count(&keys[2])?,
         };
         if let Some(which) = rate_limit::check(counts, incoming, limits) {
-            self.add_rate_count("refused", window, 1)?;
-            return Ok(Response::from_json(&serde_json::json!({
-                "limited": which.as_str(),
-                "retry_after": rate_limit::retry_after_s(now),
-                "refused": self.rate_count("refused", window)?,
-                "window_start": window * rate_limit::RATE_WINDOW_MS,
-            }))?
-            .with_status(429));
+            storage::run(
+                &storage,
+                &sql::add_rate_count(rate_limit::REFUSED_KEY, window, 1),
+            )?;
+            let refused = count(rate_limit::REFUSED_KEY)?;
+            return Ok(Some(Refusal::at(which, now, refused)));
         }
-        self.add_rate_count(&visitor_key, window, incoming)?;
-        self.add_rate_count(&address_key, window, incoming)?;
-        self.add_rate_count("site", window, incoming)?;
-        let sql = self.sql();
-        let mut seen = SeenInStorage { sql: &sql, now };
-        let mut prop_sets = PropSetsInStorage { sql: &sql, now };
+        for key in &keys {
+            storage::run(&storage, &sql::add_rate_count(key, window, incoming))?;
+        }
+        Ok(None)
+    }
+
+    /// Assigns each event its session, folds it into the rollups and appends it; how many
+    /// were kept.
+    fn keep(&self, mut events: Vec<EnrichedEvent>, now: i64) -> Result<usize> {
+        let storage = self.sql();
+        let mut seen = SeenInStorage {
+            storage: &storage,
+            now,
+        };
+        let mut prop_sets = PropSetsInStorage {
+            storage: &storage,
+            now,
+        };
         for event in &mut events {
             // Bots add nothing to the rollups, so they do not spend the day's property budget.
             if !event.bot {
                 rollup::bound_props(event, &mut prop_sets);
             }
-            // Just after midnight, a session that began yesterday goes on under yesterday's hash.
-            let previous_visitor = std::mem::take(&mut event.previous_visitor);
-            if !previous_visitor.is_empty() {
-                let open: Vec<LastSeenRow> = sql
-                    .exec(
-                        "SELECT last_seen FROM open_sessions WHERE visitor = ?",
-                        vec![previous_visitor.clone().into()],
-                    )?
-                    .to_array()?;
-                if open
-                    .first()
-                    .is_some_and(|r| continues(r.last_seen, event.ts))
-                {
-                    event.visitor = previous_visitor;
-                }
-            }
-            let previous: Vec<StateRow> = sql
-                .exec(
-                    "SELECT state FROM open_sessions WHERE visitor = ?",
-                    vec![event.visitor.clone().into()],
-                )?
-                .to_array()?;
-            let previous: Option<OpenSession> = previous
-                .first()
-                .and_then(|r| serde_json::from_str(&r.state).ok());
+            continue_from_yesterday(&storage, event)?;
+            let previous: Option<OpenSession> =
+                storage::first::<OpenSessionRow>(&storage, &sql::open_session(&event.visitor))?
+                    .and_then(|r| serde_json::from_str(&r.state).ok());
             let (session, deltas) = rollup::apply(event, previous.as_ref(), &mut seen);
-            sql.exec(
-                "INSERT INTO open_sessions (visitor, state, last_seen) VALUES (?, ?, ?) \
-                 ON CONFLICT(visitor) DO UPDATE SET state = excluded.state, last_seen = excluded.last_seen",
-                vec![
-                    event.visitor.clone().into(),
-                    serde_json::to_string(&session)?.into(),
-                    session.last_ms.into(),
-                ],
+            storage::run(
+                &storage,
+                &sql::save_open_session(
+                    &event.visitor,
+                    &serde_json::to_string(&session)?,
+                    session.last_ms,
+                ),
             )?;
-            sql.exec(
-                "INSERT INTO buffer (event, deltas) VALUES (?, ?)",
-                vec![
-                    serde_json::to_string(event)?.into(),
-                    serde_json::to_string(&deltas)?.into(),
-                ],
+            storage::run(
+                &storage,
+                &sql::append(
+                    &serde_json::to_string(event)?,
+                    &serde_json::to_string(&deltas)?,
+                ),
             )?;
         }
-        if self.state.storage().get_alarm().await?.is_none() {
-            let delay = if self.pending()? >= FLUSH_BATCH_SIZE {
-                0
-            } else {
-                FLUSH_INTERVAL_MS
-            };
-            self.state.storage().set_alarm(delay).await?;
-        }
-        Response::from_json(&serde_json::json!({ "buffered": events.len() }))
+        Ok(events.len())
     }
 
     /// Writes one batch to D1: the raw events (`INSERT OR IGNORE` on their ids), the merged
@@ -215,134 +213,130 @@ impl EventBuffer {
     /// (the answer was lost) is recognised by its `flush_log` row and only dropped here.
     /// Returns how many events left the buffer.
     async fn flush_once(&self) -> Result<usize> {
-        let rows: Vec<BufferedRow> = self
-            .sql()
-            .exec(
-                "SELECT seq, event, deltas FROM buffer ORDER BY seq LIMIT ?",
-                vec![FLUSH_BATCH_SIZE.into()],
-            )?
-            .to_array()?;
+        let rows: Vec<BufferedRow> = storage::all(&self.sql(), &sql::next_batch(FLUSH_BATCH_SIZE))?;
         let Some(last) = rows.last().map(|r| r.seq) else {
             return Ok(0);
         };
+        self.write_to_d1(&rows, last).await?;
+        storage::run(&self.sql(), &sql::drop_flushed(last))?;
+        Ok(rows.len())
+    }
+
+    /// The D1 half of `flush_once`: one transaction, or nothing when D1 has the batch already
+    /// or its site is gone.
+    async fn write_to_d1(&self, rows: &[BufferedRow], last: i64) -> Result<()> {
         let db = d1(&self.env)?;
         let mut site_id = String::new();
         let mut statements = Vec::with_capacity(rows.len() * 2);
         let mut deltas = Vec::new();
         let insert = insert_event_sql();
-        for row in &rows {
+        for row in rows {
             let event: EnrichedEvent = serde_json::from_str(&row.event)?;
             statements.push(statement(&db, &insert, &event_values(&event))?);
             deltas.extend(serde_json::from_str::<Vec<rollup::Delta>>(&row.deltas)?);
             site_id = event.site_id;
         }
-        let state: Option<FlushState> = db
-            .prepare(
-                "SELECT (SELECT upto_seq FROM flush_log WHERE site_id = ?1 AND upto_seq = ?2) AS done, \
-                 EXISTS (SELECT 1 FROM sites WHERE id = ?1) AS site_exists",
-            )
-            .bind(&[site_id.as_str().into(), (last as f64).into()])?
-            .first(None)
-            .await?;
-        let state = state.unwrap_or_default();
+        let state: FlushState = crate::db::first(&db, &flush_state(&site_id, last))
+            .await?
+            .unwrap_or_default();
         // A site deleted while events were buffered (ingest caches site configs for a minute):
         // its events are dropped, not written back.
-        if state.done.is_none() && state.site_exists != 0.0 {
-            for delta in rollup::merge(deltas) {
-                statements.push(statement(
-                    &db,
-                    rollup::UPSERT_SQL,
-                    &rollup::upsert_values(&site_id, &delta),
-                )?);
-            }
-            statements.push(
-                db.prepare(
-                    "INSERT INTO flush_log (site_id, upto_seq, flushed_at) VALUES (?1, ?2, ?3)",
-                )
-                .bind(&[
-                    site_id.as_str().into(),
-                    (last as f64).into(),
-                    (now_ms() as f64).into(),
-                ])?,
-            );
-            db.batch(statements).await?;
+        if !state.should_write() {
+            return Ok(());
         }
-        self.sql()
-            .exec("DELETE FROM buffer WHERE seq <= ?", vec![last.into()])?;
-        Ok(rows.len())
+        for delta in rollup::merge(deltas) {
+            statements.push(statement(
+                &db,
+                rollup::UPSERT_SQL,
+                &rollup::upsert_values(&site_id, &delta),
+            )?);
+        }
+        statements.push(crate::db::prepare(
+            &db,
+            &record_flush(&site_id, last, now_ms()),
+        )?);
+        db.batch(statements).await?;
+        Ok(())
+    }
+
+    /// After a successful flush: the failure count starts over, expired state goes, and the
+    /// next alarm is set while events wait.
+    async fn after_flush(&self, flushed: usize) -> Result<()> {
+        self.set_meta(sql::FLUSH_FAILURES, 0)?;
+        self.set_meta(sql::LAST_FLUSH_MS, now_ms())?;
+        for statement in sql::forget_expired(now_ms()) {
+            storage::run(&self.sql(), &statement)?;
+        }
+        if let Some(delay) = alarm_after_flush(self.pending()?, flushed as i64) {
+            self.state.storage().set_alarm(delay).await?;
+        }
+        Ok(())
+    }
+
+    /// After a failed flush: everything stays buffered and the alarm retries, backing off.
+    async fn after_failed_flush(&self, error: worker::Error) -> Result<()> {
+        let failures = self.meta(sql::FLUSH_FAILURES)? + 1;
+        self.set_meta(sql::FLUSH_FAILURES, failures)?;
+        worker::console_error!("flush to D1 failed ({failures} in a row): {error}");
+        self.state
+            .storage()
+            .set_alarm(flush_retry_delay_ms(failures as u32))
+            .await
     }
 }
 
-#[derive(serde::Deserialize, Default)]
-struct FlushState {
-    done: Option<f64>,
-    site_exists: f64,
+/// Just after midnight, a session that began yesterday goes on under yesterday's hash.
+fn continue_from_yesterday(storage: &worker::SqlStorage, event: &mut EnrichedEvent) -> Result<()> {
+    let previous_visitor = std::mem::take(&mut event.previous_visitor);
+    if previous_visitor.is_empty() {
+        return Ok(());
+    }
+    let open = storage::first::<OpenSessionRow>(storage, &sql::open_session(&previous_visitor))?;
+    if open.is_some_and(|r| continues(r.last_seen, event.ts)) {
+        event.visitor = previous_visitor;
+    }
+    Ok(())
 }
 
 /// The Durable Object's `prop_sets` table as the daily sets of property keys and values.
 struct PropSetsInStorage<'a> {
-    sql: &'a SqlStorage,
+    storage: &'a worker::SqlStorage,
     now: i64,
+}
+
+impl PropSetsInStorage<'_> {
+    fn admit_or_fail(&self, set: &str, item: &str, limit: i64) -> Result<bool> {
+        if storage::first::<Count>(self.storage, &sql::prop_set_has(set, item))?.is_some() {
+            return Ok(true);
+        }
+        if storage::count(self.storage, &sql::prop_set_size(set))? >= limit {
+            return Ok(false);
+        }
+        storage::run(self.storage, &sql::add_to_prop_set(set, item, self.now))?;
+        Ok(true)
+    }
 }
 
 impl rollup::BoundedSets for PropSetsInStorage<'_> {
     fn admit(&mut self, set: &str, item: &str, limit: i64) -> bool {
-        let known = || -> Result<bool> {
-            let rows: Vec<Count> = self
-                .sql
-                .exec(
-                    "SELECT 1 AS n FROM prop_sets WHERE set_name = ? AND item = ?",
-                    vec![set.into(), item.into()],
-                )?
-                .to_array()?;
-            Ok(!rows.is_empty())
-        };
-        let add = || -> Result<bool> {
-            let size = self
-                .sql
-                .exec(
-                    "SELECT COUNT(*) AS n FROM prop_sets WHERE set_name = ?",
-                    vec![set.into()],
-                )?
-                .one::<Count>()?
-                .n;
-            if size >= limit {
-                return Ok(false);
-            }
-            self.sql.exec(
-                "INSERT OR IGNORE INTO prop_sets (set_name, item, at) VALUES (?, ?, ?)",
-                vec![set.into(), item.into(), self.now.into()],
-            )?;
-            Ok(true)
-        };
-        match known().and_then(|k| if k { Ok(true) } else { add() }) {
-            Ok(admitted) => admitted,
-            Err(e) => {
-                // Folding into (other) loses a value's name, never its count.
-                worker::console_error!("property sets: {e}");
-                false
-            }
-        }
+        self.admit_or_fail(set, item, limit).unwrap_or_else(|e| {
+            // Folding into (other) loses a value's name, never its count.
+            worker::console_error!("property sets: {e}");
+            false
+        })
     }
 }
 
 /// The Durable Object's `seen` table as the rollups' set of already-counted uniques.
 struct SeenInStorage<'a> {
-    sql: &'a SqlStorage,
+    storage: &'a worker::SqlStorage,
     now: i64,
 }
 
 impl SeenSet for SeenInStorage<'_> {
     fn first(&mut self, key: &str) -> bool {
-        match self.sql.exec(
-            "INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)",
-            vec![key.into(), self.now.into()],
-        ) {
-            Ok(cursor) => {
-                // Drain the cursor so the write is counted.
-                let _ = cursor.to_array::<serde_json::Value>();
-                cursor.rows_written() > 0
-            }
+        match storage::run(self.storage, &sql::mark_seen(key, self.now)) {
+            Ok(written) => written > 0,
             Err(e) => {
                 worker::console_error!("seen set: {e}");
                 false
@@ -354,14 +348,16 @@ impl SeenSet for SeenInStorage<'_> {
 impl DurableObject for EventBuffer {
     fn new(state: State, env: Env) -> Self {
         let buffer = Self { state, env };
+        let storage = buffer.sql();
         // Schema creation is idempotent and synchronous, so every request sees the tables.
-        if let Err(e) = buffer.sql().exec(BUFFER_SCHEMA, None) {
+        let schema = analytics_core::store::Sql::new(sql::SCHEMA, []);
+        if let Err(e) = storage::run(&storage, &schema) {
             worker::console_error!("buffer schema: {e}");
         }
         // Buffers created before rollups lack the deltas column; adding it twice fails harmlessly.
-        let _ = buffer.sql().exec(
-            "ALTER TABLE buffer ADD COLUMN deltas TEXT NOT NULL DEFAULT '[]'",
-            None,
+        let _ = storage::run(
+            &storage,
+            &analytics_core::store::Sql::new(sql::ADD_DELTAS_COLUMN, []),
         );
         buffer
     }
@@ -371,67 +367,24 @@ impl DurableObject for EventBuffer {
             (Method::Post, "/append") => self.append(req).await,
             // The site is being deleted: forget everything buffered and every open session.
             (Method::Post, "/purge") => {
-                self.sql().exec(
-                    "DELETE FROM buffer; DELETE FROM open_sessions; DELETE FROM seen; DELETE FROM meta; \
-                     DELETE FROM prop_sets;",
-                    None,
-                )?;
-                Response::from_json(&serde_json::json!({ "purged": true }))
+                for statement in sql::purge() {
+                    storage::run(&self.sql(), &statement)?;
+                }
+                Response::from_json(&Purged { purged: true })
             }
-            (Method::Get, "/status") => Response::from_json(&serde_json::json!({
-                "pending": self.pending()?,
-                "flush_failures": self.meta_get("flush_failures")?,
-                "last_flush_ms": self.meta_get("last_flush_ms")?,
-            })),
+            (Method::Get, "/status") => Response::from_json(&Status {
+                pending: self.pending()?,
+                flush_failures: self.meta(sql::FLUSH_FAILURES)?,
+                last_flush_ms: self.meta(sql::LAST_FLUSH_MS)?,
+            }),
             _ => Response::error("not found", 404),
         }
     }
 
     async fn alarm(&self) -> Result<Response> {
         match self.flush_once().await {
-            Ok(flushed) => {
-                self.meta_set("flush_failures", 0)?;
-                self.meta_set("last_flush_ms", now_ms())?;
-                // Sessions idle past the timeout can never continue, and past rate windows
-                // never count again; forget both.
-                self.sql().exec(
-                    "DELETE FROM open_sessions WHERE last_seen < ?",
-                    vec![(now_ms() - SESSION_TIMEOUT_MS).into()],
-                )?;
-                // Uniques are counted per day; two days later no event can need the key.
-                self.sql().exec(
-                    "DELETE FROM seen WHERE at < ?",
-                    vec![(now_ms() - SEEN_KEEP_MS).into()],
-                )?;
-                // The property budget is per day; older days' sets are never asked again.
-                self.sql().exec(
-                    "DELETE FROM prop_sets WHERE at < ?",
-                    vec![(now_ms() - SEEN_KEEP_MS).into()],
-                )?;
-                self.sql().exec(
-                    "DELETE FROM rate_counts WHERE win < ?",
-                    vec![rate_limit::window_of(now_ms()).into()],
-                )?;
-                let pending = self.pending()?;
-                if pending > 0 {
-                    let delay = if pending >= FLUSH_BATCH_SIZE || flushed as i64 == FLUSH_BATCH_SIZE
-                    {
-                        0
-                    } else {
-                        FLUSH_INTERVAL_MS
-                    };
-                    self.state.storage().set_alarm(delay).await?;
-                }
-            }
-            Err(e) => {
-                let failures = self.meta_get("flush_failures")? + 1;
-                self.meta_set("flush_failures", failures)?;
-                worker::console_error!("flush to D1 failed ({failures} in a row): {e}");
-                self.state
-                    .storage()
-                    .set_alarm(flush_retry_delay_ms(failures as u32))
-                    .await?;
-            }
+            Ok(flushed) => self.after_flush(flushed).await?,
+            Err(e) => self.after_failed_flush(e).await?,
         }
         Response::ok("flushed")
     }

@@ -1,11 +1,14 @@
-//! D1 access: the few lookups routes need. The SQL text that matters for stats lives in
-//! `analytics_core::store::events`.
+//! D1 access: the one conversion of a core `Sql` into a D1 statement (`run`, `all`, `first`,
+//! `prepare`), and ingest's lookups with the isolate's caches. The SQL itself lives in
+//! `analytics_core::store` (the lookups' in `store::ingest`).
 
-use analytics_core::binds;
+/// A site as the cron jobs and reports need it.
+pub use analytics_core::store::ingest::SiteSummary;
+
 use analytics_core::ingest::pipeline::SiteConfig;
-use analytics_core::store::{Sql, SqlValue};
+use analytics_core::store::ingest::{SaltRow, SiteRow};
+use analytics_core::store::{self, Sql, SqlValue};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen::JsValue;
@@ -56,40 +59,9 @@ pub async fn first<T: DeserializeOwned>(db: &D1Database, sql: &Sql) -> worker::R
     prepare(db, sql)?.first(None).await
 }
 
-#[derive(Deserialize)]
-struct SiteRow {
-    id: String,
-    query_allow_list: String,
-    #[serde(deserialize_with = "analytics_core::store::int_bool")]
-    hash_routing: bool,
-    hostnames: Option<String>,
-}
-
 pub async fn site_config(db: &D1Database, site_id: &str) -> worker::Result<Option<SiteConfig>> {
-    let row: Option<SiteRow> = first(
-        db,
-        &Sql::new(
-            "SELECT s.id, s.query_allow_list, s.hash_routing, \
-             (SELECT group_concat(hostname, ',') FROM site_hostnames h WHERE h.site_id = s.id) AS hostnames \
-             FROM sites s WHERE s.id = ?1",
-            binds![site_id],
-        ),
-    )
-    .await?;
-    Ok(row.map(|r| SiteConfig {
-        id: r.id,
-        hostnames: split_list(r.hostnames.as_deref().unwrap_or("")),
-        query_allow_list: split_list(&r.query_allow_list),
-        hash_routing: r.hash_routing,
-    }))
-}
-
-fn split_list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
+    let row: Option<SiteRow> = first(db, &store::ingest::site_config(site_id)).await?;
+    Ok(row.map(SiteRow::into_config))
 }
 
 thread_local! {
@@ -140,15 +112,7 @@ pub fn forget_site_config(site_id: &str) {
 }
 
 async fn read_salt(db: &D1Database, day: &str) -> worker::Result<Option<String>> {
-    #[derive(Deserialize)]
-    struct Salt {
-        salt: String,
-    }
-    let row: Option<Salt> = first(
-        db,
-        &Sql::new("SELECT salt FROM salts WHERE day = ?1", binds![day]),
-    )
-    .await?;
+    let row: Option<SaltRow> = first(db, &store::ingest::salt(day)).await?;
     Ok(row.map(|r| r.salt))
 }
 
@@ -163,30 +127,26 @@ pub async fn daily_salt(
     if let Some(salt) = existing_salt(db, day).await? {
         return Ok(salt);
     }
-    let salt = match read_salt(db, day).await? {
-        Some(salt) => salt,
-        None => {
-            let insert = "INSERT OR IGNORE INTO salts (day, salt) VALUES (?1, ?2)";
-            run(db, &Sql::new(insert, binds![day, fresh()?])).await?;
-            read_salt(db, day)
-                .await?
-                .ok_or_else(|| worker::Error::RustError("salt vanished".into()))?
-        }
-    };
-    let salt = analytics_core::util::hex::decode(&salt)
-        .ok_or_else(|| worker::Error::RustError("salt is not hex".into()))?;
-    remember_salt(day, &salt);
-    Ok(salt)
+    run(db, &store::ingest::add_salt(day, &fresh()?)).await?;
+    let salt = read_salt(db, day)
+        .await?
+        .ok_or_else(|| worker::Error::RustError("salt vanished".into()))?;
+    remember_salt(day, &salt)
 }
 
-fn remember_salt(day: &str, salt: &[u8]) {
+/// Decodes a day's salt and keeps it in this isolate (only today's and yesterday's are ever
+/// asked for).
+fn remember_salt(day: &str, hex: &str) -> worker::Result<Vec<u8>> {
+    let salt = analytics_core::util::hex::decode(hex)
+        .ok_or_else(|| worker::Error::RustError("salt is not hex".into()))?;
     SALTS.with(|s| {
         let mut s = s.borrow_mut();
         if s.len() >= 3 {
-            s.clear(); // only today's and yesterday's are ever asked for
+            s.clear();
         }
-        s.insert(day.to_string(), salt.to_vec());
+        s.insert(day.to_string(), salt.clone());
     });
+    Ok(salt)
 }
 
 /// A day's salt if it exists (never creates one): yesterday's, for sessions crossing midnight.
@@ -194,21 +154,10 @@ pub async fn existing_salt(db: &D1Database, day: &str) -> worker::Result<Option<
     if let Some(salt) = SALTS.with(|s| s.borrow().get(day).cloned()) {
         return Ok(Some(salt));
     }
-    let Some(text) = read_salt(db, day).await? else {
-        return Ok(None);
-    };
-    let salt = analytics_core::util::hex::decode(&text)
-        .ok_or_else(|| worker::Error::RustError("salt is not hex".into()))?;
-    remember_salt(day, &salt);
-    Ok(Some(salt))
-}
-
-/// A site as the cron jobs and reports need it.
-#[derive(Deserialize)]
-pub struct SiteSummary {
-    pub id: String,
-    pub name: String,
-    pub timezone: String,
+    match read_salt(db, day).await? {
+        Some(text) => remember_salt(day, &text).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Every site, or the one named.
@@ -216,12 +165,5 @@ pub async fn site_summaries(
     db: &D1Database,
     only: Option<&str>,
 ) -> worker::Result<Vec<SiteSummary>> {
-    let sql = match only {
-        Some(id) => Sql::new(
-            "SELECT id, name, timezone FROM sites WHERE id = ?1",
-            binds![id],
-        ),
-        None => Sql::new("SELECT id, name, timezone FROM sites ORDER BY id", []),
-    };
-    all(db, &sql).await
+    all(db, &store::ingest::site_summaries(only)).await
 }

@@ -3,10 +3,11 @@
 //! is scoped the same way. The rules are in `analytics_core::governance::audit::fingerprint_key`.
 
 use analytics_core::governance::audit::{fingerprint_key as derive, FingerprintScope};
+use analytics_core::store::keys;
 use std::cell::RefCell;
 use worker::{D1Database, Env};
 
-use crate::db::d1;
+use crate::db::{self, d1};
 use crate::http::random_hex;
 
 thread_local! {
@@ -48,25 +49,21 @@ pub async fn lasting_key(env: &Env, key: LastingKey) -> worker::Result<Vec<u8>> 
         return Ok(k);
     }
     let db = d1(env)?;
-    db.prepare("INSERT OR IGNORE INTO instance_keys (name, value) VALUES (?1, ?2)")
-        .bind(&[key.name().into(), random_hex::<32>()?.into()])?
-        .run()
-        .await?;
-    let text: Option<String> = db
-        .prepare("SELECT value FROM instance_keys WHERE name = ?1")
-        .bind(&[key.name().into()])?
-        .first(Some("value"))
-        .await?;
-    let bytes = analytics_core::util::hex::decode(&text.unwrap_or_default()).unwrap_or_default();
+    db::run(
+        &db,
+        &keys::create_instance_key(key.name(), &random_hex::<32>()?),
+    )
+    .await?;
+    let stored: Option<keys::InstanceKey> = db::first(&db, &keys::instance_key(key.name())).await?;
+    let text = stored.map(|k| k.value).unwrap_or_default();
+    let bytes = analytics_core::util::hex::decode(&text).unwrap_or_default();
     LASTING.with(|l| l.borrow_mut().push((key, bytes.clone())));
     Ok(bytes)
 }
 
 async fn read_secret(db: &D1Database, day: &str) -> worker::Result<Option<String>> {
-    db.prepare("SELECT secret FROM fingerprint_keys WHERE day = ?1")
-        .bind(&[day.into()])?
-        .first(Some("secret"))
-        .await
+    let stored: Option<keys::DaySecret> = db::first(db, &keys::day_secret(day)).await?;
+    Ok(stored.map(|s| s.secret))
 }
 
 /// The UTC day's secret, created on first use; `INSERT OR IGNORE` lets concurrent first uses
@@ -84,10 +81,7 @@ async fn day_secret(env: &Env, day: &str) -> worker::Result<Vec<u8>> {
     let text = match read_secret(&db, day).await? {
         Some(text) => text,
         None => {
-            db.prepare("INSERT OR IGNORE INTO fingerprint_keys (day, secret) VALUES (?1, ?2)")
-                .bind(&[day.into(), random_hex::<32>()?.into()])?
-                .run()
-                .await?;
+            db::run(&db, &keys::create_day_secret(day, &random_hex::<32>()?)).await?;
             read_secret(&db, day)
                 .await?
                 .ok_or_else(|| worker::Error::RustError("fingerprint secret vanished".into()))?
@@ -114,10 +108,6 @@ pub async fn fingerprint_key(
 /// The daily job: deletes the secrets of past days, after which their fingerprints cannot be
 /// reversed by hashing every address.
 pub async fn delete_old_secrets(env: &Env, now_ms: i64) -> worker::Result<()> {
-    d1(env)?
-        .prepare("DELETE FROM fingerprint_keys WHERE day < ?1")
-        .bind(&[analytics_core::governance::audit::fingerprint_secrets_keep_from(now_ms).into()])?
-        .run()
-        .await?;
-    Ok(())
+    let keep_from = analytics_core::governance::audit::fingerprint_secrets_keep_from(now_ms);
+    db::run(&d1(env)?, &keys::delete_day_secrets_before(&keep_from)).await
 }

@@ -14,7 +14,8 @@ mod session;
 
 pub use buffer::EventBuffer;
 
-use analytics_core::routes::Miss;
+use analytics_core::governance::audit as governance;
+use analytics_core::routes::{AuditAction, Miss, Operation, Params, Route};
 use analytics_core::ApiError;
 use http::{error_response, internal_error_response, Failure, RouteResult};
 use serde_json::Value;
@@ -74,121 +75,222 @@ async fn route(
             ApiError::not_found(format!("no route for {method_name} {path}"))
         }
     })?;
-    if !matches!(*method, Method::Get | Method::Head | Method::Options) && path != "/api/event" {
+    if found.method.changes_state() && found.operation != Operation::EventIngest {
         http::check_same_origin(&req)?;
     }
-    let Some((action, origin, query)) = audit_action(&req, env, &found) else {
-        // Not an audited route: authorise and answer.
-        let c = session::authorize(&req, env, &found, params).await?;
-        return dispatch(&found, req, env, &c, request_id).await;
-    };
+    match audit_plan(&req, env, found) {
+        Some(plan) => audited(req, env, found, params, plan, request_id).await,
+        None => {
+            // Not an audited call: authorise and answer.
+            let c = session::authorize(&req, env, found, params).await?;
+            dispatch(found.operation, req, env, &c, request_id).await
+        }
+    }
+}
+
+/// The audit entry a call will get: the action its route names for the format asked, where
+/// the call came from, and its query (an export's details). Nothing of the body is read here.
+struct AuditPlan {
+    action: AuditAction,
+    origin: audit::Origin,
+    query: Value,
+}
+
+fn audit_plan(req: &Request, env: &Env, route: &Route) -> Option<AuditPlan> {
+    let url = req.url().ok()?;
+    let query: serde_json::Map<String, Value> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
+        .collect();
+    let csv = query.get("format").and_then(|f| f.as_str()) == Some("csv");
+    let action = route.audit.action(csv)?;
+    Some(AuditPlan {
+        action,
+        origin: audit::origin(req, env),
+        query: Value::Object(query),
+    })
+}
+
+/// What an audited call came to: who was authorised (if anyone), the site's key, the body it
+/// sent, the unsubscribe link's signer, and the answer.
+struct Call {
+    caller: Option<session::Caller>,
+    site_key: Option<i64>,
+    body: Value,
+    link: Option<(String, i64)>,
+    result: RouteResult,
+}
+
+/// The audited path: authorise, read the body, dispatch, name the actor, record.
+async fn audited(
+    req: Request,
+    env: &Env,
+    found: &Route,
+    params: Params,
+    plan: AuditPlan,
+    request_id: &str,
+) -> RouteResult {
     let route_params = params.clone();
-    let (mut caller, mut site_key, body, result, link) =
-        match session::authorize(&req, env, &found, params).await {
-            Ok(mut c) => {
-                // An unsubscribe link authenticates its signer for their own subscription on one
-                // site: checked here (before the handler takes the request) to name them.
-                let link = if action == "report_unsubscribe" {
-                    routes::reports::link_signer(&req, env).await
-                } else {
-                    None
-                };
-                if let Some((site, _)) = &link {
-                    c.site = Some(site.clone());
-                }
-                // The site's key is read before the handler runs: a deleted site has none after.
-                let site_key = match &c.site {
-                    Some(s) => audit::site_key(env, s).await.ok().flatten(),
-                    None => None,
-                };
-                // The body is size-checked before any of it is read or kept; a body too big for
-                // every audited route is refused here, before the handler.
-                match audited_body(&req, found.method).await {
-                    Ok(body) => {
-                        let result = dispatch(&found, req, env, &c, request_id).await;
-                        (Some(c), site_key, body, result, link)
-                    }
-                    Err(e) => (Some(c), site_key, Value::Null, Err(e), link),
-                }
-            }
-            Err(e) => {
-                // Refused before the handler: the entry names the logged-in user if there is one,
-                // but never under the site the request named (the caller may not act on it).
-                let user = session::current_user(&req, env).await.ok().flatten();
-                let caller = user.map(|u| session::Caller {
-                    user: Some(u),
-                    ..Default::default()
-                });
-                (caller, None, Value::Null, Err(e), None)
-            }
-        };
-    let outcome = match &result {
+    let mut call = authorised_call(req, env, found, params, plan.action, request_id).await;
+    let outcome = match &call.result {
         Ok(r) => r.status_code(),
         Err(Failure::Api(e)) => e.status,
         Err(Failure::Internal(_)) => 500,
     };
-    let action = if action == "login" && outcome != 200 {
-        "login_failed"
+    let action = governance::recorded_action(plan.action, outcome);
+    let signed_in = signed_in_user(env, &call).await;
+    if call.link.is_some() && signed_in.is_none() {
+        // A link that did not work files nothing under its site.
+        if let Some(c) = call.caller.as_mut() {
+            c.site = None;
+        }
+        call.site_key = None;
+    }
+    let actor = call
+        .caller
+        .as_ref()
+        .and_then(|c| c.user.as_ref())
+        .or(signed_in.as_ref());
+    // Only a site the caller was authorised for (set by `authorize`) files the entry there.
+    let site = call.caller.as_ref().and_then(|c| c.site.clone());
+    let raw = if found.method.has_body() {
+        call.body.clone()
     } else {
-        action
+        plan.query
     };
-    // A public route that signed someone in (login, an accepted invitation) names them by the
-    // session it opened, never by what the body claimed.
-    let signed_in = match (&caller, &result, &link) {
+    let (target, details) = describe(
+        env,
+        action,
+        site.as_deref(),
+        actor.is_some(),
+        route_params,
+        &call.body,
+        &raw,
+    )
+    .await;
+    audit::record(
+        env,
+        &plan.origin,
+        audit::Record {
+            action,
+            site: site.as_deref().map(|s| (s, call.site_key)),
+            actor,
+            target: &target,
+            outcome,
+            details: &details,
+        },
+    )
+    .await;
+    call.result
+}
+
+/// Authorises the call and, if allowed, reads its body and runs its handler.
+async fn authorised_call(
+    req: Request,
+    env: &Env,
+    found: &Route,
+    params: Params,
+    action: AuditAction,
+    request_id: &str,
+) -> Call {
+    let mut c = match session::authorize(&req, env, found, params).await {
+        Ok(c) => c,
+        Err(e) => {
+            // Refused before the handler: the entry names the logged-in user if there is one,
+            // but never under the site the request named (the caller may not act on it).
+            let user = session::current_user(&req, env).await.ok().flatten();
+            let caller = user.map(|u| session::Caller {
+                user: Some(u),
+                ..Default::default()
+            });
+            return Call {
+                caller,
+                site_key: None,
+                body: Value::Null,
+                link: None,
+                result: Err(e),
+            };
+        }
+    };
+    // An unsubscribe link authenticates its signer for their own subscription on one site:
+    // checked here (before the handler takes the request) to name them.
+    let link = if action == AuditAction::ReportUnsubscribe {
+        routes::reports::link_signer(&req, env).await
+    } else {
+        None
+    };
+    if let Some((site, _)) = &link {
+        c.site = Some(site.clone());
+    }
+    // The site's key is read before the handler runs: a deleted site has none after.
+    let site_key = match &c.site {
+        Some(s) => audit::site_key(env, s).await.ok().flatten(),
+        None => None,
+    };
+    // The body is size-checked before any of it is read or kept; a body too big for every
+    // audited route is refused here, before the handler.
+    let (body, result) = match audited_body(&req, found.method).await {
+        Ok(body) => (
+            body,
+            dispatch(found.operation, req, env, &c, request_id).await,
+        ),
+        Err(e) => (Value::Null, Err(e)),
+    };
+    Call {
+        caller: Some(c),
+        site_key,
+        body,
+        link,
+        result,
+    }
+}
+
+/// A public route that signed someone in (login, an accepted invitation, an unsubscribe link)
+/// names them by the session it opened or the link's signature, never by what the body claimed.
+async fn signed_in_user(env: &Env, call: &Call) -> Option<session::User> {
+    match (&call.caller, &call.result, &call.link) {
         (Some(c), Ok(_), Some((_, user))) if c.user.is_none() => {
             audit::user_by_id(env, *user).await.ok().flatten()
         }
         (Some(c), Ok(resp), None) if c.user.is_none() => session_opened(env, resp).await,
         _ => None,
-    };
-    if link.is_some() && signed_in.is_none() {
-        // A link that did not work files nothing under its site.
-        if let Some(c) = caller.as_mut() {
-            c.site = None;
-        }
-        site_key = None;
     }
-    let actor = caller
-        .as_ref()
-        .and_then(|c| c.user.as_ref())
-        .or(signed_in.as_ref());
-    // Only a site the caller was authorised for (set by `authorize`) files the entry there.
-    let site = caller.as_ref().and_then(|c| c.site.clone());
-    let site_for_hash = site.clone().unwrap_or_default();
-    let subject_key = if matches!(action, "user_data_delete")
-        || analytics_core::governance::audit::HASHED_USER_ID_ACTIONS.contains(&action)
-    {
+}
+
+/// The entry's target and details. A backend user id (an erasure's path, an activity
+/// search's filters) is kept only as its keyed hash; an unauthenticated call keeps no body,
+/// and of a login only the attempted email, truncated, as the target.
+async fn describe(
+    env: &Env,
+    action: AuditAction,
+    site: Option<&str>,
+    authenticated: bool,
+    mut params: Params,
+    body: &Value,
+    raw: &Value,
+) -> (String, Value) {
+    let subject_key = if governance::names_backend_user(action) {
         audit::subject_key(env).await.unwrap_or_default()
     } else {
         Vec::new()
     };
-    let pseudonym = |id: &str| {
-        analytics_core::governance::audit::user_pseudonym(&subject_key, &site_for_hash, id)
-    };
-    let mut decoded_params = route_params;
-    for (name, value) in decoded_params.iter_mut() {
-        if action == "user_data_delete" && *name == "user" {
+    let site = site.unwrap_or_default();
+    let pseudonym = |id: &str| governance::user_pseudonym(&subject_key, site, id);
+    if action == AuditAction::UserDataDelete {
+        for (_, value) in params.iter_mut().filter(|(n, _)| *n == "user") {
             if let Ok(id) = analytics_core::governance::activity::decode_user_id(value) {
                 *value = id;
             }
         }
     }
-    let mut target =
-        analytics_core::governance::audit::target_for(action, &decoded_params, pseudonym);
-    let details = if actor.is_some() {
-        let raw = if matches!(found.method, "POST" | "PUT" | "PATCH") {
-            body.clone()
-        } else {
-            query
-        };
-        analytics_core::governance::audit::details_for(action, &raw, pseudonym)
+    let mut target = governance::target_for(action, &params, pseudonym);
+    let details = if authenticated {
+        governance::details_for(action, raw, pseudonym)
     } else {
-        // An unauthenticated request's body is never kept; of a login, only the attempted
-        // email, truncated, as the target.
         Value::Object(Default::default())
     };
     if target.is_empty() {
-        let named = if actor.is_some() {
+        let named = if authenticated {
             ["id", "email"]
                 .iter()
                 .find_map(|k| body.get(*k).and_then(|v| v.as_str()))
@@ -197,24 +299,11 @@ async fn route(
         } else {
             body.get("email")
                 .and_then(|v| v.as_str())
-                .map(analytics_core::governance::audit::truncated_email)
+                .map(governance::truncated_email)
         };
         target = named.unwrap_or_default();
     }
-    audit::record(
-        env,
-        &origin,
-        audit::Record {
-            action,
-            site: site.as_deref().map(|s| (s, site_key)),
-            actor,
-            target: &target,
-            outcome,
-            details: &details,
-        },
-    )
-    .await;
-    result
+    (target, details)
 }
 
 /// The user whose session `resp` opened (its `Set-Cookie`), if any.
@@ -227,16 +316,19 @@ async fn session_opened(env: &Env, resp: &Response) -> Option<session::User> {
     if token.is_empty() {
         return None;
     }
-    audit::session_user(env, token).await.ok().flatten()
+    session::session_user(env, token).await.ok().flatten()
 }
 
 /// The body of an audited request that carries one, read from a copy once its size is known
 /// to be within `MAX_AUDITED_BODY_BYTES` (by Content-Length first, then while streaming, so a
 /// chunked flood is cut off too). Not JSON: `Null`. Too big: 413 before anything is kept.
-async fn audited_body(req: &Request, method: &str) -> Result<Value, Failure> {
+async fn audited_body(
+    req: &Request,
+    method: analytics_core::routes::Method,
+) -> Result<Value, Failure> {
     use analytics_core::governance::audit::MAX_AUDITED_BODY_BYTES as MAX;
     use futures_util::StreamExt;
-    if !matches!(method, "POST" | "PUT" | "PATCH") {
+    if !method.has_body() {
         return Ok(Value::Null);
     }
     let too_big = |n: String| {
@@ -267,103 +359,81 @@ async fn audited_body(req: &Request, method: &str) -> Result<Value, Failure> {
     Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
-/// The audit entry a request will get, if any: its action, where it came from, and (for
-/// exports) its query as details. Nothing of the body is read here.
-fn audit_action(
-    req: &Request,
-    env: &Env,
-    route: &analytics_core::routes::Route,
-) -> Option<(&'static str, audit::Origin, Value)> {
-    let url = req.url().ok()?;
-    let query: serde_json::Map<String, Value> = url
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
-        .collect();
-    let csv = query.get("format").and_then(|f| f.as_str()) == Some("csv");
-    let action =
-        analytics_core::governance::audit::action_for_request(route.method, route.path, csv)?;
-    Some((action, audit::origin(req, env), Value::Object(query)))
-}
-
+/// Runs the operation's handler. Every operation has its arm: a route added to the table
+/// without a handler does not compile.
 async fn dispatch(
-    found: &analytics_core::routes::Route,
+    operation: Operation,
     req: Request,
     env: &Env,
     c: &session::Caller,
     request_id: &str,
 ) -> RouteResult {
-    use routes::*;
-    match (found.method, found.path) {
-        ("GET", "/api/sites/{site}/audit") => audit::page(req, env, c, false).await,
-        ("GET", "/api/audit") => audit::page(req, env, c, true).await,
-        ("GET", "/api/sites/{site}/compliance") => compliance::report(req, env, c).await,
-        ("POST", "/api/activity") => activity::ingest(req, env, request_id).await,
-        ("POST", "/api/sites/{site}/activity-key") => activity::rotate_key(env, c).await,
-        ("GET", "/api/sites/{site}/activity") => activity::search(req, env, c).await,
-        ("GET", "/api/sites/{site}/activity/sessions") => activity::sessions(env, c).await,
-        ("GET", "/api/sites/{site}/activity/summary") => activity::summary(req, env, c).await,
-        ("DELETE", "/api/sites/{site}/activity/users/{user}") => {
-            activity::delete_user(env, c).await
-        }
-        ("GET", "/api/sites/{site}/reports/preview") => reports::preview(req, env, c).await,
-        ("GET", "/api/sites/{site}/reports/subscription") => reports::subscription(env, c).await,
-        ("PUT", "/api/sites/{site}/reports/subscription") => {
-            reports::set_subscription(req, env, c).await
-        }
-        ("GET", "/api/sites/{site}/reports/sent") => reports::sent(env, c).await,
-        ("GET", "/api/reports/unsubscribe") => reports::unsubscribe_page(req, env).await,
-        ("POST", "/api/reports/unsubscribe") => reports::unsubscribe(req, env).await,
-        ("GET", "/api/sites/{site}/alerts") => alerts::list(req, env, c).await,
-        ("GET", "/api/alerts") => alerts::list_instance(req, env).await,
-        ("POST", "/api/event") => ingest::post_event(req, env, request_id).await,
-        ("OPTIONS", "/api/event") => Ok(ingest::preflight()?),
-        ("GET", "/health") => health::health(req, env).await,
-        ("GET", "/api/openapi.json") => openapi(),
-        ("GET", "/api/setup") => account::setup_status(req, env).await,
-        ("POST", "/api/setup") => account::setup(req, env).await,
-        ("POST", "/api/login") => account::login(req, env).await,
-        ("GET", "/api/share/{token}") => sites::share_info(req, env, c).await,
-        ("POST", "/api/invites/accept") => users::accept_invite(req, env).await,
-        ("POST", "/api/logout") => account::logout(req, env).await,
-        ("GET", "/api/me") => account::me(c),
-        ("POST", "/api/me/password") => users::change_password(req, env, c).await,
-        ("GET", "/api/me/invitations") => users::my_invitations(env, c).await,
-        ("POST", "/api/me/invitations/{id}/accept") => users::accept_invitation(env, c).await,
-        ("DELETE", "/api/me/invitations/{id}") => users::decline_invitation(env, c).await,
-        ("GET", "/api/tokens") => users::list_tokens(env, c).await,
-        ("POST", "/api/tokens") => users::create_token(req, env, c).await,
-        ("DELETE", "/api/tokens/{id}") => users::revoke_token(env, c).await,
-        ("GET", "/api/users") => users::list(env).await,
-        ("POST", "/api/users") => users::create(req, env).await,
-        ("DELETE", "/api/users/{id}") => users::delete(env, c).await,
-        ("GET", "/api/sites") => sites::list(env, c).await,
-        ("POST", "/api/sites") => sites::create(req, env, c).await,
-        ("GET", "/api/sites/{site}") => sites::get(req, env, c).await,
-        ("PATCH", "/api/sites/{site}") => sites::update(req, env, c).await,
-        ("DELETE", "/api/sites/{site}") => sites::delete(env, c).await,
-        ("GET", "/api/sites/{site}/members") => sites::members(env, c).await,
-        ("PUT", "/api/sites/{site}/members") => sites::set_member(req, env, c).await,
-        ("DELETE", "/api/sites/{site}/members/{user}") => sites::remove_member(env, c).await,
-        ("POST", "/api/sites/{site}/share") => sites::set_share(req, env, c).await,
-        ("GET", "/api/sites/{site}/goals") => goals::list_goals(env, c).await,
-        ("POST", "/api/sites/{site}/goals") => goals::create_goal(req, env, c).await,
-        ("DELETE", "/api/sites/{site}/goals/{id}") => goals::delete_goal(env, c).await,
-        ("GET", "/api/sites/{site}/funnels") => goals::list_funnels(env, c).await,
-        ("POST", "/api/sites/{site}/funnels") => goals::create_funnel(req, env, c).await,
-        ("DELETE", "/api/sites/{site}/funnels/{id}") => goals::delete_funnel(env, c).await,
-        ("GET", "/api/stats/overview") => stats::overview(req, env, c).await,
-        ("GET", "/api/stats/totals") => stats::totals(req, env, c).await,
-        ("GET", "/api/stats/timeseries") => stats::timeseries(req, env, c).await,
-        ("GET", "/api/stats/pages") => stats::pages(req, env, c).await,
-        ("GET", "/api/stats/breakdown") => stats::breakdown(req, env, c).await,
-        ("GET", "/api/stats/realtime") => stats::realtime(env, c).await,
-        ("GET", "/api/stats/goals") => goals::goal_stats(req, env, c).await,
-        ("GET", "/api/stats/funnel") => goals::funnel_stats(req, env, c).await,
-        ("GET", "/api/stats/bots") => stats::bots(req, env, c).await,
-        ("GET", "/api/export/events") => export::events(req, env, c).await,
-        (m, p) => Err(Failure::Internal(worker::Error::RustError(format!(
-            "route {m} {p} has no handler"
-        )))),
+    use crate::routes::*;
+    use Operation as Op;
+    match operation {
+        Op::SiteAudit => audit::page(req, env, c, false).await,
+        Op::InstanceAudit => audit::page(req, env, c, true).await,
+        Op::Compliance => compliance::report(req, env, c).await,
+        Op::ActivityIngest => activity::ingest(req, env, request_id).await,
+        Op::ActivityKeyRotate => activity::rotate_key(env, c).await,
+        Op::ActivitySearch => activity::search(req, env, c).await,
+        Op::ActivitySessions => activity::sessions(env, c).await,
+        Op::ActivitySummary => activity::summary(req, env, c).await,
+        Op::ActivityUserDelete => activity::delete_user(env, c).await,
+        Op::ReportPreview => reports::preview(req, env, c).await,
+        Op::ReportSubscription => reports::subscription(env, c).await,
+        Op::ReportSubscriptionSet => reports::set_subscription(req, env, c).await,
+        Op::ReportsSent => reports::sent(env, c).await,
+        Op::ReportUnsubscribePage => reports::unsubscribe_page(req, env).await,
+        Op::ReportUnsubscribe => reports::unsubscribe(req, env).await,
+        Op::SiteAlerts => alerts::list(req, env, c).await,
+        Op::InstanceAlerts => alerts::list_instance(req, env).await,
+        Op::EventIngest => ingest::post_event(req, env, request_id).await,
+        Op::EventPreflight => Ok(ingest::preflight()?),
+        Op::Health => health::health(req, env).await,
+        Op::OpenApi => openapi(),
+        Op::SetupStatus => account::setup_status(req, env).await,
+        Op::Setup => account::setup(req, env).await,
+        Op::Login => account::login(req, env).await,
+        Op::ShareInfo => sites::share_info(req, env, c).await,
+        Op::InviteAccept => users::accept_invite(req, env).await,
+        Op::Logout => account::logout(req, env).await,
+        Op::Me => account::me(c),
+        Op::PasswordChange => users::change_password(req, env, c).await,
+        Op::MyInvitations => users::my_invitations(env, c).await,
+        Op::MyInvitationAccept => users::accept_invitation(env, c).await,
+        Op::MyInvitationDecline => users::decline_invitation(env, c).await,
+        Op::TokensList => users::list_tokens(env, c).await,
+        Op::TokenCreate => users::create_token(req, env, c).await,
+        Op::TokenRevoke => users::revoke_token(env, c).await,
+        Op::UsersList => users::list(env).await,
+        Op::UserCreate => users::create(req, env).await,
+        Op::UserDelete => users::delete(env, c).await,
+        Op::SitesList => sites::list(env, c).await,
+        Op::SiteCreate => sites::create(req, env, c).await,
+        Op::SiteGet => sites::get(req, env, c).await,
+        Op::SiteUpdate => sites::update(req, env, c).await,
+        Op::SiteDelete => sites::delete(env, c).await,
+        Op::SiteMembersList => sites::members(env, c).await,
+        Op::SiteMemberSet => sites::set_member(req, env, c).await,
+        Op::SiteMemberRemove => sites::remove_member(env, c).await,
+        Op::SiteShareSet => sites::set_share(req, env, c).await,
+        Op::GoalsList => goals::list_goals(env, c).await,
+        Op::GoalCreate => goals::create_goal(req, env, c).await,
+        Op::GoalDelete => goals::delete_goal(env, c).await,
+        Op::FunnelsList => goals::list_funnels(env, c).await,
+        Op::FunnelCreate => goals::create_funnel(req, env, c).await,
+        Op::FunnelDelete => goals::delete_funnel(env, c).await,
+        Op::StatsOverview => stats::overview(req, env, c).await,
+        Op::StatsTotals => stats::totals(req, env, c).await,
+        Op::StatsTimeseries => stats::timeseries(req, env, c).await,
+        Op::StatsPages => stats::pages(req, env, c).await,
+        Op::StatsBreakdown => stats::breakdown(req, env, c).await,
+        Op::StatsRealtime => stats::realtime(env, c).await,
+        Op::StatsGoals => goals::goal_stats(req, env, c).await,
+        Op::StatsFunnel => goals::funnel_stats(req, env, c).await,
+        Op::StatsBots => stats::bots(req, env, c).await,
+        Op::ExportEvents => export::events(req, env, c).await,
     }
 }
 

@@ -3,29 +3,15 @@
 // user id's records. The reported address and secrets in details are never stored.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { FIREFOX_UA, startWorker, createAdmin, sessionCookie } from "./harness.mjs";
+import { FIREFOX_UA, callApi, sessionCookie, startStack, stopStack } from "./harness.mjs";
 
 let worker, cookie, key;
 const USER_IP = "192.0.2.44";
 
-before(async () => {
-  worker = await startWorker();
-  cookie = await sessionCookie(worker.base, await createAdmin(worker.base));
-});
+before(async () => ({ worker, cookie } = await startStack({ cookie: true })));
+after(() => stopStack({ worker }));
 
-after(async () => {
-  await worker?.stop();
-});
-
-const api = async (method, path, body, headers = { Cookie: cookie }) => {
-  const r = await fetch(`${worker.base}${path}`, {
-    method, headers: { ...headers, "Content-Type": "application/json" }, body: body && JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch {}
-  return { status: r.status, json, text };
-};
+const api = (method, path, body, headers = { Cookie: cookie }) => callApi(worker.base, method, path, body, headers);
 const report = (body, k = key) => api("POST", "/api/activity", body, { Authorization: `Bearer ${k}` });
 
 test("a backend reports activity with its site's key; bad keys and bad records get clear errors", async () => {

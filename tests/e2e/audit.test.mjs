@@ -3,21 +3,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIREFOX_UA as FIREFOX, startWorker, createAdmin, launchBrowser, OUTPUT } from "./harness.mjs";
+import { FIREFOX_UA as FIREFOX, startStack, stopStack, OUTPUT } from "./harness.mjs";
 
 let worker, browser, admin;
 const IP = "198.51.100.7";
 
-before(async () => {
-  worker = await startWorker({ vars: { VIGIA_TRUST_GEO_HEADERS: "true" } });
-  admin = await createAdmin(worker.base);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+before(async () => ({ worker, admin, browser } = await startStack({ vars: { VIGIA_TRUST_GEO_HEADERS: "true" }, browser: true })));
+after(() => stopStack({ worker, browser }));
 
 const from = { "CF-Connecting-IP": IP, "User-Agent": FIREFOX, "X-Vigia-Geo-Country": "PT" };
 

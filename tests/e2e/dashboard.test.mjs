@@ -3,21 +3,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FIREFOX_UA as FIREFOX, startWorker, createAdmin, launchBrowser, eventually, OUTPUT, browserHeaders } from "./harness.mjs";
+import { FIREFOX_UA as FIREFOX, startStack, stopStack, eventually, OUTPUT, browserHeaders } from "./harness.mjs";
 
 let worker, browser, admin;
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
-before(async () => {
-  worker = await startWorker({ vars: { VIGIA_TRUST_GEO_HEADERS: "true" } });
-  admin = await createAdmin(worker.base);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+before(async () => ({ worker, admin, browser } = await startStack({ vars: { VIGIA_TRUST_GEO_HEADERS: "true" }, browser: true })));
+after(() => stopStack({ worker, browser }));
 
 /** Logs in through the API; returns a fetch that carries the session cookie. */
 async function login(email, password) {

@@ -225,6 +225,47 @@ export async function createAdmin(base, { email = "owner@example.com", password 
   return { email, password };
 }
 
+/** What most suites start with: a Worker and its first admin, and when asked a second-origin
+ * site, a headless browser and the admin's session cookie. `stopStack` stops what it started. */
+export async function startStack({ vars, site = false, browser = false, cookie = false } = {}) {
+  const stack = { worker: await startWorker({ vars }) };
+  stack.admin = await createAdmin(stack.worker.base);
+  if (site) stack.site = await startSite(stack.worker);
+  if (browser) stack.browser = await launchBrowser();
+  if (cookie) stack.cookie = await sessionCookie(stack.worker.base, stack.admin);
+  return stack;
+}
+
+export async function stopStack({ browser, site, worker } = {}) {
+  await browser?.close();
+  await site?.stop();
+  await worker?.stop();
+}
+
+/** A JSON request to the Worker: `{status, json, text}` (`json` is null when the answer is not JSON). */
+export async function callApi(base, method, path, body, headers = {}) {
+  const r = await fetch(`${base}${path}`, {
+    method, headers: { ...headers, "Content-Type": "application/json" }, body: body && JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch {}
+  return { status: r.status, json, text };
+}
+
+/** A local HTTP receiver (a mail API, a webhook) on a free port: `onRequest(req, body, res)`
+ * gets each request with its whole body as text. */
+export async function startReceiver(onRequest) {
+  const port = await freePort();
+  const server = createHttpServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => onRequest(req, body, res));
+  });
+  await new Promise((r) => server.listen(port, "127.0.0.1", r));
+  return { server, port, stop: () => new Promise((r) => server.close(r)) };
+}
+
 /** Logs in through the API; returns the session cookie (`name=value`). */
 export async function sessionCookie(base, { email, password }) {
   const r = await fetch(`${base}/api/login`, { method: "POST", body: JSON.stringify({ email, password }) });

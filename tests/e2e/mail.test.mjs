@@ -4,10 +4,9 @@
 // emulates it. The mailed numbers are checked against the stats API.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIREFOX_UA, OUTPUT, startWorker, createAdmin, eventually, freePort, launchBrowser, sessionCookie, browserHeaders } from "./harness.mjs";
+import { FIREFOX_UA, OUTPUT, startWorker, startReceiver, createAdmin, eventually, launchBrowser, sessionCookie, browserHeaders } from "./harness.mjs";
 
 const HOURLY = "15 * * * *";
 const API_KEY = "re_test_0123456789";
@@ -22,23 +21,17 @@ const hour = new Date().getUTCHours();
 const WORKING_HOURS = hour <= 21 ? { from: hour + 2, to: 24 } : { from: 0, to: hour - 1 };
 
 before(async () => {
-  const port = await freePort();
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      if (receiverFails > 0) {
-        receiverFails--;
-        res.writeHead(500, { "Content-Type": "application/json" }).end('{"message":"try later"}');
-        return;
-      }
-      if (req.url === "/hook") hooks.push(JSON.parse(body));
-      else received.push({ path: req.url, authorization: req.headers.authorization, body: JSON.parse(body) });
-      res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ id: `msg-${received.length}` }));
-    });
+  receiver = await startReceiver((req, body, res) => {
+    if (receiverFails > 0) {
+      receiverFails--;
+      res.writeHead(500, { "Content-Type": "application/json" }).end('{"message":"try later"}');
+      return;
+    }
+    if (req.url === "/hook") hooks.push(JSON.parse(body));
+    else received.push({ path: req.url, authorization: req.headers.authorization, body: JSON.parse(body) });
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ id: `msg-${received.length}` }));
   });
-  await new Promise((r) => receiver.listen(port, "127.0.0.1", r));
-  receiverBase = `http://127.0.0.1:${port}`;
+  receiverBase = `http://127.0.0.1:${receiver.port}`;
   worker = await startWorker({
     vars: (base) => ({
       VIGIA_EMAIL_PROVIDER: "http",
@@ -63,7 +56,7 @@ before(async () => {
 
 after(async () => {
   await worker?.stop();
-  receiver?.close();
+  await receiver?.stop();
 });
 
 const api = async (method, path, body, cookie = owner.cookie, headers = {}) => {

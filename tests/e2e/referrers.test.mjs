@@ -5,24 +5,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startWorker, startSite, createAdmin, sessionCookie, launchBrowser, eventually, snippet, browserHeaders,
+  startStack, stopStack, eventually, snippet, browserHeaders,
 } from "./harness.mjs";
 
 let worker, site, browser, admin, cookie;
 
-before(async () => {
-  worker = await startWorker();
-  admin = await createAdmin(worker.base);
-  site = await startSite(worker);
-  browser = await launchBrowser();
-  cookie = await sessionCookie(worker.base, admin);
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.stop();
-  await worker?.stop();
-});
+before(async () => ({ worker, admin, site, browser, cookie } = await startStack({ site: true, browser: true, cookie: true })));
+after(() => stopStack({ worker, site, browser }));
 
 const get = async (path) => {
   const r = await fetch(`${worker.base}${path}`, { headers: { Cookie: cookie } });

@@ -2,8 +2,7 @@
 // creation; rate-limited public links): each test performs an attack through the real Worker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { startWorker, createAdmin, eventually, freePort, launchBrowser, sessionCookie } from "./harness.mjs";
+import { startWorker, startReceiver, createAdmin, eventually, launchBrowser, sessionCookie } from "./harness.mjs";
 
 /** The public-link limit this Worker runs with (the default is higher; see docs/security-accounts.md). */
 const SHARE_LIMIT = 20;
@@ -11,16 +10,11 @@ let worker, receiver, admin;
 const received = [];
 
 before(async () => {
-  const port = await freePort();
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      received.push(JSON.parse(body));
-      res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ id: `msg-${received.length}` }));
-    });
+  receiver = await startReceiver((req, body, res) => {
+    received.push(JSON.parse(body));
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ id: `msg-${received.length}` }));
   });
-  await new Promise((r) => receiver.listen(port, "127.0.0.1", r));
+  const port = receiver.port;
   worker = await startWorker({
     vars: (base) => ({
       VIGIA_EMAIL_PROVIDER: "http",
@@ -37,7 +31,7 @@ before(async () => {
 
 after(async () => {
   await worker?.stop();
-  receiver?.close();
+  await receiver?.stop();
 });
 
 async function call(method, path, { cookie, body, headers = {} } = {}) {

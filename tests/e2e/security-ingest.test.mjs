@@ -2,28 +2,14 @@
 // attacker would, through the real Worker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { DESKTOP_CHROME_UA, browserHeaders, createAdmin, eventually, sessionCookie, startWorker, SITE_HOST } from "./harness.mjs";
+import { DESKTOP_CHROME_UA, browserHeaders, callApi, eventually, startStack, stopStack, SITE_HOST } from "./harness.mjs";
 
 let worker, cookie;
 
-before(async () => {
-  worker = await startWorker();
-  cookie = await sessionCookie(worker.base, await createAdmin(worker.base));
-});
+before(async () => ({ worker, cookie } = await startStack({ cookie: true })));
+after(() => stopStack({ worker }));
 
-after(async () => {
-  await worker?.stop();
-});
-
-const api = async (method, path, body, headers = { Cookie: cookie }) => {
-  const r = await fetch(`${worker.base}${path}`, {
-    method, headers: { ...headers, "Content-Type": "application/json" }, body: body && JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch {}
-  return { status: r.status, json, text };
-};
+const api = (method, path, body, headers = { Cookie: cookie }) => callApi(worker.base, method, path, body, headers);
 
 const post = async (events, headers, site = "demo") => {
   const r = await fetch(`${worker.base}/api/event`, { method: "POST", headers, body: JSON.stringify({ site, events }) });

@@ -5,24 +5,14 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startWorker, startSite, createAdmin, launchBrowser, eventually, DESKTOP_CHROME_UA, FIREFOX_UA, OUTPUT, browserHeaders } from "./harness.mjs";
+import { startStack, stopStack, eventually, DESKTOP_CHROME_UA, FIREFOX_UA, OUTPUT, browserHeaders } from "./harness.mjs";
 
 const TEST_IP = "198.51.100.23";
 let worker, site, browser, admin, lastSeen;
 
-before(async () => {
-  worker = await startWorker();
-  admin = await createAdmin(worker.base);
-  // The demo pages come from a second origin, as a real site's do.
-  site = await startSite(worker);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.stop();
-  await worker?.stop();
-});
+// The demo pages come from a second origin, as a real site's do.
+before(async () => ({ worker, admin, site, browser } = await startStack({ site: true, browser: true })));
+after(() => stopStack({ worker, site, browser }));
 
 test("every response carries X-Request-ID and health reports D1 and the buffer", async () => {
   const r = await fetch(`${worker.base}/health`);

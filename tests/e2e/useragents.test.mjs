@@ -3,22 +3,12 @@
 // carry another brand's hints behind Chrome's frozen user agent are stored as that brand.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startSite, createAdmin, launchBrowser, eventually, snippet, browserHeaders, DESKTOP_CHROME_UA } from "./harness.mjs";
+import { startStack, stopStack, eventually, snippet, browserHeaders, DESKTOP_CHROME_UA } from "./harness.mjs";
 
 let worker, site, browser;
 
-before(async () => {
-  worker = await startWorker();
-  await createAdmin(worker.base);
-  site = await startSite(worker);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await site?.stop();
-  await worker?.stop();
-});
+before(async () => ({ worker, site, browser } = await startStack({ site: true, browser: true })));
+after(() => stopStack({ worker, site, browser }));
 
 const storedAt = (path) => eventually(async () => {
   const rows = await worker.d1(`SELECT browser, browser_version, os, os_version, device, bot FROM events WHERE path = '${path}'`);

@@ -740,26 +740,45 @@ mod tests {
             summary(&parse(CHROME_WIN)),
             "Chrome 131 / Windows 10 / desktop"
         );
-        assert_eq!(
-            on(CHROME_WIN, hints(brave, "?0", "\"Windows\"")),
-            "Brave 131 / Windows 10 / desktop"
-        );
-        assert_eq!(
-            on(CHROME_WIN, hints(edge, "?0", "\"Windows\"")),
-            "Edge 131 / Windows 10 / desktop"
-        );
-        assert_eq!(
-            on(CHROME_WIN, hints(opera, "?0", "\"Windows\"")),
-            "Opera 114 / Windows 10 / desktop"
-        );
-        assert_eq!(
-            on(CHROME_ANDROID_REDUCED, hints(samsung, "?1", "\"Android\"")),
-            "Samsung Internet 26 / Android  / mobile"
-        );
-        assert_eq!(
-            on(CHROME_WIN, hints(chrome, "?0", "\"Windows\"")),
-            "Chrome 131 / Windows 10 / desktop"
-        );
+        for (ua, brands, mobile, platform, want) in [
+            (
+                CHROME_WIN,
+                brave,
+                "?0",
+                "\"Windows\"",
+                "Brave 131 / Windows 10 / desktop",
+            ),
+            (
+                CHROME_WIN,
+                edge,
+                "?0",
+                "\"Windows\"",
+                "Edge 131 / Windows 10 / desktop",
+            ),
+            (
+                CHROME_WIN,
+                opera,
+                "?0",
+                "\"Windows\"",
+                "Opera 114 / Windows 10 / desktop",
+            ),
+            (
+                CHROME_ANDROID_REDUCED,
+                samsung,
+                "?1",
+                "\"Android\"",
+                "Samsung Internet 26 / Android  / mobile",
+            ),
+            (
+                CHROME_WIN,
+                chrome,
+                "?0",
+                "\"Windows\"",
+                "Chrome 131 / Windows 10 / desktop",
+            ),
+        ] {
+            assert_eq!(on(ua, hints(brands, mobile, platform)), want, "{brands}");
+        }
         // A user agent that names its browser is not overruled.
         // A user agent that is not Chromium's is not overruled (nor is its OS).
         let firefox = parse_with_hints(FIREFOX_WIN, &hints(brave, "?1", "\"Linux\""));

@@ -8,8 +8,8 @@
 //! once the day's secret is deleted (the next daily job) no one can reverse the fingerprint by
 //! hashing every address.
 
+pub use api_types::audit::AuditAction;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 use std::net::IpAddr;
@@ -138,69 +138,38 @@ pub fn ip_fingerprint(key: &[u8], ip: Option<IpAddr>) -> String {
     crate::util::hex::encode(&mac.finalize().into_bytes()[..8])
 }
 
-/// The action an API call is recorded as, if it is one the audit log keeps. Logins are kept
-/// ok and failed; breakdowns only when exported as CSV (the Worker decides that).
-pub fn action_for(method: &str, path: &str) -> Option<&'static str> {
-    Some(match (method, path) {
-        ("POST", "/api/setup") => "setup",
-        ("POST", "/api/login") => "login",
-        ("POST", "/api/logout") => "logout",
-        ("POST", "/api/invites/accept") => "invite_accept",
-        ("POST", "/api/me/password") => "password_change",
-        ("POST", "/api/tokens") => "token_create",
-        ("DELETE", "/api/tokens/{id}") => "token_revoke",
-        ("POST", "/api/users") => "user_create",
-        ("DELETE", "/api/users/{id}") => "user_delete",
-        ("POST", "/api/sites") => "site_create",
-        ("PATCH", "/api/sites/{site}") => "site_update",
-        ("DELETE", "/api/sites/{site}") => "site_delete",
-        ("PUT", "/api/sites/{site}/members") => "role_change",
-        ("DELETE", "/api/sites/{site}/members/{user}") => "member_remove",
-        // Joining a site happens on the invited person's answer, so it is recorded then.
-        ("POST", "/api/me/invitations/{id}/accept") => "site_invite_accept",
-        ("DELETE", "/api/me/invitations/{id}") => "site_invite_decline",
-        ("POST", "/api/sites/{site}/share") => "public_link_change",
-        ("POST", "/api/sites/{site}/goals") => "goal_create",
-        ("DELETE", "/api/sites/{site}/goals/{id}") => "goal_delete",
-        ("POST", "/api/sites/{site}/funnels") => "funnel_create",
-        ("DELETE", "/api/sites/{site}/funnels/{id}") => "funnel_delete",
-        ("GET", "/api/export/events") => "export_events",
-        ("POST", "/api/sites/{site}/activity-key") => "activity_key_rotate",
-        ("GET", "/api/sites/{site}/activity") => "activity_search",
-        ("DELETE", "/api/sites/{site}/activity/users/{user}") => "user_data_delete",
-        ("GET", "/api/stats/breakdown") => "export_breakdown",
-        ("PUT", "/api/sites/{site}/reports/subscription") => "report_subscription_change",
-        ("POST", "/api/reports/unsubscribe") => "report_unsubscribe",
-        _ => return None,
-    })
-}
-
-/// The action a request is recorded as, knowing whether it asks for CSV: a breakdown is kept
-/// only as a CSV export, and an activity search downloaded as CSV is an export (it counts for
-/// the bulk-download rule).
-pub fn action_for_request(method: &str, path: &str, as_csv: bool) -> Option<&'static str> {
-    match (action_for(method, path)?, as_csv) {
-        ("export_breakdown", false) => None,
-        ("activity_search", true) => Some("export_activity"),
-        (action, _) => Some(action),
+/// The action an entry records for a call of a route whose table entry names `action`, given
+/// the status it answered: a login that did not answer 200 is a failed login.
+pub fn recorded_action(action: AuditAction, outcome: u16) -> AuditAction {
+    match action {
+        AuditAction::Login if outcome != 200 => AuditAction::LoginFailed,
+        other => other,
     }
 }
 
 /// Actions whose request body is never kept, whatever its keys are called (a password change
 /// sends `{current, new}`).
-pub const BODY_NOT_KEPT: [&str; 2] = ["password_change", "invite_accept"];
+pub const BODY_NOT_KEPT: [AuditAction; 2] =
+    [AuditAction::PasswordChange, AuditAction::InviteAccept];
+
+/// Whether an entry of `action` needs the key that hashes backend user ids (see
+/// `user_pseudonym`): its target or its details may name one.
+pub fn names_backend_user(action: AuditAction) -> bool {
+    action == AuditAction::UserDataDelete || HASHED_USER_ID_ACTIONS.contains(&action)
+}
 
 /// Actions whose details name a user id of the site's own backend (the activity search and its
 /// CSV export): that id is kept only as a keyed hash, so erasing the id's activity leaves it
 /// nowhere in clear — the log itself can never be edited afterwards.
-pub const HASHED_USER_ID_ACTIONS: [&str; 2] = ["activity_search", "export_activity"];
+pub const HASHED_USER_ID_ACTIONS: [AuditAction; 2] =
+    [AuditAction::ActivitySearch, AuditAction::ExportActivity];
 /// The search fields of those actions kept only as keyed hashes (`entity_id` only when the
 /// entity is a user, or of no type).
 pub const HASHED_SEARCH_FIELDS: [&str; 3] = ["user_id", "entity_id", "session_id"];
 
 /// The details stored for `action`: the sanitised body, or nothing for credential changes.
 /// `pseudonym` turns a backend user id into its keyed hash (see `user_pseudonym`).
-pub fn details_for(action: &str, body: &Value, pseudonym: impl Fn(&str) -> String) -> Value {
+pub fn details_for(action: AuditAction, body: &Value, pseudonym: impl Fn(&str) -> String) -> Value {
     // No body (or none that parsed, or one refused unread): nothing to keep.
     if BODY_NOT_KEPT.contains(&action) || body.is_null() {
         return Value::Object(Default::default());
@@ -295,7 +264,7 @@ pub fn user_pseudonym(key: &[u8], site: &str, user_id: &str) -> String {
 /// token): `id 7`, `user 3`; the backend user id an erasure names is kept only as its keyed
 /// hash. `user_id` is that id, decoded. Capped at `MAX_TARGET_CHARS`.
 pub fn target_for(
-    action: &str,
+    action: AuditAction,
     params: &[(&str, String)],
     pseudonym: impl Fn(&str) -> String,
 ) -> String {
@@ -303,7 +272,7 @@ pub fn target_for(
         .iter()
         .filter(|(n, _)| *n != "site" && *n != "token")
         .map(|(n, v)| {
-            if action == "user_data_delete" && *n == "user" {
+            if action == AuditAction::UserDataDelete && *n == "user" {
                 format!("user {}", pseudonym(v))
             } else {
                 format!("{n} {v}")
@@ -321,7 +290,7 @@ pub fn fold_key(
     at_ms: i64,
     site_key: Option<i64>,
     fingerprint: &str,
-    action: &str,
+    action: AuditAction,
     outcome: u16,
 ) -> String {
     let window = at_ms.div_euclid(ANONYMOUS_FOLD_WINDOW_MS) * ANONYMOUS_FOLD_WINDOW_MS;
@@ -333,6 +302,7 @@ pub fn fold_key(
     } else {
         fingerprint
     };
+    let action = action.as_str();
     format!("{window:015}|{site}|{fp}|{action}|{outcome}")
 }
 
@@ -341,59 +311,6 @@ pub fn fold_window_range(at_ms: i64) -> (String, String) {
     let window = at_ms.div_euclid(ANONYMOUS_FOLD_WINDOW_MS) * ANONYMOUS_FOLD_WINDOW_MS;
     (format!("{window:015}|"), format!("{window:015}}}"))
 }
-
-/// One entry as the API returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: i64,
-    pub site_id: Option<String>,
-    pub actor_email: String,
-    pub action: String,
-    pub target: String,
-    pub outcome: i64,
-    pub details: String,
-    pub country: String,
-    pub client: String,
-    pub ip_hash: String,
-    /// How many requests this row stands for (anonymous entries fold; others are 1).
-    pub count: i64,
-    /// The last folded request (UTC ms); `at` is the first.
-    pub last_at: Option<i64>,
-}
-
-/// Insert of one entry by an authenticated user. Binds: at, site_id (or NULL), site_key (or
-/// NULL), actor_user_id, actor_email, action, target, outcome, details, country, client,
-/// ip_hash. The site key, not the id, scopes the entry: a later site re-created under the same
-/// id has another key and never sees it.
-pub const INSERT_SQL: &str = "INSERT INTO audit_log \
-    (at, site_id, site_key, actor_user_id, actor_email, action, target, outcome, details, country, client, ip_hash) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-
-/// An anonymous entry, folded: the first request of its `fold_key` inserts the row, later ones
-/// add to its count. Once `MAX_ANONYMOUS_ROWS_PER_WINDOW` rows exist in the window, the row
-/// loses its fingerprint (the `full` key). Binds: at, site_id (or NULL), site_key (or NULL),
-/// action, target, outcome, country, client, ip_hash, window start key, window end key, max
-/// rows, full fold key, fold key. Details are never kept: the request was not authenticated.
-pub const FOLD_INSERT_SQL: &str = "INSERT INTO audit_log \
-    (at, site_id, site_key, actor_user_id, actor_email, action, target, outcome, details, country, \
-     client, ip_hash, count, last_at, fold_key) \
-    SELECT ?1, ?2, ?3, NULL, '', ?4, ?5, ?6, '{}', ?7, ?8, CASE WHEN w.full THEN '' ELSE ?9 END, 1, ?1, \
-     CASE WHEN w.full THEN ?13 ELSE ?14 END \
-    FROM (SELECT (SELECT COUNT(*) FROM audit_log WHERE fold_key >= ?10 AND fold_key < ?11) >= ?12 AS full) w \
-    WHERE true \
-    ON CONFLICT (fold_key) WHERE fold_key IS NOT NULL DO UPDATE SET count = count + 1, last_at = excluded.at";
-
-/// A page of entries, newest first, before an id. Binds: scope (site id, or NULL for every
-/// entry), before_id, limit. A site's page reads the entries of its current key only.
-pub const PAGE_SQL: &str =
-    "SELECT id, at, site_id, actor_email, action, target, outcome, details, \
-    country, client, ip_hash, count, last_at FROM audit_log \
-    WHERE (?1 IS NULL OR site_key = (SELECT site_key FROM sites WHERE id = ?1)) \
-    AND id < ?2 ORDER BY id DESC LIMIT ?3";
-
-/// The current key of a site. Binds: site id.
-pub const SITE_KEY_SQL: &str = "SELECT site_key FROM sites WHERE id = ?1";
 
 #[cfg(test)]
 mod tests {
@@ -423,56 +340,35 @@ mod tests {
     }
 
     #[test]
-    fn every_route_that_changes_something_is_audited() {
-        for route in crate::routes::ROUTES {
-            let changes = !matches!(route.method, "GET" | "OPTIONS");
-            // Ingest (page events, backend activity) is data, not an action in Vigia.
-            if changes && route.path != "/api/event" && route.path != "/api/activity" {
-                assert!(
-                    action_for(route.method, route.path).is_some(),
-                    "{} {} is not audited",
-                    route.method,
-                    route.path
-                );
-            }
-        }
+    fn a_login_that_fails_is_recorded_as_failed() {
+        assert_eq!(recorded_action(AuditAction::Login, 200), AuditAction::Login);
         assert_eq!(
-            action_for("GET", "/api/export/events"),
-            Some("export_events")
-        );
-    }
-
-    #[test]
-    fn csv_downloads_are_exports() {
-        let breakdown = "/api/stats/breakdown";
-        assert_eq!(action_for_request("GET", breakdown, false), None);
-        assert_eq!(
-            action_for_request("GET", breakdown, true),
-            Some("export_breakdown")
-        );
-        let search = "/api/sites/{site}/activity";
-        assert_eq!(
-            action_for_request("GET", search, false),
-            Some("activity_search")
+            recorded_action(AuditAction::Login, 429),
+            AuditAction::LoginFailed
         );
         assert_eq!(
-            action_for_request("GET", search, true),
-            Some("export_activity")
+            recorded_action(AuditAction::Logout, 401),
+            AuditAction::Logout
         );
-        assert_eq!(
-            action_for_request("POST", "/api/login", true),
-            Some("login")
-        );
+        assert!(names_backend_user(AuditAction::UserDataDelete));
+        assert!(names_backend_user(AuditAction::ExportActivity));
+        assert!(!names_backend_user(AuditAction::GoalDelete));
     }
 
     #[test]
     fn credential_changes_keep_no_body() {
         let body = json!({ "current": "old secret words", "new": "new secret words" });
         let plain = |id: &str| id.to_string();
-        assert_eq!(details_for("password_change", &body, plain), json!({}));
-        assert_eq!(details_for("site_update", &Value::Null, plain), json!({}));
         assert_eq!(
-            details_for("site_update", &json!({ "name": "x" }), plain),
+            details_for(AuditAction::PasswordChange, &body, plain),
+            json!({})
+        );
+        assert_eq!(
+            details_for(AuditAction::SiteUpdate, &Value::Null, plain),
+            json!({})
+        );
+        assert_eq!(
+            details_for(AuditAction::SiteUpdate, &json!({ "name": "x" }), plain),
             json!({ "name": "x" })
         );
     }
@@ -487,22 +383,22 @@ mod tests {
         assert_ne!(hashed, user_pseudonym(b"other", "shop", "ana maria"));
         assert_ne!(hashed, user_pseudonym(b"key", "blog", "ana maria"));
         let search = json!({ "user_id": "ana maria", "period": "today" });
-        let kept = details_for("activity_search", &search, p);
+        let kept = details_for(AuditAction::ActivitySearch, &search, p);
         assert_eq!(kept["user_id"], hashed.as_str());
         assert_eq!(kept["period"], "today");
         assert_eq!(
-            details_for("export_activity", &search, p)["user_id"],
+            details_for(AuditAction::ExportActivity, &search, p)["user_id"],
             hashed.as_str()
         );
         // Session ids and user entities are hashed too; an invoice stays readable.
         let trail =
             json!({ "entity_type": "user", "entity_id": "ana maria", "session_id": "s-ana" });
-        let kept = details_for("activity_search", &trail, p);
+        let kept = details_for(AuditAction::ActivitySearch, &trail, p);
         assert_eq!(kept["entity_id"], hashed.as_str());
         assert_eq!(kept["session_id"], p("s-ana").as_str());
         let invoice = json!({ "entity_type": "invoice", "entity_id": "77" });
         assert_eq!(
-            details_for("activity_search", &invoice, p)["entity_id"],
+            details_for(AuditAction::ActivitySearch, &invoice, p)["entity_id"],
             "77"
         );
         let params = vec![
@@ -510,18 +406,18 @@ mod tests {
             ("user", "ana maria".to_string()),
         ];
         assert_eq!(
-            target_for("user_data_delete", &params, p),
+            target_for(AuditAction::UserDataDelete, &params, p),
             format!("user {hashed}")
         );
         let goal = vec![("site", "shop".to_string()), ("id", "7".to_string())];
-        assert_eq!(target_for("goal_delete", &goal, p), "id 7");
+        assert_eq!(target_for(AuditAction::GoalDelete, &goal, p), "id 7");
     }
 
     #[test]
     fn entries_are_capped() {
         let long = vec![("id", "9".repeat(5_000))];
         assert_eq!(
-            target_for("goal_delete", &long, |s| s.into())
+            target_for(AuditAction::GoalDelete, &long, |s| s.into())
                 .chars()
                 .count(),
             MAX_TARGET_CHARS
@@ -544,20 +440,32 @@ mod tests {
     #[test]
     fn anonymous_entries_fold_per_window_fingerprint_action_and_outcome() {
         let w = ANONYMOUS_FOLD_WINDOW_MS;
-        let a = fold_key(10 * w + 5, None, "ab12", "login_failed", 401);
+        let a = fold_key(10 * w + 5, None, "ab12", AuditAction::LoginFailed, 401);
         assert_eq!(
             a,
-            fold_key(10 * w + w - 1, None, "ab12", "login_failed", 401)
+            fold_key(10 * w + w - 1, None, "ab12", AuditAction::LoginFailed, 401)
         );
-        assert_ne!(a, fold_key(11 * w, None, "ab12", "login_failed", 401));
-        assert_ne!(a, fold_key(10 * w, None, "cd34", "login_failed", 401));
-        assert_ne!(a, fold_key(10 * w, None, "ab12", "login_failed", 429));
-        assert_ne!(a, fold_key(10 * w, Some(3), "ab12", "login_failed", 401));
+        assert_ne!(
+            a,
+            fold_key(11 * w, None, "ab12", AuditAction::LoginFailed, 401)
+        );
+        assert_ne!(
+            a,
+            fold_key(10 * w, None, "cd34", AuditAction::LoginFailed, 401)
+        );
+        assert_ne!(
+            a,
+            fold_key(10 * w, None, "ab12", AuditAction::LoginFailed, 429)
+        );
+        assert_ne!(
+            a,
+            fold_key(10 * w, Some(3), "ab12", AuditAction::LoginFailed, 401)
+        );
         let (from, to) = fold_window_range(10 * w + 7);
         assert!(a >= from && a < to, "{a} in [{from}, {to})");
-        let next = fold_key(11 * w, None, "ab12", "login_failed", 401);
+        let next = fold_key(11 * w, None, "ab12", AuditAction::LoginFailed, 401);
         assert!(next >= to);
-        let previous = fold_key(10 * w - 1, None, "zz", "zz", 599);
+        let previous = fold_key(10 * w - 1, None, "zz", AuditAction::UserDelete, 599);
         assert!(previous < from);
         const { assert!(MAX_ANONYMOUS_ROWS_PER_WINDOW > 0) };
     }

@@ -47,37 +47,18 @@ impl Dropped {
             .map(|(r, n)| (*r, *n))
     }
 
-    /// `{"referrer_spam": 2}`: the receipt's breakdown.
-    pub fn to_json(&self) -> serde_json::Value {
-        self.iter()
-            .map(|(r, n)| (r.as_str().to_string(), serde_json::Value::from(n)))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
+    /// `{"referrer_spam": 2}`: the receipt's breakdown, by reason name.
+    pub fn by_reason(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        self.iter().map(|(r, n)| (r.as_str(), n)).collect()
     }
 }
 
-/// Adds a batch's dropped events to the day's count. Binds: site, day (YYYY-MM-DD, UTC),
-/// reason, events.
-pub const DROPPED_EVENTS_SQL: &str = "INSERT INTO dropped_events (site_id, day, reason, events) \
-     VALUES (?1, ?2, ?3, ?4) \
-     ON CONFLICT (site_id, day, reason) DO UPDATE SET events = events + excluded.events";
-
-/// The retention job deletes counts of days before the site's cutoff day with its raw events.
-/// Binds: site, first day kept (YYYY-MM-DD, UTC).
-pub const PURGE_DROPPED_EVENTS_SQL: &str =
-    "DELETE FROM dropped_events WHERE site_id = ?1 AND day < ?2";
+/// The SQL of the counts lives with the other ingest statements; these names stay for callers.
+pub use crate::store::ingest::{DROPPED_EVENTS_SQL, PURGE_DROPPED_EVENTS_SQL};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
-
-    fn db() -> Connection {
-        let db = Connection::open_in_memory().unwrap();
-        db.execute_batch(include_str!("../../../migrations/0014_dropped_events.sql"))
-            .unwrap();
-        db
-    }
 
     #[test]
     fn reasons_are_stored_by_their_serde_name() {
@@ -88,56 +69,18 @@ mod tests {
     }
 
     #[test]
-    fn counts_add_up_per_site_day_and_reason() {
-        let db = db();
-        for (site, day, n) in [
-            ("a", "2026-12-04", 2),
-            ("a", "2026-12-04", 3),
-            ("a", "2026-12-05", 1),
-            ("b", "2026-12-04", 7),
-        ] {
-            db.execute(
-                DROPPED_EVENTS_SQL,
-                rusqlite::params![site, day, "referrer_spam", n],
-            )
-            .unwrap();
-        }
-        let n: i64 = db
-            .query_row(
-                "SELECT events FROM dropped_events WHERE site_id = 'a' AND day = '2026-12-04'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(n, 5);
-        db.execute(
-            PURGE_DROPPED_EVENTS_SQL,
-            rusqlite::params!["a", "2026-12-05"],
-        )
-        .unwrap();
-        let left: Vec<(String, String)> = db
-            .prepare("SELECT site_id, day FROM dropped_events ORDER BY site_id, day")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(
-            left,
-            [
-                ("a".into(), "2026-12-05".into()),
-                ("b".into(), "2026-12-04".into())
-            ]
-        );
-    }
-
-    #[test]
     fn the_breakdown_lists_reasons_with_events() {
         let mut d = Dropped::default();
-        assert_eq!(d.to_json(), serde_json::json!({}));
+        assert_eq!(
+            serde_json::to_value(d.by_reason()).unwrap(),
+            serde_json::json!({})
+        );
         d.add(DropReason::ReferrerSpam);
         d.add(DropReason::ReferrerSpam);
         assert_eq!((d.total(), d.get(DropReason::ReferrerSpam)), (2, 2));
-        assert_eq!(d.to_json(), serde_json::json!({"referrer_spam": 2}));
+        assert_eq!(
+            serde_json::to_value(d.by_reason()).unwrap(),
+            serde_json::json!({"referrer_spam": 2})
+        );
     }
 }

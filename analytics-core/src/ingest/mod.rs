@@ -1,6 +1,7 @@
 //! The event's way in: the wire format and its checks, the pipeline that turns a beacon into
 //! stored events, the rate limits, and what is dropped on purpose.
 
+pub mod buffer;
 pub mod dropped;
 pub mod event;
 pub mod pipeline;

@@ -6,7 +6,7 @@ use crate::enrich::{
 };
 use crate::error::ApiError;
 use crate::ingest::event::EnrichedEvent;
-use crate::ingest::wire::IncomingBatch;
+use crate::ingest::wire::{IncomingBatch, IncomingEvent};
 
 /// What the Worker knows about the request, beyond the body.
 #[derive(Debug, Default, Clone)]
@@ -119,6 +119,9 @@ pub fn enrich_batch(
     enrich_with_drops(batch, site, facts, salt, now_ms, request_id).map(|e| e.events)
 }
 
+/// Enriches a batch's events: refuses a request from a foreign origin (403) or an event on a
+/// host outside the site (403), drops and counts referrer spam, and turns each other event into
+/// the stored event (`Enriched`).
 pub fn enrich_with_drops(
     batch: &IncomingBatch,
     site: &SiteConfig,
@@ -138,21 +141,11 @@ pub fn enrich_with_drops(
             ),
         ));
     }
-    let ua = useragent::parse_with_hints(facts.user_agent, &facts.client_hints);
-    let bot_reason = bot::bot_reason(&bot::BotSignals {
-        user_agent: facts.user_agent,
-        has_accept_language: facts.has_accept_language,
-        has_origin: origin == OriginCheck::Site,
-        fetch: facts.fetch,
-        sec_ch_ua: facts.client_hints.ua,
-        asn: facts.asn,
-        verified_bot_category: facts.verified_bot_category,
-    });
-    let geo = geo::from_edge(facts.country, facts.region, facts.city);
-    let visitor = visitor_under(salt, site, facts);
-
-    let mut out = Vec::with_capacity(batch.events.len());
-    let mut dropped = crate::ingest::dropped::Dropped::default();
+    let sender = Sender::of(site, facts, salt, origin);
+    let mut out = Enriched {
+        events: Vec::with_capacity(batch.events.len()),
+        ..Default::default()
+    };
     for incoming in &batch.events {
         let index = incoming.index;
         // Reading has parsed this URL already; a failure here is still a clean 400.
@@ -170,9 +163,52 @@ pub fn enrich_with_drops(
             )));
         }
         if spam::is_spam_referrer(incoming.referrer.as_deref()) {
-            dropped.add(crate::ingest::dropped::DropReason::ReferrerSpam);
+            out.dropped
+                .add(crate::ingest::dropped::DropReason::ReferrerSpam);
             continue;
         }
+        out.events
+            .push(sender.event(incoming, clean, site, now_ms, request_id));
+    }
+    Ok(out)
+}
+
+/// What the request says about every event of its batch: the browser, whether a bot sent it,
+/// where from, and the visitor hash. The address and the raw user agent end here.
+struct Sender {
+    ua: useragent::UserAgentInfo,
+    bot_reason: Option<bot::BotReason>,
+    geo: geo::Geo,
+    visitor: String,
+}
+
+impl Sender {
+    fn of(site: &SiteConfig, facts: &RequestFacts, salt: &[u8], origin: OriginCheck) -> Sender {
+        Sender {
+            ua: useragent::parse_with_hints(facts.user_agent, &facts.client_hints),
+            bot_reason: bot::bot_reason(&bot::BotSignals {
+                user_agent: facts.user_agent,
+                has_accept_language: facts.has_accept_language,
+                has_origin: origin == OriginCheck::Site,
+                fetch: facts.fetch,
+                sec_ch_ua: facts.client_hints.ua,
+                asn: facts.asn,
+                verified_bot_category: facts.verified_bot_category,
+            }),
+            geo: geo::from_edge(facts.country, facts.region, facts.city),
+            visitor: visitor_under(salt, site, facts),
+        }
+    }
+
+    /// One kept event, from its cleaned URL and the sender.
+    fn event(
+        &self,
+        incoming: &IncomingEvent,
+        clean: url_clean::CleanUrl,
+        site: &SiteConfig,
+        now_ms: i64,
+        request_id: &str,
+    ) -> EnrichedEvent {
         let source = referrer::classify(
             incoming.referrer.as_deref(),
             &clean.host,
@@ -186,13 +222,14 @@ pub fn enrich_with_drops(
             .as_ref()
             .map(|r| (r.micros, r.currency.clone()))
             .unwrap_or_default();
-        out.push(EnrichedEvent {
+        let index = incoming.index;
+        EnrichedEvent {
             // The index as sent, zero-padded so ids sort in batch order: events of one request
             // share a timestamp, and funnels order steps by (ts, id).
             id: format!("{request_id}-{index:02}"),
             site_id: site.id.clone(),
             ts: now_ms,
-            visitor: visitor.clone(),
+            visitor: self.visitor.clone(),
             session: String::new(),
             kind: incoming.kind.clone(),
             name: incoming.name.clone().unwrap_or_default(),
@@ -206,14 +243,14 @@ pub fn enrich_with_drops(
             utm_campaign,
             utm_term,
             utm_content,
-            browser: ua.browser.clone(),
-            browser_version: ua.browser_version.clone(),
-            os: ua.os.clone(),
-            os_version: ua.os_version.clone(),
-            device: ua.device.as_str().to_string(),
-            country: geo.country.clone(),
-            region: geo.region.clone(),
-            city: geo.city.clone(),
+            browser: self.ua.browser.clone(),
+            browser_version: self.ua.browser_version.clone(),
+            os: self.ua.os.clone(),
+            os_version: self.ua.os_version.clone(),
+            device: self.ua.device.as_str().to_string(),
+            country: self.geo.country.clone(),
+            region: self.geo.region.clone(),
+            city: self.geo.city.clone(),
             screen: screen::class(incoming.screen_width).to_string(),
             engaged_ms: incoming.engaged_ms.unwrap_or(0) as i64,
             scroll: incoming.scroll.unwrap_or(0) as i64,
@@ -224,17 +261,14 @@ pub fn enrich_with_drops(
                 .unwrap_or_else(|| "{}".into()),
             revenue_micros,
             revenue_currency,
-            bot: bot_reason.is_some(),
-            bot_reason: bot_reason
+            bot: self.bot_reason.is_some(),
+            bot_reason: self
+                .bot_reason
                 .map(|r| r.as_str().to_string())
                 .unwrap_or_default(),
             previous_visitor: String::new(),
-        });
+        }
     }
-    Ok(Enriched {
-        events: out,
-        dropped,
-    })
 }
 
 #[cfg(test)]

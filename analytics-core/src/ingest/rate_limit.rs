@@ -1,6 +1,9 @@
 //! Fixed-window rate limits for ingest, per visitor hash, per address and per site. The site's
 //! Durable Object keeps the counters (it sees every event of its site), this module decides.
 
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+
 /// Events one visitor (hash) may send per window.
 pub const MAX_EVENTS_PER_VISITOR_PER_WINDOW: i64 = 300;
 /// Events one address (its fingerprint) may send to one site per window, unless the deployment
@@ -31,11 +34,8 @@ pub fn report_refusals(refused: i64) -> bool {
     refused == 1 || (refused > 0 && refused % REPORT_REFUSALS_EVERY == 0)
 }
 
-/// Keeps the highest running count reported for a site's window from one source (`ingest`
-/// or `activity`). Binds: site, window start (ms), source, count.
-pub const RECORD_REFUSALS_SQL: &str = "INSERT INTO rate_limited (site_id, win, source, refused) \
-     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (site_id, win, source) DO UPDATE SET \
-     refused = MAX(rate_limited.refused, excluded.refused)";
+/// The SQL of the refusal counts lives with the other ingest statements (`store::ingest`).
+pub use crate::store::ingest::RECORD_REFUSALS_SQL;
 
 /// Seconds until the window that holds `now_ms` ends (at least 1): the `Retry-After` value.
 pub fn retry_after_s(now_ms: i64) -> u32 {
@@ -45,7 +45,8 @@ pub fn retry_after_s(now_ms: i64) -> u32 {
 
 /// What exceeded its limit, if anything, when `incoming` events are added to counts already
 /// seen in this window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Limited {
     Visitor,
     Address,
@@ -84,6 +85,52 @@ impl Default for Limits {
             address: MAX_EVENTS_PER_ADDRESS_PER_WINDOW,
             site: MAX_EVENTS_PER_SITE_PER_WINDOW,
         }
+    }
+}
+
+/// The buffer's counter names: one per visitor hash, one per address fingerprint, one for
+/// the site, and the window's refused requests.
+pub fn visitor_key(visitor: &str) -> String {
+    format!("v:{visitor}")
+}
+pub fn address_key(address_fingerprint: &str) -> String {
+    format!("a:{address_fingerprint}")
+}
+pub const SITE_KEY: &str = "site";
+pub const REFUSED_KEY: &str = "refused";
+
+/// The buffer's 429 answer to ingest: what was limited, when to retry, and the window's
+/// running count of refused requests (reported to D1 now and then, `report_refusals`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub limited: Limited,
+    pub retry_after: u32,
+    pub refused: i64,
+    /// The window's start (ms), the key its refusals are reported under.
+    pub window_start: i64,
+}
+
+impl Refusal {
+    /// The refusal of a request at `now_ms`, the `refused`-th of its window.
+    pub fn at(limited: Limited, now_ms: i64, refused: i64) -> Refusal {
+        Refusal {
+            limited,
+            retry_after: retry_after_s(now_ms),
+            refused,
+            window_start: window_of(now_ms) * RATE_WINDOW_MS,
+        }
+    }
+
+    /// What ingest answers: 429 `rate_limited` with `Retry-After`.
+    pub fn error(&self) -> ApiError {
+        ApiError::rate_limited(
+            format!(
+                "too many events from this {}; retry in {} s",
+                self.limited.as_str(),
+                self.retry_after
+            ),
+            self.retry_after,
+        )
     }
 }
 
@@ -169,6 +216,29 @@ mod tests {
         let full = counts(0, limits.address, limits.address);
         assert_eq!(check(full, 1, limits), Some(Limited::Address));
         assert!(limits.site >= 10 * limits.address);
+    }
+
+    #[test]
+    fn a_refusal_says_what_was_limited_and_when_to_retry() {
+        let refusal = Refusal::at(Limited::Address, 60_000 + 45_000, 3);
+        assert_eq!(
+            serde_json::to_value(refusal).unwrap(),
+            serde_json::json!({"limited": "address", "retry_after": 15, "refused": 3,
+                "window_start": 60_000})
+        );
+        let e = refusal.error();
+        assert_eq!(
+            (e.status, e.error, e.retry_after_s),
+            (429, "rate_limited", Some(15))
+        );
+        assert_eq!(
+            e.message,
+            "too many events from this address; retry in 15 s"
+        );
+        assert_eq!(
+            (visitor_key("x"), address_key("y")),
+            ("v:x".into(), "a:y".into())
+        );
     }
 
     #[test]

@@ -91,17 +91,15 @@ impl IncomingBatch {
     /// The 202 answer once the kept events are buffered: `accepted`, `dropped`, `request_id`,
     /// `problems` (at most `MAX_REPORTED_PROBLEMS`) and, when more were found,
     /// `problems_omitted`.
-    pub fn receipt(&self, request_id: &str) -> Value {
-        let mut receipt = serde_json::json!({
-            "accepted": self.events.len(),
-            "dropped": self.dropped(),
-            "request_id": request_id,
-            "problems": self.problems,
-        });
-        if self.problems_omitted > 0 {
-            receipt["problems_omitted"] = self.problems_omitted.into();
+    pub fn receipt(&self, request_id: &str) -> Receipt {
+        Receipt {
+            accepted: self.events.len(),
+            dropped: self.dropped(),
+            dropped_reasons: None,
+            problems: self.problems.clone(),
+            problems_omitted: self.problems_omitted,
+            request_id: request_id.to_string(),
         }
-        receipt
     }
 
     /// The receipt once some kept events were dropped on purpose (referrer spam): they count
@@ -111,16 +109,33 @@ impl IncomingBatch {
         &self,
         request_id: &str,
         dropped: &crate::ingest::dropped::Dropped,
-    ) -> Value {
+    ) -> Receipt {
         let mut receipt = self.receipt(request_id);
         let n = dropped.total();
         if n > 0 {
-            receipt["accepted"] = self.events.len().saturating_sub(n).into();
-            receipt["dropped"] = (self.dropped() + n).into();
-            receipt["dropped_reasons"] = dropped.to_json();
+            receipt.accepted = self.events.len().saturating_sub(n);
+            receipt.dropped = self.dropped() + n;
+            receipt.dropped_reasons = Some(dropped.by_reason());
         }
         receipt
     }
+}
+
+/// The 202 answer to a batch (fields in the order the answer has always listed them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub accepted: usize,
+    pub dropped: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped_reasons: Option<std::collections::BTreeMap<&'static str, usize>>,
+    pub problems: Vec<Problem>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub problems_omitted: usize,
+    pub request_id: String,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1151,12 +1166,13 @@ mod tests {
     fn the_receipt_says_what_was_kept_and_what_went() {
         let batch = read(r#"{"kind":"nope","url":"https://e.com/"}"#);
         assert_eq!(
-            batch.receipt("r1"),
+            serde_json::to_value(batch.receipt("r1")).unwrap(),
             serde_json::json!({"accepted": 1, "dropped": 1, "request_id": "r1",
                 "problems": [{"event": 1, "field": "kind", "error": "unknown_kind"}]})
         );
         let junk = vec!["1"; MAX_REPORTED_PROBLEMS + 1].join(",");
-        assert_eq!(read(&junk).receipt("r2")["problems_omitted"], 1);
+        let receipt = serde_json::to_value(read(&junk).receipt("r2")).unwrap();
+        assert_eq!(receipt["problems_omitted"], 1);
     }
 
     #[test]
@@ -1167,7 +1183,7 @@ mod tests {
         assert_eq!(batch.receipt_after("r", &dropped), batch.receipt("r"));
         dropped.add(crate::ingest::dropped::DropReason::ReferrerSpam);
         dropped.add(crate::ingest::dropped::DropReason::ReferrerSpam);
-        let receipt = batch.receipt_after("r", &dropped);
+        let receipt = serde_json::to_value(batch.receipt_after("r", &dropped)).unwrap();
         assert_eq!(
             (receipt["accepted"].as_u64(), receipt["dropped"].as_u64()),
             (Some(1), Some(2))

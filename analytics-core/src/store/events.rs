@@ -93,16 +93,6 @@ pub fn event_values(e: &EnrichedEvent) -> Vec<SqlValue> {
     ]
 }
 
-/// The Durable Object's own SQLite: the append-only buffer and the session table.
-pub const BUFFER_SCHEMA: &str = "\
-CREATE TABLE IF NOT EXISTS buffer (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL, deltas TEXT NOT NULL DEFAULT '[]');
-CREATE TABLE IF NOT EXISTS open_sessions (visitor TEXT PRIMARY KEY, state TEXT NOT NULL, last_seen INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, win INTEGER NOT NULL, count INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS prop_sets (set_name TEXT NOT NULL, item TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (set_name, item));
-CREATE INDEX IF NOT EXISTS prop_sets_at ON prop_sets (at);";
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,14 @@
 
 pub mod activity;
 pub mod alerts;
+pub mod audit;
+pub mod buffer;
 pub mod events;
+pub mod ingest;
+pub mod keys;
 pub mod reports;
 pub mod retention;
+pub mod sessions;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
 

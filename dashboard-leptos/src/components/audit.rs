@@ -6,6 +6,18 @@ use super::records::{Kind, Records};
 use crate::api;
 use crate::state::View;
 
+/// The table's columns, each named by a field of the API's `AuditEntry`
+/// (`api_types::audit`): a field renamed or removed there fails to compile here.
+macro_rules! entry_columns {
+    ($( $field:ident: $title:literal, $kind:expr );* $(;)?) => {{
+        #[allow(dead_code)]
+        fn named_by_the_api(entry: &api_types::audit::AuditEntry) {
+            $( let _ = &entry.$field; )*
+        }
+        &[ $( (stringify!($field), $title, $kind) ),* ]
+    }};
+}
+
 #[component]
 pub fn AuditLog(instance_admin: Signal<bool>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
@@ -34,10 +46,10 @@ pub fn AuditLog(instance_admin: Signal<bool>) -> impl IntoView {
                     <a href=base.clone() target="_blank" rel="noopener">"HTML"</a>" · "
                     <a href=format!("{base}?format=csv") download="">"CSV"</a></p> }
             })}
-            <Records id="audit-entries" url=url list="entries" columns=&[
-                ("at", "When", Kind::Time), ("actor_email", "Who", Kind::Text), ("action", "What", Kind::Label),
-                ("site_id", "Site", Kind::Text), ("target", "Target", Kind::Text), ("outcome", "Result", Kind::Outcome),
-                ("country", "From", Kind::Origin),
+            <Records id="audit-entries" url=url list="entries" columns=entry_columns![
+                at: "When", Kind::Time; actor_email: "Who", Kind::Text; action: "What", Kind::Label;
+                site_id: "Site", Kind::Text; target: "Target", Kind::Text; outcome: "Result", Kind::Outcome;
+                country: "From", Kind::Origin;
             ]/>
         </section>
     }

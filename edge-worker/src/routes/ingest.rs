@@ -6,16 +6,24 @@ use analytics_core::enrich::client_hints::ClientHints;
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::enrich::session::needs_previous_salt;
 use analytics_core::governance::audit::FingerprintScope;
+use analytics_core::ingest::buffer::full_error;
+use analytics_core::ingest::dropped::Dropped;
+use analytics_core::ingest::event::EnrichedEvent;
 use analytics_core::ingest::pipeline::{
-    address_fingerprint, enrich_with_drops, visitor_under, RequestFacts,
+    address_fingerprint, enrich_with_drops, visitor_under, Enriched, RequestFacts, SiteConfig,
 };
-use analytics_core::limits::{BUFFER_FULL_RETRY_AFTER_S, MAX_BODY_BYTES};
+use analytics_core::ingest::rate_limit::{report_refusals, Refusal};
+use analytics_core::limits::MAX_BODY_BYTES;
+use analytics_core::store::ingest::{count_dropped, record_refusals};
 use analytics_core::{ingest::wire, stats, ApiError};
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::{D1Database, Env, Method, Request, RequestInit, Response};
 
 use crate::db::{cached_site_config, d1, daily_salt, existing_salt};
 use crate::http::{header, json, now_ms, random_hex, read_body, Failure, RouteResult};
 
+/// Reads and checks the body, looks up the site, enriches the events (the request's address
+/// and user agent end there) and hands them to the site's buffer, which applies the rate
+/// limits; the 202 says what was kept (`wire::Receipt`).
 pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteResult {
     let body = read_body(&mut req, MAX_BODY_BYTES).await?;
     let batch = wire::parse_batch(&body)?;
@@ -30,67 +38,19 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
     }
 
     let salt = daily_salt(&db, &stats::day_of_ms(now), random_hex::<32>).await?;
-    let user_agent = header(&req, "User-Agent").unwrap_or_default();
-    let (cf_ip, xff, real_ip) = (
-        header(&req, "CF-Connecting-IP"),
-        header(&req, "X-Forwarded-For"),
-        header(&req, "X-Real-IP"),
-    );
-    let (country, region, city) = edge_geo(&req, env);
-    let edge_bot = edge_bot_facts(&req, env);
-    let origin = header(&req, "Origin");
-    let (fetch_site, fetch_mode, fetch_dest) = (
-        header(&req, "Sec-Fetch-Site"),
-        header(&req, "Sec-Fetch-Mode"),
-        header(&req, "Sec-Fetch-Dest"),
-    );
-    // The low-entropy client hints every Chromium browser sends unasked on secure requests.
-    let (ch_ua, ch_mobile, ch_platform) = (
-        header(&req, "Sec-CH-UA"),
-        header(&req, "Sec-CH-UA-Mobile"),
-        header(&req, "Sec-CH-UA-Platform"),
-    );
-    let facts = RequestFacts {
-        ip_headers: IpHeaders {
-            cf_connecting_ip: cf_ip.as_deref(),
-            x_forwarded_for: xff.as_deref(),
-            x_real_ip: real_ip.as_deref(),
-        },
-        user_agent: &user_agent,
-        has_accept_language: header(&req, "Accept-Language").is_some(),
-        origin: origin.as_deref(),
-        fetch: FetchMetadata {
-            site: fetch_site.as_deref(),
-            mode: fetch_mode.as_deref(),
-            dest: fetch_dest.as_deref(),
-        },
-        client_hints: ClientHints {
-            ua: ch_ua.as_deref(),
-            mobile: ch_mobile.as_deref(),
-            platform: ch_platform.as_deref(),
-        },
-        country: country.as_deref(),
-        region: region.as_deref(),
-        city: city.as_deref(),
-        asn: edge_bot.asn,
-        verified_bot_category: edge_bot.verified_bot_category.as_deref(),
-    };
-    let enriched = enrich_with_drops(&batch, &site, &facts, &salt, now, request_id)?;
-    let dropped = enriched.dropped;
+    let edge = EdgeHeaders::read(&req, env);
+    let facts = edge.facts();
+    let Enriched {
+        mut events,
+        dropped,
+    } = enrich_with_drops(&batch, &site, &facts, &salt, now, request_id)?;
     record_dropped(&db, &site.id, now, &dropped).await;
-    let mut events = enriched.events;
     if events.is_empty() {
         // Everything was dropped on purpose (referrer spam): nothing to buffer.
         return json(202, &batch.receipt_after(request_id, &dropped));
     }
     if needs_previous_salt(now) {
-        let yesterday = stats::format_day(now.div_euclid(stats::DAY_MS) - 1);
-        if let Some(previous) = existing_salt(&db, &yesterday).await? {
-            let previous_visitor = visitor_under(&previous, &site, &facts);
-            for event in &mut events {
-                event.previous_visitor = previous_visitor.clone();
-            }
-        }
+        carry_yesterdays_visitor(&db, &site, &facts, now, &mut events).await?;
     }
     // The per-address limit counts by the address's fingerprint under the site's key of the day.
     let address_key =
@@ -98,61 +58,124 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
     let address = address_fingerprint(&address_key, &facts);
     // The IP, the user agent and the salt end here; only `events` and the fingerprint travel on.
 
+    append_to_buffer(env, &db, &site.id, &events, &address).await?;
+    json(202, &batch.receipt_after(request_id, &dropped))
+}
+
+/// The request's headers (and `request.cf`) that enrichment reads, owned for as long as the
+/// `RequestFacts` that borrow them.
+struct EdgeHeaders {
+    user_agent: String,
+    ip: [Option<String>; 3],
+    has_accept_language: bool,
+    origin: Option<String>,
+    fetch: [Option<String>; 3],
+    client_hints: [Option<String>; 3],
+    geo: (Option<String>, Option<String>, Option<String>),
+    bot: EdgeBotFacts,
+}
+
+impl EdgeHeaders {
+    fn read(req: &Request, env: &Env) -> EdgeHeaders {
+        let all = |names: [&str; 3]| names.map(|name| header(req, name));
+        EdgeHeaders {
+            user_agent: header(req, "User-Agent").unwrap_or_default(),
+            ip: all(["CF-Connecting-IP", "X-Forwarded-For", "X-Real-IP"]),
+            has_accept_language: header(req, "Accept-Language").is_some(),
+            origin: header(req, "Origin"),
+            fetch: all(["Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest"]),
+            // The low-entropy client hints every Chromium browser sends unasked on secure
+            // requests.
+            client_hints: all(["Sec-CH-UA", "Sec-CH-UA-Mobile", "Sec-CH-UA-Platform"]),
+            geo: edge_geo(req, env),
+            bot: edge_bot_facts(req, env),
+        }
+    }
+
+    fn facts(&self) -> RequestFacts<'_> {
+        let [cf_ip, xff, real_ip] = &self.ip;
+        let [fetch_site, fetch_mode, fetch_dest] = &self.fetch;
+        let [ch_ua, ch_mobile, ch_platform] = &self.client_hints;
+        let (country, region, city) = &self.geo;
+        RequestFacts {
+            ip_headers: IpHeaders {
+                cf_connecting_ip: cf_ip.as_deref(),
+                x_forwarded_for: xff.as_deref(),
+                x_real_ip: real_ip.as_deref(),
+            },
+            user_agent: &self.user_agent,
+            has_accept_language: self.has_accept_language,
+            origin: self.origin.as_deref(),
+            fetch: FetchMetadata {
+                site: fetch_site.as_deref(),
+                mode: fetch_mode.as_deref(),
+                dest: fetch_dest.as_deref(),
+            },
+            client_hints: ClientHints {
+                ua: ch_ua.as_deref(),
+                mobile: ch_mobile.as_deref(),
+                platform: ch_platform.as_deref(),
+            },
+            country: country.as_deref(),
+            region: region.as_deref(),
+            city: city.as_deref(),
+            asn: self.bot.asn,
+            verified_bot_category: self.bot.verified_bot_category.as_deref(),
+        }
+    }
+}
+
+/// Just after midnight, gives the events the visitor's hash under yesterday's salt, so the
+/// buffer can continue a session that began yesterday.
+async fn carry_yesterdays_visitor(
+    db: &D1Database,
+    site: &SiteConfig,
+    facts: &RequestFacts<'_>,
+    now: i64,
+    events: &mut [EnrichedEvent],
+) -> worker::Result<()> {
+    let yesterday = stats::format_day(now.div_euclid(stats::DAY_MS) - 1);
+    if let Some(previous) = existing_salt(db, &yesterday).await? {
+        let previous_visitor = visitor_under(&previous, site, facts);
+        for event in events {
+            event.previous_visitor = previous_visitor.clone();
+        }
+    }
+    Ok(())
+}
+
+/// Hands the events to the site's buffer; its refusals become the route's 429 (rate limited)
+/// or 503 (buffer full).
+async fn append_to_buffer(
+    env: &Env,
+    db: &D1Database,
+    site_id: &str,
+    events: &[EnrichedEvent],
+    address: &str,
+) -> Result<(), Failure> {
     let mut init = RequestInit::new();
     let headers = worker::Headers::new();
-    headers.set(crate::buffer::ADDRESS_HEADER, &address)?;
+    headers.set(crate::buffer::ADDRESS_HEADER, address)?;
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(serde_json::to_string(&events)?.into()));
+        .with_body(Some(serde_json::to_string(events)?.into()));
     let buffer = env
         .durable_object("BUFFER")?
-        .id_from_name(&site.id)?
+        .id_from_name(site_id)?
         .get_stub()?;
     let mut answer = buffer
         .fetch_with_request(Request::new_with_init("https://buffer/append", &init)?)
         .await?;
     match answer.status_code() {
-        200 => json(202, &batch.receipt_after(request_id, &dropped)),
+        200 => Ok(()),
         429 => {
-            let limited: serde_json::Value = answer.json().await?;
-            let retry_after = limited["retry_after"].as_u64().unwrap_or(60);
-            let who = limited["limited"].as_str().unwrap_or("site");
-            let refused = limited["refused"].as_i64().unwrap_or(0);
-            if analytics_core::ingest::rate_limit::report_refusals(refused) {
-                // For the suspicious-activity rules; losing a count is better than a 500 here.
-                let recorded = db
-                    .prepare(analytics_core::ingest::rate_limit::RECORD_REFUSALS_SQL)
-                    .bind(&[
-                        site.id.as_str().into(),
-                        limited["window_start"].as_f64().unwrap_or(0.0).into(),
-                        "ingest".into(),
-                        (refused as f64).into(),
-                    ]);
-                if let Ok(statement) = recorded {
-                    if let Err(e) = statement.run().await {
-                        worker::console_error!("refusals not recorded: {e}");
-                    }
-                }
+            let refusal: Refusal = answer.json().await?;
+            if report_refusals(refusal.refused) {
+                record_refusal(db, site_id, &refusal).await;
             }
-            let mut resp = crate::http::error_response(&ApiError::new(
-                429,
-                "rate_limited",
-                format!("too many events from this {who}; retry in {retry_after} s"),
-            ))?;
-            resp.headers_mut()
-                .set("Retry-After", &retry_after.to_string())?;
-            Ok(resp)
+            Err(refusal.error().into())
         }
-        503 => {
-            let mut resp = crate::http::error_response(&ApiError::new(
-                503,
-                "buffer_full",
-                "ingest is backed up; retry later",
-            ))?;
-            resp.headers_mut()
-                .set("Retry-After", &BUFFER_FULL_RETRY_AFTER_S.to_string())?;
-            Ok(resp)
-        }
+        503 => Err(full_error().into()),
         status => Err(Failure::Internal(worker::Error::RustError(format!(
             "buffer answered {status}: {}",
             answer.text().await.unwrap_or_default()
@@ -160,29 +183,21 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
     }
 }
 
+/// Reports the window's running count of refused requests, for the suspicious-activity rules.
+/// Best effort: losing a count is better than a 500 here.
+async fn record_refusal(db: &D1Database, site_id: &str, refusal: &Refusal) {
+    let sql = record_refusals(site_id, refusal.window_start, "ingest", refusal.refused);
+    if let Err(e) = crate::db::run(db, &sql).await {
+        worker::console_error!("refusals not recorded: {e}");
+    }
+}
+
 /// Adds the batch's events dropped on purpose to the day's counts. Best effort: a count lost to
 /// a D1 hiccup must not fail the ingest of the events kept.
-async fn record_dropped(
-    db: &worker::D1Database,
-    site_id: &str,
-    now: i64,
-    dropped: &analytics_core::ingest::dropped::Dropped,
-) {
+async fn record_dropped(db: &D1Database, site_id: &str, now: i64, dropped: &Dropped) {
     let day = stats::day_of_ms(now);
     for (reason, n) in dropped.iter() {
-        let statement = db
-            .prepare(analytics_core::ingest::dropped::DROPPED_EVENTS_SQL)
-            .bind(&[
-                site_id.into(),
-                day.as_str().into(),
-                reason.as_str().into(),
-                (n as f64).into(),
-            ]);
-        let result = match statement {
-            Ok(s) => s.run().await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
+        if let Err(e) = crate::db::run(db, &count_dropped(site_id, &day, reason, n)).await {
             worker::console_error!("dropped events not counted: {e}");
         }
     }

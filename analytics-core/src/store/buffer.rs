@@ -1,0 +1,347 @@
+//! The per-site Durable Object's own SQLite (not D1): its schema and every statement it runs,
+//! with the row types it reads. The Durable Object runs these through its `do_sql` helper; the
+//! tests below run them in an in-memory SQLite built from the same [`SCHEMA`].
+//!
+//! The Durable Object's storage takes positional `?` placeholders, bound in order.
+
+use super::Sql;
+use crate::binds;
+use serde::Deserialize;
+
+/// The Durable Object's tables: the append-only buffer, open sessions, the counted uniques,
+/// rate counters, bookkeeping (`meta`) and the day's property sets. Idempotent.
+pub const SCHEMA: &str = "\
+CREATE TABLE IF NOT EXISTS buffer (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL, deltas TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS open_sessions (visitor TEXT PRIMARY KEY, state TEXT NOT NULL, last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, win INTEGER NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS prop_sets (set_name TEXT NOT NULL, item TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (set_name, item));
+CREATE INDEX IF NOT EXISTS prop_sets_at ON prop_sets (at);";
+
+/// Buffers created before rollups lack the `deltas` column; adding it twice fails harmlessly.
+pub const ADD_DELTAS_COLUMN: &str =
+    "ALTER TABLE buffer ADD COLUMN deltas TEXT NOT NULL DEFAULT '[]'";
+
+/// How long the set of counted uniques (and the day's property sets) keep a key: longer than a
+/// day plus a session, since uniques and the property budget are per day.
+pub const SEEN_KEEP_MS: i64 = 2 * 24 * 60 * 60 * 1000;
+
+/// `meta` keys: consecutive failed flushes, and when the last flush succeeded.
+pub const FLUSH_FAILURES: &str = "flush_failures";
+pub const LAST_FLUSH_MS: &str = "last_flush_ms";
+
+/// A single number (`n`): a count, a `meta` value, a rate counter.
+#[derive(Debug, Deserialize)]
+pub struct Count {
+    pub n: i64,
+}
+
+/// Events waiting to be flushed.
+pub fn pending() -> Sql {
+    Sql::new("SELECT COUNT(*) AS n FROM buffer", [])
+}
+
+/// A `meta` value as [`Count`]; no row when it was never set (read as 0).
+pub fn meta(key: &str) -> Sql {
+    Sql::new("SELECT value AS n FROM meta WHERE key = ?", binds![key])
+}
+
+pub fn set_meta(key: &str, value: i64) -> Sql {
+    Sql::new(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        binds![key, value],
+    )
+}
+
+/// Events counted under `key` in rate window `window` as [`Count`]; no row when none.
+pub fn rate_count(key: &str, window: i64) -> Sql {
+    Sql::new(
+        "SELECT count AS n FROM rate_counts WHERE key = ? AND win = ?",
+        binds![key, window],
+    )
+}
+
+/// Adds `n` to `key`'s count in `window`; a count of an earlier window starts over.
+pub fn add_rate_count(key: &str, window: i64, n: i64) -> Sql {
+    Sql::new(
+        "INSERT INTO rate_counts (key, win, count) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET \
+         count = CASE WHEN win = excluded.win THEN count + excluded.count ELSE excluded.count END, \
+         win = excluded.win",
+        binds![key, window, n],
+    )
+}
+
+/// A visitor's open session: the rollups' state (JSON) and when it was last seen.
+#[derive(Debug, Deserialize)]
+pub struct OpenSessionRow {
+    pub state: String,
+    pub last_seen: i64,
+}
+
+pub fn open_session(visitor: &str) -> Sql {
+    Sql::new(
+        "SELECT state, last_seen FROM open_sessions WHERE visitor = ?",
+        binds![visitor],
+    )
+}
+
+pub fn save_open_session(visitor: &str, state_json: &str, last_seen: i64) -> Sql {
+    Sql::new(
+        "INSERT INTO open_sessions (visitor, state, last_seen) VALUES (?, ?, ?) \
+         ON CONFLICT(visitor) DO UPDATE SET state = excluded.state, last_seen = excluded.last_seen",
+        binds![visitor, state_json, last_seen],
+    )
+}
+
+/// Appends an event (JSON) with the rollup deltas it makes (JSON).
+pub fn append(event_json: &str, deltas_json: &str) -> Sql {
+    Sql::new(
+        "INSERT INTO buffer (event, deltas) VALUES (?, ?)",
+        binds![event_json, deltas_json],
+    )
+}
+
+/// A buffered event, as the flush reads it.
+#[derive(Debug, Deserialize)]
+pub struct BufferedRow {
+    pub seq: i64,
+    pub event: String,
+    pub deltas: String,
+}
+
+/// The oldest `limit` buffered events, in order.
+pub fn next_batch(limit: i64) -> Sql {
+    Sql::new(
+        "SELECT seq, event, deltas FROM buffer ORDER BY seq LIMIT ?",
+        binds![limit],
+    )
+}
+
+/// Forgets the events up to `upto_seq` once D1 has them.
+pub fn drop_flushed(upto_seq: i64) -> Sql {
+    Sql::new("DELETE FROM buffer WHERE seq <= ?", binds![upto_seq])
+}
+
+/// The site is being deleted: everything buffered, every open session, the counted uniques,
+/// the bookkeeping and the property sets go (the rate counters expire on their own).
+pub fn purge() -> [Sql; 5] {
+    ["buffer", "open_sessions", "seen", "meta", "prop_sets"]
+        .map(|table| Sql::new(format!("DELETE FROM {table}"), []))
+}
+
+/// After a flush, at `now_ms`: sessions idle past the timeout can never continue, past rate
+/// windows never count again, and uniques and the property budget are per day, so two days
+/// later no event can need their keys.
+pub fn forget_expired(now_ms: i64) -> [Sql; 4] {
+    let day_sets = now_ms - SEEN_KEEP_MS;
+    [
+        Sql::new(
+            "DELETE FROM open_sessions WHERE last_seen < ?",
+            binds![now_ms - crate::enrich::session::SESSION_TIMEOUT_MS],
+        ),
+        Sql::new("DELETE FROM seen WHERE at < ?", binds![day_sets]),
+        Sql::new("DELETE FROM prop_sets WHERE at < ?", binds![day_sets]),
+        Sql::new(
+            "DELETE FROM rate_counts WHERE win < ?",
+            binds![crate::ingest::rate_limit::window_of(now_ms)],
+        ),
+    ]
+}
+
+/// A row (as [`Count`]) when `item` is already in the property set `set`.
+pub fn prop_set_has(set: &str, item: &str) -> Sql {
+    Sql::new(
+        "SELECT 1 AS n FROM prop_sets WHERE set_name = ? AND item = ?",
+        binds![set, item],
+    )
+}
+
+/// How many items the property set `set` holds, as [`Count`].
+pub fn prop_set_size(set: &str) -> Sql {
+    Sql::new(
+        "SELECT COUNT(*) AS n FROM prop_sets WHERE set_name = ?",
+        binds![set],
+    )
+}
+
+pub fn add_to_prop_set(set: &str, item: &str, at: i64) -> Sql {
+    Sql::new(
+        "INSERT OR IGNORE INTO prop_sets (set_name, item, at) VALUES (?, ?, ?)",
+        binds![set, item, at],
+    )
+}
+
+/// Marks a unique as counted; it writes a row only the first time (the caller reads the number
+/// of rows written).
+pub fn mark_seen(key: &str, at: i64) -> Sql {
+    Sql::new(
+        "INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)",
+        binds![key, at],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::{all, first, run};
+    use rusqlite::Connection;
+
+    /// A fresh Durable Object's storage.
+    fn storage() -> Connection {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch(SCHEMA).unwrap();
+        db
+    }
+
+    fn count(db: &Connection, sql: &Sql) -> i64 {
+        first::<Count>(db, sql).map_or(0, |c| c.n)
+    }
+
+    #[test]
+    fn the_schema_is_idempotent_and_an_old_buffer_gains_its_deltas_column() {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch(
+            "CREATE TABLE buffer (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)",
+        )
+        .unwrap();
+        db.execute_batch(SCHEMA).unwrap();
+        db.execute_batch(SCHEMA).unwrap();
+        run(&db, &Sql::new(ADD_DELTAS_COLUMN, []));
+        assert!(db.execute_batch(ADD_DELTAS_COLUMN).is_err(), "twice fails");
+        db.execute("INSERT INTO buffer (event) VALUES ('{}')", [])
+            .unwrap();
+        let rows: Vec<BufferedRow> = all(&db, &next_batch(10));
+        assert_eq!(rows[0].deltas, "[]");
+    }
+
+    #[test]
+    fn events_flush_in_order_and_leave_only_up_to_the_flushed_seq() {
+        let db = storage();
+        for i in 0..5 {
+            run(&db, &append(&format!("{{\"i\":{i}}}"), "[]"));
+        }
+        assert_eq!(count(&db, &pending()), 5);
+        let batch: Vec<BufferedRow> = all(&db, &next_batch(3));
+        let events: Vec<&str> = batch.iter().map(|r| r.event.as_str()).collect();
+        assert_eq!(events, [r#"{"i":0}"#, r#"{"i":1}"#, r#"{"i":2}"#]);
+        run(&db, &drop_flushed(batch[2].seq));
+        assert_eq!(count(&db, &pending()), 2);
+        // Sequence numbers never go back, so a later append sorts after what is left.
+        run(&db, &append("{\"i\":5}", "[]"));
+        let rest: Vec<BufferedRow> = all(&db, &next_batch(10));
+        assert!(rest.windows(2).all(|w| w[0].seq < w[1].seq));
+        assert_eq!(rest.last().map(|r| r.event.as_str()), Some(r#"{"i":5}"#));
+    }
+
+    #[test]
+    fn meta_values_read_zero_until_set_and_then_the_last_value() {
+        let db = storage();
+        assert_eq!(count(&db, &meta(FLUSH_FAILURES)), 0);
+        run(&db, &set_meta(FLUSH_FAILURES, 3));
+        run(&db, &set_meta(FLUSH_FAILURES, 4));
+        run(&db, &set_meta(LAST_FLUSH_MS, 1_700_000_000_000));
+        assert_eq!(count(&db, &meta(FLUSH_FAILURES)), 4);
+        assert_eq!(count(&db, &meta(LAST_FLUSH_MS)), 1_700_000_000_000);
+    }
+
+    #[test]
+    fn rate_counts_add_up_in_a_window_and_start_over_in_the_next() {
+        let db = storage();
+        run(&db, &add_rate_count("site", 7, 10));
+        run(&db, &add_rate_count("site", 7, 5));
+        run(&db, &add_rate_count("v:abc", 7, 1));
+        assert_eq!(count(&db, &rate_count("site", 7)), 15);
+        assert_eq!(count(&db, &rate_count("site", 8)), 0);
+        run(&db, &add_rate_count("site", 8, 2));
+        assert_eq!(count(&db, &rate_count("site", 8)), 2);
+        assert_eq!(count(&db, &rate_count("site", 7)), 0);
+        assert_eq!(count(&db, &rate_count("v:abc", 7)), 1);
+    }
+
+    #[test]
+    fn an_open_session_is_saved_over_and_read_back() {
+        let db = storage();
+        assert!(first::<OpenSessionRow>(&db, &open_session("v1")).is_none());
+        run(&db, &save_open_session("v1", r#"{"a":1}"#, 100));
+        run(&db, &save_open_session("v1", r#"{"a":2}"#, 200));
+        let row: OpenSessionRow = first(&db, &open_session("v1")).unwrap();
+        assert_eq!((row.state.as_str(), row.last_seen), (r#"{"a":2}"#, 200));
+    }
+
+    #[test]
+    fn a_unique_is_marked_once() {
+        let db = storage();
+        assert_eq!(run(&db, &mark_seen("k", 1)), 1);
+        assert_eq!(run(&db, &mark_seen("k", 2)), 0);
+        assert_eq!(run(&db, &mark_seen("j", 2)), 1);
+    }
+
+    #[test]
+    fn property_sets_know_their_items_and_their_size() {
+        let db = storage();
+        assert!(first::<Count>(&db, &prop_set_has("keys", "plan")).is_none());
+        run(&db, &add_to_prop_set("keys", "plan", 1));
+        run(&db, &add_to_prop_set("keys", "plan", 2));
+        run(&db, &add_to_prop_set("keys", "tier", 2));
+        run(&db, &add_to_prop_set("values", "pro", 2));
+        assert!(first::<Count>(&db, &prop_set_has("keys", "plan")).is_some());
+        assert!(first::<Count>(&db, &prop_set_has("values", "plan")).is_none());
+        assert_eq!(count(&db, &prop_set_size("keys")), 2);
+    }
+
+    #[test]
+    fn expired_sessions_uniques_property_sets_and_rate_windows_are_forgotten() {
+        let db = storage();
+        let now = 10 * SEEN_KEEP_MS;
+        let timeout = crate::enrich::session::SESSION_TIMEOUT_MS;
+        let window = crate::ingest::rate_limit::window_of(now);
+        run(&db, &save_open_session("idle", "{}", now - timeout - 1));
+        run(&db, &save_open_session("open", "{}", now - timeout));
+        run(&db, &mark_seen("old", now - SEEN_KEEP_MS - 1));
+        run(&db, &mark_seen("new", now - SEEN_KEEP_MS));
+        run(&db, &add_to_prop_set("keys", "old", now - SEEN_KEEP_MS - 1));
+        run(&db, &add_to_prop_set("keys", "new", now - SEEN_KEEP_MS));
+        run(&db, &add_rate_count("past", window - 1, 5));
+        run(&db, &add_rate_count("current", window, 5));
+        for sql in forget_expired(now) {
+            run(&db, &sql);
+        }
+        let left = |table: &str, column: &str| -> Vec<String> {
+            #[derive(Deserialize)]
+            struct Key {
+                k: String,
+            }
+            all::<Key>(
+                &db,
+                &Sql::new(format!("SELECT {column} AS k FROM {table} ORDER BY 1"), []),
+            )
+            .into_iter()
+            .map(|r| r.k)
+            .collect()
+        };
+        assert_eq!(left("open_sessions", "visitor"), ["open"]);
+        assert_eq!(left("seen", "key"), ["new"]);
+        assert_eq!(left("prop_sets", "item"), ["new"]);
+        assert_eq!(left("rate_counts", "key"), ["current"]);
+    }
+
+    #[test]
+    fn a_purge_forgets_all_but_the_rate_counters() {
+        let db = storage();
+        run(&db, &append("{}", "[]"));
+        run(&db, &save_open_session("v", "{}", 1));
+        run(&db, &mark_seen("k", 1));
+        run(&db, &set_meta(FLUSH_FAILURES, 2));
+        run(&db, &add_to_prop_set("keys", "plan", 1));
+        run(&db, &add_rate_count("site", 1, 1));
+        for sql in purge() {
+            run(&db, &sql);
+        }
+        for table in ["buffer", "open_sessions", "seen", "meta", "prop_sets"] {
+            let sql = Sql::new(format!("SELECT COUNT(*) AS n FROM {table}"), []);
+            assert_eq!(count(&db, &sql), 0, "{table}");
+        }
+        assert_eq!(count(&db, &rate_count("site", 1)), 1);
+    }
+}
