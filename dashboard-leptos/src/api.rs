@@ -477,3 +477,73 @@ pub fn encode(text: &str) -> String {
         .as_string()
         .unwrap_or_default()
 }
+
+// The record screens (activity, alerts, reports): their pages and rows from `api-types`. The
+// period a page carries (`range`) and the alert thresholds are not shown there: read as `()`.
+pub use api_types::activity::{ActiveSession, ActiveSessions, ActivityRecord, SummaryRow};
+pub use api_types::alerts::AlertEntry;
+pub use api_types::reports::{SentReport, SentReports, Subscription};
+pub type ActivityPage = api_types::activity::ActivityPage<()>;
+pub type ActivitySummary = api_types::activity::ActivitySummary<()>;
+pub type AlertsPage = api_types::alerts::AlertsPage<()>;
+from_json! {
+    crate::api::ActivityPage { records, next_before, range }
+    crate::api::ActivitySummary { range, rows }
+    crate::api::AlertsPage { alerts, next_before, rules, thresholds }
+    api_types::activity::ActiveSessions { window_s, sessions }
+    api_types::activity::ActiveSession { session_id, user_id, started, last_seen, records }
+    api_types::alerts::AlertEntry {
+        id, rule, subject, window_start, window_ms, count, threshold, detail, first_ts, last_ts,
+        created_at, emailed_at, description
+    }
+    api_types::alerts::RuleInfo { rule, description }
+    api_types::reports::Subscription { monthly, weekly, member }
+    api_types::reports::SentReports { sent }
+    api_types::reports::SentReport {
+        email, kind, period_from, status, attempts, provider, message_id, error, at
+    }
+}
+from_json_enum! {
+    api_types::activity::ActivityType => api_types::activity::ActivityType::Custom,
+    api_types::activity::Outcome => api_types::activity::Outcome::Success,
+    api_types::alerts::AlertRule => api_types::alerts::AlertRule::default(),
+    api_types::reports::ReportKind => api_types::reports::ReportKind::Monthly,
+    api_types::reports::SendStatus => api_types::reports::SendStatus::Sending,
+}
+
+/// `type` is a keyword: the two rows that carry it are read by hand (still a struct literal,
+/// so a field added in `api-types` fails to compile here until it is read).
+impl FromJson for ActivityRecord {
+    fn from_json(v: &JsValue) -> Self {
+        let get = |name: &str| field(v, name);
+        ActivityRecord {
+            id: FromJson::from_json(&get("id")),
+            site_id: FromJson::from_json(&get("site_id")),
+            ts: FromJson::from_json(&get("ts")),
+            kind: FromJson::from_json(&get("type")),
+            user_id: FromJson::from_json(&get("user_id")),
+            session_id: FromJson::from_json(&get("session_id")),
+            action: FromJson::from_json(&get("action")),
+            entity_type: FromJson::from_json(&get("entity_type")),
+            entity_id: FromJson::from_json(&get("entity_id")),
+            outcome: FromJson::from_json(&get("outcome")),
+            status_code: FromJson::from_json(&get("status_code")),
+            duration_ms: FromJson::from_json(&get("duration_ms")),
+            browser: FromJson::from_json(&get("browser")),
+            os: FromJson::from_json(&get("os")),
+            device: FromJson::from_json(&get("device")),
+            ip_hash: FromJson::from_json(&get("ip_hash")),
+            details: FromJson::from_json(&get("details")),
+        }
+    }
+}
+impl FromJson for SummaryRow {
+    fn from_json(v: &JsValue) -> Self {
+        SummaryRow {
+            kind: FromJson::from_json(&field(v, "type")),
+            outcome: FromJson::from_json(&field(v, "outcome")),
+            records: FromJson::from_json(&field(v, "records")),
+            users: FromJson::from_json(&field(v, "users")),
+        }
+    }
+}

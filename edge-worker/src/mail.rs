@@ -70,9 +70,10 @@ async fn send_http(env: &Env, m: &EmailMessage) -> Result<String, String> {
 /// POSTs JSON (with a bearer key when given); answers the body of a 2xx, or why it failed.
 pub async fn post_json(
     url: &str,
-    body: &serde_json::Value,
+    body: &impl serde::Serialize,
     bearer: Option<&str>,
 ) -> Result<String, String> {
+    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
     let fail = |e: worker::Error| e.to_string();
     let headers = Headers::new();
     if let Some(key) = bearer {
@@ -86,7 +87,7 @@ pub async fn post_json(
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(body.to_string().into()));
+        .with_body(Some(body.into()));
     let req = Request::new_with_init(url, &init).map_err(fail)?;
     let mut answer = Fetch::Request(req).send().await.map_err(fail)?;
     let status = answer.status_code();

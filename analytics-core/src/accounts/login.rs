@@ -23,7 +23,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::governance::alerts::{Check, Threshold};
+use crate::governance::alerts::{AlertRule, Check, Threshold};
 use crate::store::events::SqlValue;
 
 /// Failures per account (over `FAILURE_MEMORY_MS`) before it locks: enough for typos.
@@ -207,13 +207,13 @@ pub const PRUNE_SQL: &str = "DELETE FROM login_failures WHERE at < ?1";
 pub const INSTANCE_SCOPE: &str = "";
 
 /// The instance rules and what they mean to the admin reading an alert.
-pub const INSTANCE_RULES: [(&str, &str); 2] = [
+pub const INSTANCE_RULES: [(AlertRule, &str); 2] = [
     (
-        "vigia_failed_logins_per_account",
+        AlertRule::VigiaFailedLoginsPerAccount,
         "Failed Vigia logins for one account",
     ),
     (
-        "vigia_failed_logins_per_address",
+        AlertRule::VigiaFailedLoginsPerAddress,
         "Failed Vigia logins from one address",
     ),
 ];
@@ -223,26 +223,25 @@ pub const INSTANCE_RULES: [(&str, &str); 2] = [
 /// and otherwise by the start of its keyed hash: the email typed is never stored.
 pub fn instance_checks(per_account: Threshold, per_address: Threshold, now_ms: i64) -> Vec<Check> {
     let since = now_ms - crate::governance::alerts::LOOKBACK_MS;
-    let counted =
-        |rule: &'static str, t: Threshold, subject: &str, group: &str, cond: &str| Check {
-            rule,
-            window_ms: t.minutes * 60_000,
-            threshold: t.count,
-            sql: format!(
-                "SELECT {subject} AS subject, CAST(at / ?2 AS INTEGER) * ?2 AS window_start, \
+    let counted = |rule: AlertRule, t: Threshold, subject: &str, group: &str, cond: &str| Check {
+        rule,
+        window_ms: t.minutes * 60_000,
+        threshold: t.count,
+        sql: format!(
+            "SELECT {subject} AS subject, CAST(at / ?2 AS INTEGER) * ?2 AS window_start, \
              COUNT(*) AS count, 0 AS total, MIN(at) AS first_ts, MAX(at) AS last_ts \
              FROM login_failures f WHERE at >= ?1 AND {cond} \
              GROUP BY {group}, window_start HAVING COUNT(*) >= ?3"
-            ),
-            binds: vec![
-                SqlValue::Int(since),
-                SqlValue::Int(t.minutes * 60_000),
-                SqlValue::Int(t.count),
-            ],
-        };
+        ),
+        binds: vec![
+            SqlValue::Int(since),
+            SqlValue::Int(t.minutes * 60_000),
+            SqlValue::Int(t.count),
+        ],
+    };
     vec![
         counted(
-            "vigia_failed_logins_per_account",
+            AlertRule::VigiaFailedLoginsPerAccount,
             per_account,
             "COALESCE('account ' || (SELECT email FROM users u WHERE u.id = f.user_id), \
              'unknown email #' || substr(f.account, 1, 8))",
@@ -250,7 +249,7 @@ pub fn instance_checks(per_account: Threshold, per_address: Threshold, now_ms: i
             "1",
         ),
         counted(
-            "vigia_failed_logins_per_address",
+            AlertRule::VigiaFailedLoginsPerAddress,
             per_address,
             "'address ' || f.address",
             "f.address",

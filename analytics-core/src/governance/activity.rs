@@ -6,31 +6,14 @@
 //! dropped; the user agent into browser, OS and device, then dropped; `details` are sanitised
 //! (password, token, secret, authorization… removed at any depth).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
+
+pub use api_types::activity::{ActivityRecord as Activity, ActivityType, Outcome};
 
 use crate::error::ApiError;
 use crate::governance::audit::{details_text, ip_fingerprint};
-use crate::stats::filter::Binds;
-use crate::store::events::SqlValue;
-
-pub const ACTIVITY_TYPES: [&str; 14] = [
-    "login",
-    "logout",
-    "login_failed",
-    "token_refresh",
-    "page_view",
-    "data_create",
-    "data_update",
-    "data_delete",
-    "data_view",
-    "file_upload",
-    "file_download",
-    "error",
-    "custom",
-    "export",
-];
-pub const OUTCOMES: [&str; 3] = ["success", "failure", "error"];
+use crate::store::SqlValue;
 
 /// Most records one request may carry.
 pub const MAX_ACTIVITY_BATCH: usize = 100;
@@ -43,11 +26,6 @@ pub const MAX_ACTIVITY_PAGE: u32 = 200;
 /// Records one site may report per rate window (a minute) unless the deployment sets another
 /// figure (`VIGIA_ACTIVITY_RECORDS_PER_MINUTE`): a runaway backend must not flood D1.
 pub const MAX_ACTIVITY_PER_SITE_PER_MINUTE: i64 = 6_000;
-
-/// Adds a request's records to its site's count for the window and answers the new count.
-pub const COUNT_ACTIVITY_SQL: &str = "INSERT INTO activity_rate (site_id, win, records) \
-     VALUES (?1, ?2, ?3) ON CONFLICT (site_id, win) DO UPDATE SET \
-     records = activity_rate.records + excluded.records RETURNING records";
 
 /// Whether a request that brought the window's count to `count` goes over `limit`.
 pub fn over_limit(count: i64, limit: i64) -> bool {
@@ -84,20 +62,11 @@ pub fn decode_user_id(segment: &str) -> Result<String, ApiError> {
     Ok(id)
 }
 
-/// Deletes one user id's records on a site. Binds: site, user id.
-pub const DELETE_USER_SQL: &str = "DELETE FROM activity WHERE site_id = ?1 AND user_id = ?2";
-
 /// Alert subjects that name a backend user id, in each form the rules write (the id alone for
 /// failed logins per user, `user <id>` for downloads and working hours).
 pub fn alert_subjects_of(user_id: &str) -> [String; 2] {
     [user_id.to_string(), format!("user {user_id}")]
 }
-
-/// Rewrites an alert subject naming an erased id to its keyed hash; an alert already holding
-/// that hash for the same rule and window is replaced. Binds: site, subject in clear, hashed
-/// subject.
-pub const PSEUDONYMISE_ALERT_SQL: &str =
-    "UPDATE OR REPLACE alerts SET subject = ?3 WHERE site_id = ?1 AND subject = ?2";
 
 /// A session counts as active while it had activity this recently and did not log out.
 pub const ACTIVE_SESSION_MS: i64 = 30 * 60 * 1000;
@@ -140,29 +109,6 @@ pub enum ActivityBody {
     One(Box<ActivityIn>),
 }
 
-/// A stored record.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Activity {
-    pub id: String,
-    pub site_id: String,
-    pub ts: i64,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub user_id: String,
-    pub session_id: String,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    pub outcome: String,
-    pub status_code: i64,
-    pub duration_ms: i64,
-    pub browser: String,
-    pub os: String,
-    pub device: String,
-    pub ip_hash: String,
-    pub details: String,
-}
-
 fn bad(message: String) -> ApiError {
     ApiError::bad_request("bad_activity", message)
 }
@@ -194,11 +140,12 @@ pub fn parse(body: &[u8]) -> Result<Vec<ActivityIn>, ApiError> {
 }
 
 fn check(r: &ActivityIn) -> Result<(), String> {
-    if !ACTIVITY_TYPES.contains(&r.kind.as_str()) {
+    if ActivityType::parse(&r.kind).is_none() {
+        let names: Vec<&str> = ActivityType::ALL.iter().map(|t| t.as_str()).collect();
         return Err(format!(
             "type {:?} is not one of {}",
             r.kind,
-            ACTIVITY_TYPES.join(", ")
+            names.join(", ")
         ));
     }
     for (name, value) in [
@@ -223,8 +170,9 @@ fn check(r: &ActivityIn) -> Result<(), String> {
         }
     }
     if let Some(o) = &r.outcome {
-        if !OUTCOMES.contains(&o.as_str()) {
-            return Err(format!("outcome is one of {}", OUTCOMES.join(", ")));
+        if Outcome::parse(o).is_none() {
+            let names: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+            return Err(format!("outcome is one of {}", names.join(", ")));
         }
     }
     if r.status_code.is_some_and(|s| !(100..=599).contains(&s)) {
@@ -237,16 +185,16 @@ fn check(r: &ActivityIn) -> Result<(), String> {
 }
 
 /// The outcome when the backend did not say: from the status code and the type.
-fn outcome_of(r: &ActivityIn) -> String {
-    if let Some(o) = &r.outcome {
-        return o.clone();
+fn outcome_of(kind: ActivityType, r: &ActivityIn) -> Outcome {
+    if let Some(o) = r.outcome.as_deref().and_then(Outcome::parse) {
+        return o;
     }
-    match (r.kind.as_str(), r.status_code) {
-        ("login_failed", _) => "failure".into(),
-        ("error", _) => "error".into(),
-        (_, Some(s)) if s >= 500 => "error".into(),
-        (_, Some(s)) if s >= 400 => "failure".into(),
-        _ => "success".into(),
+    match (kind, r.status_code) {
+        (ActivityType::LoginFailed, _) => Outcome::Failure,
+        (ActivityType::Error, _) => Outcome::Error,
+        (_, Some(s)) if s >= 500 => Outcome::Error,
+        (_, Some(s)) if s >= 400 => Outcome::Failure,
+        _ => Outcome::Success,
     }
 }
 
@@ -254,17 +202,19 @@ fn outcome_of(r: &ActivityIn) -> String {
 pub fn enrich(r: &ActivityIn, id: String, site: &str, now_ms: i64, ip_key: &[u8]) -> Activity {
     let ua = crate::enrich::useragent::parse(&r.user_agent);
     let ip = r.ip.trim().parse().ok();
+    // `parse` checked the type; `custom` only stands in for a record that skipped it.
+    let kind = ActivityType::parse(&r.kind).unwrap_or_default();
     Activity {
         id,
         site_id: site.into(),
         ts: now_ms,
-        kind: r.kind.clone(),
+        kind,
         user_id: r.user_id.clone(),
         session_id: r.session_id.clone(),
         action: r.action.clone(),
         entity_type: r.entity_type.clone(),
         entity_id: r.entity_id.clone(),
-        outcome: outcome_of(r),
+        outcome: outcome_of(kind, r),
         status_code: r.status_code.unwrap_or(0) as i64,
         duration_ms: r.duration_ms.unwrap_or(0).min(86_400_000) as i64,
         browser: if r.user_agent.is_empty() {
@@ -312,27 +262,20 @@ pub const ACTIVITY_COLUMNS: [&str; 18] = [
     "day",
 ];
 
-pub fn insert_sql() -> String {
-    format!(
-        "INSERT OR IGNORE INTO activity ({}) VALUES ({})",
-        ACTIVITY_COLUMNS.join(", "),
-        vec!["?"; ACTIVITY_COLUMNS.len()].join(", ")
-    )
-}
-
+/// A record's values in the order of `ACTIVITY_COLUMNS`.
 pub fn values(a: &Activity) -> Vec<SqlValue> {
     use SqlValue::{Int, Text};
     vec![
         Text(a.id.clone()),
         Text(a.site_id.clone()),
         Int(a.ts),
-        Text(a.kind.clone()),
+        Text(a.kind.as_str().into()),
         Text(a.user_id.clone()),
         Text(a.session_id.clone()),
         Text(a.action.clone()),
         Text(a.entity_type.clone()),
         Text(a.entity_id.clone()),
-        Text(a.outcome.clone()),
+        Text(a.outcome.as_str().into()),
         Int(a.status_code),
         Int(a.duration_ms),
         Text(a.browser.clone()),
@@ -371,67 +314,6 @@ pub fn csv_line(a: &Activity) -> String {
     crate::util::csv::line(std::iter::once(crate::util::csv::iso_time(a.ts)).chain(stored))
 }
 
-/// Search filters, all optional, combined with AND.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Search {
-    pub user_id: Option<String>,
-    pub session_id: Option<String>,
-    pub kind: Option<String>,
-    pub entity_type: Option<String>,
-    pub entity_id: Option<String>,
-    pub outcome: Option<String>,
-    pub from_ms: i64,
-    pub to_ms: i64,
-    /// Keyset: rows strictly older than (ts, id).
-    pub before: Option<(i64, String)>,
-    pub limit: u32,
-}
-
-const SELECT: &str = "SELECT id, site_id, ts, type, user_id, session_id, action, entity_type, \
-    entity_id, outcome, status_code, duration_ms, browser, os, device, ip_hash, details FROM activity";
-
-/// A page of matching records, newest first (rows: `Activity`).
-pub fn search_sql(site: &str, s: &Search) -> (String, Vec<SqlValue>) {
-    let mut binds = Binds::new(site, s.from_ms, s.to_ms);
-    let mut sql = format!("{SELECT} WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3");
-    for (column, value) in [
-        ("user_id", &s.user_id),
-        ("session_id", &s.session_id),
-        ("type", &s.kind),
-        ("entity_type", &s.entity_type),
-        ("entity_id", &s.entity_id),
-        ("outcome", &s.outcome),
-    ] {
-        if let Some(v) = value {
-            let p = binds.push_text(v);
-            sql.push_str(&format!(" AND {column} = {p}"));
-        }
-    }
-    if let Some((ts, id)) = &s.before {
-        let t = binds.push_int(*ts);
-        let i = binds.push_text(id);
-        sql.push_str(&format!(" AND (ts < {t} OR (ts = {t} AND id < {i}))"));
-    }
-    let limit = binds.push_int(s.limit.clamp(1, MAX_ACTIVITY_PAGE) as i64);
-    sql.push_str(&format!(" ORDER BY ts DESC, id DESC LIMIT {limit}"));
-    (sql, binds.0)
-}
-
-/// Sessions with activity since `since_ms` that did not end with a logout (rows: session_id,
-/// user_id, started, last_seen, records). Binds: site, since.
-pub const ACTIVE_SESSIONS_SQL: &str =
-    "SELECT session_id, MAX(user_id) AS user_id, MIN(ts) AS started, \
-    MAX(ts) AS last_seen, COUNT(*) AS records FROM activity \
-    WHERE site_id = ?1 AND session_id != '' AND ts >= ?2 GROUP BY session_id \
-    HAVING SUM(type = 'logout' AND ts = (SELECT MAX(ts) FROM activity a2 WHERE a2.site_id = ?1 \
-    AND a2.session_id = activity.session_id)) = 0 ORDER BY last_seen DESC LIMIT 200";
-
-/// Counts per type and outcome in a range (rows: type, outcome, records, users). Binds: site,
-/// from, to.
-pub const SUMMARY_SQL: &str = "SELECT type, outcome, COUNT(*) AS records, \
-    COUNT(DISTINCT NULLIF(user_id, '')) AS users FROM activity \
-    WHERE site_id = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY type, outcome ORDER BY records DESC";
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -468,13 +350,13 @@ mod tests {
             id: "r-001".into(),
             site_id: "s".into(),
             ts: 0,
-            kind: "data_update".into(),
+            kind: ActivityType::DataUpdate,
             user_id: "=HYPERLINK(\"x\")".into(),
             session_id: String::new(),
             action: "PATCH /a, b".into(),
             entity_type: "invoice".into(),
             entity_id: "42".into(),
-            outcome: "success".into(),
+            outcome: Outcome::Success,
             status_code: 200,
             duration_ms: 35,
             browser: String::new(),
@@ -516,17 +398,20 @@ mod tests {
         let records = parse(body).unwrap();
         let a = enrich(&records[0], "id".into(), "shop", 1_000, b"k");
         assert_eq!(
-            (a.browser.as_str(), a.outcome.as_str()),
-            ("Firefox", "success")
+            (a.browser.as_str(), a.outcome),
+            ("Firefox", Outcome::Success)
         );
         assert_eq!(a.ip_hash.len(), 16);
         assert!(!a.details.contains("hunter2") && a.details.contains("sso"));
         let one = parse(br#"{"type":"error","status_code":503}"#).unwrap();
-        assert_eq!(enrich(&one[0], "i".into(), "s", 0, b"k").outcome, "error");
+        assert_eq!(
+            enrich(&one[0], "i".into(), "s", 0, b"k").outcome,
+            Outcome::Error
+        );
         let failed = parse(br#"{"type":"data_view","status_code":403}"#).unwrap();
         assert_eq!(
             enrich(&failed[0], "i".into(), "s", 0, b"k").outcome,
-            "failure"
+            Outcome::Failure
         );
     }
 
@@ -559,25 +444,5 @@ mod tests {
         assert!(parse(many.as_bytes()).is_err());
         let huge = vec![b' '; MAX_ACTIVITY_BODY_BYTES + 1];
         assert_eq!(parse(&huge).unwrap_err().status, 413);
-    }
-
-    #[test]
-    fn search_binds_every_filter() {
-        let s = Search {
-            user_id: Some("u1".into()),
-            entity_type: Some("invoice".into()),
-            entity_id: Some("42".into()),
-            before: Some((10, "x".into())),
-            limit: 50,
-            ..Default::default()
-        };
-        let (sql, binds) = search_sql("shop", &s);
-        assert!(sql.contains("user_id = ?4") && sql.contains("entity_id = ?6"));
-        assert!(sql.contains("LIMIT ?9"));
-        assert_eq!(binds.len(), 9);
-        assert_eq!(
-            insert_sql().matches('?').count(),
-            values(&Activity::default()).len()
-        );
     }
 }

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::governance::compliance::escape_html;
 use crate::stats::HOUR_MS;
-use crate::store::events::SqlValue;
+use crate::store::SqlValue;
+
+pub use api_types::alerts::AlertRule;
 
 /// How far back each check looks: the hourly cron plus one missed run and the longest window.
 pub const LOOKBACK_MS: i64 = 3 * HOUR_MS;
@@ -112,18 +114,21 @@ impl Default for Rules {
     }
 }
 
-/// The rules by name, with what they mean to the person reading an alert.
-pub const RULES: [(&str, &str); 7] = [
-    ("failed_logins_per_ip", "Failed logins from one address"),
-    ("failed_logins_per_user", "Failed logins for one user"),
-    ("error_rate", "Error rate above the limit"),
-    ("bot_burst", "Burst of bot traffic"),
-    ("rate_limited", "Burst of rate-limited requests"),
-    ("bulk_downloads", "Bulk exports or downloads"),
-    ("outside_hours", "Access outside working hours"),
+/// The site rules, with what they mean to the person reading an alert.
+pub const RULES: [(AlertRule, &str); 7] = [
+    (
+        AlertRule::FailedLoginsPerIp,
+        "Failed logins from one address",
+    ),
+    (AlertRule::FailedLoginsPerUser, "Failed logins for one user"),
+    (AlertRule::ErrorRate, "Error rate above the limit"),
+    (AlertRule::BotBurst, "Burst of bot traffic"),
+    (AlertRule::RateLimited, "Burst of rate-limited requests"),
+    (AlertRule::BulkDownloads, "Bulk exports or downloads"),
+    (AlertRule::OutsideHours, "Access outside working hours"),
 ];
 
-pub fn describe(rule: &str) -> &'static str {
+pub fn describe(rule: AlertRule) -> &'static str {
     RULES
         .iter()
         .chain(crate::accounts::login::INSTANCE_RULES.iter())
@@ -148,21 +153,8 @@ impl Rules {
     }
 
     fn check(&self) -> Result<(), String> {
-        for (name, t) in [
-            ("failed_logins_per_ip", self.failed_logins_per_ip),
-            ("failed_logins_per_user", self.failed_logins_per_user),
-            ("bot_burst", self.bot_burst),
-            ("rate_limited", self.rate_limited),
-            ("bulk_downloads", self.bulk_downloads),
-            (
-                "vigia_failed_logins_per_account",
-                self.vigia_failed_logins_per_account,
-            ),
-            (
-                "vigia_failed_logins_per_address",
-                self.vigia_failed_logins_per_address,
-            ),
-        ] {
+        let counting = AlertRule::SITE.into_iter().chain(AlertRule::INSTANCE);
+        for (name, t) in counting.filter_map(|r| Some((r, self.threshold(r)?))) {
             if t.count < 1 || !(1..=120).contains(&t.minutes) {
                 return Err(format!("{name} needs count ≥ 1 and minutes from 1 to 120"));
             }
@@ -192,89 +184,55 @@ impl Rules {
     /// One query per counting rule, each answering `CheckRow`s that crossed its threshold.
     pub fn checks(&self, site: &str, now_ms: i64) -> Vec<Check> {
         let since = now_ms - LOOKBACK_MS;
-        let failed = "(type = 'login_failed' OR (type = 'login' AND outcome <> 'success'))";
-        let counted = |rule: &'static str, t: Threshold, source: String| Check {
-            rule,
-            window_ms: t.minutes * 60_000,
-            threshold: t.count,
-            sql: format!(
-                "SELECT subject, CAST(ts / ?3 AS INTEGER) * ?3 AS window_start, SUM(n) AS count, \
-                 0 AS total, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM ({source}) \
-                 GROUP BY subject, window_start HAVING SUM(n) >= ?4"
-            ),
+        let mut checks: Vec<Check> = [
+            AlertRule::FailedLoginsPerIp,
+            AlertRule::FailedLoginsPerUser,
+            AlertRule::BotBurst,
+            AlertRule::RateLimited,
+            AlertRule::BulkDownloads,
+        ]
+        .into_iter()
+        .filter_map(|rule| Some(counted(rule, self.threshold(rule)?, site, since)))
+        .collect();
+        checks.push(self.error_rate_check(site, since));
+        checks
+    }
+
+    /// The threshold of a counting rule (none for the rules that do not count in windows).
+    fn threshold(&self, rule: AlertRule) -> Option<Threshold> {
+        Some(match rule {
+            AlertRule::FailedLoginsPerIp => self.failed_logins_per_ip,
+            AlertRule::FailedLoginsPerUser => self.failed_logins_per_user,
+            AlertRule::BotBurst => self.bot_burst,
+            AlertRule::RateLimited => self.rate_limited,
+            AlertRule::BulkDownloads => self.bulk_downloads,
+            AlertRule::VigiaFailedLoginsPerAccount => self.vigia_failed_logins_per_account,
+            AlertRule::VigiaFailedLoginsPerAddress => self.vigia_failed_logins_per_address,
+            AlertRule::ErrorRate | AlertRule::OutsideHours => return None,
+        })
+    }
+
+    /// Hours whose share of errors is above the limit, with enough records to mean something.
+    fn error_rate_check(&self, site: &str, since: i64) -> Check {
+        let e = self.error_rate;
+        Check {
+            rule: AlertRule::ErrorRate,
+            window_ms: HOUR_MS,
+            threshold: e.min_records,
+            sql: "SELECT '' AS subject, CAST(ts / 3600000 AS INTEGER) * 3600000 AS window_start, \
+                  SUM(outcome = 'error' OR status_code >= 500) AS count, COUNT(*) AS total, \
+                  MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM activity \
+                  WHERE site_id = ?1 AND ts >= ?2 GROUP BY window_start \
+                  HAVING COUNT(*) >= ?3 AND SUM(outcome = 'error' OR status_code >= 500) * 1000 > ?4 * COUNT(*)"
+                .into(),
             binds: vec![
                 SqlValue::Text(site.into()),
                 SqlValue::Int(since),
-                SqlValue::Int(t.minutes * 60_000),
-                SqlValue::Int(t.count),
+                SqlValue::Int(e.min_records),
+                // Per mille, so the bind stays an integer.
+                SqlValue::Int((e.percent * 10.0).round() as i64),
             ],
-        };
-        let activity = |subject: &str, condition: &str| {
-            format!(
-                "SELECT {subject} AS subject, ts, 1 AS n FROM activity \
-                 WHERE site_id = ?1 AND ts >= ?2 AND {condition}"
-            )
-        };
-        let e = self.error_rate;
-        vec![
-            counted(
-                "failed_logins_per_ip",
-                self.failed_logins_per_ip,
-                activity("ip_hash", &format!("{failed} AND ip_hash <> ''")),
-            ),
-            counted(
-                "failed_logins_per_user",
-                self.failed_logins_per_user,
-                activity("user_id", &format!("{failed} AND user_id <> ''")),
-            ),
-            counted(
-                "bot_burst",
-                self.bot_burst,
-                "SELECT '' AS subject, ts, 1 AS n FROM events WHERE site_id = ?1 AND ts >= ?2 AND bot = 1"
-                    .into(),
-            ),
-            counted(
-                "rate_limited",
-                self.rate_limited,
-                format!(
-                    "SELECT '' AS subject, win AS ts, refused AS n FROM rate_limited \
-                     WHERE site_id = ?1 AND win >= ?2 UNION ALL {}",
-                    activity("''", "status_code = 429")
-                ),
-            ),
-            counted(
-                "bulk_downloads",
-                self.bulk_downloads,
-                format!(
-                    "{} UNION ALL SELECT 'Vigia user ' || actor_email AS subject, at AS ts, count AS n \
-                     FROM audit_log WHERE site_key = (SELECT site_key FROM sites WHERE id = ?1) \
-                     AND at >= ?2 AND action LIKE 'export%' \
-                     AND outcome BETWEEN 200 AND 299",
-                    activity(
-                        "'user ' || user_id",
-                        "type IN ('file_download', 'export') AND user_id <> ''"
-                    )
-                ),
-            ),
-            Check {
-                rule: "error_rate",
-                window_ms: HOUR_MS,
-                threshold: e.min_records,
-                sql: "SELECT '' AS subject, CAST(ts / 3600000 AS INTEGER) * 3600000 AS window_start, \
-                      SUM(outcome = 'error' OR status_code >= 500) AS count, COUNT(*) AS total, \
-                      MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM activity \
-                      WHERE site_id = ?1 AND ts >= ?2 GROUP BY window_start \
-                      HAVING COUNT(*) >= ?3 AND SUM(outcome = 'error' OR status_code >= 500) * 1000 > ?4 * COUNT(*)"
-                    .into(),
-                binds: vec![
-                    SqlValue::Text(site.into()),
-                    SqlValue::Int(since),
-                    SqlValue::Int(e.min_records),
-                    // Per mille, so the bind stays an integer.
-                    SqlValue::Int((e.percent * 10.0).round() as i64),
-                ],
-            },
-        ]
+        }
     }
 
     /// The instance-wide checks over Vigia's own failed logins.
@@ -301,7 +259,7 @@ impl Rules {
                     a.last_ts = r.ts;
                 }
                 None => out.push(Alert {
-                    rule: "outside_hours".into(),
+                    rule: AlertRule::OutsideHours,
                     subject,
                     window_start,
                     window_ms: HOUR_MS,
@@ -323,6 +281,72 @@ impl Rules {
     }
 }
 
+/// A counting rule's check: the rows (subject, ts, n) of its source summed per subject and
+/// fixed window, kept when they reach the threshold.
+fn counted(rule: AlertRule, t: Threshold, site: &str, since: i64) -> Check {
+    let source = counted_source(rule);
+    Check {
+        rule,
+        window_ms: t.minutes * 60_000,
+        threshold: t.count,
+        sql: format!(
+            "SELECT subject, CAST(ts / ?3 AS INTEGER) * ?3 AS window_start, SUM(n) AS count, \
+             0 AS total, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM ({source}) \
+             GROUP BY subject, window_start HAVING SUM(n) >= ?4"
+        ),
+        binds: vec![
+            SqlValue::Text(site.into()),
+            SqlValue::Int(since),
+            SqlValue::Int(t.minutes * 60_000),
+            SqlValue::Int(t.count),
+        ],
+    }
+}
+
+/// What a counting rule counts, as rows (subject, ts, n) of site `?1` since `?2`.
+fn counted_source(rule: AlertRule) -> String {
+    let failed = "(type = 'login_failed' OR (type = 'login' AND outcome <> 'success'))";
+    let activity = |subject: &str, condition: &str| {
+        format!(
+            "SELECT {subject} AS subject, ts, 1 AS n FROM activity \
+             WHERE site_id = ?1 AND ts >= ?2 AND {condition}"
+        )
+    };
+    match rule {
+        AlertRule::FailedLoginsPerIp => {
+            activity("ip_hash", &format!("{failed} AND ip_hash <> ''"))
+        }
+        AlertRule::FailedLoginsPerUser => {
+            activity("user_id", &format!("{failed} AND user_id <> ''"))
+        }
+        AlertRule::BotBurst => {
+            "SELECT '' AS subject, ts, 1 AS n FROM events WHERE site_id = ?1 AND ts >= ?2 AND bot = 1"
+                .into()
+        }
+        AlertRule::RateLimited => format!(
+            "SELECT '' AS subject, win AS ts, refused AS n FROM rate_limited \
+             WHERE site_id = ?1 AND win >= ?2 UNION ALL {}",
+            activity("''", "status_code = 429")
+        ),
+        AlertRule::BulkDownloads => format!(
+            "{} UNION ALL SELECT 'Vigia user ' || actor_email AS subject, at AS ts, count AS n \
+             FROM audit_log WHERE site_key = (SELECT site_key FROM sites WHERE id = ?1) \
+             AND at >= ?2 AND action LIKE 'export%' \
+             AND outcome BETWEEN 200 AND 299",
+            activity(
+                "'user ' || user_id",
+                "type IN ('file_download', 'export') AND user_id <> ''"
+            )
+        ),
+        // Not counted per site in windows: the error rate is a share, outside hours reads
+        // each record, and the instance rules count Vigia's own logins.
+        AlertRule::ErrorRate
+        | AlertRule::OutsideHours
+        | AlertRule::VigiaFailedLoginsPerAccount
+        | AlertRule::VigiaFailedLoginsPerAddress => String::new(),
+    }
+}
+
 /// Activity the outside-hours rule looks at: sign-ins and data access by a known user.
 pub const OUTSIDE_HOURS_CANDIDATES_SQL: &str = "SELECT user_id, ts FROM activity \
      WHERE site_id = ?1 AND ts >= ?2 AND user_id <> '' AND type IN ('login', 'data_create', \
@@ -338,7 +362,7 @@ pub struct AccessRow {
 /// One counting query.
 #[derive(Debug, Clone)]
 pub struct Check {
-    pub rule: &'static str,
+    pub rule: AlertRule,
     pub window_ms: i64,
     pub threshold: i64,
     pub sql: String,
@@ -358,7 +382,7 @@ pub struct CheckRow {
 
 impl Check {
     pub fn alert(&self, row: CheckRow) -> Alert {
-        let detail = if self.rule == "error_rate" {
+        let detail = if self.rule == AlertRule::ErrorRate {
             format!(
                 "{} errors in {} records ({:.1}%)",
                 row.count,
@@ -374,7 +398,7 @@ impl Check {
             )
         };
         Alert {
-            rule: self.rule.into(),
+            rule: self.rule,
             subject: row.subject,
             window_start: row.window_start,
             window_ms: self.window_ms,
@@ -389,7 +413,7 @@ impl Check {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
-    pub rule: String,
+    pub rule: AlertRule,
     pub subject: String,
     pub window_start: i64,
     pub window_ms: i64,
@@ -413,7 +437,7 @@ pub fn upsert_values(site: &str, a: &Alert, now_ms: i64) -> Vec<SqlValue> {
     use SqlValue::{Int, Text};
     vec![
         Text(site.into()),
-        Text(a.rule.clone()),
+        Text(a.rule.as_str().into()),
         Text(a.subject.clone()),
         Int(a.window_start),
         Int(a.window_ms),
@@ -436,22 +460,6 @@ pub const CLAIM_UNMAILED_SQL: &str = "UPDATE alerts SET emailed_at = ?2 \
 pub const ALERT_RECIPIENTS_SQL: &str = "SELECT u.email AS email FROM memberships m \
      JOIN users u ON u.id = m.user_id WHERE m.site_id = ?1 AND m.role IN ('owner', 'admin') \
      ORDER BY u.id";
-
-/// A page of a site's alerts, newest first, keyset-paged by id.
-pub fn page_sql(site: &str, before_id: Option<i64>, limit: u32) -> (String, Vec<SqlValue>) {
-    let limit = limit.clamp(1, MAX_ALERTS_PAGE) as i64;
-    (
-        "SELECT id, rule, subject, window_start, window_ms, count, threshold, detail, first_ts, \
-         last_ts, created_at, emailed_at FROM alerts WHERE site_id = ?1 AND id < ?2 \
-         ORDER BY id DESC LIMIT ?3"
-            .into(),
-        vec![
-            SqlValue::Text(site.into()),
-            SqlValue::Int(before_id.unwrap_or(i64::MAX)),
-            SqlValue::Int(limit),
-        ],
-    )
-}
 
 /// The alert mail: subject, text and HTML.
 pub fn mail(
@@ -484,7 +492,7 @@ pub fn mail(
         };
         text.push_str(&format!(
             "- {}: {who}, {} (window from {})\n",
-            describe(&a.rule),
+            describe(a.rule),
             a.detail,
             when(a.window_start)
         ));
@@ -493,7 +501,7 @@ pub fn mail(
              <td style=\"padding:6px 8px;border-bottom:1px solid #e4e7ec\">{}</td>\
              <td style=\"padding:6px 8px;border-bottom:1px solid #e4e7ec\">{}</td>\
              <td style=\"padding:6px 8px;border-bottom:1px solid #e4e7ec\">{}</td></tr>",
-            escape_html(describe(&a.rule)),
+            escape_html(describe(a.rule)),
             escape_html(who),
             escape_html(&a.detail),
             escape_html(&when(a.window_start))
@@ -510,6 +518,23 @@ pub fn mail(
         l = escape_html(link),
     );
     (subject, text, html)
+}
+
+/// What the chat webhook is sent about new alerts: the mail's text, as `text` for Slack and
+/// Mattermost and `content` for Discord.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatMessage<'a> {
+    pub text: &'a str,
+    pub content: &'a str,
+}
+
+impl<'a> ChatMessage<'a> {
+    pub fn of(text: &'a str) -> ChatMessage<'a> {
+        ChatMessage {
+            text,
+            content: text,
+        }
+    }
 }
 
 /// `?before=` for the alerts page.
@@ -543,7 +568,7 @@ mod tests {
         );
         assert_eq!(Rules::from_config(None).unwrap(), Rules::default());
         assert_eq!(
-            describe("vigia_failed_logins_per_address"),
+            describe(AlertRule::VigiaFailedLoginsPerAddress),
             "Failed Vigia logins from one address"
         );
         for bad in [
@@ -617,8 +642,8 @@ mod tests {
     #[test]
     fn every_rule_has_a_check_or_its_own_path_and_a_description() {
         let checks = Rules::default().checks("s", 10 * HOUR_MS);
-        let mut names: Vec<&str> = checks.iter().map(|c| c.rule).collect();
-        names.push("outside_hours");
+        let mut names: Vec<AlertRule> = checks.iter().map(|c| c.rule).collect();
+        names.push(AlertRule::OutsideHours);
         for (rule, _) in RULES {
             assert!(names.contains(&rule), "{rule} is never checked");
             assert_ne!(describe(rule), "Suspicious activity");
@@ -640,7 +665,7 @@ mod tests {
     #[test]
     fn the_mail_escapes_subjects() {
         let a = Alert {
-            rule: "failed_logins_per_user".into(),
+            rule: AlertRule::FailedLoginsPerUser,
             subject: "<script>x</script>".into(),
             window_start: 0,
             window_ms: 900_000,

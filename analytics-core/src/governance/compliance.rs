@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::stats::DAY_MS;
+use crate::store::retention::Deletion;
 
 pub const DEFAULT_RETENTION_DAYS: i64 = 395;
 pub const MIN_RETENTION_DAYS: i64 = 30;
@@ -149,10 +150,14 @@ pub const NEVER_STORED: [&str; 4] = [
     "query parameters other than UTM tags and the site's allow-list (passwords, tokens and the like in URLs are dropped)",
 ];
 
-/// The figures the report states for a site.
+/// The figures the report states for a site. The counts are read as one row
+/// (`store::retention::compliance_counts`, which names the site `name`); the site id, the
+/// time and the deletions are added by [`Figures::complete`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Figures {
     pub site_id: String,
+    #[serde(alias = "name")]
     pub site_name: String,
     pub generated_at: i64,
     pub retention_days: i64,
@@ -166,6 +171,29 @@ pub struct Figures {
     pub purged_total: i64,
     /// Deletions recorded in the audit log: (when, who, what).
     pub deletions: Vec<(i64, String, String)>,
+}
+
+impl Figures {
+    /// The counts of a site completed with its id, the time of the report and the deletions
+    /// its audit log holds (each named by its action and, when it has one, target).
+    pub fn complete(self, site_id: &str, generated_at: i64, deletions: Vec<Deletion>) -> Figures {
+        Figures {
+            site_id: site_id.to_string(),
+            generated_at,
+            deletions: deletions
+                .into_iter()
+                .map(|d| {
+                    let what = if d.target.is_empty() {
+                        d.action
+                    } else {
+                        format!("{} ({})", d.action, d.target)
+                    };
+                    (d.at, d.actor_email, what)
+                })
+                .collect(),
+            ..self
+        }
+    }
 }
 
 /// Text safe to put in HTML.
@@ -417,5 +445,49 @@ mod tests {
         assert!(csv.starts_with("section,item,value\r\n"));
         assert!(csv.contains("retention,raw events kept for (days),395\r\n"));
         assert!(csv.contains("never stored,IP addresses,"));
+    }
+
+    #[test]
+    fn figures_name_each_deletion_by_action_and_target() {
+        let counts = Figures {
+            site_name: "Shop".into(),
+            retention_days: 30,
+            purged_total: 9,
+            ..Figures::default()
+        };
+        let deletion = |action: &str, target: &str| Deletion {
+            at: 5,
+            actor_email: "o@x.test".into(),
+            action: action.into(),
+            target: target.into(),
+        };
+        let f = counts.complete(
+            "shop",
+            7,
+            vec![
+                deletion("goal_delete", "3"),
+                deletion("activity_user_delete", ""),
+            ],
+        );
+        assert_eq!(
+            (
+                f.site_name.as_str(),
+                f.retention_days,
+                f.purged_total,
+                f.generated_at
+            ),
+            ("Shop", 30, 9, 7)
+        );
+        assert_eq!(
+            f.deletions,
+            [
+                (5, "o@x.test".to_string(), "goal_delete (3)".to_string()),
+                (
+                    5,
+                    "o@x.test".to_string(),
+                    "activity_user_delete".to_string()
+                )
+            ]
+        );
     }
 }

@@ -5,7 +5,7 @@ pub mod render;
 pub mod schedule;
 
 pub use render::{Report, TopList, TOP_DIMENSIONS, TOP_ROWS};
-pub use schedule::{ReportKind, REPORT_KINDS};
+pub use schedule::{ReportKind, Schedule, REPORT_KINDS};
 
 /// A dashboard link for a site: `{base}/?site=…&{rest}`.
 pub fn site_link(base: &str, site: &str, rest: &str) -> String {

@@ -328,7 +328,7 @@ pub fn to_html(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::schedule::parse_month;
+    use crate::report::schedule::{parse_month, Schedule};
     use jiff::tz::TimeZone;
 
     fn report() -> Report {

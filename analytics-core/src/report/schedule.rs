@@ -18,80 +18,73 @@ pub const SEND_WINDOW_DAYS: i64 = 3;
 /// Attempts per report and recipient before it is recorded as failed for good.
 pub const MAX_SEND_ATTEMPTS: i64 = 3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportKind {
-    Monthly,
-    Weekly,
+pub use api_types::reports::ReportKind;
+
+pub const REPORT_KINDS: [ReportKind; 2] = ReportKind::ALL;
+
+/// `?kind=` of the preview and of an unsubscribe link.
+pub fn parse_kind(text: &str) -> Result<ReportKind, ApiError> {
+    ReportKind::parse(text)
+        .ok_or_else(|| ApiError::bad_request("bad_kind", "report kind must be monthly or weekly"))
 }
 
-pub const REPORT_KINDS: [ReportKind; 2] = [ReportKind::Monthly, ReportKind::Weekly];
-
-impl ReportKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReportKind::Monthly => "monthly",
-            ReportKind::Weekly => "weekly",
+/// The first day of the period of `kind` that contains `day`.
+fn start_of(kind: ReportKind, day: Date) -> Date {
+    match kind {
+        ReportKind::Monthly => day.first_of_month(),
+        ReportKind::Weekly => {
+            let back = day.weekday().to_monday_zero_offset() as i64;
+            add_days(day, -back)
         }
     }
+}
 
-    pub fn parse(text: &str) -> Result<ReportKind, ApiError> {
-        REPORT_KINDS
-            .into_iter()
-            .find(|k| k.name() == text)
-            .ok_or_else(|| {
-                ApiError::bad_request("bad_kind", "report kind must be monthly or weekly")
-            })
-    }
+/// The whole period of `kind` that starts on `start`.
+fn period_from(kind: ReportKind, start: Date, tz: TimeZone) -> Result<Period, ApiError> {
+    let end = match kind {
+        ReportKind::Monthly => start.last_of_month(),
+        ReportKind::Weekly => add_days(start, 6),
+    };
+    Period::new(start, end, tz)
+}
 
-    /// The first day of the period that contains `day`.
-    fn start_of(self, day: Date) -> Date {
-        match self {
-            ReportKind::Monthly => day.first_of_month(),
-            ReportKind::Weekly => {
-                let back = day.weekday().to_monday_zero_offset() as i64;
-                add_days(day, -back)
-            }
-        }
-    }
-
-    /// The whole period that starts on `start`.
-    fn period_from(self, start: Date, tz: TimeZone) -> Result<Period, ApiError> {
-        let end = match self {
-            ReportKind::Monthly => start.last_of_month(),
-            ReportKind::Weekly => add_days(start, 6),
-        };
-        Period::new(start, end, tz)
-    }
-
+/// The calendar of a report kind (the kind itself is a wire name in `api_types`).
+pub trait Schedule: Copy {
     /// The whole period (month or week) containing `day`.
-    pub fn period_containing(self, day: Date, tz: TimeZone) -> Result<Period, ApiError> {
-        self.period_from(self.start_of(day), tz)
-    }
-
+    fn period_containing(self, day: Date, tz: TimeZone) -> Result<Period, ApiError>;
     /// What a report compares with: the calendar month, or the week, before.
-    pub fn previous(self, period: &Period) -> Period {
-        let start = self.start_of(add_days(period.from, -1));
-        self.period_from(start, period.tz.clone())
-            .unwrap_or_else(|_| period.previous())
+    fn previous(self, period: &Period) -> Period;
+    /// The last complete period at `now_ms`: what the preview shows unless told otherwise.
+    fn last_complete(self, now_ms: i64, tz: TimeZone) -> Result<Period, ApiError>;
+    /// The period whose report is due at `now_ms`, if one is: from `SEND_FROM_HOUR` local time
+    /// on the first day of the next period, for `SEND_WINDOW_DAYS`.
+    fn due(self, now_ms: i64, tz: &TimeZone) -> Option<Period>;
+}
+
+impl Schedule for ReportKind {
+    fn period_containing(self, day: Date, tz: TimeZone) -> Result<Period, ApiError> {
+        period_from(self, start_of(self, day), tz)
     }
 
-    /// The last complete period at `now_ms`: what the preview shows unless told otherwise.
-    pub fn last_complete(self, now_ms: i64, tz: TimeZone) -> Result<Period, ApiError> {
+    fn previous(self, period: &Period) -> Period {
+        let start = start_of(self, add_days(period.from, -1));
+        period_from(self, start, period.tz.clone()).unwrap_or_else(|_| period.previous())
+    }
+
+    fn last_complete(self, now_ms: i64, tz: TimeZone) -> Result<Period, ApiError> {
         let today = Timestamp::from_millisecond(now_ms)
             .map_err(|_| ApiError::bad_request("bad_clock", "clock out of range"))?
             .to_zoned(tz.clone())
             .date();
-        let start = self.start_of(today);
+        let start = start_of(self, today);
         self.period_containing(add_days(start, -1), tz)
     }
 
-    /// The period whose report is due at `now_ms`, if one is: from `SEND_FROM_HOUR` local time on
-    /// the first day of the next period, for `SEND_WINDOW_DAYS`.
-    pub fn due(self, now_ms: i64, tz: &TimeZone) -> Option<Period> {
+    fn due(self, now_ms: i64, tz: &TimeZone) -> Option<Period> {
         let now = Timestamp::from_millisecond(now_ms)
             .ok()?
             .to_zoned(tz.clone());
-        let start = self.start_of(now.date());
+        let start = start_of(self, now.date());
         let due_at = start
             .at(SEND_FROM_HOUR, 0, 0, 0)
             .to_zoned(tz.clone())
@@ -272,7 +265,7 @@ mod tests {
     fn months_and_kinds_are_checked() {
         assert_eq!(parse_month("2026-13").unwrap_err().error, "bad_month");
         assert!(parse_month("26-01").is_err() && parse_month("2026-1").is_err());
-        assert_eq!(ReportKind::parse("daily").unwrap_err().error, "bad_kind");
-        assert_eq!(ReportKind::parse("weekly").unwrap(), ReportKind::Weekly);
+        assert_eq!(parse_kind("daily").unwrap_err().error, "bad_kind");
+        assert_eq!(parse_kind("weekly").unwrap(), ReportKind::Weekly);
     }
 }

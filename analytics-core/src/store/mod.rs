@@ -8,11 +8,15 @@
 //! ([`sqlite`], feature `sqlite`, for tests and benches) are the only places that turn these into a driver's own types.
 
 pub mod accounts;
+pub mod activity;
+pub mod alerts;
 pub mod audit;
 pub mod buffer;
 pub mod events;
 pub mod ingest;
 pub mod keys;
+pub mod reports;
+pub mod retention;
 pub mod sessions;
 pub mod sites;
 #[cfg(any(test, feature = "sqlite"))]

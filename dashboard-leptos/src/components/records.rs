@@ -1,16 +1,18 @@
 //! Record views: server-side activity (search with filters, per-entity trail, active
 //! sessions, summary), suspicious-activity alerts, and email reports (choice and preview).
-//! Their rows are shown straight from the API's JSON through one table component, so each new
-//! view costs columns, not code.
+//! Their rows are shown through one table component that reads each answer as its `api-types`
+//! page (the audit log's free-form entries as JSON), so each new view costs columns and a
+//! `Row` impl naming what each column key holds.
 
 use leptos::prelude::*;
 use serde_json::Value;
 
-use crate::api;
+use crate::api::{self, FromJson};
 use crate::components::overview::PeriodBar;
 use crate::components::status_line;
 use crate::format::moment;
 use crate::state::View;
+use wasm_bindgen::JsValue;
 
 /// How a column shows its value.
 #[derive(Clone, Copy, PartialEq)]
@@ -30,57 +32,260 @@ pub enum Kind {
 
 pub type Columns = &'static [(&'static str, &'static str, Kind)];
 
-fn cell(row: &Value, key: &str, kind: Kind) -> String {
-    let v = &row[key];
-    match (kind, v) {
-        (Kind::Time, Value::Number(n)) => moment(n.as_f64().unwrap_or_default() as i64),
-        (Kind::Label, Value::String(s)) => {
+/// What a row holds under a column key, before its `Kind` shows it.
+pub enum Cell {
+    Text(String),
+    Int(i64),
+    Empty,
+}
+
+/// A row of a table: its value under each column key (the key is the API's field name).
+pub trait Row {
+    fn cell(&self, key: &str) -> Cell;
+
+    fn text(&self, key: &str) -> String {
+        match self.cell(key) {
+            Cell::Text(s) => s,
+            _ => String::new(),
+        }
+    }
+}
+
+/// An answer a table lists: its rows, and the cursor of the page after (`before=`) if any.
+pub trait Page: FromJson {
+    type Row: Row;
+    /// `list` names the rows of a free-form answer; a typed page knows its own.
+    fn split(self, list: &str) -> (Vec<Self::Row>, Option<String>);
+}
+
+/// Free-form rows (the audit log): the JSON as it came.
+impl Row for Value {
+    fn cell(&self, key: &str) -> Cell {
+        match &self[key] {
+            // D1 hands every number over as a float; counts read as whole numbers.
+            Value::Number(n) => match n.as_f64() {
+                Some(x) if x.fract() == 0.0 => Cell::Int(x as i64),
+                _ => Cell::Text(n.to_string()),
+            },
+            Value::String(s) => Cell::Text(s.clone()),
+            Value::Null => Cell::Empty,
+            other => Cell::Text(other.to_string()),
+        }
+    }
+}
+
+impl Page for Value {
+    type Row = Value;
+    fn split(mut self, list: &str) -> (Vec<Value>, Option<String>) {
+        let rows = self[list]
+            .as_array_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let next = match &self["next_before"] {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        };
+        (rows, next)
+    }
+}
+
+fn text(s: &str) -> Cell {
+    Cell::Text(s.to_string())
+}
+
+impl Row for api::ActivityRecord {
+    fn cell(&self, key: &str) -> Cell {
+        match key {
+            "ts" => Cell::Int(self.ts),
+            "type" => text(self.kind.as_str()),
+            "user_id" => text(&self.user_id),
+            "session_id" => text(&self.session_id),
+            "action" => text(&self.action),
+            "entity_type" => text(&self.entity_type),
+            "entity_id" => text(&self.entity_id),
+            "outcome" => text(self.outcome.as_str()),
+            "status_code" => Cell::Int(self.status_code),
+            "browser" => text(&self.browser),
+            "ip_hash" => text(&self.ip_hash),
+            _ => Cell::Empty,
+        }
+    }
+}
+
+impl Page for api::ActivityPage {
+    type Row = api::ActivityRecord;
+    fn split(self, _: &str) -> (Vec<Self::Row>, Option<String>) {
+        (self.records, self.next_before)
+    }
+}
+
+impl Row for api::ActiveSession {
+    fn cell(&self, key: &str) -> Cell {
+        match key {
+            "session_id" => text(&self.session_id),
+            "user_id" => text(&self.user_id),
+            "started" => Cell::Int(self.started),
+            "last_seen" => Cell::Int(self.last_seen),
+            "records" => Cell::Int(self.records),
+            _ => Cell::Empty,
+        }
+    }
+}
+
+impl Page for api::ActiveSessions {
+    type Row = api::ActiveSession;
+    fn split(self, _: &str) -> (Vec<Self::Row>, Option<String>) {
+        (self.sessions, None)
+    }
+}
+
+impl Row for api::SummaryRow {
+    fn cell(&self, key: &str) -> Cell {
+        match key {
+            "type" => text(self.kind.as_str()),
+            "outcome" => text(self.outcome.as_str()),
+            "records" => Cell::Int(self.records),
+            "users" => Cell::Int(self.users),
+            _ => Cell::Empty,
+        }
+    }
+}
+
+impl Page for api::ActivitySummary {
+    type Row = api::SummaryRow;
+    fn split(self, _: &str) -> (Vec<Self::Row>, Option<String>) {
+        (self.rows, None)
+    }
+}
+
+impl Row for api::AlertEntry {
+    fn cell(&self, key: &str) -> Cell {
+        match key {
+            "rule" => text(self.rule.as_str()),
+            "window_start" => Cell::Int(self.window_start),
+            "description" => text(&self.description),
+            "subject" => text(&self.subject),
+            "detail" => text(&self.detail),
+            "last_ts" => Cell::Int(self.last_ts),
+            _ => Cell::Empty,
+        }
+    }
+}
+
+impl Page for api::AlertsPage {
+    type Row = api::AlertEntry;
+    fn split(self, _: &str) -> (Vec<Self::Row>, Option<String>) {
+        (self.alerts, self.next_before.map(|id| id.to_string()))
+    }
+}
+
+impl Row for api::SentReport {
+    fn cell(&self, key: &str) -> Cell {
+        match key {
+            "at" => Cell::Int(self.at),
+            "email" => self.email.as_deref().map_or(Cell::Empty, text),
+            "kind" => text(self.kind.as_str()),
+            "period_from" => text(&self.period_from),
+            "status" => text(self.status.as_str()),
+            "error" => text(&self.error),
+            _ => Cell::Empty,
+        }
+    }
+}
+
+impl Page for api::SentReports {
+    type Row = api::SentReport;
+    fn split(self, _: &str) -> (Vec<Self::Row>, Option<String>) {
+        (self.sent, None)
+    }
+}
+
+fn show(row: &dyn Row, key: &str, kind: Kind) -> String {
+    match (kind, row.cell(key)) {
+        (Kind::Time, Cell::Int(n)) => moment(n),
+        (Kind::Label, Cell::Text(s)) => {
             let mut label = s.replace('_', " ");
             if let Some(first) = label.get_mut(0..1) {
                 first.make_ascii_uppercase();
             }
             label
         }
-        (Kind::Outcome, Value::Number(n))
-            if (200.0..300.0).contains(&n.as_f64().unwrap_or(0.0)) =>
-        {
-            "ok".into()
-        }
+        (Kind::Outcome, Cell::Int(n)) if (200..300).contains(&n) => "ok".into(),
         (Kind::Origin, _) => ["country", "client", "ip_hash"]
             .iter()
-            .filter_map(|k| row[*k].as_str().filter(|s| !s.is_empty()))
+            .map(|k| row.text(k))
+            .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join(" · "),
         (Kind::Entity, _) => {
-            let id = row["entity_id"].as_str().unwrap_or_default();
+            let id = row.text("entity_id");
             if id.is_empty() {
                 String::new()
             } else {
-                format!("{} {id}", v.as_str().unwrap_or_default())
+                format!("{} {id}", row.text(key))
             }
         }
-        // D1 hands every number over as a float; counts read as whole numbers.
-        (_, Value::Number(n)) => match n.as_f64() {
-            Some(x) if x.fract() == 0.0 => (x as i64).to_string(),
-            _ => n.to_string(),
-        },
-        (_, Value::String(s)) => s.clone(),
-        (_, Value::Null) => String::new(),
-        (_, other) => other.to_string(),
+        (_, Cell::Int(n)) => n.to_string(),
+        (_, Cell::Text(s)) => s,
+        (_, Cell::Empty) => String::new(),
     }
 }
 
-/// A table of `list` rows from `url` (re-read when it changes); "Older" appends the page
-/// after `next_before`. `trail` receives (entity type, id) when an entity is clicked.
+/// A row as the table shows it: each column's text, what the row is (an audit action, an
+/// activity type, a rule: for styling and tests) and the entity it names. The table itself
+/// handles only these, so it is compiled once, not once per answer type.
+#[derive(Clone)]
+pub struct Shown {
+    what: String,
+    cells: Vec<String>,
+    entity: (String, String),
+}
+
+fn shown(row: &dyn Row, columns: Columns) -> Shown {
+    Shown {
+        what: ["action", "type", "rule"]
+            .iter()
+            .map(|k| row.text(k))
+            .find(|s| !s.is_empty())
+            .unwrap_or_default(),
+        cells: columns
+            .iter()
+            .map(|(key, _, kind)| show(row, key, *kind))
+            .collect(),
+        entity: (row.text("entity_type"), row.text("entity_id")),
+    }
+}
+
+/// How a table reads its answer: as the page `P` (`read_page::<api::AlertsPage>`), its rows shown
+/// in `columns`, with the cursor of the page after.
+pub type Reader = fn(&JsValue, &'static str, Columns) -> (Vec<Shown>, Option<String>);
+
+pub fn read_page<P: Page>(
+    answer: &JsValue,
+    list: &'static str,
+    columns: Columns,
+) -> (Vec<Shown>, Option<String>) {
+    let (rows, next) = P::from_json(answer).split(list);
+    let shown_rows = rows.iter().map(|r| shown(r, columns)).collect();
+    (shown_rows, next)
+}
+
+/// A table of the rows `url` answers (re-read when it changes), read by `read`; "Older"
+/// appends the page after `next_before`. `trail` receives (entity type, id) when an entity is
+/// clicked.
 #[component]
-pub fn Records(
+pub fn Table(
     id: &'static str,
     url: Signal<String>,
+    read: Reader,
+    /// Only for free-form answers: where their rows are.
+    #[prop(optional)]
     list: &'static str,
     columns: Columns,
     #[prop(optional)] trail: Option<Callback<(String, String)>>,
 ) -> impl IntoView {
-    let rows = RwSignal::new(Vec::<Value>::new());
+    let rows = RwSignal::new(Vec::<Shown>::new());
     let next = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<String>);
     let load = move |before: Option<String>| {
@@ -90,22 +295,15 @@ pub fn Records(
             None => base,
         };
         leptos::task::spawn_local(async move {
-            match api::get::<Value>(&path).await {
-                Ok(mut page) => {
-                    let found = page[list]
-                        .as_array_mut()
-                        .map(std::mem::take)
-                        .unwrap_or_default();
+            match api::get::<JsValue>(&path).await {
+                Ok(page) => {
+                    let (found, after) = read(&page, list, columns);
                     if before.is_some() {
                         rows.update(|r| r.extend(found));
                     } else {
                         rows.set(found);
                     }
-                    next.set(match &page["next_before"] {
-                        Value::Null => None,
-                        Value::String(s) => Some(s.clone()),
-                        other => Some(other.to_string()),
-                    });
+                    next.set(after);
                     failure.set(None);
                 }
                 Err(e) => failure.set(Some(e.message)),
@@ -124,14 +322,10 @@ pub fn Records(
                 <thead><tr>{columns.iter().map(|(_, label, _)| view! { <th>{*label}</th> }).collect_view()}</tr></thead>
                 <tbody>
                     {move || rows.get().into_iter().map(|row| {
-                        // What the row is (an audit action, an activity type, a rule), for styling and tests.
-                        let what = ["action", "type", "rule"].iter().find_map(|k| row[*k].as_str().filter(|s| !s.is_empty())).unwrap_or_default().to_string();
-                        view! { <tr data-action=what>{columns.iter().map(|(key, _, kind)| {
-                            let text = cell(&row, key, *kind);
+                        view! { <tr data-action=row.what>{columns.iter().zip(row.cells).map(|((key, _, kind), text)| {
                             match (kind, trail) {
                                 (Kind::Entity, Some(open)) if !text.is_empty() => {
-                                    let pair = (row["entity_type"].as_str().unwrap_or_default().to_string(),
-                                        row["entity_id"].as_str().unwrap_or_default().to_string());
+                                    let pair = row.entity.clone();
                                     view! { <td><button class="link trail" on:click=move |_| open.run(pair.clone())>{text}</button></td> }.into_any()
                                 }
                                 _ => {
@@ -146,6 +340,25 @@ pub fn Records(
         </div>
         {move || rows.with(Vec::is_empty).then(|| view! { <p class="muted empty-state">"Nothing here."</p> })}
         {move || next.get().map(|b| view! { <button on:click=move |_| load(Some(b.clone()))>"Older"</button> })}
+    }
+}
+
+/// A table of free-form `list` rows from `url` (the audit log's entries).
+#[component]
+pub fn Records(
+    id: &'static str,
+    url: Signal<String>,
+    list: &'static str,
+    columns: Columns,
+    #[prop(optional)] trail: Option<Callback<(String, String)>>,
+) -> impl IntoView {
+    let read: Reader = read_page::<Value>;
+    match trail {
+        Some(trail) => {
+            view! { <Table id=id url=url read=read list=list columns=columns trail=trail/> }
+                .into_any()
+        }
+        None => view! { <Table id=id url=url read=read list=list columns=columns/> }.into_any(),
     }
 }
 
@@ -179,12 +392,7 @@ pub fn Activity() -> impl IntoView {
         }
         applied.set(q);
     };
-    let range = move || {
-        view.with(|v| match v.period.as_str() {
-            "custom" => format!("period=custom&from={}&to={}", v.from, v.to),
-            p => format!("period={p}"),
-        })
-    };
+    let range = move || period_query(view);
     let records = Signal::derive(move || {
         format!(
             "{}?{}&limit=50{}",
@@ -201,9 +409,6 @@ pub fn Activity() -> impl IntoView {
             applied.get()
         )
     };
-    let summary =
-        Signal::derive(move || format!("{}?{}", site_path(view, "activity/summary"), range()));
-    let sessions = Signal::derive(move || format!("{}?", site_path(view, "activity/sessions")));
     let trail = Callback::new(move |(kind, id): (String, String)| {
         for (i, f) in fields.iter().enumerate() {
             f.set(match i {
@@ -226,7 +431,7 @@ pub fn Activity() -> impl IntoView {
                 <button type="submit" class="primary">"Search"</button>
             </form>
             <p><a class="csv" href=csv download="">"Download these records as CSV"</a></p>
-            <Records id="activity-records" url=records list="records" trail=trail columns=&[
+            <Table id="activity-records" read={read_page::<api::ActivityPage>} url=records trail=trail columns=&[
                 ("ts", "When", Kind::Time), ("type", "Type", Kind::Text), ("user_id", "User", Kind::Text),
                 ("session_id", "Session", Kind::Text), ("action", "Action", Kind::Text),
                 ("entity_type", "Entity", Kind::Entity), ("outcome", "Outcome", Kind::Text),
@@ -234,14 +439,48 @@ pub fn Activity() -> impl IntoView {
                 ("ip_hash", "Address fingerprint", Kind::Text),
             ]/>
         </section>
+        <ActiveSessions/>
+        <ActivitySummary/>
+    }
+}
+
+/// The period the screen shows, as query parameters.
+fn period_query(view: RwSignal<View>) -> String {
+    view.with(|v| match v.period.as_str() {
+        "custom" => format!("period=custom&from={}&to={}", v.from, v.to),
+        p => format!("period={p}"),
+    })
+}
+
+/// Sessions with recent activity that did not log out.
+#[component]
+fn ActiveSessions() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let sessions = Signal::derive(move || format!("{}?", site_path(view, "activity/sessions")));
+    view! {
         <section class="card"><h2>"Active sessions"</h2>
-            <Records id="activity-sessions" url=sessions list="sessions" columns=&[
+            <Table id="activity-sessions" read={read_page::<api::ActiveSessions>} url=sessions columns=&[
                 ("session_id", "Session", Kind::Text), ("user_id", "User", Kind::Text),
                 ("started", "Started", Kind::Time), ("last_seen", "Last seen", Kind::Time), ("records", "Records", Kind::Text),
             ]/>
         </section>
+    }
+}
+
+/// Records and users per type and outcome in the period.
+#[component]
+fn ActivitySummary() -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let summary = Signal::derive(move || {
+        format!(
+            "{}?{}",
+            site_path(view, "activity/summary"),
+            period_query(view)
+        )
+    });
+    view! {
         <section class="card"><h2>"Summary"</h2>
-            <Records id="activity-summary" url=summary list="rows" columns=&[
+            <Table id="activity-summary" read={read_page::<api::ActivitySummary>} url=summary columns=&[
                 ("type", "Type", Kind::Text), ("outcome", "Outcome", Kind::Text),
                 ("records", "Records", Kind::Text), ("users", "Users", Kind::Text),
             ]/>
@@ -258,7 +497,7 @@ pub fn Alerts() -> impl IntoView {
         <section class="card" id="alerts">
             <h2>"Suspicious activity"</h2>
             <p class="muted">"Failed logins, error rates, bot and rate-limit bursts, bulk downloads and access outside working hours, by the thresholds configured for this instance. Owners and admins get each new alert by mail once."</p>
-            <Records id="alert-list" url=url list="alerts" columns=&[
+            <Table id="alert-list" read={read_page::<api::AlertsPage>} url=url columns=&[
                 ("window_start", "Window", Kind::Time), ("description", "Rule", Kind::Text),
                 ("subject", "Who", Kind::Text), ("detail", "What", Kind::Text), ("last_ts", "Last seen", Kind::Time),
             ]/>
@@ -276,19 +515,23 @@ pub fn Reports(role: Signal<crate::api::Role>) -> impl IntoView {
     let path = site_path(view, "reports/subscription");
     let read = path.clone();
     leptos::task::spawn_local(async move {
-        if let Ok(v) = api::get::<Value>(&read).await {
-            monthly.set(v["monthly"] == true);
-            weekly.set(v["weekly"] == true);
+        if let Ok(s) = api::get::<api::Subscription>(&read).await {
+            monthly.set(s.monthly);
+            weekly.set(s.weekly);
         }
     });
     let save = move |_| {
         let path = path.clone();
+        // `api_types::reports::SubscriptionChoice`, built as a JSON value: the value's
+        // serializer is in the bundle already, a derived one would add to it.
         let body = serde_json::json!({ "monthly": monthly.get_untracked(), "weekly": weekly.get_untracked() });
         leptos::task::spawn_local(async move {
-            status.set(Some(match api::send::<Value>("PUT", &path, &body).await {
-                Ok(_) => Ok("Saved.".into()),
-                Err(e) => Err(e.message),
-            }));
+            status.set(Some(
+                match api::send::<api::Subscription>("PUT", &path, &body).await {
+                    Ok(_) => Ok("Saved.".into()),
+                    Err(e) => Err(e.message),
+                },
+            ));
         });
     };
     let month = RwSignal::new(String::new());
@@ -316,7 +559,7 @@ pub fn Reports(role: Signal<crate::api::Role>) -> impl IntoView {
         </section>
         <Show when=move || { role.get() >= crate::api::Role::Admin }>
             <section class="card"><h2>"Sent"</h2>
-                <Records id="reports-sent" url=sent list="sent" columns=&[
+                <Table id="reports-sent" read={read_page::<api::SentReports>} url=sent columns=&[
                     ("at", "When", Kind::Time), ("email", "To", Kind::Text), ("kind", "Report", Kind::Text),
                     ("period_from", "Period from", Kind::Text), ("status", "Status", Kind::Text), ("error", "Error", Kind::Text),
                 ]/>

@@ -4,26 +4,19 @@
 //! `analytics_core::governance::alerts`; the list the dashboard shows is `routes::alerts`.
 
 use analytics_core::accounts::login::{self, INSTANCE_SCOPE};
-use analytics_core::governance::alerts::{
-    self, upsert_values, AccessRow, Alert, Check, CheckRow, Rules, ALERT_RECIPIENTS_SQL,
-    CLAIM_UNMAILED_SQL, MAX_OUTSIDE_HOURS_SCAN, OUTSIDE_HOURS_CANDIDATES_SQL, UPSERT_SQL,
-};
+use analytics_core::governance::alerts::{self, AccessRow, Alert, Check, CheckRow, Rules};
 use analytics_core::report::site_link;
 use analytics_core::stats::period::zone_or_utc;
-use analytics_core::store::events::SqlValue;
+use analytics_core::store::alerts::{self as sql, Email};
+use analytics_core::store::retention::prune_login_failures as prune_sql;
+use analytics_core::store::Sql;
 use analytics_core::util::email::{EmailMessage, Provider};
-use serde::Deserialize;
 use worker::{D1Database, Env};
 
 use crate::config::settings;
-use crate::db::{d1, site_summaries, statement};
+use crate::db::{self, d1, site_summaries};
 use crate::http::{now_ms, public_base};
 use crate::mail;
-
-#[derive(Deserialize)]
-struct Email {
-    email: String,
-}
 
 /// Where new alerts go: mail (when a provider is set) and the chat webhook (when set).
 struct Delivery {
@@ -56,18 +49,8 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
         let tz = zone_or_utc(&site.timezone);
         let mut found = run_checks(&db, rules.checks(&site.id, now)).await?;
         if rules.working_hours.is_some() {
-            let candidates: Vec<AccessRow> = statement(
-                &db,
-                OUTSIDE_HOURS_CANDIDATES_SQL,
-                &[
-                    SqlValue::Text(site.id.clone()),
-                    SqlValue::Int(now - alerts::LOOKBACK_MS),
-                    SqlValue::Int(MAX_OUTSIDE_HOURS_SCAN),
-                ],
-            )?
-            .all()
-            .await?
-            .results()?;
+            let candidates: Vec<AccessRow> =
+                db::all(&db, &sql::outside_hours_candidates(&site.id, now)).await?;
             found.extend(rules.outside_hours_alerts(&candidates, &tz));
         }
         let new = record_and_claim(&db, &site.id, &found, now, &delivery).await?;
@@ -76,8 +59,8 @@ pub async fn evaluate(env: &Env, now: i64) -> worker::Result<()> {
         }
         let link = site_link(&base, &site.id, "tab=alerts");
         let (subject, text, html) = alerts::mail(&site.name, &new, &link, &tz);
-        let recipients = (ALERT_RECIPIENTS_SQL, vec![SqlValue::Text(site.id.clone())]);
-        notify(env, &db, &delivery, recipients, (&subject, &text, &html)).await?;
+        let recipients = sql::site_recipients(&site.id);
+        notify(env, &db, &delivery, &recipients, (&subject, &text, &html)).await?;
     }
     Ok(())
 }
@@ -96,8 +79,8 @@ pub async fn evaluate_instance(env: &Env, now: i64) -> worker::Result<()> {
     let link = format!("{}/", public_base(env, None).trim_end_matches('/'));
     let (_, text, html) = alerts::mail("your Vigia instance", &new, &link, &zone_or_utc("UTC"));
     let subject = login::instance_mail_subject(new.len());
-    let recipients = (login::INSTANCE_ALERT_RECIPIENTS_SQL, vec![]);
-    notify(env, &db, &delivery, recipients, (&subject, &text, &html)).await?;
+    let recipients = sql::instance_recipients();
+    notify(env, &db, &delivery, &recipients, (&subject, &text, &html)).await?;
     Ok(())
 }
 
@@ -105,10 +88,7 @@ pub async fn evaluate_instance(env: &Env, now: i64) -> worker::Result<()> {
 async fn run_checks(db: &D1Database, checks: Vec<Check>) -> worker::Result<Vec<Alert>> {
     let mut found = Vec::new();
     for check in checks {
-        let rows: Vec<CheckRow> = statement(db, &check.sql, &check.binds)?
-            .all()
-            .await?
-            .results()?;
+        let rows: Vec<CheckRow> = db::all(db, &sql::check(&check)).await?;
         found.extend(rows.into_iter().map(|r| check.alert(r)));
     }
     Ok(found)
@@ -127,47 +107,35 @@ async fn record_and_claim(
     if !found.is_empty() {
         let statements = found
             .iter()
-            .map(|a| statement(db, UPSERT_SQL, &upsert_values(scope, a, now)))
+            .map(|a| db::prepare(db, &sql::upsert(scope, a, now)))
             .collect::<worker::Result<Vec<_>>>()?;
         db.batch(statements).await?;
     }
     if delivery.is_off() {
         return Ok(vec![]);
     }
-    statement(
-        db,
-        CLAIM_UNMAILED_SQL,
-        &[SqlValue::Text(scope.into()), SqlValue::Int(now_ms())],
-    )?
-    .all()
-    .await?
-    .results()
+    db::all(db, &sql::claim_unmailed(scope, now_ms())).await
 }
 
 /// Posts new alerts to the chat webhook (when set) and mails them to each recipient the query
-/// (SQL and binds) names. Failures to deliver are logged, not raised: the alerts are recorded
+/// names. Failures to deliver are logged, not raised: the alerts are recorded
 /// either way.
 async fn notify(
     env: &Env,
     db: &D1Database,
     delivery: &Delivery,
-    (recipients_sql, binds): (&str, Vec<SqlValue>),
+    recipients: &Sql,
     (subject, text, html): (&str, &str, &str),
 ) -> worker::Result<()> {
     if let Some(url) = &delivery.webhook {
-        // `text` for Slack and Mattermost, `content` for Discord.
-        let body = serde_json::json!({ "text": text, "content": text });
-        if let Err(e) = mail::post_json(url, &body, None).await {
+        if let Err(e) = mail::post_json(url, &alerts::ChatMessage::of(text), None).await {
             worker::console_error!("alert webhook failed: {e}");
         }
     }
     let Some(provider) = delivery.provider else {
         return Ok(());
     };
-    let recipients: Vec<Email> = statement(db, recipients_sql, &binds)?
-        .all()
-        .await?
-        .results()?;
+    let recipients: Vec<Email> = db::all(db, recipients).await?;
     for r in recipients {
         let message = EmailMessage {
             from: delivery.from.clone(),
@@ -186,10 +154,5 @@ async fn notify(
 
 /// The daily job: failed-login rows past what the locks and rules read.
 pub async fn prune_login_failures(env: &Env, now: i64) -> worker::Result<()> {
-    d1(env)?
-        .prepare(login::PRUNE_SQL)
-        .bind(&[((now - login::FAILURES_KEEP_MS) as f64).into()])?
-        .run()
-        .await?;
-    Ok(())
+    db::run(&d1(env)?, &prune_sql(now - login::FAILURES_KEEP_MS)).await
 }

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod reports;
 pub mod retention;
 
+use analytics_core::store::retention as sql;
 use worker::{Env, Result};
 
 use crate::db;
@@ -54,22 +55,14 @@ fn log(outcome: Result<()>, job: &str) {
 
 /// Rate counts only matter to the limits (a minute) and the alert rules (hours).
 async fn prune_rate_counts(env: &Env, now: i64) -> Result<()> {
-    let cutoff = (now - analytics_core::governance::alerts::RATE_COUNTS_KEEP_MS) as f64;
+    let cutoff = now - analytics_core::governance::alerts::RATE_COUNTS_KEEP_MS;
     let db = db::d1(env)?;
-    for table in ["activity_rate", "rate_limited", "share_rate"] {
-        db.prepare(format!("DELETE FROM {table} WHERE win < ?1"))
-            .bind(&[cutoff.into()])?
-            .run()
-            .await?;
+    for table in sql::RATE_COUNT_TABLES {
+        db::run(&db, &sql::prune_rate_counts(table, cutoff)).await?;
     }
     Ok(())
 }
 
 async fn rotate_salts(env: &Env, keep_from: &str) -> Result<()> {
-    db::d1(env)?
-        .prepare("DELETE FROM salts WHERE day < ?1")
-        .bind(&[keep_from.into()])?
-        .run()
-        .await?;
-    Ok(())
+    db::run(&db::d1(env)?, &sql::rotate_salts(keep_from)).await
 }

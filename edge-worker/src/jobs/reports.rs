@@ -3,25 +3,16 @@
 //! sends once; a failed send is retried by later runs up to `MAX_SEND_ATTEMPTS`.
 
 use analytics_core::report::render::{subject, to_html, to_text};
-use analytics_core::report::schedule::MAX_SEND_ATTEMPTS;
-use analytics_core::report::{
-    ReportKind, CLAIM_SQL, RECIPIENTS_SQL, RECORD_SEND_SQL, REPORT_KINDS,
-};
+use analytics_core::report::{ReportKind, Schedule, REPORT_KINDS};
 use analytics_core::stats::period::{time_zone, Period};
+use analytics_core::store::reports::{self as sql, Recipient, Send};
 use analytics_core::util::email::{unsubscribe_headers, unsubscribe_link, EmailMessage, Provider};
-use serde::Deserialize;
 use worker::{D1Database, Env};
 
-use crate::db::{d1, site_summaries, SiteSummary};
+use crate::db::{self, d1, site_summaries, SiteSummary};
 use crate::http::{now_ms, public_base};
 use crate::mail;
 use crate::routes::reports::gather;
-
-#[derive(Deserialize)]
-struct Recipient {
-    user_id: f64,
-    email: String,
-}
 
 /// What every send of one run shares.
 struct Run<'a> {
@@ -74,13 +65,7 @@ async fn send_report(
     kind: ReportKind,
     period: Period,
 ) -> worker::Result<()> {
-    let recipients: Vec<Recipient> = run
-        .db
-        .prepare(RECIPIENTS_SQL)
-        .bind(&[site.id.as_str().into(), kind.name().into()])?
-        .all()
-        .await?
-        .results()?;
+    let recipients: Vec<Recipient> = db::all(&run.db, &sql::recipients(&site.id, kind)).await?;
     if recipients.is_empty() {
         return Ok(());
     }
@@ -93,13 +78,13 @@ async fn send_report(
         let send = Send {
             site: &site.id,
             user_id: r.user_id,
-            kind: kind.name(),
+            kind,
             period_from: &period_from,
         };
-        if !send.claim(run).await? {
+        if !claim(run, &send).await? {
             continue;
         }
-        let link = unsubscribe_link(&run.base, &run.key, &site.id, r.user_id as i64, kind.name());
+        let link = unsubscribe_link(&run.base, &run.key, &site.id, r.user_id, kind.as_str());
         report.unsubscribe_url = Some(link.clone());
         let message = EmailMessage {
             from: run.from.clone(),
@@ -110,66 +95,32 @@ async fn send_report(
             headers: unsubscribe_headers(&link),
         };
         let outcome = mail::send(run.env, run.provider, &message).await;
-        send.record(run, outcome).await?;
+        record(run, &send, outcome).await?;
     }
     Ok(())
 }
 
-/// One report to one recipient: its row in `report_sends`.
-struct Send<'a> {
-    site: &'a str,
-    user_id: f64,
-    kind: &'a str,
-    period_from: &'a str,
+/// Claims the send before it is made (false: sent already, in flight, or out of attempts), so
+/// a cron that fires twice sends once.
+async fn claim(run: &Run<'_>, send: &Send<'_>) -> worker::Result<bool> {
+    let claimed = db::prepare(&run.db, &send.claim(run.now))?
+        .run()
+        .await?
+        .meta()?
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    Ok(claimed > 0)
 }
 
-impl Send<'_> {
-    /// Claims the send before it is made (false: sent already, in flight, or out of attempts),
-    /// so a cron that fires twice sends once.
-    async fn claim(&self, run: &Run<'_>) -> worker::Result<bool> {
-        let claimed = run
-            .db
-            .prepare(CLAIM_SQL)
-            .bind(&[
-                self.site.into(),
-                self.user_id.into(),
-                self.kind.into(),
-                self.period_from.into(),
-                (run.now as f64).into(),
-                (MAX_SEND_ATTEMPTS as f64).into(),
-            ])?
-            .run()
-            .await?
-            .meta()?
-            .and_then(|m| m.changes)
-            .unwrap_or(0);
-        Ok(claimed > 0)
+/// Records how the send went (a failure is retried by a later run).
+async fn record(
+    run: &Run<'_>,
+    send: &Send<'_>,
+    outcome: Result<String, String>,
+) -> worker::Result<()> {
+    if let Err(e) = &outcome {
+        worker::console_error!("report to user {} failed: {e}", send.user_id);
     }
-
-    /// Records how the send went (a failure is retried by a later run).
-    async fn record(&self, run: &Run<'_>, outcome: Result<String, String>) -> worker::Result<()> {
-        let (status, message_id, error) = match outcome {
-            Ok(id) => ("sent", id, String::new()),
-            Err(e) => {
-                worker::console_error!("report to user {} failed: {e}", self.user_id as i64);
-                ("failed", String::new(), e)
-            }
-        };
-        run.db
-            .prepare(RECORD_SEND_SQL)
-            .bind(&[
-                self.site.into(),
-                self.user_id.into(),
-                self.kind.into(),
-                self.period_from.into(),
-                status.into(),
-                run.provider.name().into(),
-                message_id.into(),
-                error.into(),
-                (now_ms() as f64).into(),
-            ])?
-            .run()
-            .await?;
-        Ok(())
-    }
+    let record = send.record(&outcome, run.provider.name(), now_ms());
+    db::run(&run.db, &record).await
 }

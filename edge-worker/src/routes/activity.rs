@@ -3,15 +3,18 @@
 //! summary; admins delete one user id's activity on request.
 
 use analytics_core::accounts::auth::token_hash;
-use analytics_core::governance::activity::{
-    self, Activity, Search, ACTIVE_SESSIONS_SQL, ACTIVE_SESSION_MS, SUMMARY_SQL,
+use analytics_core::governance::activity::{self, Activity, ACTIVE_SESSION_MS};
+use analytics_core::store::activity::{
+    self as sql, ActiveSession, RecordCount, Search, SiteId, SummaryRow,
 };
 use analytics_core::ApiError;
-use serde::{Deserialize, Serialize};
+use api_types::activity::{
+    ActiveSessions, ActivityKey, ActivityPage, ActivitySummary, Stored, UserErased,
+};
 use worker::{Env, Request};
 
 use super::stats::parse as parse_period;
-use crate::db::{d1, statement};
+use crate::db::{self, d1};
 use crate::http::{
     csv_response, header, json, now_ms, query_pairs, query_value, random_hex, read_body, Failure,
     RouteResult,
@@ -33,12 +36,8 @@ pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResul
                 "send the site's activity key as Authorization: Bearer vsk_…",
             )
         })?;
-    let site: Option<String> = d1(env)?
-        .prepare("SELECT id FROM sites WHERE activity_key_hash = ?1")
-        .bind(&[token_hash(&key).into()])?
-        .first(Some("id"))
-        .await?;
-    let site = site.ok_or_else(|| {
+    let site: Option<SiteId> = db::first(&d1(env)?, &sql::site_of_key(&token_hash(&key))).await?;
+    let site = site.map(|s| s.id).ok_or_else(|| {
         ApiError::new(
             401,
             "bad_activity_key",
@@ -58,17 +57,21 @@ pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResul
         now,
     )
     .await?;
-    let insert = activity::insert_sql();
     let statements = records
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let a = activity::enrich(r, format!("{request_id}-{i:03}"), &site, now, &ip_key);
-            statement(&db, &insert, &activity::values(&a))
+            db::prepare(&db, &sql::insert(&a))
         })
         .collect::<worker::Result<Vec<_>>>()?;
     db.batch(statements).await?;
-    json(202, &serde_json::json!({ "stored": records.len() }))
+    json(
+        202,
+        &Stored {
+            stored: records.len() as i64,
+        },
+    )
 }
 
 /// Counts the records against the site's minute; over the limit, a 429 with `Retry-After`
@@ -80,29 +83,15 @@ async fn rate_limit(
     records: i64,
     now: i64,
 ) -> Result<Option<worker::Response>, Failure> {
-    use analytics_core::ingest::rate_limit::{
-        retry_after_s, window_of, RATE_WINDOW_MS, RECORD_REFUSALS_SQL,
-    };
+    use analytics_core::ingest::rate_limit::{retry_after_s, window_of, RATE_WINDOW_MS};
     let limit = crate::config::settings(env).activity_records_per_minute;
-    let win = (window_of(now) * RATE_WINDOW_MS) as f64;
-    let count: Option<f64> = db
-        .prepare(activity::COUNT_ACTIVITY_SQL)
-        .bind(&[site.into(), win.into(), (records as f64).into()])?
-        .first(Some("records"))
-        .await?;
-    let count = count.unwrap_or(0.0) as i64;
+    let win = window_of(now) * RATE_WINDOW_MS;
+    let count: Option<RecordCount> = db::first(db, &sql::count_records(site, win, records)).await?;
+    let count = count.map_or(0, |c| c.records);
     if !activity::over_limit(count, limit) {
         return Ok(None);
     }
-    db.prepare(RECORD_REFUSALS_SQL)
-        .bind(&[
-            site.into(),
-            win.into(),
-            "activity".into(),
-            ((count - limit) as f64).into(),
-        ])?
-        .run()
-        .await?;
+    db::run(db, &sql::record_refusals(site, win, count - limit)).await?;
     let retry = retry_after_s(now);
     let mut resp = crate::http::error_response(&ApiError::new(
         429,
@@ -118,12 +107,8 @@ async fn rate_limit(
 /// `POST /api/sites/{site}/activity-key`: a new key, shown once; the old one stops working.
 pub async fn rotate_key(env: &Env, c: &Caller) -> RouteResult {
     let key = format!("{ACTIVITY_KEY_PREFIX}{}", random_hex::<32>()?);
-    d1(env)?
-        .prepare("UPDATE sites SET activity_key_hash = ?1 WHERE id = ?2")
-        .bind(&[token_hash(&key).into(), c.site().into()])?
-        .run()
-        .await?;
-    json(201, &serde_json::json!({ "key": key }))
+    db::run(&d1(env)?, &sql::set_key(c.site(), &token_hash(&key))).await?;
+    json(201, &ActivityKey { key })
 }
 
 /// `GET /api/sites/{site}/activity`: search, newest first, keyset-paged.
@@ -156,14 +141,17 @@ pub async fn search(req: Request, env: &Env, c: &Caller) -> RouteResult {
     if query_value(&pairs, "format") == Some("csv") {
         return export_csv(env, c, s, &r.period).await;
     }
-    let (sql, binds) = activity::search_sql(c.site(), &s);
-    let rows: Vec<Activity> = statement(&d1(env)?, &sql, &binds)?.all().await?.results()?;
-    let next = (rows.len() as u32 == s.limit.clamp(1, activity::MAX_ACTIVITY_PAGE))
+    let rows: Vec<Activity> = db::all(&d1(env)?, &sql::search(c.site(), &s)).await?;
+    let next_before = (rows.len() as u32 == s.limit.clamp(1, activity::MAX_ACTIVITY_PAGE))
         .then(|| rows.last().map(|a| format!("{}:{}", a.ts, a.id)))
         .flatten();
     json(
         200,
-        &serde_json::json!({ "records": rows, "next_before": next, "range": r.period.describe() }),
+        &ActivityPage {
+            records: rows,
+            next_before,
+            range: r.period.describe(),
+        },
     )
 }
 
@@ -179,8 +167,7 @@ async fn export_csv(
     let mut rows = 0;
     s.limit = activity::MAX_ACTIVITY_PAGE;
     while rows < activity::MAX_ACTIVITY_EXPORT_ROWS {
-        let (sql, binds) = activity::search_sql(c.site(), &s);
-        let page: Vec<Activity> = statement(&db, &sql, &binds)?.all().await?.results()?;
+        let page: Vec<Activity> = db::all(&db, &sql::search(c.site(), &s)).await?;
         for a in &page {
             body.push_str(&activity::csv_line(a));
         }
@@ -203,57 +190,31 @@ async fn export_csv(
     )
 }
 
-#[derive(Serialize, Deserialize)]
-struct ActiveSession {
-    session_id: String,
-    user_id: String,
-    started: f64,
-    last_seen: f64,
-    records: f64,
-}
-
 /// `GET /api/sites/{site}/activity/sessions`.
 pub async fn sessions(env: &Env, c: &Caller) -> RouteResult {
-    let rows: Vec<ActiveSession> = d1(env)?
-        .prepare(ACTIVE_SESSIONS_SQL)
-        .bind(&[
-            c.site().into(),
-            ((now_ms() - ACTIVE_SESSION_MS) as f64).into(),
-        ])?
-        .all()
-        .await?
-        .results()?;
+    let since = now_ms() - ACTIVE_SESSION_MS;
+    let sessions: Vec<ActiveSession> =
+        db::all(&d1(env)?, &sql::active_sessions(c.site(), since)).await?;
     json(
         200,
-        &serde_json::json!({ "window_s": ACTIVE_SESSION_MS / 1000, "sessions": rows }),
+        &ActiveSessions {
+            window_s: ACTIVE_SESSION_MS / 1000,
+            sessions,
+        },
     )
-}
-
-#[derive(Serialize, Deserialize)]
-struct SummaryRow {
-    #[serde(rename = "type")]
-    kind: String,
-    outcome: String,
-    records: f64,
-    users: f64,
 }
 
 /// `GET /api/sites/{site}/activity/summary`.
 pub async fn summary(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let r = parse_period(&req, env, c).await?;
-    let rows: Vec<SummaryRow> = d1(env)?
-        .prepare(SUMMARY_SQL)
-        .bind(&[
-            c.site().into(),
-            (r.period.from_ms() as f64).into(),
-            (r.period.to_ms() as f64).into(),
-        ])?
-        .all()
-        .await?
-        .results()?;
+    let (from, to) = (r.period.from_ms(), r.period.to_ms());
+    let rows: Vec<SummaryRow> = db::all(&d1(env)?, &sql::summary(c.site(), from, to)).await?;
     json(
         200,
-        &serde_json::json!({ "range": r.period.describe(), "rows": rows }),
+        &ActivitySummary {
+            range: r.period.describe(),
+            rows,
+        },
     )
 }
 
@@ -268,15 +229,12 @@ pub async fn delete_user(env: &Env, c: &Caller) -> RouteResult {
         "user {}",
         crate::audit::pseudonym(env, c.site(), &user).await?
     );
-    let mut statements = vec![db
-        .prepare(activity::DELETE_USER_SQL)
-        .bind(&[c.site().into(), user.as_str().into()])?];
+    let mut statements = vec![db::prepare(&db, &sql::delete_user(c.site(), &user))?];
     for subject in activity::alert_subjects_of(&user) {
-        statements.push(db.prepare(activity::PSEUDONYMISE_ALERT_SQL).bind(&[
-            c.site().into(),
-            subject.into(),
-            hashed.as_str().into(),
-        ])?);
+        statements.push(db::prepare(
+            &db,
+            &sql::pseudonymise_alert(c.site(), &subject, &hashed),
+        )?);
     }
     let results = db.batch(statements).await?;
     let deleted = results
@@ -286,6 +244,9 @@ pub async fn delete_user(env: &Env, c: &Caller) -> RouteResult {
         .unwrap_or(0);
     json(
         200,
-        &serde_json::json!({ "user_id": user, "deleted": deleted }),
+        &UserErased {
+            user_id: user,
+            deleted: deleted as i64,
+        },
     )
 }

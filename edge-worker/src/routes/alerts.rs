@@ -1,32 +1,17 @@
 //! The alerts the suspicious-activity rules found, as the dashboard lists them. The hourly
 //! check that finds and sends them is `jobs::alerts`; the rules and their SQL live in
-//! `analytics_core::governance::alerts`.
+//! `analytics_core::governance::alerts` and `analytics_core::store::alerts`.
 
 use analytics_core::accounts::login::{self, INSTANCE_SCOPE};
 use analytics_core::governance::alerts::{self, describe, RULES};
-use serde::Deserialize;
+use analytics_core::store::alerts::{self as sql, AlertEntry};
+use api_types::alerts::{AlertsPage, RuleInfo};
 use worker::{Env, Request};
 
 use crate::config::settings;
-use crate::db::{d1, statement};
+use crate::db::{self, d1};
 use crate::http::{json, query_pairs, query_value, RouteResult};
 use crate::session::Caller;
-
-#[derive(Deserialize, serde::Serialize)]
-struct AlertRow {
-    id: f64,
-    rule: String,
-    subject: String,
-    window_start: f64,
-    window_ms: f64,
-    count: f64,
-    threshold: f64,
-    detail: String,
-    first_ts: f64,
-    last_ts: f64,
-    created_at: f64,
-    emailed_at: Option<f64>,
-}
 
 /// `GET /api/sites/{site}/alerts?before=&limit=`: what fired, newest first, and the rules.
 pub async fn list(req: Request, env: &Env, c: &Caller) -> RouteResult {
@@ -44,29 +29,30 @@ async fn list_scope(req: Request, env: &Env, scope: &str) -> RouteResult {
     let limit = query_value(&pairs, "limit")
         .and_then(|l| l.parse().ok())
         .unwrap_or(50);
-    let (sql, binds) = alerts::page_sql(scope, before, limit);
-    let rows: Vec<AlertRow> = statement(&d1(env)?, &sql, &binds)?.all().await?.results()?;
-    let items: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or_default();
-            v["description"] = describe(&r.rule).into();
-            v
-        })
-        .collect();
-    let rule_names: Vec<serde_json::Value> = RULES
-        .iter()
-        .filter(|_| !scope.is_empty())
-        .chain(login::INSTANCE_RULES.iter().filter(|_| scope.is_empty()))
-        .map(|(name, description)| serde_json::json!({ "rule": name, "description": description }))
-        .collect();
+    let mut rows: Vec<AlertEntry> = db::all(&d1(env)?, &sql::page(scope, before, limit)).await?;
+    for r in &mut rows {
+        r.description = describe(r.rule).into();
+    }
+    let full_page = rows.len() as u32 >= limit.clamp(1, alerts::MAX_ALERTS_PAGE);
+    let next_before = rows.last().filter(|_| full_page).map(|r| r.id);
+    let rules = if scope == INSTANCE_SCOPE {
+        &login::INSTANCE_RULES[..]
+    } else {
+        &RULES[..]
+    };
     json(
         200,
-        &serde_json::json!({
-            "alerts": items,
-            "next_before": rows.last().filter(|_| rows.len() as u32 >= limit.clamp(1, alerts::MAX_ALERTS_PAGE)).map(|r| r.id),
-            "rules": rule_names,
-            "thresholds": settings(env).alert_rules,
-        }),
+        &AlertsPage {
+            alerts: rows,
+            next_before,
+            rules: rules
+                .iter()
+                .map(|(rule, description)| RuleInfo {
+                    rule: *rule,
+                    description: description.to_string(),
+                })
+                .collect(),
+            thresholds: &settings(env).alert_rules,
+        },
     )
 }

@@ -4,16 +4,19 @@
 
 use analytics_core::governance::compliance::escape_html;
 use analytics_core::report::render::{subject, to_html, to_text};
-use analytics_core::report::schedule::{parse_date, parse_month};
-use analytics_core::report::{site_link, Report, ReportKind, TopList, TOP_DIMENSIONS, TOP_ROWS};
+use analytics_core::report::schedule::{parse_date, parse_kind, parse_month};
+use analytics_core::report::{
+    site_link, Report, ReportKind, Schedule, TopList, TOP_DIMENSIONS, TOP_ROWS,
+};
 use analytics_core::stats::period::{bucket_series, time_zone, HourRow, Period};
 use analytics_core::stats::query::{self, MetricsRow, Scope};
+use analytics_core::store::reports::{self as sql, EffectiveChoice, SentReport};
 use analytics_core::util::email::unsubscribe_valid;
 use analytics_core::ApiError;
-use serde::Deserialize;
+use api_types::reports::{ReportPreview, SentReports, SubscriptionChoice};
 use worker::{Env, Request, Response};
 
-use crate::db::{d1, site_summaries, SiteSummary};
+use crate::db::{self, d1, site_summaries, SiteSummary};
 use crate::http::{
     json, now_ms, public_base, query_pairs, query_value, read_json, static_html, Failure,
     RouteResult,
@@ -88,7 +91,7 @@ pub async fn preview(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let pairs = query_pairs(&req)?;
     let site = site_row(env, c.site()).await?;
     let tz = time_zone(&site.timezone)?;
-    let kind = ReportKind::parse(query_value(&pairs, "kind").unwrap_or("monthly"))?;
+    let kind = parse_kind(query_value(&pairs, "kind").unwrap_or("monthly"))?;
     let day = match (
         kind,
         query_value(&pairs, "month"),
@@ -112,13 +115,13 @@ pub async fn preview(req: Request, env: &Env, c: &Caller) -> RouteResult {
         }
         "json" => json(
             200,
-            &serde_json::json!({
-                "subject": subject(&report),
-                "range": report.period.describe(),
-                "previous": report.previous.describe(),
-                "totals": report.now.to_json(),
-                "previous_totals": report.before.to_json(),
-            }),
+            &ReportPreview {
+                subject: subject(&report),
+                range: report.period.describe(),
+                previous: report.previous.describe(),
+                totals: report.now.to_json(),
+                previous_totals: report.before.to_json(),
+            },
         ),
         other => Err(ApiError::bad_request(
             "bad_format",
@@ -128,37 +131,9 @@ pub async fn preview(req: Request, env: &Env, c: &Caller) -> RouteResult {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct Choice {
-    monthly: Option<bool>,
-    weekly: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct Effective {
-    member: f64,
-    monthly: f64,
-    weekly: f64,
-}
-
-async fn effective(env: &Env, site: &str, user: i64) -> Result<Effective, Failure> {
-    Ok(d1(env)?
-        .prepare(
-            "SELECT COUNT(m.user_id) AS member, \
-             COALESCE(MAX(s.monthly), MAX(m.role = 'owner'), 0) AS monthly, \
-             COALESCE(MAX(s.weekly), 0) AS weekly \
-             FROM (SELECT ?1 AS site_id, ?2 AS user_id) q \
-             LEFT JOIN memberships m ON m.site_id = q.site_id AND m.user_id = q.user_id \
-             LEFT JOIN report_subscriptions s ON s.site_id = q.site_id AND s.user_id = q.user_id",
-        )
-        .bind(&[site.into(), (user as f64).into()])?
-        .first(None)
-        .await?
-        .unwrap_or(Effective {
-            member: 0.0,
-            monthly: 0.0,
-            weekly: 0.0,
-        }))
+async fn effective(env: &Env, site: &str, user: i64) -> Result<EffectiveChoice, Failure> {
+    let found = db::first(&d1(env)?, &sql::effective_choice(site, user)).await?;
+    Ok(found.unwrap_or_default())
 }
 
 async fn set_choice(
@@ -168,46 +143,27 @@ async fn set_choice(
     monthly: bool,
     weekly: bool,
 ) -> Result<(), Failure> {
-    d1(env)?
-        .prepare(
-            "INSERT INTO report_subscriptions (site_id, user_id, monthly, weekly) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (site_id, user_id) DO UPDATE SET monthly = excluded.monthly, weekly = excluded.weekly",
-        )
-        .bind(&[
-            site.into(),
-            (user as f64).into(),
-            (monthly as i32).into(),
-            (weekly as i32).into(),
-        ])?
-        .run()
-        .await?;
-    Ok(())
-}
-
-fn choice_json(e: &Effective) -> serde_json::Value {
-    serde_json::json!({
-        "monthly": e.monthly > 0.0,
-        "weekly": e.weekly > 0.0,
-        // Reports go to members; an instance admin who is not one receives none.
-        "member": e.member > 0.0,
-    })
+    let choice = sql::set_choice(site, user, monthly, weekly);
+    Ok(db::run(&d1(env)?, &choice).await?)
 }
 
 /// `GET /api/sites/{site}/reports/subscription`: which reports the caller receives.
 pub async fn subscription(env: &Env, c: &Caller) -> RouteResult {
     let user = c.user()?;
-    json(200, &choice_json(&effective(env, c.site(), user.id).await?))
+    let now = effective(env, c.site(), user.id).await?;
+    json(200, &now.subscription())
 }
 
 /// `PUT /api/sites/{site}/reports/subscription` with `{monthly?, weekly?}`.
 pub async fn set_subscription(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let user = c.user()?;
-    let choice: Choice = read_json(&mut req, 1024).await?;
+    let choice: SubscriptionChoice = read_json(&mut req, 1024).await?;
     let now = effective(env, c.site(), user.id).await?;
-    let monthly = choice.monthly.unwrap_or(now.monthly > 0.0);
-    let weekly = choice.weekly.unwrap_or(now.weekly > 0.0);
+    let monthly = choice.monthly.unwrap_or(now.monthly);
+    let weekly = choice.weekly.unwrap_or(now.weekly);
     set_choice(env, c.site(), user.id, monthly, weekly).await?;
-    json(200, &choice_json(&effective(env, c.site(), user.id).await?))
+    let saved = effective(env, c.site(), user.id).await?;
+    json(200, &saved.subscription())
 }
 
 struct Unsubscribe {
@@ -234,11 +190,10 @@ async fn check_link(req: &Request, env: &Env) -> Result<Unsubscribe, Failure> {
     let user: i64 = query_value(&pairs, "user")
         .and_then(|u| u.parse().ok())
         .ok_or_else(bad)?;
-    let kind =
-        ReportKind::parse(query_value(&pairs, "kind").ok_or_else(bad)?).map_err(|_| bad())?;
+    let kind = parse_kind(query_value(&pairs, "kind").ok_or_else(bad)?).map_err(|_| bad())?;
     let sig = query_value(&pairs, "sig").ok_or_else(bad)?;
     let key = crate::keys::lasting_key(env, crate::keys::LastingKey::ReportLinks).await?;
-    if !unsubscribe_valid(&key, &site, user, kind.name(), sig) {
+    if !unsubscribe_valid(&key, &site, user, kind.as_str(), sig) {
         return Err(bad().into());
     }
     Ok(Unsubscribe { site, user, kind })
@@ -269,7 +224,7 @@ pub async fn unsubscribe_page(req: Request, env: &Env) -> RouteResult {
             &format!(
                 "<p>You will no longer receive the {} report for {}.</p>\
                  <form method=\"post\"><button type=\"submit\" id=\"confirm\">Unsubscribe</button></form>",
-                u.kind.name(),
+                u.kind.as_str(),
                 escape_html(&site)
             ),
         ),
@@ -283,10 +238,10 @@ pub async fn unsubscribe(req: Request, env: &Env) -> RouteResult {
     let u = check_link(&req, env).await?;
     let now = effective(env, &u.site, u.user).await?;
     let (monthly, weekly) = match u.kind {
-        ReportKind::Monthly => (false, now.weekly > 0.0),
-        ReportKind::Weekly => (now.monthly > 0.0, false),
+        ReportKind::Monthly => (false, now.weekly),
+        ReportKind::Weekly => (now.monthly, false),
     };
-    if now.member > 0.0 {
+    if now.member {
         set_choice(env, &u.site, u.user, monthly, weekly).await?;
     }
     static_html(
@@ -295,37 +250,15 @@ pub async fn unsubscribe(req: Request, env: &Env) -> RouteResult {
             &format!(
                 "<p id=\"done\">You will no longer receive the {} report for this site. \
                  You can turn it back on in the dashboard's site settings.</p>",
-                u.kind.name()
+                u.kind.as_str()
             ),
         ),
         false,
     )
 }
 
-#[derive(Deserialize, serde::Serialize)]
-struct SentRow {
-    email: Option<String>,
-    kind: String,
-    period_from: String,
-    status: String,
-    attempts: f64,
-    provider: String,
-    message_id: String,
-    error: String,
-    at: f64,
-}
-
 /// `GET /api/sites/{site}/reports/sent`: the last 100 sends and their outcome.
 pub async fn sent(env: &Env, c: &Caller) -> RouteResult {
-    let rows: Vec<SentRow> = d1(env)?
-        .prepare(
-            "SELECT u.email, r.kind, r.period_from, r.status, r.attempts, r.provider, r.message_id, \
-             r.error, r.at FROM report_sends r LEFT JOIN users u ON u.id = r.user_id \
-             WHERE r.site_id = ?1 ORDER BY r.at DESC LIMIT 100",
-        )
-        .bind(&[c.site().into()])?
-        .all()
-        .await?
-        .results()?;
-    json(200, &serde_json::json!({ "sent": rows }))
+    let sent: Vec<SentReport> = db::all(&d1(env)?, &sql::sent(c.site())).await?;
+    json(200, &SentReports { sent })
 }
