@@ -194,7 +194,7 @@ pub fn enrich_with_drops(
             ts: now_ms,
             visitor: visitor.clone(),
             session: String::new(),
-            kind: incoming.kind.clone(),
+            kind: incoming.kind,
             name: incoming.name.clone().unwrap_or_default(),
             path: clean.path,
             query: clean.query,

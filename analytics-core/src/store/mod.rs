@@ -8,6 +8,7 @@
 //! ([`sqlite`], feature `sqlite`, for tests and benches) are the only places that turn these into a driver's own types.
 
 pub mod events;
+pub mod goals;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
 
