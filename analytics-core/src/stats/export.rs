@@ -1,6 +1,6 @@
-//! The raw-event export (`GET /api/export/events`): events of a period read page by page
-//! (keyset on time and id, so memory stays flat), each written as a CSV line of
-//! `util::csv::EXPORT_COLUMNS`.
+//! CSV exports. The raw-event export (`GET /api/export/events`): events of a period read page
+//! by page (keyset on time and id, so memory stays flat), each written as a CSV line of
+//! `util::csv::EXPORT_COLUMNS`. A breakdown as CSV (`GET /api/stats/breakdown?format=csv`).
 
 use serde::Deserialize;
 
@@ -9,6 +9,41 @@ use crate::ingest::event::EventKind;
 use crate::ingest::wire::format_micros;
 use crate::store::{int_bool, Sql};
 use crate::util::csv;
+use api_types::stats::BreakdownRow;
+
+/// Columns of a breakdown CSV.
+pub const BREAKDOWN_CSV_COLUMNS: [&str; 9] = [
+    "value",
+    "visitors",
+    "visits",
+    "pageviews",
+    "bounce_rate",
+    "visit_duration_s",
+    "engaged_s",
+    "events",
+    "share_of_visitors",
+];
+
+/// A breakdown as CSV: a header line, then one line per row. Rates are written as the JSON
+/// answer writes them ("25.0"), the share as a plain number ("25").
+pub fn breakdown_csv(rows: &[BreakdownRow]) -> String {
+    let rate = |x: f64| serde_json::Value::from(x).to_string();
+    let mut body = csv::line(BREAKDOWN_CSV_COLUMNS);
+    for r in rows {
+        body.push_str(&csv::line([
+            r.value.clone(),
+            r.visitors.to_string(),
+            r.visits.to_string(),
+            r.pageviews.to_string(),
+            rate(r.bounce_rate),
+            rate(r.visit_duration_s),
+            rate(r.engaged_s),
+            r.events.to_string(),
+            r.share_of_visitors.to_string(),
+        ]));
+    }
+    body
+}
 
 /// An event as the export reads it (no visitor hash: an export should not help link visits).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -129,6 +164,26 @@ mod tests {
             ..Default::default()
         };
         run(db, &Sql::new(insert_event_sql(), event_values(&e)));
+    }
+
+    #[test]
+    fn breakdown_csv_writes_rates_as_json_and_the_share_plainly() {
+        let row = crate::stats::query::MetricsRow {
+            value: "PT".into(),
+            visitors: 2,
+            visits: 4,
+            bounces: 1,
+            ..Default::default()
+        }
+        .breakdown_row(4);
+        let text = breakdown_csv(&[row]);
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "value,visitors,visits,pageviews,bounce_rate,visit_duration_s,engaged_s,events,share_of_visitors",
+                "PT,2,4,0,25.0,0.0,0.0,0,50"
+            ]
+        );
     }
 
     #[test]

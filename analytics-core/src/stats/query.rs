@@ -448,7 +448,13 @@ pub struct TimezoneRow {
 /// How far back "realtime" looks.
 pub const REALTIME_WINDOW_MS: i64 = 5 * 60 * 1000;
 
-/// Visitors seen since `since_ms` (one row: visitors).
+/// A count of visitors (one row of `realtime_visitors`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct VisitorsRow {
+    pub visitors: i64,
+}
+
+/// Visitors seen since `since_ms` (one row: [`VisitorsRow`]).
 pub fn realtime_visitors(site: &str, since_ms: i64) -> Sql {
     Sql {
         text: "SELECT COUNT(DISTINCT visitor) AS visitors FROM events \
@@ -458,7 +464,8 @@ pub fn realtime_visitors(site: &str, since_ms: i64) -> Sql {
     }
 }
 
-/// The page each visitor seen since `since_ms` viewed last, counted (rows: value, visitors).
+/// The page each visitor seen since `since_ms` viewed last, counted (rows:
+/// `api_types::stats::LivePage`).
 pub fn realtime_pages(site: &str, since_ms: i64, limit: u32) -> Sql {
     Sql {
         text: "SELECT path AS value, COUNT(*) AS visitors FROM \

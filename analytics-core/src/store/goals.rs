@@ -51,16 +51,18 @@ pub struct FunnelRow {
 }
 
 impl FunnelRow {
-    /// The steps as stored; none if the text cannot be read (never written so by this code).
-    pub fn steps(&self) -> Vec<Step> {
-        serde_json::from_str(&self.steps).unwrap_or_default()
+    /// The steps as stored.
+    pub fn steps(&self) -> Result<Vec<Step>, serde_json::Error> {
+        serde_json::from_str(&self.steps)
     }
 
+    /// The funnel as listed: steps that cannot be read (never written so by this code) list
+    /// as none.
     pub fn funnel(&self) -> Funnel {
         Funnel {
             id: self.id,
             name: self.name.clone(),
-            steps: self.steps(),
+            steps: self.steps().unwrap_or_default(),
         }
     }
 }
