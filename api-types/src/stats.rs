@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 
 /// What a rollup row, a breakdown or a filter is about. The serde name is the text in URLs
 /// (`?dimension=`, `?f=dimension:value`) and in `rollups_hourly.dimension`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     /// The site's totals (one row per hour, value "").
+    #[default]
     Total,
     Page,
     ExitPage,

@@ -2,7 +2,6 @@
 //! token in `X-Vigia-Share` when the dashboard was opened from one.
 
 use js_sys::{Array, Reflect, JSON};
-use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -172,13 +171,18 @@ macro_rules! api_types {
 /// Writes the [`FromJson`] reader of a type defined in the shared `api-types` crate (field name
 /// = JSON key): `from_json! { api_types::sites::Site { id, name, timezone, role } }`. The list
 /// is checked by the compiler — the reader builds the struct literal, so a field added, renamed
-/// or removed in `api-types` fails to compile here until this list follows.
+/// or removed in `api-types` fails to compile here until this list follows. Fields no screen
+/// shows are named after `; unread:` and left at their default: reading them would only add
+/// bytes to the bundle.
 macro_rules! from_json {
-    ($( $ty:path { $( $field:ident ),* $(,)? } )*) => {$(
+    ($( $ty:path { $( $field:ident ),* $(,)? $(; unread: $( $unread:ident ),* $(,)? )? } )*) => {$(
         impl FromJson for $ty {
             fn from_json(v: &JsValue) -> Self {
                 use $ty as Target;
-                Target { $( $field: FromJson::from_json(&field(v, stringify!($field))) ),* }
+                Target {
+                    $( $field: FromJson::from_json(&field(v, stringify!($field))), )*
+                    $($( $unread: Default::default(), )*)?
+                }
             }
         }
     )*};
@@ -292,6 +296,49 @@ from_json! {
     api_types::account::Me { id, email, is_admin }
 }
 
+pub use api_types::goals::{FunnelStats, Funnels, GoalKind, GoalStats, Goals, Step};
+pub use api_types::stats::{
+    Bots, Breakdown, BreakdownRow, Counted, Overview, Point, Realtime, Series, Totals,
+};
+from_json! {
+    api_types::stats::Range { from, to, timezone; unread: bucket, from_ms, to_ms }
+    api_types::stats::Totals {
+        visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration_s, engaged_s;
+        unread: bounces, duration_ms, engaged_ms, events
+    }
+    api_types::stats::Point { label, pageviews, visitors; unread: t }
+    api_types::stats::Series { points; unread: bucket }
+    api_types::stats::Previous { range, totals }
+    api_types::stats::Overview { range, totals, previous, series; unread: filters }
+    api_types::stats::BreakdownRow {
+        value, visitors, visits, events;
+        unread: bounce_rate, bounces, duration_ms, engaged_ms, engaged_s, pageviews,
+            share_of_visitors, views_per_visit, visit_duration_s
+    }
+    api_types::stats::Breakdown { rows; unread: dimension, range }
+    api_types::stats::LivePage { value, visitors }
+    api_types::stats::Realtime { visitors, pages; unread: window_s }
+    api_types::stats::Counted { value, events }
+    api_types::stats::Bots {
+        events, visitors, dropped_events, reasons, user_agents, dropped; unread: range
+    }
+    api_types::goals::Revenue { currency, amount }
+    api_types::goals::GoalStat {
+        kind, value, visitors, conversions, conversion_rate, revenue; unread: id
+    }
+    api_types::goals::GoalStats { goals; unread: visitors }
+    api_types::goals::Step { kind, value }
+    api_types::goals::Funnel { id, name, steps }
+    api_types::goals::Funnels { funnels }
+    api_types::goals::FunnelStep {
+        step, kind, value, visits, conversion_rate, dropoff, dropoff_rate
+    }
+    api_types::goals::FunnelStats { steps; unread: id, name, range }
+    api_types::goals::Goal { id, kind, value }
+    api_types::goals::Goals { goals }
+}
+from_json_enum! { api_types::goals::GoalKind => api_types::goals::GoalKind::Event }
+
 api_types! {
 
 #[derive(Debug, Clone, PartialEq)]
@@ -305,131 +352,6 @@ pub struct Site {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sites {
     pub sites: Vec<Site>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Metrics {
-    pub value: String,
-    pub visitors: i64,
-    pub pageviews: i64,
-    pub visits: i64,
-    pub events: i64,
-    pub bounce_rate: f64,
-    pub views_per_visit: f64,
-    pub visit_duration_s: f64,
-    pub engaged_s: f64,
-    pub share_of_visitors: f64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Point {
-    pub t: i64,
-    pub label: String,
-    pub pageviews: i64,
-    pub visitors: i64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Series {
-    pub bucket: String,
-    pub points: Vec<Point>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Range {
-    pub from: String,
-    pub to: String,
-    pub timezone: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Previous {
-    pub range: Range,
-    pub totals: Metrics,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Overview {
-    pub range: Range,
-    pub totals: Metrics,
-    pub previous: Previous,
-    pub series: Series,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Breakdown {
-    pub rows: Vec<Metrics>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct LivePage {
-    pub value: String,
-    pub visitors: i64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Realtime {
-    pub visitors: i64,
-    pub pages: Vec<LivePage>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct GoalStat {
-    pub id: i64,
-    pub kind: String,
-    pub value: String,
-    pub visitors: i64,
-    pub conversions: i64,
-    pub conversion_rate: f64,
-    /// Revenue per currency, never converted between them.
-    pub revenue: Vec<Revenue>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Revenue {
-    pub currency: String,
-    /// An exact decimal string.
-    pub amount: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct GoalStats {
-    pub goals: Vec<GoalStat>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Step {
-    pub kind: String,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Funnel {
-    pub id: i64,
-    pub name: String,
-    pub steps: Vec<Step>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Funnels {
-    pub funnels: Vec<Funnel>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FunnelStep {
-    pub step: i64,
-    pub kind: String,
-    pub value: String,
-    pub visits: i64,
-    pub conversion_rate: f64,
-    pub dropoff: i64,
-    pub dropoff_rate: f64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FunnelStats {
-    pub name: String,
-    pub steps: Vec<FunnelStep>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -451,18 +373,6 @@ pub struct SiteDetail {
     pub snippet: String,
     pub first_event_at: Option<i64>,
     pub share: Share,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Goal {
-    pub id: i64,
-    pub kind: String,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Goals {
-    pub goals: Vec<Goal>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::app::SitesVersion;
 use super::status_line;
-use crate::api::{self, Funnels, Goals, Members, Share, SiteDetail, Step};
+use crate::api::{self, Funnels, GoalKind, Goals, Members, Share, SiteDetail, Step};
 use crate::format::moment;
 use crate::state::{Tab, View};
 
@@ -254,11 +254,10 @@ fn EditSite(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
     }
 }
 
-fn step_label(kind: &str, value: &str) -> String {
-    if kind == "page" {
-        format!("Visit {value}")
-    } else {
-        format!("Event {value}")
+fn step_label(step: &Step) -> String {
+    match step.kind {
+        GoalKind::Page => format!("Visit {}", step.value),
+        GoalKind::Event => format!("Event {}", step.value),
     }
 }
 
@@ -270,13 +269,16 @@ fn GoalsEditor() -> impl IntoView {
         reload.get();
         site_path(view, "/goals")
     });
-    let kind = RwSignal::new("event".to_string());
+    let kind = RwSignal::new(GoalKind::Event);
     let value = RwSignal::new(String::new());
     let status = RwSignal::new(None);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body =
-            serde_json::json!({ "kind": kind.get_untracked(), "value": value.get_untracked() });
+        let body = serde_json::to_string(&Step {
+            kind: kind.get_untracked(),
+            value: value.get_untracked(),
+        })
+        .unwrap_or_default();
         let path = site_path(view, "/goals");
         leptos::task::spawn_local(async move {
             match api::post::<serde_json::Value>(&path, &body).await {
@@ -295,12 +297,13 @@ fn GoalsEditor() -> impl IntoView {
             <ul class="plain">
                 {move || goals.get().and_then(Result::ok).map(|g| g.goals.into_iter().map(|goal| {
                     let path = site_path(view, &format!("/goals/{}", goal.id));
-                    view! { <li>{step_label(&goal.kind, &goal.value)}
+                    let step = Step { kind: goal.kind, value: goal.value };
+                    view! { <li>{step_label(&step)}
                         <button class="link" on:click=move |_| { let path = path.clone(); leptos::task::spawn_local(async move { let _ = api::delete(&path).await; reload.update(|n| *n += 1); }); }>"Remove"</button></li> }
                 }).collect_view())}
             </ul>
             <form class="inline-form" on:submit=add>
-                <select aria-label="Goal kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                <select aria-label="Goal kind" on:change=move |ev| kind.set(GoalKind::parse(&event_target_value(&ev)).unwrap_or(GoalKind::Event))>
                     <option value="event">"Custom event"</option><option value="page">"Page visit"</option>
                 </select>
                 <input required aria-label="Event name or path" placeholder="Signup or /thank-you" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/>
@@ -318,9 +321,9 @@ fn parse_steps(text: &str) -> Vec<Step> {
         .filter(|l| !l.is_empty())
         .map(|l| Step {
             kind: if l.starts_with('/') {
-                "page".into()
+                GoalKind::Page
             } else {
-                "event".into()
+                GoalKind::Event
             },
             value: l.to_string(),
         })
@@ -340,7 +343,11 @@ fn FunnelsEditor() -> impl IntoView {
     let status = RwSignal::new(None);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "name": name.get_untracked(), "steps": parse_steps(&steps.get_untracked()) });
+        let body = serde_json::to_string(&api_types::goals::NewFunnel {
+            name: name.get_untracked(),
+            steps: parse_steps(&steps.get_untracked()),
+        })
+        .unwrap_or_default();
         let path = site_path(view, "/funnels");
         leptos::task::spawn_local(async move {
             match api::post::<serde_json::Value>(&path, &body).await {
@@ -360,7 +367,7 @@ fn FunnelsEditor() -> impl IntoView {
             <ul class="plain">
                 {move || funnels.get().and_then(Result::ok).map(|f| f.funnels.into_iter().map(|funnel| {
                     let path = site_path(view, &format!("/funnels/{}", funnel.id));
-                    let steps = funnel.steps.iter().map(|s| step_label(&s.kind, &s.value)).collect::<Vec<_>>().join(" → ");
+                    let steps = funnel.steps.iter().map(step_label).collect::<Vec<_>>().join(" → ");
                     view! { <li><strong>{funnel.name}</strong>": "{steps}
                         <button class="link" on:click=move |_| { let path = path.clone(); leptos::task::spawn_local(async move { let _ = api::delete(&path).await; reload.update(|n| *n += 1); }); }>"Remove"</button></li> }
                 }).collect_view())}
