@@ -30,7 +30,11 @@ impl GoalKind {
     }
 
     pub fn parse(text: &str) -> Option<GoalKind> {
-        GoalKind::ALL.into_iter().find(|k| k.as_str() == text)
+        match text {
+            "event" => Some(GoalKind::Event),
+            "page" => Some(GoalKind::Page),
+            _ => None,
+        }
     }
 }
 

@@ -32,7 +32,7 @@ pub fn Panel(
         format!(
             "/api/stats/breakdown?{}&dimension={}&limit=10",
             query.get(),
-            tabs[active.get()].0.as_str()
+            tabs[active.get()].0
         )
     });
     view! {
@@ -46,8 +46,9 @@ pub fn Panel(
                 </div>
             </div>
             <div role="tabpanel" aria-label=move || tabs[active.get()].1>{move || {
-                let (column, pick) = metric(tabs[active.get()].0);
-                let dim = tabs[active.get()].0.as_str();
+                let dimension = tabs[active.get()].0;
+                let (column, pick) = metric(dimension);
+                let dim = dimension.as_str();
                 match data.get() {
                     None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
@@ -81,7 +82,7 @@ pub fn Panel(
                 }
             }}</div>
             {(!read_only).then(|| view! {
-                <a class="csv" download="" href=move || format!("/api/stats/breakdown?{}&dimension={}&limit=100&format=csv", query.get(), tabs[active.get()].0.as_str())>"CSV"</a>
+                <a class="csv" download="" href=move || format!("/api/stats/breakdown?{}&dimension={}&limit=100&format=csv", query.get(), tabs[active.get()].0)>"CSV"</a>
             })}
         </section>
     }

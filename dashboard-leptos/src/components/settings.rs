@@ -269,13 +269,13 @@ fn GoalsEditor() -> impl IntoView {
         reload.get();
         site_path(view, "/goals")
     });
-    let kind = RwSignal::new(GoalKind::Event);
+    let kind = RwSignal::new("event".to_string());
     let value = RwSignal::new(String::new());
     let status = RwSignal::new(None);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = serde_json::to_string(&Step {
-            kind: kind.get_untracked(),
+            kind: GoalKind::parse(&kind.get_untracked()).unwrap_or(GoalKind::Event),
             value: value.get_untracked(),
         })
         .unwrap_or_default();
@@ -303,7 +303,7 @@ fn GoalsEditor() -> impl IntoView {
                 }).collect_view())}
             </ul>
             <form class="inline-form" on:submit=add>
-                <select aria-label="Goal kind" on:change=move |ev| kind.set(GoalKind::parse(&event_target_value(&ev)).unwrap_or(GoalKind::Event))>
+                <select aria-label="Goal kind" on:change=move |ev| kind.set(event_target_value(&ev))>
                     <option value="event">"Custom event"</option><option value="page">"Page visit"</option>
                 </select>
                 <input required aria-label="Event name or path" placeholder="Signup or /thank-you" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/>
