@@ -297,27 +297,8 @@ from_json! {
 }
 
 pub use api_types::goals::{FunnelStats, Funnels, GoalKind, GoalStats, Goals, Step};
-pub use api_types::stats::{
-    Bots, Breakdown, BreakdownRow, Counted, Overview, Point, Realtime, Series, Totals,
-};
+pub use api_types::stats::{Bots, Counted};
 from_json! {
-    api_types::stats::Range { from, to, timezone; unread: bucket, from_ms, to_ms }
-    api_types::stats::Totals {
-        visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration_s, engaged_s;
-        unread: bounces, duration_ms, engaged_ms, events
-    }
-    api_types::stats::Point { label, pageviews, visitors; unread: t }
-    api_types::stats::Series { points; unread: bucket }
-    api_types::stats::Previous { range, totals }
-    api_types::stats::Overview { range, totals, previous, series; unread: filters }
-    api_types::stats::BreakdownRow {
-        value, visitors, visits, events;
-        unread: bounce_rate, bounces, duration_ms, engaged_ms, engaged_s, pageviews,
-            share_of_visitors, views_per_visit, visit_duration_s
-    }
-    api_types::stats::Breakdown { rows; unread: dimension, range }
-    api_types::stats::LivePage { value, visitors }
-    api_types::stats::Realtime { visitors, pages; unread: window_s }
     api_types::stats::Counted { value, events }
     api_types::stats::Bots {
         events, visitors, dropped_events, reasons, user_agents, dropped; unread: range
@@ -337,9 +318,84 @@ from_json! {
     api_types::goals::Goal { id, kind, value }
     api_types::goals::Goals { goals }
 }
-from_json_enum! { api_types::goals::GoalKind => api_types::goals::GoalKind::Event }
+/// Two kinds: a comparison is lighter in the overview than `from_json_enum!`'s `parse`.
+impl FromJson for GoalKind {
+    fn from_json(v: &JsValue) -> Self {
+        if v.as_string().as_deref() == Some("page") {
+            GoalKind::Page
+        } else {
+            GoalKind::Event
+        }
+    }
+}
 
 api_types! {
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Metrics {
+    pub value: String,
+    pub visitors: i64,
+    pub pageviews: i64,
+    pub visits: i64,
+    pub events: i64,
+    pub bounce_rate: f64,
+    pub views_per_visit: f64,
+    pub visit_duration_s: f64,
+    pub engaged_s: f64,
+    pub share_of_visitors: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub t: i64,
+    pub label: String,
+    pub pageviews: i64,
+    pub visitors: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub bucket: String,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Range {
+    pub from: String,
+    pub to: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Previous {
+    pub range: Range,
+    pub totals: Metrics,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    pub range: Range,
+    pub totals: Metrics,
+    pub previous: Previous,
+    pub series: Series,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breakdown {
+    pub rows: Vec<Metrics>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LivePage {
+    pub value: String,
+    pub visitors: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Realtime {
+    pub visitors: i64,
+    pub pages: Vec<LivePage>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::chart::Chart;
 use super::panel::Panel;
 use crate::api::{
-    self, FunnelStats, Funnels, GoalKind, GoalStats, Overview as OverviewData, Realtime, Totals,
+    self, FunnelStats, Funnels, GoalKind, GoalStats, Metrics as Totals, Overview as OverviewData,
+    Realtime,
 };
 use crate::format::{change, day, duration, filter_label, fixed, money, number, value_label};
 use crate::state::View;

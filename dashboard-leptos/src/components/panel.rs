@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::{self, Breakdown, BreakdownRow};
+use crate::api::{self, Breakdown, Metrics as BreakdownRow};
 use crate::format::{number, value_label};
 use crate::state::View;
 use api_types::stats::Dimension;
