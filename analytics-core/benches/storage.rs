@@ -73,7 +73,7 @@ fn day_events(rng: &mut Rng, day: i64, count: usize, next_id: &mut u64) -> Vec<E
                 site_id: SITE.into(),
                 ts: t,
                 visitor: format!("{:032x}", visitor * 2_654_435_761 + day as u64),
-                kind: kind.into(),
+                kind: analytics_core::ingest::event::EventKind::parse(kind).unwrap_or_default(),
                 name: if kind == "custom" {
                     "signup".into()
                 } else {

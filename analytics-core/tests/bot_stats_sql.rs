@@ -20,7 +20,7 @@ fn event(id: &str, site: &str, bot: bool, reason: &str, browser: &str) -> Enrich
         site_id: site.into(),
         ts: T,
         visitor: format!("v-{id}"),
-        kind: "pageview".into(),
+        kind: analytics_core::ingest::event::EventKind::Pageview,
         browser: browser.into(),
         bot,
         bot_reason: reason.into(),

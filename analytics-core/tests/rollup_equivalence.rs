@@ -2,9 +2,9 @@
 //! from `rollups_hourly` with the SQL the Worker runs, in real SQLite with the real migrations,
 //! and straight from the raw events with the definitions in `rollup.rs`. They must be equal.
 
-use analytics_core::ingest::event::EnrichedEvent;
+use analytics_core::ingest::event::{EnrichedEvent, EventKind};
 use analytics_core::limits::MAX_REVENUE_MICROS;
-use analytics_core::stats::rollup::{self, OpenSession, BREAKDOWN_SQL, TOTALS_SQL};
+use analytics_core::stats::rollup::{self, Dimension, OpenSession, BREAKDOWN_SQL, TOTALS_SQL};
 use analytics_core::stats::{day_of_ms, DAY_MS, HOUR_MS};
 use rusqlite::{params_from_iter, Connection};
 
@@ -84,7 +84,7 @@ fn generate() -> Vec<EnrichedEvent> {
                         site_id: SITE.into(),
                         ts: t,
                         visitor: visitor_hash.clone(),
-                        kind: kind.into(),
+                        kind: EventKind::parse(kind).unwrap(),
                         path: rng.pick(&pages).into(),
                         referrer_source: source.into(),
                         channel: channel.into(),
@@ -210,7 +210,7 @@ fn sessions(events: &[EnrichedEvent]) -> Vec<Session<'_>> {
         });
         s.last = s.last.max(e.ts);
         s.engaged += e.engaged_ms;
-        if e.kind == "pageview" {
+        if e.kind.as_str() == "pageview" {
             s.pageviews += 1;
             s.exit = Some(&e.path);
         }
@@ -262,17 +262,17 @@ fn raw_breakdown(
                 m[4] += s.last - s.start;
                 m[5] += s.engaged;
             }
-            m[1] = live().filter(|e| e.kind == "pageview").count() as i64;
+            m[1] = live().filter(|e| e.kind.as_str() == "pageview").count() as i64;
         }
         "page" => {
             for e in live() {
-                if e.kind == "pageview" {
+                if e.kind.as_str() == "pageview" {
                     let m = out.entry(e.path.clone()).or_default();
                     m[1] += 1;
                     if uniques.insert((day_of_ms(e.ts), e.visitor.clone(), e.path.clone())) {
                         m[0] += 1;
                     }
-                } else if e.kind == "engagement" {
+                } else if e.kind.as_str() == "engagement" {
                     out.entry(e.path.clone()).or_default()[5] += e.engaged_ms;
                 }
             }
@@ -295,7 +295,7 @@ fn raw_breakdown(
                 let labels: Vec<String> = if dim == "prop" {
                     let props: serde_json::Map<String, serde_json::Value> =
                         serde_json::from_str(&e.props).unwrap();
-                    let event = if e.kind == "pageview" {
+                    let event = if e.kind.as_str() == "pageview" {
                         rollup::PAGEVIEW_PROP_EVENT
                     } else {
                         &e.name
@@ -410,7 +410,7 @@ fn raw_revenue(events: &[EnrichedEvent], name: &str, from: i64, to: i64) -> BTre
         !e.bot
             && e.ts >= from
             && e.ts < to
-            && e.kind == "custom"
+            && e.kind.as_str() == "custom"
             && e.name == name
             && !e.revenue_currency.is_empty()
     }) {
@@ -451,7 +451,11 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
     let mut compared = 0;
     for (from_day, to_day) in ranges {
         let (from, to) = (START + from_day * DAY_MS, START + to_day * DAY_MS);
-        for dim in rollup::DIMENSIONS.iter().filter(|d| **d != "bots") {
+        for dim in rollup::DIMENSIONS
+            .iter()
+            .map(|d| d.as_str())
+            .filter(|d| *d != "bots")
+        {
             let raw: BTreeMap<String, Metrics> = raw_breakdown(&events, dim, from, to)
                 .into_iter()
                 .map(|(k, m)| (k, defined(dim, m)))
@@ -501,7 +505,7 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
         };
         for name in ["signup", "purchase", "play"] {
             let goal = analytics_core::stats::query::Goal {
-                kind: "event".into(),
+                kind: analytics_core::stats::query::GoalKind::Event,
                 value: name.into(),
             };
             let rolled = sql_revenue(
@@ -550,7 +554,9 @@ fn every_overview_and_breakdown_number_is_the_same_from_rollups_and_from_raw_eve
             .collect();
         assert_eq!(
             pageviews,
-            live.iter().filter(|e| e.kind == "pageview").count() as i64
+            live.iter()
+                .filter(|e| e.kind.as_str() == "pageview")
+                .count() as i64
         );
         assert_eq!(
             visitors,
@@ -641,15 +647,22 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
         );
         for dim in rollup::DIMENSIONS
             .iter()
+            .map(|d| d.as_str())
             .filter(|d| !["bots", "total"].contains(d))
         {
             let rolled = nonzero(
                 dim,
-                metrics_rows(&db, &query::breakdown(&none, dim, 10_000)),
+                metrics_rows(
+                    &db,
+                    &query::breakdown(&none, Dimension::parse(dim).unwrap(), 10_000),
+                ),
             );
             let raw = nonzero(
                 dim,
-                metrics_rows(&db, &query::breakdown_raw(&none, dim, 10_000)),
+                metrics_rows(
+                    &db,
+                    &query::breakdown_raw(&none, Dimension::parse(dim).unwrap(), 10_000),
+                ),
             );
             assert_eq!(
                 raw, rolled,
@@ -670,7 +683,7 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
             "page:/pricing",
             Box::new(|s: &[&EnrichedEvent]| {
                 s.iter()
-                    .any(|e| e.kind == "pageview" && e.path == "/pricing")
+                    .any(|e| e.kind.as_str() == "pageview" && e.path == "/pricing")
             }),
         ),
         (
@@ -680,21 +693,25 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
         (
             "event:signup",
             Box::new(|s: &[&EnrichedEvent]| {
-                s.iter().any(|e| e.kind == "custom" && e.name == "signup")
+                s.iter()
+                    .any(|e| e.kind.as_str() == "custom" && e.name == "signup")
             }),
         ),
         (
             "prop:pageview\u{1f}section\u{1f}docs",
             Box::new(|s: &[&EnrichedEvent]| {
-                s.iter()
-                    .any(|e| e.kind == "pageview" && e.props.contains(r#""section":"docs""#))
+                s.iter().any(|e| {
+                    e.kind.as_str() == "pageview" && e.props.contains(r#""section":"docs""#)
+                })
             }),
         ),
         (
             "prop:signup\u{1f}plan\u{1f}pro",
             Box::new(|s: &[&EnrichedEvent]| {
                 s.iter().any(|e| {
-                    e.kind == "custom" && e.name == "signup" && e.props.contains(r#""plan":"pro""#)
+                    e.kind.as_str() == "custom"
+                        && e.name == "signup"
+                        && e.props.contains(r#""plan":"pro""#)
                 })
             }),
         ),
@@ -743,7 +760,10 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
         ] {
             let got = nonzero(
                 dim,
-                metrics_rows(&db, &query::breakdown(&scope, dim, 10_000)),
+                metrics_rows(
+                    &db,
+                    &query::breakdown(&scope, Dimension::parse(dim).unwrap(), 10_000),
+                ),
             );
             let want = nonzero(dim, raw_breakdown(&selected, dim, from, to));
             assert_eq!(got, want, "{dim} under {text}");
@@ -764,7 +784,7 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
         // Goal revenue under the filter: the selected visits' revenue.
         for name in ["signup", "purchase"] {
             let goal = analytics_core::stats::query::Goal {
-                kind: "event".into(),
+                kind: analytics_core::stats::query::GoalKind::Event,
                 value: name.into(),
             };
             assert_eq!(

@@ -527,7 +527,7 @@ mod tests {
                 .events
                 .into_iter()
                 .skip(1)
-                .map(|e| e.kind)
+                .map(|e| e.kind.as_str())
                 .collect::<Vec<_>>()
         };
         assert_eq!(kinds(0), ["download", "outbound"]);

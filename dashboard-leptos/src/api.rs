@@ -178,13 +178,18 @@ macro_rules! api_types {
 /// Writes the [`FromJson`] reader of a type defined in the shared `api-types` crate (field name
 /// = JSON key): `from_json! { api_types::sites::Site { id, name, timezone, role } }`. The list
 /// is checked by the compiler — the reader builds the struct literal, so a field added, renamed
-/// or removed in `api-types` fails to compile here until this list follows.
+/// or removed in `api-types` fails to compile here until this list follows. Fields no screen
+/// shows are named after `; unread:` and left at their default: reading them would only add
+/// bytes to the bundle.
 macro_rules! from_json {
-    ($( $ty:path { $( $field:ident ),* $(,)? } )*) => {$(
+    ($( $ty:path { $( $field:ident ),* $(,)? $(; unread: $( $unread:ident ),* $(,)? )? } )*) => {$(
         impl FromJson for $ty {
             fn from_json(v: &JsValue) -> Self {
                 use $ty as Target;
-                Target { $( $field: FromJson::from_json(&field(v, stringify!($field))) ),* }
+                Target {
+                    $( $field: FromJson::from_json(&field(v, stringify!($field))), )*
+                    $($( $unread: Default::default(), )*)?
+                }
             }
         }
     )*};
@@ -317,9 +322,40 @@ from_json! {
 }
 from_json_enum! { api_types::Role => api_types::Role::Viewer }
 
+pub use api_types::goals::{FunnelStats, Funnels, GoalKind, GoalStats, Goals, Step};
+pub use api_types::stats::{Bots, Counted};
+from_json! {
+    api_types::stats::Counted { value, events }
+    api_types::stats::Bots {
+        events, visitors, dropped_events, reasons, user_agents, dropped; unread: range
+    }
+    api_types::goals::Revenue { currency, amount }
+    api_types::goals::GoalStat {
+        kind, value, visitors, conversions, conversion_rate, revenue; unread: id
+    }
+    api_types::goals::GoalStats { goals; unread: visitors }
+    api_types::goals::Step { kind, value }
+    api_types::goals::Funnel { id, name, steps }
+    api_types::goals::Funnels { funnels }
+    api_types::goals::FunnelStep {
+        step, kind, value, visits, conversion_rate, dropoff, dropoff_rate
+    }
+    api_types::goals::FunnelStats { steps; unread: id, name, range }
+    api_types::goals::Goal { id, kind, value }
+    api_types::goals::Goals { goals }
+}
+/// Two kinds: a comparison is lighter in the overview than `from_json_enum!`'s `parse`.
+impl FromJson for GoalKind {
+    fn from_json(v: &JsValue) -> Self {
+        if v.as_string().as_deref() == Some("page") {
+            GoalKind::Page
+        } else {
+            GoalKind::Event
+        }
+    }
+}
+
 api_types! {
-
-
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Metrics {
@@ -386,89 +422,6 @@ pub struct Realtime {
     pub visitors: i64,
     pub pages: Vec<LivePage>,
 }
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct GoalStat {
-    pub id: i64,
-    pub kind: String,
-    pub value: String,
-    pub visitors: i64,
-    pub conversions: i64,
-    pub conversion_rate: f64,
-    /// Revenue per currency, never converted between them.
-    pub revenue: Vec<Revenue>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Revenue {
-    pub currency: String,
-    /// An exact decimal string.
-    pub amount: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct GoalStats {
-    pub goals: Vec<GoalStat>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Step {
-    pub kind: String,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Funnel {
-    pub id: i64,
-    pub name: String,
-    pub steps: Vec<Step>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Funnels {
-    pub funnels: Vec<Funnel>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FunnelStep {
-    pub step: i64,
-    pub kind: String,
-    pub value: String,
-    pub visits: i64,
-    pub conversion_rate: f64,
-    pub dropoff: i64,
-    pub dropoff_rate: f64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FunnelStats {
-    pub name: String,
-    pub steps: Vec<FunnelStep>,
-}
-
-
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Goal {
-    pub id: i64,
-    pub kind: String,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Goals {
-    pub goals: Vec<Goal>,
-}
-
-
-
-
-
-
-
-
-
-
 
 }
 

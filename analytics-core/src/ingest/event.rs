@@ -3,6 +3,63 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What an event records. The serde name is the text on the wire (`"kind"` of a batch's event)
+/// and in `events.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum EventKind {
+    #[default]
+    #[serde(rename = "pageview")]
+    Pageview,
+    /// Time a page was visible and focused, sent when the visitor leaves it.
+    #[serde(rename = "engagement")]
+    Engagement,
+    /// A click on a link to another site (`name` is the URL).
+    #[serde(rename = "outbound")]
+    Outbound,
+    /// A click on a file download (`name` is the URL).
+    #[serde(rename = "download")]
+    Download,
+    /// A custom event (`name` is its name).
+    #[serde(rename = "custom")]
+    Custom,
+    /// A page the site answered with "not found".
+    #[serde(rename = "404")]
+    NotFound,
+}
+
+impl EventKind {
+    /// Every kind a batch may carry.
+    pub const ALL: [EventKind; 6] = [
+        EventKind::Pageview,
+        EventKind::Engagement,
+        EventKind::Outbound,
+        EventKind::Download,
+        EventKind::Custom,
+        EventKind::NotFound,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Pageview => "pageview",
+            EventKind::Engagement => "engagement",
+            EventKind::Outbound => "outbound",
+            EventKind::Download => "download",
+            EventKind::Custom => "custom",
+            EventKind::NotFound => "404",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct EnrichedEvent {
     /// Idempotency key: the request id plus the event's index in its batch.
@@ -14,7 +71,7 @@ pub struct EnrichedEvent {
     pub visitor: String,
     /// Filled by the site's Durable Object, the one writer that sees every event of the site in order.
     pub session: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub name: String,
     pub path: String,
     /// The query string that survived cleaning (UTM and the site's allow-list only).
@@ -57,4 +114,22 @@ pub struct EnrichedEvent {
     /// its old hash. Dropped there; never stored in D1.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub previous_visitor: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_keep_their_wire_and_stored_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::NotFound.as_str(), "404");
+        assert_eq!(EventKind::parse("nope"), None);
+    }
 }

@@ -231,7 +231,7 @@ impl Sender {
             ts: now_ms,
             visitor: self.visitor.clone(),
             session: String::new(),
-            kind: incoming.kind.clone(),
+            kind: incoming.kind,
             name: incoming.name.clone().unwrap_or_default(),
             path: clean.path,
             query: clean.query,

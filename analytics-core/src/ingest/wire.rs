@@ -18,7 +18,7 @@
 //! Every event is then read on its own, from a JSON value (not all-or-nothing serde):
 //!
 //! - **The event is dropped** (only it) when it is not an object, its `kind` is missing or not
-//!   one of [`EVENT_KINDS`], its `url` is missing, not a string, over `MAX_URL_BYTES`, holds
+//!   one of [`EventKind::ALL`], its `url` is missing, not a string, over `MAX_URL_BYTES`, holds
 //!   NUL or is not an absolute http(s) URL with a host, or a `custom` event has no usable
 //!   `name` (missing, blank, not a string, or holding NUL).
 //! - **Only the field is dropped** otherwise: `referrer` too long, with NUL or not a string →
@@ -58,15 +58,7 @@ use serde_json::{Map, Number, Value};
 use crate::error::ApiError;
 use crate::limits::*;
 
-/// The kinds of event a batch may carry.
-pub const EVENT_KINDS: &[&str] = &[
-    "pageview",
-    "engagement",
-    "outbound",
-    "download",
-    "custom",
-    "404",
-];
+pub use crate::ingest::event::EventKind;
 
 /// A batch as read: the events that survived, and what was dropped on the way.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -142,7 +134,7 @@ fn is_zero(n: &usize) -> bool {
 pub struct IncomingEvent {
     /// Position in the batch as sent (event ids carry it).
     pub index: usize,
-    pub kind: String,
+    pub kind: EventKind,
     pub url: String,
     pub referrer: Option<String>,
     /// Custom event name (required for `custom`); link target for `outbound`/`download`.
@@ -400,8 +392,10 @@ fn read_event(index: usize, event: Json, problems: &mut Problems) -> Option<Inco
         }
     }
     let kind = match f.kind {
-        Some(Json::String(k)) if EVENT_KINDS.contains(&k.as_str()) => k,
-        Some(Json::String(_)) => return drop_event(problems, index, "kind", "unknown_kind"),
+        Some(Json::String(k)) => match EventKind::parse(&k) {
+            Some(kind) => kind,
+            None => return drop_event(problems, index, "kind", "unknown_kind"),
+        },
         None | Some(Json::Null) => return drop_event(problems, index, "kind", "missing"),
         Some(_) => return drop_event(problems, index, "kind", "wrong_type"),
     };
@@ -416,12 +410,12 @@ fn read_event(index: usize, event: Json, problems: &mut Problems) -> Option<Inco
     if !is_page_url(&url) {
         return drop_event(problems, index, "url", "bad_url");
     }
-    let is_link = matches!(kind.as_str(), "outbound" | "download");
+    let is_link = matches!(kind, EventKind::Outbound | EventKind::Download);
     let (name, name_problem) = read_name(f.name, is_link);
     if let Some(error) = name_problem {
         problems.add(index, "name", error);
     }
-    if kind == "custom" && name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+    if kind == EventKind::Custom && name.as_deref().is_none_or(|n| n.trim().is_empty()) {
         if name_problem.is_none() {
             problems.add(index, "name", "missing_name");
         }
@@ -441,7 +435,7 @@ fn read_event(index: usize, event: Json, problems: &mut Problems) -> Option<Inco
     let props = read_props(f.props, index, problems);
     let revenue = match f.revenue {
         None | Some(Json::Null) => None,
-        Some(_) if kind != "custom" => {
+        Some(_) if kind != EventKind::Custom => {
             problems.add(index, "revenue", "not_allowed");
             None
         }

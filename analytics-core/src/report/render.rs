@@ -4,6 +4,7 @@
 use crate::governance::compliance::escape_html;
 use crate::stats::period::Period;
 use crate::stats::query::MetricsRow;
+use crate::stats::rollup::Dimension;
 
 use super::schedule::ReportKind;
 
@@ -20,11 +21,11 @@ pub struct TopList {
 }
 
 /// The dimensions a report lists, with their titles.
-pub const TOP_DIMENSIONS: [(&str, &str); 4] = [
-    ("page", "Top pages"),
-    ("source", "Top sources"),
-    ("country", "Countries"),
-    ("device", "Devices"),
+pub const TOP_DIMENSIONS: [(Dimension, &str); 4] = [
+    (Dimension::Page, "Top pages"),
+    (Dimension::Source, "Top sources"),
+    (Dimension::Country, "Countries"),
+    (Dimension::Device, "Devices"),
 ];
 
 /// Everything a report says.

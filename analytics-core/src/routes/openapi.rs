@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::{share_may_call, token_may_call, Access, Body, Param, Route, Schema, ROUTES};
 use crate::stats::{filter::filter_dimensions, rollup::DIMENSIONS};
+use api_types::stats::Dimension;
 
 const INFO_DESCRIPTION: &str = "Privacy-first analytics at the edge. Every route lists who may \
 call it in `x-vigia-access`: public, user (logged in), instance_admin, or site:<role> where roles \
@@ -158,7 +159,10 @@ fn parameters(route: &Route) -> Vec<Value> {
 }
 
 fn query_param(p: &Param) -> Value {
-    let filterable = filter_dimensions().collect::<Vec<_>>().join(", ");
+    let filterable = filter_dimensions()
+        .map(Dimension::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
     let description = p.description.replace("{dimensions}", &filterable);
     let schema = match p.schema {
         Schema::Text => json!({ "type": "string" }),
@@ -167,7 +171,11 @@ fn query_param(p: &Param) -> Value {
         Schema::OneOf(words) => json!({ "type": "string", "enum": words }),
         Schema::Json(text) => parsed(text),
         Schema::Dimensions => {
-            let readable: Vec<&str> = DIMENSIONS.into_iter().filter(|d| *d != "total").collect();
+            let readable: Vec<&str> = DIMENSIONS
+                .into_iter()
+                .filter(|d| *d != Dimension::Total)
+                .map(Dimension::as_str)
+                .collect();
             json!({ "type": "string", "enum": readable })
         }
         Schema::Repeated => {

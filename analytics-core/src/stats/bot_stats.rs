@@ -2,8 +2,20 @@
 //! stored `bot_reason`), which user-agent families sent them (the `browser` column), and how
 //! many events were dropped on purpose (`dropped_events`, e.g. referrer spam).
 
+use serde::Deserialize;
+
 use crate::stats::query::Sql;
 use crate::store::events::SqlValue;
+
+/// A label and its events: the rows of `reasons`, `user_agents` and `dropped`.
+pub use api_types::stats::Counted;
+
+/// What `totals` reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct BotTotals {
+    pub events: i64,
+    pub visitors: i64,
+}
 
 /// Rows of each top list the Bots view answers.
 pub const BOT_TOP_ROWS: u32 = 10;
@@ -19,7 +31,7 @@ fn binds(site: &str, from_ms: i64, to_ms: i64) -> Vec<SqlValue> {
     ]
 }
 
-/// `{events, visitors}`: bot events in [from, to) and the distinct (daily) visitor hashes.
+/// [`BotTotals`]: bot events in [from, to) and the distinct (daily) visitor hashes.
 pub fn totals(site: &str, from_ms: i64, to_ms: i64) -> Sql {
     Sql {
         text: "SELECT COUNT(*) AS events, COUNT(DISTINCT visitor) AS visitors FROM events \

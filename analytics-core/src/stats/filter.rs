@@ -8,7 +8,8 @@
 //! view's properties). Filtered queries read raw events (rollups hold one dimension at a time).
 
 use crate::error::ApiError;
-use crate::stats::rollup::{DIMENSIONS, SESSION_DIMENSIONS};
+use crate::ingest::event::EventKind;
+use crate::stats::rollup::{named_dimension, Dimension, DIMENSIONS, SESSION_DIMENSIONS};
 use crate::store::events::SqlValue;
 
 /// Most filters one query may combine.
@@ -17,35 +18,31 @@ pub const MAX_FILTERS: usize = 10;
 pub const MAX_FILTER_VALUE_BYTES: usize = 2048;
 
 /// Dimensions that can be filtered on: every rollup dimension but `total` and `bots`.
-pub fn filter_dimensions() -> impl Iterator<Item = &'static str> {
+pub fn filter_dimensions() -> impl Iterator<Item = Dimension> {
     DIMENSIONS
-        .iter()
-        .copied()
-        .filter(|d| *d != "total" && *d != "bots")
+        .into_iter()
+        .filter(|d| !matches!(d, Dimension::Total | Dimension::Bots))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
-    pub dimension: &'static str,
+    pub dimension: Dimension,
     pub value: String,
 }
 
 /// The `events` column a session-level dimension reads from the session's first event.
-pub fn session_column(dimension: &str) -> Option<&'static str> {
+pub fn session_column(dimension: Dimension) -> Option<&'static str> {
     SESSION_DIMENSIONS
         .iter()
         .find(|(d, _)| *d == dimension)
         .map(|(_, column)| *column)
 }
 
-/// The event kind a named-event dimension counts.
-pub fn event_kind(dimension: &str) -> Option<&'static str> {
-    Some(match dimension {
-        "event" => "custom",
-        "outbound" => "outbound",
-        "download" => "download",
-        _ => return None,
-    })
+/// The event kind a named-event dimension counts (the inverse of `rollup::named_dimension`).
+pub fn event_kind(dimension: Dimension) -> Option<EventKind> {
+    [EventKind::Custom, EventKind::Outbound, EventKind::Download]
+        .into_iter()
+        .find(|kind| named_dimension(*kind) == Some(dimension))
 }
 
 impl Filter {
@@ -56,11 +53,14 @@ impl Filter {
             .split_once(':')
             .ok_or_else(|| bad(format!("filter {text:?} must look like dimension:value")))?;
         let dimension = filter_dimensions()
-            .find(|d| *d == dimension)
+            .find(|d| d.as_str() == dimension)
             .ok_or_else(|| {
                 bad(format!(
                     "cannot filter on {dimension:?}; use one of {}",
-                    filter_dimensions().collect::<Vec<_>>().join(", ")
+                    filter_dimensions()
+                        .map(Dimension::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?;
         if value.len() > MAX_FILTER_VALUE_BYTES {
@@ -68,7 +68,7 @@ impl Filter {
                 "a filter value may be at most {MAX_FILTER_VALUE_BYTES} bytes"
             )));
         }
-        if dimension == "prop" && value.split('\u{1f}').count() != 3 {
+        if dimension == Dimension::Prop && value.split('\u{1f}').count() != 3 {
             return Err(bad(
                 "a prop filter is event, key and value separated by U+001F".into(),
             ));
@@ -109,20 +109,20 @@ impl Filter {
             );
         }
         match self.dimension {
-            "page" => {
+            Dimension::Page => {
                 let v = binds.push_text(&self.value);
                 format!(
                     "session IN (SELECT session FROM events WHERE {IN_RANGE} AND kind = 'pageview' AND path = {v})"
                 )
             }
-            "exit_page" => {
+            Dimension::ExitPage => {
                 let v = binds.push_text(&self.value);
                 format!(
                     "session IN (SELECT session FROM (SELECT session, path, MAX(ts) FROM events \
                      WHERE {IN_RANGE} AND kind = 'pageview' GROUP BY session) WHERE path = {v})"
                 )
             }
-            "prop" => {
+            Dimension::Prop => {
                 let mut parts = self.value.split('\u{1f}');
                 let (name, key, value) = (
                     parts.next().unwrap_or_default(),
@@ -143,7 +143,7 @@ impl Filter {
                 )
             }
             dim => {
-                let kind = event_kind(dim).unwrap_or("custom");
+                let kind = event_kind(dim).unwrap_or(EventKind::Custom);
                 let v = binds.push_text(&self.value);
                 format!(
                     "session IN (SELECT session FROM events WHERE {IN_RANGE} AND kind = '{kind}' AND name = {v})"
@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn filters_parse_and_refuse_what_they_cannot_match() {
         let f = Filter::parse("page:/a:b").unwrap();
-        assert_eq!((f.dimension, f.value.as_str()), ("page", "/a:b"));
+        assert_eq!((f.dimension, f.value.as_str()), (Dimension::Page, "/a:b"));
         assert_eq!(to_param(&f), "page:/a:b");
         for bad in ["nocolon", "visitor:x", "prop:only-two\u{1f}parts", "total:"] {
             assert_eq!(Filter::parse(bad).unwrap_err().error, "bad_filter", "{bad}");

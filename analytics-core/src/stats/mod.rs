@@ -2,7 +2,9 @@
 //! the time series live in `period.rs`.
 
 pub mod bot_stats;
+pub mod export;
 pub mod filter;
+pub mod goals;
 pub mod period;
 pub mod query;
 pub mod rollup;

@@ -30,13 +30,9 @@ pub const PRESETS: [&str; 8] = [
 /// Longest time zone name accepted (the longest IANA name is 32 bytes).
 pub const MAX_TIMEZONE_LEN: usize = 64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Bucket {
-    Hour,
-    Day,
-    Month,
-}
+/// One bucket of the chart.
+pub use api_types::stats::Point as SeriesPoint;
+pub use api_types::stats::{Bucket, Range};
 
 /// An inclusive range of local days in a time zone.
 #[derive(Debug, Clone, PartialEq)]
@@ -237,15 +233,21 @@ impl Period {
     }
 
     /// What the API reports back about the range.
+    /// The period as the answers describe it.
+    pub fn range(&self) -> Range {
+        Range {
+            bucket: self.bucket(),
+            from: self.from.to_string(),
+            from_ms: self.from_ms(),
+            timezone: self.tz.iana_name().unwrap_or("UTC").to_string(),
+            to: self.to.to_string(),
+            to_ms: self.to_ms(),
+        }
+    }
+
+    /// [`Period::range`] as JSON (for answers not typed yet).
     pub fn describe(&self) -> serde_json::Value {
-        serde_json::json!({
-            "from": self.from.to_string(),
-            "to": self.to.to_string(),
-            "timezone": self.tz.iana_name().unwrap_or("UTC"),
-            "from_ms": self.from_ms(),
-            "to_ms": self.to_ms(),
-            "bucket": self.bucket(),
-        })
+        serde_json::to_value(self.range()).unwrap_or_default()
     }
 }
 
@@ -258,14 +260,6 @@ pub struct HourRow {
     pub visitors: i64,
     /// Uniques within the hour (the hourly chart).
     pub hour_visitors: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeriesPoint {
-    pub t: i64,
-    pub label: String,
-    pub pageviews: i64,
-    pub visitors: i64,
 }
 
 /// Folds hourly rows into the period's buckets; every bucket appears, zero when empty.

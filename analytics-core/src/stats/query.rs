@@ -10,12 +10,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::ingest::event::EventKind;
 use crate::stats::filter::{
     event_kind, prop_event_sql, session_column, Binds, Filter, PROP_VALUE_TEXT,
 };
-use crate::stats::rollup::{BREAKDOWN_SQL, DIMENSIONS, TOTALS_SQL};
+use crate::stats::rollup::{Dimension, BREAKDOWN_SQL, TOTALS_SQL};
 use crate::store::events::SqlValue;
+use api_types::stats::{BreakdownRow, Totals};
 
+use crate::stats::goals::goal_dimension;
+pub use crate::stats::goals::{Goal, GoalKind, MAX_FUNNELS, MAX_GOALS};
 pub use crate::store::Sql;
 
 /// What every stats query is about.
@@ -59,23 +63,46 @@ impl MetricsRow {
         ratio(self.engaged_ms, self.visits) / 1000.0
     }
 
-    /// The row with its derived rates, as the API answers it.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            let round = |x: f64| (x * 10.0).round() / 10.0;
-            o.insert("bounce_rate".into(), round(self.bounce_rate()).into());
-            o.insert(
-                "views_per_visit".into(),
-                round(self.views_per_visit()).into(),
-            );
-            o.insert(
-                "visit_duration_s".into(),
-                round(self.visit_duration_s()).into(),
-            );
-            o.insert("engaged_s".into(), round(self.engaged_s()).into());
+    /// The row as a period's totals, with its derived rates rounded to one decimal.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            bounce_rate: round1(self.bounce_rate()),
+            bounces: self.bounces,
+            duration_ms: self.duration_ms,
+            engaged_ms: self.engaged_ms,
+            engaged_s: round1(self.engaged_s()),
+            events: self.events,
+            pageviews: self.pageviews,
+            views_per_visit: round1(self.views_per_visit()),
+            visit_duration_s: round1(self.visit_duration_s()),
+            visitors: self.visitors,
+            visits: self.visits,
         }
-        v
+    }
+
+    /// The row as a breakdown's row: its value, its numbers and its share of `total_visitors`.
+    pub fn breakdown_row(&self, total_visitors: i64) -> BreakdownRow {
+        let t = self.totals();
+        BreakdownRow {
+            bounce_rate: t.bounce_rate,
+            bounces: t.bounces,
+            duration_ms: t.duration_ms,
+            engaged_ms: t.engaged_ms,
+            engaged_s: t.engaged_s,
+            events: t.events,
+            pageviews: t.pageviews,
+            share_of_visitors: percent(self.visitors, total_visitors),
+            value: self.value.clone(),
+            views_per_visit: t.views_per_visit,
+            visit_duration_s: t.visit_duration_s,
+            visitors: t.visitors,
+            visits: t.visits,
+        }
+    }
+
+    /// The totals as JSON (for answers not typed yet).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.totals()).unwrap_or_default()
     }
 }
 
@@ -84,6 +111,19 @@ fn ratio(a: i64, b: i64) -> f64 {
         0.0
     } else {
         a as f64 / b as f64
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// `part` in percent of `whole`, one decimal (0 when `whole` is 0): shares and conversion rates.
+pub fn percent(part: i64, whole: i64) -> f64 {
+    if whole > 0 {
+        (part as f64 * 1000.0 / whole as f64).round() / 10.0
+    } else {
+        0.0
     }
 }
 
@@ -172,16 +212,16 @@ pub fn hourly(scope: &Scope) -> Sql {
     )
 }
 
-/// Checks a breakdown dimension.
-pub fn check_dimension(dimension: &str) -> Result<&'static str, ApiError> {
-    DIMENSIONS
-        .iter()
-        .find(|d| **d == dimension && **d != "total")
-        .copied()
+/// Reads a breakdown's `?dimension=` (any dimension but `total` and `revenue`).
+pub fn check_dimension(dimension: &str) -> Result<Dimension, ApiError> {
+    Dimension::BREAKDOWNS
+        .into_iter()
+        .find(|d| d.as_str() == dimension)
         .ok_or_else(|| {
+            let names: Vec<&str> = Dimension::BREAKDOWNS.map(Dimension::as_str).to_vec();
             ApiError::bad_request(
                 "bad_dimension",
-                format!("dimension must be one of {}", DIMENSIONS[1..].join(", ")),
+                format!("dimension must be one of {}", names.join(", ")),
             )
         })
 }
@@ -189,10 +229,10 @@ pub fn check_dimension(dimension: &str) -> Result<&'static str, ApiError> {
 const ORDER: &str = "ORDER BY visitors DESC, visits DESC, pageviews DESC, events DESC, value";
 
 /// One dimension's rows (`MetricsRow` with `value`), at most `limit`.
-pub fn breakdown(scope: &Scope, dimension: &str, limit: u32) -> Sql {
-    if scope.filters.is_empty() || dimension == "bots" {
+pub fn breakdown(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
+    if scope.filters.is_empty() || dimension == Dimension::Bots {
         let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
-        binds.push_text(dimension);
+        binds.push_text(dimension.as_str());
         binds.push_int(limit as i64);
         return finish(BREAKDOWN_SQL.into(), binds);
     }
@@ -200,7 +240,7 @@ pub fn breakdown(scope: &Scope, dimension: &str, limit: u32) -> Sql {
 }
 
 /// `breakdown` from raw events, whatever the filters (public for the equivalence test).
-pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
+pub fn breakdown_raw(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
     let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
     let prelude = raw_prelude(scope, &mut binds);
     let body = if let Some(col) = session_column(dimension) {
@@ -213,20 +253,20 @@ pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
         )
     } else {
         match dimension {
-            "page" => " SELECT path AS value, \
+            Dimension::Page => " SELECT path AS value, \
                  COUNT(DISTINCT CASE WHEN kind = 'pageview' THEN day || ':' || visitor END) AS visitors, \
                  SUM(kind = 'pageview') AS pageviews, 0 AS visits, 0 AS bounces, 0 AS duration_ms, \
                  SUM(CASE WHEN kind = 'engagement' THEN engaged_ms ELSE 0 END) AS engaged_ms, 0 AS events \
                  FROM ev WHERE kind IN ('pageview', 'engagement') GROUP BY path HAVING SUM(kind = 'pageview') > 0"
                 .to_string(),
-            "exit_page" => ", last AS (SELECT session, path, MAX(ts) FROM sel WHERE kind = 'pageview' \
+            Dimension::ExitPage => ", last AS (SELECT session, path, MAX(ts) FROM sel WHERE kind = 'pageview' \
                  AND session IN (SELECT session FROM sess) GROUP BY session) \
                  SELECT path AS value, 0 AS visitors, 0 AS pageviews, COUNT(*) AS visits, 0 AS bounces, \
                  0 AS duration_ms, 0 AS engaged_ms, 0 AS events FROM last GROUP BY path"
                 .to_string(),
             // A subquery names the label: json_each has its own `value` column, which GROUP
             // BY would pick over an alias.
-            "prop" => format!(
+            Dimension::Prop => format!(
                 ", props AS (SELECT {} || char(31) || j.key || char(31) || {PROP_VALUE_TEXT} AS label, \
                  ev.day AS day, ev.visitor AS visitor FROM ev, json_each(ev.props) j \
                  WHERE ev.kind IN ('custom', 'pageview')) \
@@ -236,7 +276,7 @@ pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
                 prop_event_sql("ev.")
             ),
             dim => {
-                let kind = event_kind(dim).unwrap_or("custom");
+                let kind = event_kind(dim).unwrap_or(EventKind::Custom);
                 format!(
                     " SELECT name AS value, COUNT(DISTINCT day || ':' || visitor) AS visitors, \
                      0 AS pageviews, 0 AS visits, 0 AS bounces, 0 AS duration_ms, 0 AS engaged_ms, \
@@ -250,53 +290,12 @@ pub fn breakdown_raw(scope: &Scope, dimension: &str, limit: u32) -> Sql {
     finish(format!("{prelude}{body} {ORDER} LIMIT {limit}"), binds)
 }
 
-/// What a goal is reached by.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Goal {
-    /// `event` (a custom event's name) or `page` (a path).
-    pub kind: String,
-    pub value: String,
-}
-
-pub const GOAL_KINDS: [&str; 2] = ["event", "page"];
-/// Most goals a site may define.
-pub const MAX_GOALS: usize = 50;
-/// Fewest and most steps in a funnel.
-pub const MIN_FUNNEL_STEPS: usize = 2;
-pub const MAX_FUNNEL_STEPS: usize = 8;
-/// Most funnels a site may define.
-pub const MAX_FUNNELS: usize = 20;
-
-impl Goal {
-    pub fn check(&self) -> Result<(), ApiError> {
-        if !GOAL_KINDS.contains(&self.kind.as_str()) {
-            return Err(ApiError::bad_request(
-                "bad_goal",
-                "a goal's kind is event (a custom event name) or page (a path)",
-            ));
-        }
-        if self.value.is_empty() || self.value.len() > crate::limits::MAX_URL_BYTES {
-            return Err(ApiError::bad_request(
-                "bad_goal",
-                "a goal needs a value (event name or path) of at most 2048 bytes",
-            ));
-        }
-        if self.kind == "page" && !self.value.starts_with('/') {
-            return Err(ApiError::bad_request(
-                "bad_goal",
-                "a page goal is a path starting with /",
-            ));
-        }
-        Ok(())
-    }
-
-    fn matches(&self, binds: &mut Binds, prefix: &str) -> String {
-        let v = binds.push_text(&self.value);
-        if self.kind == "page" {
-            format!("{prefix}kind = 'pageview' AND {prefix}path = {v}")
-        } else {
-            format!("{prefix}kind = 'custom' AND {prefix}name = {v}")
-        }
+/// The SQL condition an event meets when it reaches `goal` (`prefix` qualifies the columns).
+fn goal_matches(goal: &Goal, binds: &mut Binds, prefix: &str) -> String {
+    let v = binds.push_text(&goal.value);
+    match goal.kind {
+        GoalKind::Page => format!("{prefix}kind = 'pageview' AND {prefix}path = {v}"),
+        GoalKind::Event => format!("{prefix}kind = 'custom' AND {prefix}name = {v}"),
     }
 }
 
@@ -304,7 +303,7 @@ impl Goal {
 pub fn goal(scope: &Scope, goal: &Goal) -> Sql {
     let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
     if scope.filters.is_empty() {
-        let dim = binds.push_text(if goal.kind == "page" { "page" } else { "event" });
+        let dim = binds.push_text(goal_dimension(goal.kind).as_str());
         let value = binds.push_text(&goal.value);
         return finish(
             format!(
@@ -316,7 +315,7 @@ pub fn goal(scope: &Scope, goal: &Goal) -> Sql {
         );
     }
     let prelude = raw_prelude(scope, &mut binds);
-    let matches = goal.matches(&mut binds, "");
+    let matches = goal_matches(goal, &mut binds, "");
     finish(
         format!(
             "{prelude} SELECT COUNT(DISTINCT day || ':' || visitor) AS visitors, COUNT(*) AS conversions \
@@ -330,14 +329,14 @@ pub fn goal(scope: &Scope, goal: &Goal) -> Sql {
 /// and the rest, so neither overflows nor loses precision on its way through JavaScript;
 /// `RevenueRow::micros` puts them together). Only event goals carry revenue: `None` for pages.
 pub fn goal_revenue(scope: &Scope, goal: &Goal) -> Option<Sql> {
-    if goal.kind != "event" {
+    if goal.kind != GoalKind::Event {
         return None;
     }
     if !scope.filters.is_empty() {
         return Some(goal_revenue_raw(scope, goal));
     }
     let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
-    let dim = binds.push_text(crate::stats::rollup::REVENUE_DIMENSION);
+    let dim = binds.push_text(crate::stats::rollup::REVENUE_DIMENSION.as_str());
     let name = binds.push_text(&goal.value);
     // The value is the currency (three letters), U+001F, the event name.
     Some(finish(
@@ -361,7 +360,7 @@ fn revenue_sums() -> String {
 pub fn goal_revenue_raw(scope: &Scope, goal: &Goal) -> Sql {
     let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
     let prelude = raw_prelude(scope, &mut binds);
-    let matches = goal.matches(&mut binds, "");
+    let matches = goal_matches(goal, &mut binds, "");
     finish(
         format!(
             "{prelude} SELECT revenue_currency AS currency, {} FROM ev \
@@ -386,23 +385,13 @@ impl RevenueRow {
         self.units as i128 * crate::limits::REVENUE_MICROS_PER_UNIT as i128 + self.micros as i128
     }
 
-    /// `{"currency": "EUR", "amount": "12.50"}`, the amount an exact decimal.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "currency": self.currency,
-            "amount": crate::ingest::wire::format_micros(self.total_micros()),
-        })
+    /// The currency and its amount as an exact decimal ("12.50").
+    pub fn revenue(&self) -> api_types::goals::Revenue {
+        api_types::goals::Revenue {
+            amount: crate::ingest::wire::format_micros(self.total_micros()),
+            currency: self.currency.clone(),
+        }
     }
-}
-
-pub fn check_funnel(steps: &[Goal]) -> Result<(), ApiError> {
-    if steps.len() < MIN_FUNNEL_STEPS || steps.len() > MAX_FUNNEL_STEPS {
-        return Err(ApiError::bad_request(
-            "bad_funnel",
-            format!("a funnel has {MIN_FUNNEL_STEPS} to {MAX_FUNNEL_STEPS} steps"),
-        ));
-    }
-    steps.iter().try_for_each(Goal::check)
 }
 
 /// An event's place in its visit: events of one request share a timestamp, and their ids end
@@ -418,7 +407,7 @@ pub fn funnel(scope: &Scope, steps: &[Goal]) -> Sql {
     let mut selects = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
-        let matches = step.matches(&mut binds, "e.");
+        let matches = goal_matches(step, &mut binds, "e.");
         if i == 0 {
             ctes.push(format!(
                 "s1 AS (SELECT e.session, MIN({ORDER_KEY}) AS k FROM sel e \
@@ -442,10 +431,30 @@ pub fn funnel(scope: &Scope, steps: &[Goal]) -> Sql {
     )
 }
 
+/// A site's time zone (one row: [`TimezoneRow`]); no row for an unknown site.
+pub fn site_timezone(site: &str) -> Sql {
+    Sql::new(
+        "SELECT timezone FROM sites WHERE id = ?1",
+        crate::binds![site],
+    )
+}
+
+/// What [`site_timezone`] reads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TimezoneRow {
+    pub timezone: String,
+}
+
 /// How far back "realtime" looks.
 pub const REALTIME_WINDOW_MS: i64 = 5 * 60 * 1000;
 
-/// Visitors seen since `since_ms` (one row: visitors).
+/// A count of visitors (one row of `realtime_visitors`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct VisitorsRow {
+    pub visitors: i64,
+}
+
+/// Visitors seen since `since_ms` (one row: [`VisitorsRow`]).
 pub fn realtime_visitors(site: &str, since_ms: i64) -> Sql {
     Sql {
         text: "SELECT COUNT(DISTINCT visitor) AS visitors FROM events \
@@ -455,7 +464,8 @@ pub fn realtime_visitors(site: &str, since_ms: i64) -> Sql {
     }
 }
 
-/// The page each visitor seen since `since_ms` viewed last, counted (rows: value, visitors).
+/// The page each visitor seen since `since_ms` viewed last, counted (rows:
+/// `api_types::stats::LivePage`).
 pub fn realtime_pages(site: &str, since_ms: i64, limit: u32) -> Sql {
     Sql {
         text: "SELECT path AS value, COUNT(*) AS visitors FROM \
@@ -491,11 +501,11 @@ mod tests {
         ];
         let steps = [
             Goal {
-                kind: "page".into(),
+                kind: GoalKind::Page,
                 value: "/".into(),
             },
             Goal {
-                kind: "event".into(),
+                kind: GoalKind::Event,
                 value: "Signup".into(),
             },
         ];
@@ -512,7 +522,7 @@ mod tests {
                 goal_revenue(&s, &steps[0]).is_none(),
                 "pages carry no revenue"
             );
-            for dim in &DIMENSIONS[1..] {
+            for dim in Dimension::BREAKDOWNS {
                 all.push(breakdown(&s, dim, 10));
             }
             for sql in all {
@@ -526,32 +536,16 @@ mod tests {
     }
 
     #[test]
-    fn goals_and_funnels_are_checked() {
-        assert!(Goal {
-            kind: "page".into(),
-            value: "pricing".into()
-        }
-        .check()
-        .is_err());
-        assert!(Goal {
-            kind: "click".into(),
-            value: "x".into()
-        }
-        .check()
-        .is_err());
-        assert!(Goal {
-            kind: "event".into(),
-            value: String::new()
-        }
-        .check()
-        .is_err());
-        let one = [Goal {
-            kind: "event".into(),
-            value: "x".into(),
-        }];
-        assert_eq!(check_funnel(&one).unwrap_err().error, "bad_funnel");
+    fn only_breakdown_dimensions_are_accepted() {
         assert!(check_dimension("total").is_err());
-        assert!(check_dimension("country").is_ok());
+        assert!(check_dimension("revenue").is_err());
+        assert_eq!(check_dimension("country").unwrap(), Dimension::Country);
+        assert_eq!(
+            check_dimension("x").unwrap_err().message,
+            "dimension must be one of page, exit_page, entry_page, source, channel, utm_source, \
+             utm_medium, utm_campaign, utm_term, utm_content, country, region, city, browser, os, \
+             device, event, prop, outbound, download, bots"
+        );
     }
 
     #[test]
@@ -568,6 +562,9 @@ mod tests {
         assert_eq!(m.views_per_visit(), 2.5);
         assert_eq!(m.visit_duration_s(), 15.0);
         assert_eq!(m.to_json()["engaged_s"], 5.0);
+        assert_eq!(m.breakdown_row(8).share_of_visitors, 0.0);
+        assert_eq!(percent(1, 3), 33.3);
+        assert_eq!(percent(1, 0), 0.0);
         assert_eq!(MetricsRow::default().bounce_rate(), 0.0);
     }
 }

@@ -23,59 +23,56 @@
 //! - Bots are stored in `events` but add nothing here except to the `bots` row.
 
 use crate::enrich::session::continues;
-use crate::ingest::event::EnrichedEvent;
+use crate::ingest::event::{EnrichedEvent, EventKind};
 use crate::stats::{day_of_ms, HOUR_MS};
 use serde::{Deserialize, Serialize};
 
+pub use api_types::stats::Dimension;
+
 /// Dimensions carried by the session (taken from its first event), each with the `events`
 /// column it is read from (filters select visits by these columns of the first event).
-pub const SESSION_DIMENSIONS: [(&str, &str); 14] = [
-    ("entry_page", "path"),
-    ("source", "referrer_source"),
-    ("channel", "channel"),
-    ("utm_source", "utm_source"),
-    ("utm_medium", "utm_medium"),
-    ("utm_campaign", "utm_campaign"),
-    ("utm_term", "utm_term"),
-    ("utm_content", "utm_content"),
-    ("country", "country"),
-    ("region", "region"),
-    ("city", "city"),
-    ("browser", "browser"),
-    ("os", "os"),
-    ("device", "device"),
-];
-/// Every dimension a rollup row can have and a breakdown can ask for (besides
-/// `REVENUE_DIMENSION`, which only goal stats read).
-pub const DIMENSIONS: [&str; 22] = [
-    "total",
-    "page",
-    "exit_page",
-    "entry_page",
-    "source",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "country",
-    "region",
-    "city",
-    "browser",
-    "os",
-    "device",
-    "event",
-    "prop",
-    "outbound",
-    "download",
-    "bots",
+pub const SESSION_DIMENSIONS: [(Dimension, &str); 14] = [
+    (Dimension::EntryPage, "path"),
+    (Dimension::Source, "referrer_source"),
+    (Dimension::Channel, "channel"),
+    (Dimension::UtmSource, "utm_source"),
+    (Dimension::UtmMedium, "utm_medium"),
+    (Dimension::UtmCampaign, "utm_campaign"),
+    (Dimension::UtmTerm, "utm_term"),
+    (Dimension::UtmContent, "utm_content"),
+    (Dimension::Country, "country"),
+    (Dimension::Region, "region"),
+    (Dimension::City, "city"),
+    (Dimension::Browser, "browser"),
+    (Dimension::Os, "os"),
+    (Dimension::Device, "device"),
 ];
 
-/// Rollup rows holding revenue per currency and custom event name.
-pub const REVENUE_DIMENSION: &str = "revenue";
+/// Every dimension a rollup row can have and a breakdown can ask for (besides
+/// `REVENUE_DIMENSION`, which only goal stats read): `total`, then the breakdowns.
+pub const DIMENSIONS: [Dimension; 22] = {
+    let mut all = [Dimension::Total; 22];
+    let mut i = 0;
+    while i < Dimension::BREAKDOWNS.len() {
+        all[i + 1] = Dimension::BREAKDOWNS[i];
+        i += 1;
+    }
+    all
+};
+/// Rollup rows holding revenue per currency and custom event name (only goal stats read them).
+pub const REVENUE_DIMENSION: Dimension = Dimension::Revenue;
 /// The event part of a page view's `prop` label.
 pub const PAGEVIEW_PROP_EVENT: &str = "pageview";
+
+/// The dimension that counts an event kind's events by name, if any.
+pub fn named_dimension(kind: EventKind) -> Option<Dimension> {
+    Some(match kind {
+        EventKind::Custom => Dimension::Event,
+        EventKind::Outbound => Dimension::Outbound,
+        EventKind::Download => Dimension::Download,
+        _ => return None,
+    })
+}
 
 /// A visitor's open session, as the Durable Object keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +84,20 @@ pub struct OpenSession {
     pub exit_page: Option<String>,
     /// Values of `SESSION_DIMENSIONS`, in order.
     pub attributes: Vec<String>,
+}
+
+impl OpenSession {
+    /// The session `event` starts (the event's id becomes the session's).
+    fn start(event: &EnrichedEvent) -> OpenSession {
+        OpenSession {
+            id: event.id.clone(),
+            start_ms: event.ts,
+            last_ms: event.ts,
+            pageviews: 0,
+            exit_page: None,
+            attributes: session_attributes(event),
+        }
+    }
 }
 
 /// Remembers which (day, dimension, value, visitor) were already counted.
@@ -102,10 +113,10 @@ impl SeenSet for std::collections::HashSet<String> {
 }
 
 /// An additive change to one rollup row.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delta {
     pub hour: i64,
-    pub dimension: String,
+    pub dimension: Dimension,
     pub value: String,
     pub visitors: i64,
     pub hour_visitors: i64,
@@ -118,6 +129,30 @@ pub struct Delta {
     /// Revenue in micro-units (`revenue` rows only). Deltas buffered before it existed read 0.
     #[serde(default)]
     pub revenue_micros: i64,
+}
+
+impl Delta {
+    /// A row's key with every metric zero.
+    pub fn zero(hour: i64, dimension: Dimension, value: &str) -> Delta {
+        Delta {
+            hour,
+            dimension,
+            value: value.into(),
+            visitors: 0,
+            hour_visitors: 0,
+            pageviews: 0,
+            visits: 0,
+            bounces: 0,
+            duration_ms: 0,
+            engaged_ms: 0,
+            events: 0,
+            revenue_micros: 0,
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        *self == Delta::zero(self.hour, self.dimension, &self.value)
+    }
 }
 
 fn hour_of(ms: i64) -> i64 {
@@ -149,21 +184,38 @@ fn session_attributes(e: &EnrichedEvent) -> Vec<String> {
 struct Deltas(Vec<Delta>);
 
 impl Deltas {
-    fn row(&mut self, hour: i64, dimension: &str, value: &str) -> &mut Delta {
-        if let Some(i) = self
+    fn row(&mut self, hour: i64, dimension: Dimension, value: &str) -> &mut Delta {
+        let i = match self
             .0
             .iter()
             .position(|d| d.hour == hour && d.dimension == dimension && d.value == value)
         {
-            return &mut self.0[i];
-        }
-        self.0.push(Delta {
-            hour,
-            dimension: dimension.into(),
-            value: value.into(),
-            ..Default::default()
-        });
-        self.0.last_mut().unwrap()
+            Some(i) => i,
+            None => {
+                self.0.push(Delta::zero(hour, dimension, value));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i]
+    }
+}
+
+/// What one event is, for the counting below: its hours and days, and whose it is.
+struct At<'a> {
+    event: &'a EnrichedEvent,
+    start_hour: i64,
+    start_day: String,
+    event_hour: i64,
+    event_day: String,
+}
+
+impl At<'_> {
+    /// Counts the visitor once per day and row: true the first time.
+    fn first_visit(&self, seen: &mut impl SeenSet, day: &str, dim: Dimension, value: &str) -> bool {
+        seen.first(&format!(
+            "{day}\u{1f}{dim}\u{1f}{value}\u{1f}{}",
+            self.event.visitor
+        ))
     }
 }
 
@@ -174,58 +226,78 @@ pub fn apply(
     previous: Option<&OpenSession>,
     seen: &mut impl SeenSet,
 ) -> (OpenSession, Vec<Delta>) {
-    let mut out = Deltas(Vec::new());
     if event.bot {
-        out.row(hour_of(event.ts), "bots", "").events += 1;
-        event.session = previous
-            .map(|p| p.id.clone())
-            .unwrap_or_else(|| event.id.clone());
-        let state = previous.cloned().unwrap_or(OpenSession {
-            id: event.session.clone(),
-            start_ms: event.ts,
-            last_ms: event.ts,
-            pageviews: 0,
-            exit_page: None,
-            attributes: session_attributes(event),
-        });
-        return (state, out.0);
+        return apply_bot(event, previous);
     }
     let continuing = previous.filter(|p| continues(p.last_ms, event.ts));
-    let is_pageview = event.kind == "pageview";
-    let mut session = match continuing {
-        Some(p) => p.clone(),
-        None => OpenSession {
-            id: event.id.clone(),
-            start_ms: event.ts,
-            last_ms: event.ts,
-            pageviews: 0,
-            exit_page: None,
-            attributes: session_attributes(event),
-        },
-    };
+    let mut session = continuing
+        .cloned()
+        .unwrap_or_else(|| OpenSession::start(event));
     event.session = session.id.clone();
-    let start_hour = hour_of(session.start_ms);
-    let start_day = day_of_ms(session.start_ms);
-    let event_hour = hour_of(event.ts);
-    let event_day = day_of_ms(event.ts);
-    let visitor = &event.visitor;
-
-    // Session-level rows: `total` plus each session dimension, in the start hour.
-    let mut session_rows: Vec<(&str, String)> = vec![("total", String::new())];
-    for ((dim, _), value) in SESSION_DIMENSIONS.iter().zip(&session.attributes) {
-        session_rows.push((dim, value.clone()));
+    let event = &*event;
+    let at = At {
+        event,
+        start_hour: hour_of(session.start_ms),
+        start_day: day_of_ms(session.start_ms),
+        event_hour: hour_of(event.ts),
+        event_day: day_of_ms(event.ts),
+    };
+    let mut out = Deltas(Vec::new());
+    count_session(&mut out, &at, &session, continuing.is_none(), seen);
+    count_hour(&mut out, &at, seen);
+    match event.kind {
+        EventKind::Pageview => count_page_view(&mut out, &at, &mut session, seen),
+        EventKind::Engagement => {
+            out.row(at.event_hour, Dimension::Page, &event.path)
+                .engaged_ms += event.engaged_ms;
+        }
+        _ => {}
     }
-    let new_session = continuing.is_none();
+    count_named_event(&mut out, &at, seen);
+    count_props(&mut out, &at, seen);
+    count_revenue(&mut out, &at);
+    session.last_ms = session.last_ms.max(event.ts);
+    // Remove rows that ended up all zero (a bounce undone in the same call, say).
+    out.0.retain(|d| !d.is_zero());
+    (session, out.0)
+}
+
+/// A bot's event joins (or starts) the visitor's session and counts only in the `bots` row.
+fn apply_bot(
+    event: &mut EnrichedEvent,
+    previous: Option<&OpenSession>,
+) -> (OpenSession, Vec<Delta>) {
+    let mut out = Deltas(Vec::new());
+    out.row(hour_of(event.ts), Dimension::Bots, "").events += 1;
+    let state = previous
+        .cloned()
+        .unwrap_or_else(|| OpenSession::start(event));
+    event.session = state.id.clone();
+    (state, out.0)
+}
+
+/// Session-level rows: `total` plus each session dimension, in the session's start hour.
+fn count_session(
+    out: &mut Deltas,
+    at: &At,
+    session: &OpenSession,
+    new_session: bool,
+    seen: &mut impl SeenSet,
+) {
+    let event = at.event;
+    let is_pageview = event.kind == EventKind::Pageview;
     let duration = if new_session {
         0
     } else {
         (event.ts - session.last_ms).max(0)
     };
-    for (dim, value) in &session_rows {
-        let first_visit = seen.first(&format!(
-            "{start_day}\u{1f}{dim}\u{1f}{value}\u{1f}{visitor}"
-        ));
-        let row = out.row(start_hour, dim, value);
+    let attributes = SESSION_DIMENSIONS
+        .iter()
+        .zip(&session.attributes)
+        .map(|((dim, _), value)| (*dim, value.as_str()));
+    for (dim, value) in std::iter::once((Dimension::Total, "")).chain(attributes) {
+        let first_visit = at.first_visit(seen, &at.start_day, dim, value);
+        let row = out.row(at.start_hour, dim, value);
         row.visitors += first_visit as i64;
         if new_session {
             row.visits += 1;
@@ -234,92 +306,88 @@ pub fn apply(
         if is_pageview && session.pageviews == 1 {
             row.bounces -= 1; // the second page view: no longer a bounce
         }
-        if is_pageview && *dim != "total" {
+        if is_pageview && dim != Dimension::Total {
             row.pageviews += 1;
         }
         row.duration_ms += duration;
         row.engaged_ms += event.engaged_ms;
     }
-    // `total`'s page views and hourly uniques follow the event's own hour (the chart).
-    let hour_first = seen.first(&format!("{event_hour}\u{1f}hour\u{1f}{visitor}"));
-    let total = out.row(event_hour, "total", "");
-    total.hour_visitors += hour_first as i64;
-    total.pageviews += is_pageview as i64;
+}
 
-    if is_pageview {
-        let first = seen.first(&format!(
-            "{event_day}\u{1f}page\u{1f}{}\u{1f}{visitor}",
-            event.path
-        ));
-        let page = out.row(event_hour, "page", &event.path);
-        page.pageviews += 1;
-        page.visitors += first as i64;
-        if let Some(old) = session.exit_page.take() {
-            out.row(start_hour, "exit_page", &old).visits -= 1;
-        }
-        out.row(start_hour, "exit_page", &event.path).visits += 1;
-        session.exit_page = Some(event.path.clone());
-        session.pageviews += 1;
+/// `total`'s page views and hourly uniques follow the event's own hour (the chart).
+fn count_hour(out: &mut Deltas, at: &At, seen: &mut impl SeenSet) {
+    let hour_first = seen.first(&format!(
+        "{}\u{1f}hour\u{1f}{}",
+        at.event_hour, at.event.visitor
+    ));
+    let total = out.row(at.event_hour, Dimension::Total, "");
+    total.hour_visitors += hour_first as i64;
+    total.pageviews += (at.event.kind == EventKind::Pageview) as i64;
+}
+
+/// A page view counts for its page and moves the session's exit page to it.
+fn count_page_view(out: &mut Deltas, at: &At, session: &mut OpenSession, seen: &mut impl SeenSet) {
+    let path = &at.event.path;
+    let first = at.first_visit(seen, &at.event_day, Dimension::Page, path);
+    let page = out.row(at.event_hour, Dimension::Page, path);
+    page.pageviews += 1;
+    page.visitors += first as i64;
+    if let Some(old) = session.exit_page.take() {
+        out.row(at.start_hour, Dimension::ExitPage, &old).visits -= 1;
     }
-    if event.kind == "engagement" {
-        out.row(event_hour, "page", &event.path).engaged_ms += event.engaged_ms;
-    }
-    let named: Option<&str> = match event.kind.as_str() {
-        "custom" => Some("event"),
-        "outbound" => Some("outbound"),
-        "download" => Some("download"),
-        _ => None,
+    out.row(at.start_hour, Dimension::ExitPage, path).visits += 1;
+    session.exit_page = Some(path.clone());
+    session.pageviews += 1;
+}
+
+/// Custom events, outbound links and downloads, by name.
+fn count_named_event(out: &mut Deltas, at: &At, seen: &mut impl SeenSet) {
+    let Some(dim) = named_dimension(at.event.kind) else {
+        return;
     };
-    if let Some(dim) = named {
-        let first = seen.first(&format!(
-            "{event_day}\u{1f}{dim}\u{1f}{}\u{1f}{visitor}",
-            event.name
-        ));
-        let row = out.row(event_hour, dim, &event.name);
+    let name = &at.event.name;
+    let first = at.first_visit(seen, &at.event_day, dim, name);
+    let row = out.row(at.event_hour, dim, name);
+    row.events += 1;
+    row.visitors += first as i64;
+}
+
+/// The properties of custom events (labelled with the event's name) and of page views
+/// (labelled `pageview`).
+fn count_props(out: &mut Deltas, at: &At, seen: &mut impl SeenSet) {
+    let event = at.event;
+    let prop_event = match event.kind {
+        EventKind::Custom => event.name.as_str(),
+        EventKind::Pageview => PAGEVIEW_PROP_EVENT,
+        _ => return,
+    };
+    let Ok(serde_json::Value::Object(props)) =
+        serde_json::from_str::<serde_json::Value>(&event.props)
+    else {
+        return;
+    };
+    for (key, value) in props {
+        let value = match value {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let label = prop_label(prop_event, &key, &value);
+        let first = at.first_visit(seen, &at.event_day, Dimension::Prop, &label);
+        let row = out.row(at.event_hour, Dimension::Prop, &label);
         row.events += 1;
         row.visitors += first as i64;
     }
-    let prop_event = match event.kind.as_str() {
-        "custom" => Some(event.name.as_str()),
-        "pageview" => Some(PAGEVIEW_PROP_EVENT),
-        _ => None,
-    };
-    if let Some(prop_event) = prop_event {
-        if let Ok(serde_json::Value::Object(props)) =
-            serde_json::from_str::<serde_json::Value>(&event.props)
-        {
-            for (key, value) in props {
-                let value = match value {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                let label = prop_label(prop_event, &key, &value);
-                let first = seen.first(&format!(
-                    "{event_day}\u{1f}prop\u{1f}{label}\u{1f}{visitor}"
-                ));
-                let row = out.row(event_hour, "prop", &label);
-                row.events += 1;
-                row.visitors += first as i64;
-            }
-        }
-    }
-    if event.kind == "custom" && !event.revenue_currency.is_empty() {
+}
+
+/// A custom event's revenue, per currency and event name.
+fn count_revenue(out: &mut Deltas, at: &At) {
+    let event = at.event;
+    if event.kind == EventKind::Custom && !event.revenue_currency.is_empty() {
         let label = revenue_label(&event.revenue_currency, &event.name);
-        let row = out.row(event_hour, REVENUE_DIMENSION, &label);
+        let row = out.row(at.event_hour, REVENUE_DIMENSION, &label);
         row.events += 1;
         row.revenue_micros += event.revenue_micros;
     }
-    session.last_ms = session.last_ms.max(event.ts);
-    // Remove rows that ended up all zero (a bounce undone in the same call, say).
-    out.0.retain(|d| {
-        *d != Delta {
-            hour: d.hour,
-            dimension: d.dimension.clone(),
-            value: d.value.clone(),
-            ..Default::default()
-        }
-    });
-    (session, out.0)
 }
 
 /// Distinct property keys one site may create per UTC day. Each key is a rollup row per hour it
@@ -392,17 +460,12 @@ pub fn bound_props(event: &mut EnrichedEvent, sets: &mut impl BoundedSets) {
 
 /// Sums deltas that hit the same row, so a flush upserts each row once.
 pub fn merge(deltas: impl IntoIterator<Item = Delta>) -> Vec<Delta> {
-    let mut rows: std::collections::BTreeMap<(i64, String, String), Delta> =
+    let mut rows: std::collections::BTreeMap<(i64, &'static str, String), Delta> =
         std::collections::BTreeMap::new();
     for d in deltas {
         let row = rows
-            .entry((d.hour, d.dimension.clone(), d.value.clone()))
-            .or_insert_with(|| Delta {
-                hour: d.hour,
-                dimension: d.dimension.clone(),
-                value: d.value.clone(),
-                ..Default::default()
-            });
+            .entry((d.hour, d.dimension.as_str(), d.value.clone()))
+            .or_insert_with(|| Delta::zero(d.hour, d.dimension, &d.value));
         row.visitors += d.visitors;
         row.hour_visitors += d.hour_visitors;
         row.pageviews += d.pageviews;
@@ -445,7 +508,7 @@ pub fn upsert_values(site_id: &str, d: &Delta) -> Vec<crate::store::events::SqlV
     vec![
         Text(site_id.into()),
         Int(d.hour),
-        Text(d.dimension.clone()),
+        Text(d.dimension.as_str().into()),
         Text(d.value.clone()),
         Int(d.visitors),
         Int(d.hour_visitors),
@@ -526,7 +589,7 @@ mod tests {
             id: id.into(),
             ts,
             visitor: "v1".into(),
-            kind: kind.into(),
+            kind: EventKind::parse(kind).unwrap(),
             path: path.into(),
             referrer_source: "Google".into(),
             channel: "search".into(),
@@ -538,7 +601,8 @@ mod tests {
     }
 
     fn find<'a>(ds: &'a [Delta], dim: &str, value: &str) -> Option<&'a Delta> {
-        ds.iter().find(|d| d.dimension == dim && d.value == value)
+        ds.iter()
+            .find(|d| d.dimension.as_str() == dim && d.value == value)
     }
 
     #[test]
@@ -597,7 +661,10 @@ mod tests {
         all.extend(apply(&mut b, Some(&s), &mut seen).1);
         let merged = merge(all.clone());
         assert!(merged.len() < all.len());
-        let total: Vec<&Delta> = merged.iter().filter(|d| d.dimension == "total").collect();
+        let total: Vec<&Delta> = merged
+            .iter()
+            .filter(|d| d.dimension == Dimension::Total)
+            .collect();
         assert_eq!(total.len(), 1);
         assert_eq!(
             (total[0].pageviews, total[0].visits, total[0].bounces),
@@ -635,7 +702,7 @@ mod tests {
         b.name = "https://x.example/".into();
         b.props = r#"{"k":"v"}"#.into();
         let (_, d) = apply(&mut b, None, &mut seen);
-        assert!(d.iter().all(|r| r.dimension != "prop"));
+        assert!(d.iter().all(|r| r.dimension != Dimension::Prop));
     }
 
     #[test]
@@ -657,9 +724,9 @@ mod tests {
         plain.name = "buy".into();
         all.extend(apply(&mut plain, None, &mut seen).1);
         let merged = merge(all);
-        let eur = find(&merged, REVENUE_DIMENSION, &revenue_label("EUR", "buy")).unwrap();
+        let eur = find(&merged, "revenue", &revenue_label("EUR", "buy")).unwrap();
         assert_eq!((eur.events, eur.revenue_micros), (2, 10_000_000));
-        let usd = find(&merged, REVENUE_DIMENSION, &revenue_label("USD", "buy")).unwrap();
+        let usd = find(&merged, "revenue", &revenue_label("USD", "buy")).unwrap();
         assert_eq!((usd.events, usd.revenue_micros), (1, 5_000_000));
         assert_eq!(find(&merged, "event", "buy").unwrap().events, 4);
         assert_eq!(
@@ -704,7 +771,7 @@ mod tests {
         let mut sets: HashMap<String, HashSet<String>> = HashMap::new();
         let event = |ts: i64, props: serde_json::Value| EnrichedEvent {
             ts,
-            kind: "custom".into(),
+            kind: EventKind::Custom,
             name: "flood".into(),
             props: props.to_string(),
             ..Default::default()

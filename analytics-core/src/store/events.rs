@@ -61,7 +61,7 @@ pub fn event_values(e: &EnrichedEvent) -> Vec<SqlValue> {
         Int(e.ts),
         t(&e.visitor),
         t(&e.session),
-        t(&e.kind),
+        t(e.kind.as_str()),
         t(&e.name),
         t(&e.path),
         t(&e.query),

@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod audit;
 pub mod buffer;
 pub mod events;
+pub mod goals;
 pub mod ingest;
 pub mod keys;
 pub mod reports;

@@ -3,9 +3,8 @@
 //! (`GET /api/stats/bots`); split off the overview's wasm like the other rare screens.
 
 use leptos::prelude::*;
-use serde_json::Value;
 
-use crate::api;
+use crate::api::{self, Bots as Answer, Counted};
 use crate::components::overview::PeriodBar;
 use crate::state::View;
 
@@ -27,25 +26,8 @@ fn reason_label(reason: &str) -> String {
     .to_string()
 }
 
-/// D1 hands numbers over as floats; counts read as whole numbers.
-fn count(v: &Value) -> i64 {
-    v.as_f64().unwrap_or_default() as i64
-}
-
-fn rows(answer: &Value, list: &str, label: fn(&str) -> String) -> Vec<(String, i64)> {
-    answer[list]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|r| {
-                    (
-                        label(r["value"].as_str().unwrap_or_default()),
-                        count(&r["events"]),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+fn rows(list: &[Counted], label: fn(&str) -> String) -> Vec<(String, i64)> {
+    list.iter().map(|r| (label(&r.value), r.events)).collect()
 }
 
 fn table(
@@ -79,7 +61,7 @@ fn table(
 #[component]
 pub fn Bots() -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
-    let answer = api::fetched::<Value>(move || {
+    let answer = api::fetched::<Answer>(move || {
         format!("/api/stats/bots?{}", view.with(|v| v.stats_query()))
     });
     view! {
@@ -92,17 +74,17 @@ pub fn Bots() -> impl IntoView {
                 Some(Err(m)) => view! { <p class="error" role="alert">{m}</p> }.into_any(),
                 Some(Ok(a)) => view! {
                     <p id="bot-summary" role="status">
-                        "Bot events: "<strong id="bot-events">{count(&a["events"])}</strong>
-                        " · bot visitors (not counted): "<strong>{count(&a["visitors"])}</strong>
-                        " · events dropped on purpose: "<strong id="dropped-events">{count(&a["dropped_events"])}</strong>
+                        "Bot events: "<strong id="bot-events">{a.events}</strong>
+                        " · bot visitors (not counted): "<strong>{a.visitors}</strong>
+                        " · events dropped on purpose: "<strong id="dropped-events">{a.dropped_events}</strong>
                     </p>
                 }.into_any(),
             }}
         </section>
         {move || answer.get().and_then(Result::ok).map(|a| view! {
-                    {table("bot-reasons", "Why they were flagged", "Reason", rows(&a, "reasons", reason_label))}
-                    {table("bot-user-agents", "User agents", "Family", rows(&a, "user_agents", |s| if s.is_empty() { "Unknown".into() } else { s.to_string() }))}
-                    {table("dropped", "Dropped on purpose", "Reason", rows(&a, "dropped", reason_label))}
+                    {table("bot-reasons", "Why they were flagged", "Reason", rows(&a.reasons, reason_label))}
+                    {table("bot-user-agents", "User agents", "Family", rows(&a.user_agents, |s| if s.is_empty() { "Unknown".into() } else { s.to_string() }))}
+                    {table("dropped", "Dropped on purpose", "Reason", rows(&a.dropped, reason_label))}
         })}
     }
 }

@@ -30,90 +30,132 @@ fn nice_max(max: i64) -> i64 {
     }
 }
 
-#[component]
-pub fn Chart(series: Series) -> impl IntoView {
-    let n = series.points.len().max(1);
-    let max = nice_max(
-        series
-            .points
+/// Where values and buckets land in the drawing: the axis maximum and the plot's size.
+#[derive(Clone, Copy)]
+struct Scale {
+    /// Buckets (at least 1).
+    n: usize,
+    max: i64,
+    plot_w: i64,
+    plot_h: i64,
+}
+
+impl Scale {
+    fn of(points: &[Point]) -> Scale {
+        let max = points
             .iter()
             .map(|p| p.pageviews.max(p.visitors))
             .max()
-            .unwrap_or(0),
-    );
-    let plot_w = WIDTH - LEFT - 8;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let x = move |i: usize| {
-        LEFT + if n == 1 {
-            plot_w / 2
-        } else {
-            plot_w * i as i64 / (n - 1) as i64
+            .unwrap_or(0);
+        Scale {
+            n: points.len().max(1),
+            max: nice_max(max),
+            plot_w: WIDTH - LEFT - 8,
+            plot_h: HEIGHT - TOP - BOTTOM,
         }
-    };
-    let y = move |v: i64| TOP + plot_h - plot_h * v / max;
-    let line = |pick: fn(&Point) -> i64| {
-        series
-            .points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| format!("{}{},{}", if i == 0 { "M" } else { "L" }, x(i), y(pick(p))))
-            .collect::<String>()
-    };
-    let pageviews_path = line(|p| p.pageviews);
-    let visitors_path = line(|p| p.visitors);
-    let area = format!("{pageviews_path}L{},{}L{},{}Z", x(n - 1), y(0), x(0), y(0));
-    let gridlines = (0..=4)
+    }
+
+    fn x(self, i: usize) -> i64 {
+        LEFT + if self.n == 1 {
+            self.plot_w / 2
+        } else {
+            self.plot_w * i as i64 / (self.n - 1) as i64
+        }
+    }
+
+    fn y(self, v: i64) -> i64 {
+        TOP + self.plot_h - self.plot_h * v / self.max
+    }
+
+    /// Width of one bucket's hover column.
+    fn step(self) -> i64 {
+        if self.n > 1 {
+            (self.plot_w / (self.n - 1) as i64).max(1)
+        } else {
+            self.plot_w
+        }
+    }
+}
+
+/// An SVG path through one number of every point.
+fn line(points: &[Point], s: Scale, pick: fn(&Point) -> i64) -> String {
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "{}{},{}",
+                if i == 0 { "M" } else { "L" },
+                s.x(i),
+                s.y(pick(p))
+            )
+        })
+        .collect()
+}
+
+/// Four horizontal gridlines with their values.
+fn gridlines(s: Scale) -> impl IntoView {
+    (0..=4)
         .map(|k| {
-            let v = max * k / 4;
+            let v = s.max * k / 4;
             view! {
-                <line class="grid" x1=LEFT x2=WIDTH - 8 y1=y(v) y2=y(v)/>
-                <text class="axis" x=LEFT - 6 y=y(v) + 4 text-anchor="end">{number(v, true)}</text>
+                <line class="grid" x1=LEFT x2=WIDTH - 8 y1=s.y(v) y2=s.y(v)/>
+                <text class="axis" x=LEFT - 6 y=s.y(v) + 4 text-anchor="end">{number(v, true)}</text>
             }
         })
-        .collect_view();
+        .collect_view()
+}
+
+/// About six bucket labels along the bottom.
+fn axis_labels(points: &[Point], s: Scale) -> impl IntoView {
+    let n = s.n;
     let every = (n / 6).max(1);
-    let labels = series
-        .points
+    points
         .iter()
         .enumerate()
         .filter(|(i, _)| i % every == 0)
         .map(|(i, p)| {
             // Keep the outermost labels inside the drawing.
             let anchor = if i == 0 && n > 1 { "start" } else if i + every >= n && n > 1 { "end" } else { "middle" };
-            view! { <text class="axis" x=x(i) y=HEIGHT - 8 text-anchor=anchor>{bucket_label(&p.label)}</text> }
+            view! { <text class="axis" x=s.x(i) y=HEIGHT - 8 text-anchor=anchor>{bucket_label(&p.label)}</text> }
         })
-        .collect_view();
-    let hovered = RwSignal::new(None::<usize>);
-    let step = if n > 1 {
-        (plot_w / (n - 1) as i64).max(1)
-    } else {
-        plot_w
-    };
-    let columns = (0..n)
+        .collect_view()
+}
+
+/// One invisible column per bucket: hovering it picks the bucket.
+fn hover_columns(s: Scale, hovered: RwSignal<Option<usize>>) -> impl IntoView {
+    let step = s.step();
+    (0..s.n)
         .map(|i| {
             view! {
-                <rect class="hover" x=x(i) - step / 2 y=TOP width=step height=plot_h
+                <rect class="hover" x=s.x(i) - step / 2 y=TOP width=step height=s.plot_h
                     on:mouseenter=move |_| hovered.set(Some(i))/>
             }
         })
-        .collect_view();
-    let points = series.points.clone();
-    let marker = move || {
+        .collect_view()
+}
+
+/// The hovered bucket's cursor line and dots.
+fn marker(points: Vec<Point>, s: Scale, hovered: RwSignal<Option<usize>>) -> impl IntoView {
+    move || {
         hovered
             .get()
             .and_then(|i| points.get(i).map(|p| (i, p.clone())))
             .map(|(i, p)| {
                 view! {
-                    <line class="cursor" x1=x(i) x2=x(i) y1=TOP y2=TOP + plot_h/>
-                    <circle class="dot" cx=x(i) cy=y(p.pageviews) r="4"/>
-                    <circle class="dot visitors" cx=x(i) cy=y(p.visitors) r="4"/>
+                    <line class="cursor" x1=s.x(i) x2=s.x(i) y1=TOP y2=TOP + s.plot_h/>
+                    <circle class="dot" cx=s.x(i) cy=s.y(p.pageviews) r="4"/>
+                    <circle class="dot visitors" cx=s.x(i) cy=s.y(p.visitors) r="4"/>
                 }
             })
-    };
-    let points = series.points.clone();
-    let tooltip = move || {
+    }
+}
+
+/// The hovered bucket's numbers, beside the pointer.
+fn tooltip(points: Vec<Point>, s: Scale, hovered: RwSignal<Option<usize>>) -> impl IntoView {
+    move || {
         hovered.get().and_then(|i| points.get(i).map(|p| (i, p.clone()))).map(|(i, p)| {
-            let left = x(i) * 100 / WIDTH;
+            let left = s.x(i) * 100 / WIDTH;
             let style = if left > 70 {
                 format!("right:{}%", 100 - left)
             } else {
@@ -127,20 +169,36 @@ pub fn Chart(series: Series) -> impl IntoView {
                 </div>
             }
         })
-    };
+    }
+}
+
+#[component]
+pub fn Chart(series: Series) -> impl IntoView {
+    let points = series.points;
+    let s = Scale::of(&points);
+    let pageviews_path = line(&points, s, |p| p.pageviews);
+    let visitors_path = line(&points, s, |p| p.visitors);
+    let area = format!(
+        "{pageviews_path}L{},{}L{},{}Z",
+        s.x(s.n - 1),
+        s.y(0),
+        s.x(0),
+        s.y(0)
+    );
+    let hovered = RwSignal::new(None::<usize>);
     view! {
         // Focusable: on a phone the chart scrolls sideways, and a keyboard must reach it to scroll.
         <figure class="chart" tabindex="0" on:mouseleave=move |_| hovered.set(None)>
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label="Page views and visitors over time">
-                {gridlines}
+                {gridlines(s)}
                 <path class="area" d=area/>
                 <path class="line pageviews" d=pageviews_path/>
                 <path class="line visitors" d=visitors_path/>
-                {labels}
-                {marker}
-                {columns}
+                {axis_labels(&points, s)}
+                {marker(points.clone(), s, hovered)}
+                {hover_columns(s, hovered)}
             </svg>
-            {tooltip}
+            {tooltip(points, s, hovered)}
             <figcaption>
                 <span class="key pageviews">"Page views"</span>
                 <span class="key visitors">"Visitors"</span>

@@ -7,10 +7,12 @@ use std::time::Duration;
 use super::chart::Chart;
 use super::panel::Panel;
 use crate::api::{
-    self, FunnelStats, Funnels, GoalStats, Metrics, Overview as OverviewData, Realtime,
+    self, FunnelStats, Funnels, GoalKind, GoalStats, Metrics as Totals, Overview as OverviewData,
+    Realtime,
 };
 use crate::format::{change, day, duration, filter_label, fixed, money, number, value_label};
 use crate::state::View;
+use api_types::stats::Dimension as D;
 
 pub const PERIODS: [(&str, &str); 8] = [
     ("today", "Today"),
@@ -39,11 +41,11 @@ pub fn Overview(role: Memo<crate::api::Role>, read_only: bool) -> impl IntoView 
             Some(Ok(o)) => view! { <Numbers data=o/> }.into_any(),
         }}
         <div class="panels">
-            <Panel title="Pages" tabs=&[("page", "Top pages"), ("entry_page", "Entry pages"), ("exit_page", "Exit pages")] query=query read_only=read_only/>
-            <Panel title="Sources" tabs=&[("source", "Sources"), ("channel", "Channels"), ("utm_source", "UTM source"), ("utm_medium", "Medium"), ("utm_campaign", "Campaign"), ("utm_term", "Term"), ("utm_content", "Content")] query=query read_only=read_only/>
-            <Panel title="Locations" tabs=&[("country", "Countries"), ("region", "Regions"), ("city", "Cities")] query=query read_only=read_only/>
-            <Panel title="Devices" tabs=&[("browser", "Browsers"), ("os", "Operating systems"), ("device", "Devices")] query=query read_only=read_only/>
-            <Panel title="Events" tabs=&[("event", "Custom events"), ("prop", "Properties"), ("outbound", "Outbound links"), ("download", "Downloads")] query=query read_only=read_only/>
+            <Panel title="Pages" tabs=&[(D::Page, "Top pages"), (D::EntryPage, "Entry pages"), (D::ExitPage, "Exit pages")] query=query read_only=read_only/>
+            <Panel title="Sources" tabs=&[(D::Source, "Sources"), (D::Channel, "Channels"), (D::UtmSource, "UTM source"), (D::UtmMedium, "Medium"), (D::UtmCampaign, "Campaign"), (D::UtmTerm, "Term"), (D::UtmContent, "Content")] query=query read_only=read_only/>
+            <Panel title="Locations" tabs=&[(D::Country, "Countries"), (D::Region, "Regions"), (D::City, "Cities")] query=query read_only=read_only/>
+            <Panel title="Devices" tabs=&[(D::Browser, "Browsers"), (D::Os, "Operating systems"), (D::Device, "Devices")] query=query read_only=read_only/>
+            <Panel title="Events" tabs=&[(D::Event, "Custom events"), (D::Prop, "Properties"), (D::Outbound, "Outbound links"), (D::Download, "Downloads")] query=query read_only=read_only/>
             <GoalsPanel query=query/>
         </div>
         <FunnelPanel query=query/>
@@ -175,7 +177,7 @@ fn kpi(
 #[component]
 fn Numbers(data: OverviewData) -> impl IntoView {
     let (t, p) = (&data.totals, &data.previous.totals);
-    let c = |f: fn(&Metrics) -> f64| change(f(t), f(p));
+    let c = |f: fn(&Totals) -> f64| change(f(t), f(p));
     let empty = t.pageviews == 0 && t.visits == 0;
     view! {
         <p class="range muted">
@@ -219,8 +221,9 @@ fn GoalsPanel(query: Memo<String>) -> impl IntoView {
                         <thead><tr><th>"Goal"</th><th class="num">"Uniques"</th><th class="num">"Total"</th><th class="num">"Conversion"</th><th class="num">"Revenue"</th></tr></thead>
                         <tbody>
                             {g.goals.into_iter().map(|goal| {
-                                let filter = format!("{}:{}", if goal.kind == "page" { "page" } else { "event" }, goal.value);
-                                let label = if goal.kind == "page" { format!("Visit {}", goal.value) } else { goal.value.clone() };
+                                let page = goal.kind == GoalKind::Page;
+                                let filter = format!("{}:{}", if page { "page" } else { "event" }, goal.value);
+                                let label = if page { format!("Visit {}", goal.value) } else { goal.value.clone() };
                                 // One line per currency; sums are never converted between them.
                                 let revenue = goal.revenue.iter().map(|r| money(&r.amount, &r.currency)).collect::<Vec<_>>().join("\n");
                                 view! {
@@ -280,7 +283,7 @@ fn FunnelPanel(query: Memo<String>) -> impl IntoView {
                     Some(Ok(f)) => view! {
                         <ol class="funnel-steps">
                             {f.steps.into_iter().map(|s| {
-                                let label = if s.kind == "page" { format!("Visit {}", s.value) } else { value_label("event", &s.value) };
+                                let label = if s.kind == GoalKind::Page { format!("Visit {}", s.value) } else { value_label("event", &s.value) };
                                 view! {
                                     <li class="funnel-step">
                                         <div class="step-head"><span>{label}</span>

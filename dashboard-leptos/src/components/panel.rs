@@ -3,15 +3,18 @@
 
 use leptos::prelude::*;
 
-use crate::api::{self, Breakdown, Metrics};
+use crate::api::{self, Breakdown, Metrics as BreakdownRow};
 use crate::format::{number, value_label};
 use crate::state::View;
+use api_types::stats::Dimension;
 
 /// Which number a dimension ranks by, and its column title.
-fn metric(dim: &str) -> (&'static str, fn(&Metrics) -> i64) {
+fn metric(dim: Dimension) -> (&'static str, fn(&BreakdownRow) -> i64) {
     match dim {
-        "exit_page" => ("Exits", |m| m.visits),
-        "event" | "prop" | "outbound" | "download" => ("Events", |m| m.events),
+        Dimension::ExitPage => ("Exits", |m| m.visits),
+        Dimension::Event | Dimension::Prop | Dimension::Outbound | Dimension::Download => {
+            ("Events", |m| m.events)
+        }
         _ => ("Visitors", |m| m.visitors),
     }
 }
@@ -19,7 +22,7 @@ fn metric(dim: &str) -> (&'static str, fn(&Metrics) -> i64) {
 #[component]
 pub fn Panel(
     title: &'static str,
-    tabs: &'static [(&'static str, &'static str)],
+    tabs: &'static [(Dimension, &'static str)],
     query: Memo<String>,
     read_only: bool,
 ) -> impl IntoView {
@@ -38,13 +41,14 @@ pub fn Panel(
                 <h2>{title}</h2>
                 <div class="tabs small" role="tablist" aria-label=title>
                     {tabs.iter().enumerate().map(|(i, (dim, label))| view! {
-                        <button role="tab" data-dimension=*dim aria-selected=move || if active.get() == i { "true" } else { "false" } on:click=move |_| active.set(i)>{*label}</button>
+                        <button role="tab" data-dimension=dim.as_str() aria-selected=move || if active.get() == i { "true" } else { "false" } on:click=move |_| active.set(i)>{*label}</button>
                     }).collect_view()}
                 </div>
             </div>
             <div role="tabpanel" aria-label=move || tabs[active.get()].1>{move || {
-                let dim = tabs[active.get()].0;
-                let (column, pick) = metric(dim);
+                let dimension = tabs[active.get()].0;
+                let (column, pick) = metric(dimension);
+                let dim = dimension.as_str();
                 match data.get() {
                     None => view! { <p class="muted loading">"Loading…"</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::app::SitesVersion;
 use super::status_line;
-use crate::api::{self, Funnels, Goals, Members, Role, Share, SiteDetail, Step};
+use crate::api::{self, Funnels, GoalKind, Goals, Members, Role, Share, SiteDetail, Step};
 use crate::format::moment;
 use crate::state::{Tab, View};
 use api_types::sites::{MemberBody, ShareBody, SiteBody};
@@ -265,11 +265,10 @@ fn EditSite(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
     }
 }
 
-fn step_label(kind: &str, value: &str) -> String {
-    if kind == "page" {
-        format!("Visit {value}")
-    } else {
-        format!("Event {value}")
+fn step_label(step: &Step) -> String {
+    match step.kind {
+        GoalKind::Page => format!("Visit {}", step.value),
+        GoalKind::Event => format!("Event {}", step.value),
     }
 }
 
@@ -286,8 +285,11 @@ fn GoalsEditor() -> impl IntoView {
     let status = RwSignal::new(None);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body =
-            serde_json::json!({ "kind": kind.get_untracked(), "value": value.get_untracked() });
+        let body = serde_json::to_string(&Step {
+            kind: GoalKind::parse(&kind.get_untracked()).unwrap_or(GoalKind::Event),
+            value: value.get_untracked(),
+        })
+        .unwrap_or_default();
         let path = site_path(view, "/goals");
         leptos::task::spawn_local(async move {
             match api::post::<serde_json::Value>(&path, &body).await {
@@ -306,7 +308,8 @@ fn GoalsEditor() -> impl IntoView {
             <ul class="plain">
                 {move || goals.get().and_then(Result::ok).map(|g| g.goals.into_iter().map(|goal| {
                     let path = site_path(view, &format!("/goals/{}", goal.id));
-                    view! { <li>{step_label(&goal.kind, &goal.value)}
+                    let step = Step { kind: goal.kind, value: goal.value };
+                    view! { <li>{step_label(&step)}
                         <button class="link" on:click=move |_| { let path = path.clone(); leptos::task::spawn_local(async move { let _ = api::delete(&path).await; reload.update(|n| *n += 1); }); }>"Remove"</button></li> }
                 }).collect_view())}
             </ul>
@@ -329,9 +332,9 @@ fn parse_steps(text: &str) -> Vec<Step> {
         .filter(|l| !l.is_empty())
         .map(|l| Step {
             kind: if l.starts_with('/') {
-                "page".into()
+                GoalKind::Page
             } else {
-                "event".into()
+                GoalKind::Event
             },
             value: l.to_string(),
         })
@@ -351,7 +354,11 @@ fn FunnelsEditor() -> impl IntoView {
     let status = RwSignal::new(None);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "name": name.get_untracked(), "steps": parse_steps(&steps.get_untracked()) });
+        let body = serde_json::to_string(&api_types::goals::NewFunnel {
+            name: name.get_untracked(),
+            steps: parse_steps(&steps.get_untracked()),
+        })
+        .unwrap_or_default();
         let path = site_path(view, "/funnels");
         leptos::task::spawn_local(async move {
             match api::post::<serde_json::Value>(&path, &body).await {
@@ -371,7 +378,7 @@ fn FunnelsEditor() -> impl IntoView {
             <ul class="plain">
                 {move || funnels.get().and_then(Result::ok).map(|f| f.funnels.into_iter().map(|funnel| {
                     let path = site_path(view, &format!("/funnels/{}", funnel.id));
-                    let steps = funnel.steps.iter().map(|s| step_label(&s.kind, &s.value)).collect::<Vec<_>>().join(" → ");
+                    let steps = funnel.steps.iter().map(step_label).collect::<Vec<_>>().join(" → ");
                     view! { <li><strong>{funnel.name}</strong>": "{steps}
                         <button class="link" on:click=move |_| { let path = path.clone(); leptos::task::spawn_local(async move { let _ = api::delete(&path).await; reload.update(|n| *n += 1); }); }>"Remove"</button></li> }
                 }).collect_view())}
