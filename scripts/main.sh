@@ -79,7 +79,7 @@ MSG
 cmd_test() {
   setup_tools yes
   build_all
-  log "size contracts: collector ≤ 6,144 B, dashboard wasm + JS ≤ 250 KB (gzip -9)"
+  log "size contracts (gzip -9): collector ≤ 6,144 B, dashboard overview ≤ 153,600 B, all dashboard modules ≤ 312,320 B"
   node "$ROOT/scripts/size-check.mjs"
   log "native tests (cargo test)"
   cargo test --quiet -p api-types -p analytics-core -p collector-wasm -p dashboard-leptos
@@ -113,7 +113,7 @@ cmd_bench() {
 
 cmd_lint() {
   cargo fmt --all -- --check
-  cargo clippy --quiet -p ingest-limits -p api-types -p analytics-core -p collector-wasm -p dashboard-leptos --all-targets -- -D warnings
+  cargo clippy --quiet -p ingest-limits -p api-types -p analytics-core -p enrich-score -p collector-wasm -p dashboard-leptos --all-targets -- -D warnings
   cargo clippy --quiet -p edge-worker -p collector-wasm -p dashboard-leptos --target wasm32-unknown-unknown -- -D warnings
 }
 

@@ -45,7 +45,8 @@ const contracts = [
   },
   {
     name: "dashboard all modules",
-    budget: 307200,
+    // 300 KiB until issue #15; +5 KiB for the typed API readers of the split-off screens (docs/dashboard.md).
+    budget: 312320,
     parts: [
       ["overview (as above)", null, false],
       ...dashboard.files.filter((f) => !ENTRY_FILES.includes(f)).map((f) => [`lazy     ${f}`, app(f), true]),
