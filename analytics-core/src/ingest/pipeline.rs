@@ -377,25 +377,17 @@ mod tests {
     #[test]
     fn the_origin_header_decides_where_a_request_came_from() {
         let s = site();
-        assert_eq!(check_origin(&s, None), OriginCheck::Absent);
-        assert_eq!(check_origin(&s, Some("null")), OriginCheck::Absent);
-        assert_eq!(
-            check_origin(&s, Some("https://example.com")),
-            OriginCheck::Site
-        );
-        assert_eq!(
-            check_origin(&s, Some("http://www.example.com:8080")),
-            OriginCheck::Site
-        );
-        assert_eq!(
-            check_origin(&s, Some("https://evil.test")),
-            OriginCheck::Foreign
-        );
-        assert_eq!(
-            check_origin(&s, Some("https://example.com.evil.test")),
-            OriginCheck::Foreign
-        );
-        assert_eq!(check_origin(&s, Some("not a url")), OriginCheck::Foreign);
+        for (origin, want) in [
+            (None, OriginCheck::Absent),
+            (Some("null"), OriginCheck::Absent),
+            (Some("https://example.com"), OriginCheck::Site),
+            (Some("http://www.example.com:8080"), OriginCheck::Site),
+            (Some("https://evil.test"), OriginCheck::Foreign),
+            (Some("https://example.com.evil.test"), OriginCheck::Foreign),
+            (Some("not a url"), OriginCheck::Foreign),
+        ] {
+            assert_eq!(check_origin(&s, origin), want, "{origin:?}");
+        }
     }
 
     #[test]
