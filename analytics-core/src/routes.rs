@@ -157,6 +157,9 @@ pub enum Body {
     Object,
     /// A JSON object with this schema (JSON text).
     Schema(&'static str),
+    /// A file of this media type (CSV, NDJSON), up to megabytes: the audit log records the
+    /// call's query, never such a body.
+    Upload(&'static str),
 }
 
 /// One route.
@@ -243,6 +246,11 @@ impl Route {
 
     const fn body(mut self, schema: &'static str) -> Route {
         self.body = Body::Schema(schema);
+        self
+    }
+
+    const fn upload(mut self, media_type: &'static str) -> Route {
+        self.body = Body::Upload(media_type);
         self
     }
 
@@ -438,6 +446,15 @@ routes! {
         .audit(A::TokenCreate);
     TokenRevoke: Delete "/api/tokens/{id}", User, "tokens", "Revoke one of your API tokens"
         .audit(A::TokenRevoke);
+    EventsImport: Post "/api/sites/{site}/import/events", Site(Admin), "storage", "Bulk-load raw events of past days into the site's cold shards"
+        .describe("Body: NDJSON, one enriched event per line (the fields of the CSV export plus `id`, `session` and `visitor`; `ts` in UTC ms), at most 50,000 lines and 16 MiB per request. Events of sessions that started before yesterday (UTC) go straight into the cold shards, marked imported; later ones are counted as `too_recent` and not stored. A bad line is skipped and counted by reason. Each page is stored once however often it is sent (`already_stored`).")
+        .upload("application/x-ndjson")
+        .audit(A::EventsImport);
+    StorageStatus: Get "/api/admin/storage", InstanceAdmin, "storage", "Where each site's data lives: sealing position and cold shards"
+        .describe("Per site: `sealed_until` (sessions that started before it are in the cold shards, later ones in D1) and each shard (UTC month) with its events, sessions and bytes. See docs/storage.md.");
+    StorageSeal: Post "/api/admin/seal", InstanceAdmin, "storage", "Move the days that are ready from D1 into the cold shards now"
+        .describe("What the hourly job does, at once: for every site, whole UTC days before yesterday move from D1 into the site's shards (at most 31 days per site per call; `more: true` says call again). `./vigia migrate-storage` calls it until nothing is left. Safe to repeat or interrupt.")
+        .audit(A::StorageSeal);
     UsersList: Get "/api/users", InstanceAdmin, "users", "All users";
     UserCreate: Post "/api/users", InstanceAdmin, "users", "Create a user, with an initial password or an invitation"
         .describe("Without `password` the answer carries `invite_url`, a one-time link (7 days) where the person sets their own password.")

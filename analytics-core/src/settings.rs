@@ -101,6 +101,10 @@ pub const SETTINGS: [Setting; 16] = [
         "VIGIA_TRUST_GEO_HEADERS",
         "tests only: take edge facts (geo) from X-Vigia-* headers",
     ),
+    var(
+        "VIGIA_TEST_SEAL_PAUSE",
+        "tests only: the sealing job stalls after this step (cleared, page, copied, committed)",
+    ),
 ];
 
 /// The settings in force.
@@ -123,6 +127,8 @@ pub struct Settings {
     pub activity_records_per_minute: i64,
     pub max_buffered_events: i64,
     pub trust_geo_headers: bool,
+    /// Tests only: the sealing job waits after this step, so a test can kill the process there.
+    pub test_seal_pause: Option<crate::store::seal::SealStep>,
 }
 
 /// The sender when `VIGIA_EMAIL_FROM` is unset.
@@ -198,6 +204,16 @@ impl Settings {
                 false
             }
         };
+        let test_seal_pause = get("VIGIA_TEST_SEAL_PAUSE").and_then(|v| {
+            let step = crate::store::seal::SealStep::parse(v.trim());
+            if step.is_none() {
+                problems.push(format!(
+                    "VIGIA_TEST_SEAL_PAUSE is {v:?}; use one of {} or leave it empty",
+                    crate::store::seal::SealStep::NAMES.join(", ")
+                ));
+            }
+            step
+        });
         let settings = Settings {
             email_provider,
             email_from: get("VIGIA_EMAIL_FROM").unwrap_or_else(|| DEFAULT_EMAIL_FROM.into()),
@@ -216,6 +232,7 @@ impl Settings {
             activity_records_per_minute,
             max_buffered_events,
             trust_geo_headers,
+            test_seal_pause,
         };
         (settings, problems)
     }
@@ -288,13 +305,22 @@ mod tests {
             ("VIGIA_EMAIL_PROVIDER", "smtp"),
             ("VIGIA_ALERT_RULES", "{not json"),
             ("VIGIA_TRUST_GEO_HEADERS", "yes"),
+            ("VIGIA_TEST_SEAL_PAUSE", "midway"),
         ]);
         assert_eq!(s.site_events_per_minute, 60_000);
         assert_eq!(s.max_buffered_events, 100_000);
         assert!(s.email_provider.is_err());
         assert!(!s.trust_geo_headers);
-        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert_eq!(s.test_seal_pause, None);
+        assert_eq!(problems.len(), 6, "{problems:?}");
         assert!(problems[0].contains("VIGIA_SITE_EVENTS_PER_MINUTE"));
+    }
+
+    #[test]
+    fn the_seal_pause_names_a_step() {
+        let (s, problems) = read(&[("VIGIA_TEST_SEAL_PAUSE", "copied")]);
+        assert_eq!(s.test_seal_pause, Some(crate::store::seal::SealStep::Copied));
+        assert!(problems.is_empty());
     }
 
     #[test]

@@ -17,6 +17,8 @@ crate::closed_set! {
         TokenRevoke = "token_revoke",
         UserCreate = "user_create",
         UserDelete = "user_delete",
+        StorageSeal = "storage_seal",
+        EventsImport = "events_import",
         SiteCreate = "site_create",
         SiteUpdate = "site_update",
         SiteDelete = "site_delete",

@@ -13,6 +13,7 @@ pub mod goals;
 pub mod reports;
 pub mod sites;
 pub mod stats;
+pub mod storage;
 pub mod users;
 
 /// Declares a closed set: the enum, `ALL` (every variant, in order), `as_str` (the text on the

@@ -30,7 +30,7 @@ pub const ADDRESS_HEADER: &str = "X-Vigia-Address";
 
 /// The Durable Object's storage run like `db::{run, all, first}` run D1: a core `Sql` bound
 /// through the one conversion of `SqlValue`, rows read through serde into the core's row types.
-mod storage {
+pub(crate) mod storage {
     use analytics_core::store::{buffer::Count, Sql, SqlValue};
     use serde::de::DeserializeOwned;
     use worker::{Result, SqlCursor, SqlStorage, SqlStorageValue};

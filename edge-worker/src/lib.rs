@@ -2,6 +2,7 @@
 
 mod audit;
 mod buffer;
+mod cold;
 mod config;
 mod db;
 mod http;
@@ -11,8 +12,10 @@ mod keys;
 mod mail;
 mod routes;
 mod session;
+mod shard;
 
 pub use buffer::EventBuffer;
+pub use shard::EventShard;
 
 use analytics_core::governance::audit as governance;
 use analytics_core::routes::{AuditAction, Miss, Operation, Params, Route};
@@ -229,7 +232,14 @@ async fn authorised_call(
     };
     // The body is size-checked before any of it is read or kept; a body too big for every
     // audited route is refused here, before the handler.
-    let (body, result) = match audited_body(&req, found.method).await {
+    // An upload (CSV, NDJSON) is the handler's to bound and read; the audit keeps its query.
+    let upload = matches!(found.body, analytics_core::routes::Body::Upload(_));
+    let audited = if upload {
+        Ok(Value::Null)
+    } else {
+        audited_body(&req, found.method).await
+    };
+    let (body, result) = match audited {
         Ok(body) => (
             body,
             dispatch(found.operation, req, env, &c, request_id).await,
@@ -407,6 +417,9 @@ async fn dispatch(
         Op::TokenCreate => users::create_token(req, env, c).await,
         Op::TokenRevoke => users::revoke_token(env, c).await,
         Op::UsersList => users::list(env).await,
+        Op::StorageStatus => routes::storage::status(env).await,
+        Op::StorageSeal => routes::storage::seal(env).await,
+        Op::EventsImport => routes::storage::import_events(req, env, c).await,
         Op::UserCreate => users::create(req, env).await,
         Op::UserDelete => users::delete(env, c).await,
         Op::SitesList => sites::list(env, c).await,

@@ -67,6 +67,8 @@ pub struct EnrichedEvent {
     /// ISO 4217 code, uppercase; "" when the event carries no revenue.
     #[serde(default)]
     pub revenue_currency: String,
+    /// D1 and shards hand the flag over as 0/1; JSON written by this code has a boolean.
+    #[serde(deserialize_with = "crate::store::int_bool")]
     pub bot: bool,
     /// Why `bot` is set: an `enrich::bot::BotReason` as text; "" for people, and for bots
     /// flagged before reasons were recorded (and buffered events from before, hence default).

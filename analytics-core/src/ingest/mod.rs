@@ -2,6 +2,7 @@
 //! stored events, the rate limits, and what is dropped on purpose.
 
 pub mod buffer;
+pub mod bulk;
 pub mod dropped;
 pub mod event;
 pub mod pipeline;

@@ -18,16 +18,19 @@ pub mod ingest;
 pub mod keys;
 pub mod reports;
 pub mod retention;
+pub mod seal;
 pub mod sessions;
 pub mod sites;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
 pub mod users;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// A bound SQL value, independent of D1's and the Durable Object's own types.
-#[derive(Debug, Clone, PartialEq)]
+/// A bound SQL value, independent of D1's and the Durable Object's own types. As JSON (the
+/// Worker sends statements to a cold shard's Durable Object) a number, a string or null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
 pub enum SqlValue {
     Int(i64),
     Text(String),
@@ -72,7 +75,7 @@ impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
 }
 
 /// A statement's SQL text and its values, bound in order as `?1`, `?2`…
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sql {
     pub text: String,
     pub binds: Vec<SqlValue>,
@@ -160,6 +163,14 @@ mod tests {
             struct F(#[serde(deserialize_with = "int_bool")] bool);
             assert_eq!(serde_json::from_str::<F>(json).unwrap().0, want, "{json}");
         }
+    }
+
+    #[test]
+    fn a_statement_travels_as_json_and_back_unchanged() {
+        let sql = Sql::new("SELECT ?1, ?2, ?3", binds![9_007_199_254_740_993_i64, "a", None::<i64>]);
+        let json = serde_json::to_string(&sql).unwrap();
+        assert!(json.contains("[9007199254740993,\"a\",null]"), "{json}");
+        assert_eq!(serde_json::from_str::<Sql>(&json).unwrap(), sql);
     }
 
     #[test]

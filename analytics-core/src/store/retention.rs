@@ -68,7 +68,8 @@ pub fn prune_login_failures(cutoff_ms: i64) -> Sql {
 pub fn compliance_counts(site: &str) -> Sql {
     Sql::new(
         "SELECT name, retention_days, \
-         (SELECT COUNT(*) FROM events WHERE site_id = ?1) AS raw_events, \
+         (SELECT COUNT(*) FROM events WHERE site_id = ?1) + \
+         (SELECT COALESCE(SUM(events), 0) FROM shards WHERE site_key = sites.site_key) AS raw_events, \
          (SELECT MIN(ts) FROM events WHERE site_id = ?1) AS oldest_event_at, \
          (SELECT COUNT(*) FROM rollups_hourly WHERE site_id = ?1) AS rollup_rows, \
          (SELECT COUNT(*) FROM audit_log WHERE site_key = sites.site_key) AS audit_entries, \

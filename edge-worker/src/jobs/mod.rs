@@ -18,7 +18,7 @@ pub const DAILY_CRON: &str = "45 0 * * *";
 /// are over, so a visitor hash can never again be recomputed for past days; past days'
 /// fingerprint keys go the same way; then raw events past each site's retention, old rate
 /// counts and old failed logins are deleted.
-/// Hourly: email reports that fell due (in each site's time zone) and the suspicious-activity
+/// Hourly: days ready to leave D1 move into the cold shards (`cold::seal_all`), email reports that fell due (in each site's time zone) and the suspicious-activity
 /// rules.
 pub async fn run(cron: &str, now: i64, env: &Env) {
     if cron == DAILY_CRON {
@@ -36,6 +36,10 @@ pub async fn run(cron: &str, now: i64, env: &Env) {
         );
         return;
     }
+    log(
+        crate::cold::seal_all(env, now).await.map(|_| ()),
+        "sealing days into cold shards",
+    );
     log(reports::send_due(env, now).await, "email reports");
     log(
         alerts::evaluate(env, now).await,

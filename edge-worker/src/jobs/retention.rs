@@ -26,6 +26,7 @@ pub async fn enforce_retention(env: &Env) -> worker::Result<()> {
                 deleted += n;
             }
         }
+        deleted += crate::cold::enforce_retention(env, &site.id, cutoff).await?;
         // Counts of dropped events (referrer spam) go by whole UTC days before the cutoff's.
         let first_day_kept = analytics_core::stats::day_of_ms(cutoff);
         db::run(&db, &sql::purge_dropped_events(&site.id, &first_day_kept)).await?;

@@ -11,7 +11,8 @@ use analytics_core::ApiError;
 use api_types::goals::{Deleted, Funnel, FunnelStats, Funnels, GoalStats, Goals};
 use worker::{Env, Request};
 
-use super::stats::{one, parse, rows};
+use super::stats::{everywhere, one, parse, rows, totals_of};
+use analytics_core::stats::merge;
 use crate::db::{self, d1};
 use crate::http::{id_param, json, now_ms, query_value, read_json, Failure, RouteResult};
 use crate::session::Caller;
@@ -64,16 +65,22 @@ pub async fn delete_goal(env: &Env, c: &Caller) -> RouteResult {
 /// revenue per currency (exact decimal strings; event goals only).
 pub async fn goal_stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let r = parse(&req, env, c).await?;
-    let total: MetricsRow = one(env, &query::totals(&r.scope())).await?;
+    let total = totals_of(env, &r.scope()).await?;
+    let scope = r.scope();
     let mut goals = Vec::new();
     for g in goals_of(env, c.site()).await? {
         let goal = Goal {
             kind: g.kind,
             value: g.value.clone(),
         };
-        let conversions: Conversions = one(env, &query::goal(&r.scope(), &goal)).await?;
-        let revenue: Vec<RevenueRow> = match query::goal_revenue(&r.scope(), &goal) {
-            Some(sql) => rows(env, &sql).await?,
+        let conversions: Conversions = if scope.filters.is_empty() {
+            one(env, &query::goal(&scope, &goal)).await?
+        } else {
+            merge::conversions(everywhere(env, &scope, &query::goal(&scope, &goal)).await?)
+        };
+        let revenue: Vec<RevenueRow> = match query::goal_revenue(&scope, &goal) {
+            Some(sql) if scope.filters.is_empty() => rows(env, &sql).await?,
+            Some(sql) => merge::revenue(everywhere(env, &scope, &sql).await?),
             None => Vec::new(),
         };
         goals.push(goal_stat(&g, conversions, total.visitors, &revenue));
@@ -136,7 +143,9 @@ pub async fn funnel_stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
         .find(|f| f.id == id)
         .ok_or_else(|| ApiError::not_found("no such funnel on this site"))?;
     let steps = funnel.steps()?;
-    let counts: Vec<StepCount> = rows(env, &query::funnel(&r.scope(), &steps)).await?;
+    let scope = r.scope();
+    let counts: Vec<StepCount> =
+        merge::steps(everywhere(env, &scope, &query::funnel(&scope, &steps)).await?);
     json(
         200,
         &FunnelStats {

@@ -12,4 +12,5 @@ pub mod ingest;
 pub mod reports;
 pub mod sites;
 pub mod stats;
+pub mod storage;
 pub mod users;

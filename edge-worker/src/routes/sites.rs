@@ -181,7 +181,12 @@ pub async fn delete(env: &Env, c: &Caller) -> RouteResult {
         &init,
     )?)
     .await?;
+    // The internal key names the site's cold shards; read it before the row goes.
+    let cold = crate::cold::position(env, site).await?;
     batch(&d1(env)?, &sql::delete_site(site)).await?;
+    if let Some(at) = cold {
+        crate::cold::drop_site(env, &at.site_key).await?;
+    }
     forget_site_config(site);
     json(
         200,

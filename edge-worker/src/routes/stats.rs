@@ -1,6 +1,8 @@
 //! The stats API: overview (totals, previous period, chart), breakdowns (JSON or CSV) and
 //! realtime, for a site, a period in the site's time zone and optional filters. The SQL comes
-//! from `analytics_core::stats::query`; rollups answer unfiltered queries, raw events filtered ones.
+//! from `analytics_core::stats::query`; rollups (in D1) answer unfiltered queries, raw events
+//! filtered ones — read from D1 and every cold shard of the range at once, and merged
+//! (`analytics_core::stats::merge`).
 
 use analytics_core::stats::bot_stats::{self, BotTotals, Counted};
 use analytics_core::stats::export::breakdown_csv;
@@ -9,7 +11,9 @@ use analytics_core::stats::period::{bucket_series, time_zone, HourRow, Period};
 use analytics_core::stats::query::{
     self, MetricsRow, Scope, Sql, TimezoneRow, VisitorsRow, REALTIME_WINDOW_MS,
 };
+use analytics_core::stats::merge;
 use analytics_core::stats::MAX_BREAKDOWN_ROWS;
+use api_types::stats::Dimension;
 use analytics_core::ApiError;
 use api_types::stats::{
     Bots, Breakdown, LivePage, Overview, Pages, Previous, Realtime, Series, TopPage,
@@ -17,6 +21,7 @@ use api_types::stats::{
 use serde::de::DeserializeOwned;
 use worker::{Env, Request};
 
+use crate::cold;
 use crate::db::{self, d1};
 use crate::http::{csv_response, json, now_ms, query_pairs, query_value, Failure, RouteResult};
 use crate::session::Caller;
@@ -97,8 +102,47 @@ pub async fn one<T: DeserializeOwned + Default>(env: &Env, sql: &Sql) -> Result<
     Ok(db::first(&d1(env)?, sql).await?.unwrap_or_default())
 }
 
+/// Rows of a raw-event read from every store of the scope's range (D1 and cold shards).
+pub async fn everywhere<T: DeserializeOwned>(
+    env: &Env,
+    scope: &Scope<'_>,
+    sql: &Sql,
+) -> Result<Vec<Vec<T>>, Failure> {
+    Ok(cold::fan_out(env, scope.site, scope.from_ms, scope.to_ms, sql).await?)
+}
+
+/// A scope's totals: from rollups without filters, else from raw events everywhere, merged.
+pub async fn totals_of(env: &Env, scope: &Scope<'_>) -> Result<MetricsRow, Failure> {
+    if scope.filters.is_empty() {
+        return one(env, &query::totals(scope)).await;
+    }
+    Ok(merge::metrics(
+        everywhere(env, scope, &query::totals_raw(scope)).await?,
+    ))
+}
+
+/// One dimension's top `limit` rows (rollups without filters, else raw events everywhere).
+pub async fn breakdown_of(
+    env: &Env,
+    scope: &Scope<'_>,
+    dimension: Dimension,
+    limit: u32,
+) -> Result<Vec<MetricsRow>, Failure> {
+    if scope.filters.is_empty() || dimension == Dimension::Bots {
+        return rows(env, &query::breakdown(scope, dimension, limit)).await;
+    }
+    let sql = query::breakdown_raw(scope, dimension, merge::SHARD_BREAKDOWN_ROWS);
+    Ok(merge::breakdown(everywhere(env, scope, &sql).await?, limit))
+}
+
 async fn series(env: &Env, r: &StatsRequest) -> Result<Series, Failure> {
-    let hours: Vec<HourRow> = rows(env, &query::hourly(&r.scope())).await?;
+    let scope = r.scope();
+    let sql = query::hourly(&scope);
+    let hours: Vec<HourRow> = if scope.filters.is_empty() {
+        rows(env, &sql).await?
+    } else {
+        merge::hours(everywhere(env, &scope, &sql).await?)
+    };
     Ok(Series {
         bucket: r.period.bucket(),
         points: bucket_series(&r.period, &hours),
@@ -109,8 +153,8 @@ async fn series(env: &Env, r: &StatsRequest) -> Result<Series, Failure> {
 pub async fn overview(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let r = parse(&req, env, c).await?;
     let previous = r.period.previous();
-    let now: MetricsRow = one(env, &query::totals(&r.scope())).await?;
-    let before: MetricsRow = one(env, &query::totals(&r.scope_of(&previous))).await?;
+    let now = totals_of(env, &r.scope()).await?;
+    let before = totals_of(env, &r.scope_of(&previous)).await?;
     let answer = Overview {
         filters: r.filters.iter().map(to_param).collect(),
         previous: Previous {
@@ -126,7 +170,7 @@ pub async fn overview(req: Request, env: &Env, c: &Caller) -> RouteResult {
 
 pub async fn totals(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let r = parse(&req, env, c).await?;
-    let now: MetricsRow = one(env, &query::totals(&r.scope())).await?;
+    let now = totals_of(env, &r.scope()).await?;
     json(200, &now.totals())
 }
 
@@ -137,13 +181,8 @@ pub async fn timeseries(req: Request, env: &Env, c: &Caller) -> RouteResult {
 
 /// `GET /api/stats/pages`: the top pages as the skeleton dashboard showed them.
 pub async fn pages(req: Request, env: &Env, c: &Caller) -> RouteResult {
-    use api_types::stats::Dimension;
     let r = parse(&req, env, c).await?;
-    let found: Vec<MetricsRow> = rows(
-        env,
-        &query::breakdown(&r.scope(), Dimension::Page, r.limit(10)),
-    )
-    .await?;
+    let found = breakdown_of(env, &r.scope(), Dimension::Page, r.limit(10)).await?;
     let pages = found
         .into_iter()
         .map(|m| TopPage {
@@ -159,9 +198,8 @@ pub async fn pages(req: Request, env: &Env, c: &Caller) -> RouteResult {
 pub async fn breakdown(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let r = parse(&req, env, c).await?;
     let dimension = query::check_dimension(r.value("dimension").unwrap_or_default())?;
-    let found: Vec<MetricsRow> =
-        rows(env, &query::breakdown(&r.scope(), dimension, r.limit(10))).await?;
-    let total: MetricsRow = one(env, &query::totals(&r.scope())).await?;
+    let found = breakdown_of(env, &r.scope(), dimension, r.limit(10)).await?;
+    let total = totals_of(env, &r.scope()).await?;
     let rows = found
         .iter()
         .map(|m| m.breakdown_row(total.visitors))
@@ -210,9 +248,16 @@ pub async fn realtime(env: &Env, c: &Caller) -> RouteResult {
 pub async fn bots(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let r = parse(&req, env, c).await?;
     let (from, to) = (r.period.from_ms(), r.period.to_ms());
-    let totals: BotTotals = one(env, &bot_stats::totals(&r.site, from, to)).await?;
-    let reasons: Vec<Counted> = rows(env, &bot_stats::reasons(&r.site, from, to)).await?;
-    let user_agents: Vec<Counted> = rows(env, &bot_stats::user_agents(&r.site, from, to)).await?;
+    let scope = r.scope();
+    let totals: Vec<Vec<BotTotals>> =
+        everywhere(env, &scope, &bot_stats::totals(&r.site, from, to)).await?;
+    let totals = merge::bot_totals(totals);
+    let reasons: Vec<Vec<Counted>> =
+        everywhere(env, &scope, &bot_stats::reasons(&r.site, from, to)).await?;
+    let reasons = merge::counted(reasons, bot_stats::BOT_TOP_ROWS);
+    let user_agents: Vec<Vec<Counted>> =
+        everywhere(env, &scope, &bot_stats::user_agents(&r.site, from, to)).await?;
+    let user_agents = merge::counted(user_agents, bot_stats::BOT_TOP_ROWS);
     let (first_day, last_day) = bot_stats::utc_days(from, to);
     let dropped: Vec<Counted> =
         rows(env, &bot_stats::dropped(&r.site, &first_day, &last_day)).await?;

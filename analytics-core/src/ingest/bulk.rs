@@ -1,0 +1,152 @@
+//! Bulk loading of raw events of past days (`POST /api/sites/{site}/import/events`): one
+//! enriched event per line as JSON (NDJSON, the shape the Durable Object buffer keeps), checked
+//! line by line — a bad line is skipped and counted with its reason, never costing the others.
+//! The bench loads millions of generated events through it; a site owner may move history
+//! from another Vigia instance with it.
+
+use crate::ingest::event::EnrichedEvent;
+use crate::stats::DAY_MS;
+use serde::Serialize;
+
+/// Largest body one request may carry.
+pub const MAX_BULK_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Most events one request may carry.
+pub const MAX_BULK_EVENTS: usize = 50_000;
+/// Longest text field accepted (paths, names, properties…).
+pub const MAX_BULK_FIELD_BYTES: usize = 4_096;
+/// Earliest time accepted (2000-01-01): older is certainly a unit mistake (seconds for ms).
+pub const EARLIEST_BULK_MS: i64 = 946_684_800_000;
+
+/// Why a line was skipped, with how many.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Skipped {
+    pub reason: String,
+    pub lines: u64,
+}
+
+/// The events read from a body, and the lines skipped (by reason).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub events: Vec<EnrichedEvent>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Parsed {
+    fn skip(&mut self, reason: &str) {
+        match self.skipped.iter_mut().find(|s| s.reason == reason) {
+            Some(s) => s.lines += 1,
+            None => self.skipped.push(Skipped {
+                reason: reason.to_string(),
+                lines: 1,
+            }),
+        }
+    }
+}
+
+/// Reads NDJSON for `site`; events are stamped with `site` whatever they say. `now_ms` bounds
+/// times from above (nothing from the future).
+pub fn parse(body: &str, site: &str, now_ms: i64) -> Result<Parsed, crate::ApiError> {
+    let mut parsed = Parsed::default();
+    for line in body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if parsed.events.len() >= MAX_BULK_EVENTS {
+            return Err(crate::ApiError::bad_request(
+                "too_many_events",
+                format!("at most {MAX_BULK_EVENTS} events per request; send the rest in another"),
+            ));
+        }
+        let Ok(mut event) = serde_json::from_str::<EnrichedEvent>(line) else {
+            parsed.skip("not an event as JSON");
+            continue;
+        };
+        if let Err(reason) = check(&event, now_ms) {
+            parsed.skip(reason);
+            continue;
+        }
+        event.site_id = site.to_string();
+        event.previous_visitor.clear();
+        parsed.events.push(event);
+    }
+    Ok(parsed)
+}
+
+fn check(e: &EnrichedEvent, now_ms: i64) -> Result<(), &'static str> {
+    if e.id.is_empty() || e.session.is_empty() || e.visitor.is_empty() {
+        return Err("id, session and visitor are required");
+    }
+    if e.ts < EARLIEST_BULK_MS || e.ts > now_ms + DAY_MS {
+        return Err("ts is not a time in milliseconds between 2000 and now");
+    }
+    let texts = [
+        &e.id, &e.visitor, &e.session, &e.name, &e.path, &e.query, &e.referrer_host,
+        &e.referrer_source, &e.channel, &e.utm_source, &e.utm_medium, &e.utm_campaign,
+        &e.utm_term, &e.utm_content, &e.browser, &e.browser_version, &e.os, &e.os_version,
+        &e.device, &e.country, &e.region, &e.city, &e.screen, &e.props, &e.revenue_currency,
+        &e.bot_reason,
+    ];
+    if texts.iter().any(|t| t.len() > MAX_BULK_FIELD_BYTES) {
+        return Err("a text field is longer than 4096 bytes");
+    }
+    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(if e.props.is_empty() { "{}" } else { &e.props }).is_err() {
+        return Err("props is not a JSON object");
+    }
+    if e.engaged_ms < 0 || e.scroll < 0 || e.scroll > 100 {
+        return Err("engaged_ms or scroll out of range");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 20_000 * DAY_MS;
+
+    fn line(id: &str, ts: i64) -> String {
+        serde_json::to_string(&EnrichedEvent {
+            id: id.into(),
+            site_id: "other".into(),
+            session: id.into(),
+            visitor: "ab".into(),
+            ts,
+            path: "/".into(),
+            props: "{}".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn good_lines_are_kept_for_the_site_and_bad_ones_counted_by_reason() {
+        let body = [
+            line("a", NOW - DAY_MS),
+            "{not json".into(),
+            line("b", 1_700_000),
+            line("", NOW - DAY_MS),
+            line("c", NOW - 2 * DAY_MS),
+            String::new(),
+        ]
+        .join("\n");
+        let parsed = parse(&body, "demo", NOW).unwrap();
+        let ids: Vec<&str> = parsed.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c"]);
+        assert!(parsed.events.iter().all(|e| e.site_id == "demo"));
+        assert_eq!(parsed.skipped.iter().map(|s| s.lines).sum::<u64>(), 3);
+        assert_eq!(parsed.skipped.len(), 3, "{:?}", parsed.skipped);
+    }
+
+    #[test]
+    fn limits_hold() {
+        let mut long = serde_json::from_str::<EnrichedEvent>(&line("x", NOW)).unwrap();
+        long.path = "/".repeat(MAX_BULK_FIELD_BYTES + 1);
+        let body = serde_json::to_string(&long).unwrap();
+        assert_eq!(parse(&body, "demo", NOW).unwrap().events.len(), 0);
+        let mut bad_props = serde_json::from_str::<EnrichedEvent>(&line("x", NOW)).unwrap();
+        bad_props.props = "[1]".into();
+        let body = serde_json::to_string(&bad_props).unwrap();
+        assert_eq!(parse(&body, "demo", NOW).unwrap().skipped[0].reason, "props is not a JSON object");
+        let many = vec![line("m", NOW); MAX_BULK_EVENTS + 1].join("\n");
+        assert_eq!(parse(&many, "demo", NOW).unwrap_err().status, 400);
+        let just = vec![line("m", NOW); MAX_BULK_EVENTS].join("\n");
+        assert_eq!(parse(&just, "demo", NOW).unwrap().events.len(), MAX_BULK_EVENTS);
+    }
+}

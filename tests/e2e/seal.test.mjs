@@ -1,0 +1,145 @@
+// Sealing days into the cold shards loses and doubles nothing: the real Worker under wrangler
+// dev is SIGKILLed after each step of sealing a day (VIGIA_TEST_SEAL_PAUSE stalls it there),
+// restarted on the same local state, and after every restart — and once everything is sealed —
+// the raw-event views (filtered overview, a breakdown, the CSV export) answer exactly what they
+// answered when every event was still in D1.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, createAdmin, eventually } from "./harness.mjs";
+
+const DAY = 86_400_000;
+const SESSIONS_PER_DAY = 700; // × 3 events: more than one page (SEAL_PAGE_EVENTS = 2000) per day
+const EVENTS_PER_SESSION = 3;
+const DAYS = 3;
+const today = Math.floor(Date.now() / DAY) * DAY;
+const first = today - 12 * DAY; // well before yesterday: ready to seal
+const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
+
+// Old events written straight into D1 (ingest stamps events with the current time). The last
+// session of each day crosses midnight, so whole sessions must move together.
+const seedSql = `WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < ${DAYS - 1}),
+ s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < ${SESSIONS_PER_DAY - 1}),
+ j(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM j WHERE n < ${EVENTS_PER_SESSION - 1}),
+ e AS (SELECT d.n AS d, s.n AS s, j.n AS j,
+   CASE WHEN s.n = ${SESSIONS_PER_DAY - 1} THEN ${first} + (d.n + 1) * ${DAY} - 90000 + j.n * 60000
+        ELSE ${first} + d.n * ${DAY} + s.n * 100000 + j.n * 60000 END AS ts FROM d, s, j)
+INSERT INTO events (id, site_id, ts, day, visitor, session, kind, name, path, referrer_source, channel, country, browser, os, device, props, bot)
+SELECT printf('e%d-%04d-%02d', d, s, j), 'demo', ts, strftime('%Y-%m-%d', ts / 1000, 'unixepoch'),
+  printf('%032x', d * 100000 + s), printf('e%d-%04d-00', d, s),
+  CASE WHEN j = 2 AND s % 5 = 0 THEN 'custom' ELSE 'pageview' END,
+  CASE WHEN j = 2 AND s % 5 = 0 THEN 'signup' ELSE '' END,
+  printf('/page-%d', (s * 7 + j) % 23),
+  CASE s % 3 WHEN 0 THEN 'Google' WHEN 1 THEN 'Direct' ELSE 'news.example' END,
+  CASE s % 3 WHEN 0 THEN 'search' WHEN 1 THEN 'direct' ELSE 'referral' END,
+  CASE s % 4 WHEN 0 THEN 'PT' WHEN 1 THEN 'DE' ELSE 'US' END,
+  'Firefox', 'Linux', 'desktop', '{}', 0
+FROM e`;
+
+async function login(base) {
+  const r = await fetch(`${base}/api/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Origin: base },
+    body: JSON.stringify({ email: "owner@example.com", password: "a long test password" }),
+  });
+  assert.equal(r.status, 200, await r.text());
+  return r.headers.get("set-cookie").split(";")[0];
+}
+
+const range = `site=demo&period=custom&from=${iso(first - DAY)}&to=${iso(first + (DAYS + 1) * DAY)}`;
+
+/** What a site owner sees of the raw events: filtered views and the export. */
+async function views(base, cookie) {
+  const get = async (path) => {
+    const r = await fetch(`${base}${path}`, { headers: { Cookie: cookie } });
+    const text = await r.text();
+    assert.equal(r.status, 200, `${path}: ${text}`);
+    return text;
+  };
+  const pt = JSON.parse(await get(`/api/stats/overview?${range}&f=country:PT`));
+  const google = JSON.parse(await get(`/api/stats/breakdown?${range}&dimension=page&limit=50&f=source:Google`));
+  const page = JSON.parse(await get(`/api/stats/overview?${range}&f=page:/page-3`));
+  const csv = await get(`/api/export/events?${range}`);
+  return {
+    pt: { totals: pt.totals, series: pt.series },
+    google: google.rows,
+    page: page.totals,
+    exported: csv.trim().split("\n").length - 1,
+  };
+}
+
+async function seal(base, cookie) {
+  const r = await fetch(`${base}/api/admin/seal`, { method: "POST", headers: { Cookie: cookie, Origin: base } });
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  return JSON.parse(text);
+}
+
+test("a SIGKILL after any step of sealing a day loses and doubles nothing", { timeout: 600_000 }, async (t) => {
+  let worker = await startWorker();
+  await createAdmin(worker.base);
+  await worker.d1(seedSql);
+  const total = DAYS * SESSIONS_PER_DAY * EVENTS_PER_SESSION;
+  assert.equal((await worker.d1("SELECT COUNT(*) AS n FROM events"))[0].n, total);
+  let cookie = await login(worker.base);
+  const before = await views(worker.base, cookie);
+  t.diagnostic(`before sealing: PT visits ${before.pt.totals.visits}, exported ${before.exported}`);
+  assert.equal(before.exported, total);
+  assert.ok(before.pt.totals.visits > 0 && before.google.length > 0 && before.page.pageviews > 0);
+
+  const { state } = worker;
+  for (const step of ["cleared", "page", "copied", "committed"]) {
+    await worker.kill();
+    worker = await startWorker({ state, migrate: false, vars: { VIGIA_TEST_SEAL_PAUSE: step } });
+    cookie = await login(worker.base);
+    const from = worker.log().length;
+    const pending = seal(worker.base, cookie).catch(() => null); // never answers: it is killed
+    await eventually(() => worker.log().slice(from).includes(`: ${step}`), 60_000, `the seal job reaching "${step}"`);
+    await worker.kill();
+    await pending;
+    worker = await startWorker({ state, migrate: false });
+    cookie = await login(worker.base);
+    assert.deepEqual(await views(worker.base, cookie), before, `views after a SIGKILL at "${step}"`);
+  }
+
+  // Sealing to the end after the crashes: every sealed event has left D1 exactly once.
+  for (let round = 0; round < 5; round++) if (!(await seal(worker.base, cookie)).more) break;
+  assert.equal((await worker.d1("SELECT COUNT(*) AS n FROM events"))[0].n, 0, "events left in D1");
+  const storage = await (await fetch(`${worker.base}/api/admin/storage`, { headers: { Cookie: cookie } })).json();
+  const demo = storage.sites.find((s) => s.site === "demo");
+  const inShards = demo.shards.reduce((n, s) => n + s.events, 0);
+  t.diagnostic(`shards: ${JSON.stringify(demo.shards)}; sealed until ${iso(demo.sealed_until)}`);
+  assert.equal(inShards, total, "events in the shards");
+  assert.ok(demo.sealed_until >= first + DAYS * DAY);
+  assert.deepEqual(await views(worker.base, cookie), before, "views once everything is sealed");
+  // A second run finds nothing to do and changes nothing.
+  const again = await seal(worker.base, cookie);
+  assert.equal(again.sites.find((s) => s.site === "demo").days, 0);
+  assert.deepEqual(await views(worker.base, cookie), before);
+  await worker.stop();
+});
+
+test("./vigia migrate-storage moves an existing deployment's D1 events into the shards", { timeout: 300_000 }, async (t) => {
+  const worker = await startWorker();
+  try {
+    await createAdmin(worker.base);
+    await worker.d1(seedSql);
+    const cookie = await login(worker.base);
+    const before = await views(worker.base, cookie);
+    // The real command, as the README tells an operator to run it.
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const { stdout: out } = await promisify(execFile)("./vigia", ["migrate-storage", "--url", worker.base, "--email", "owner@example.com"], {
+      cwd: new URL("../..", import.meta.url).pathname, encoding: "utf8",
+      env: { ...process.env, VIGIA_ADMIN_PASSWORD: "a long test password" },
+    });
+    t.diagnostic(out.trim());
+    assert.match(out, new RegExp(`${DAYS} days and ${DAYS * SESSIONS_PER_DAY * EVENTS_PER_SESSION} events moved`));
+    assert.equal((await worker.d1("SELECT COUNT(*) AS n FROM events"))[0].n, 0);
+    assert.deepEqual(await views(worker.base, cookie), before, "the same views after the migration");
+    // Without an instance admin's credentials nothing moves.
+    const anonymous = await fetch(`${worker.base}/api/admin/seal`, { method: "POST" });
+    assert.equal(anonymous.status, 401);
+  } finally {
+    await worker.stop();
+  }
+});
