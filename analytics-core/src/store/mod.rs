@@ -19,6 +19,7 @@ pub mod keys;
 pub mod reports;
 pub mod retention;
 pub mod sessions;
+pub mod shard;
 pub mod sites;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
