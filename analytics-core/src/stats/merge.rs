@@ -59,7 +59,7 @@ pub struct Breakdown {
     pub exact: bool,
 }
 
-/// Sums the stores' rows value by value, orders them as `stats::query` does (visitors, visits,
+/// Sums the stores' rows (`query::breakdown_part`) value by value, orders them as `stats::query` does (visitors, visits,
 /// page views, events, all descending, then the value) and keeps `limit`. `per_store_limit`
 /// is the limit each store was asked for (normally [`SHARD_BREAKDOWN_ROWS`]).
 pub fn breakdown(parts: &[Vec<MetricsRow>], per_store_limit: u32, limit: u32) -> Breakdown {
@@ -73,7 +73,11 @@ pub fn breakdown(parts: &[Vec<MetricsRow>], per_store_limit: u32, limit: u32) ->
             });
         add(sum, row);
     }
-    let mut rows: Vec<MetricsRow> = by_value.into_values().collect();
+    // A page with engaged time but no page view in any store is no row (`breakdown_part`).
+    let mut rows: Vec<MetricsRow> = by_value
+        .into_values()
+        .filter(|r| r.visitors + r.pageviews + r.visits + r.events > 0)
+        .collect();
     rows.sort_by(|a, b| {
         (b.visitors, b.visits, b.pageviews, b.events)
             .cmp(&(a.visitors, a.visits, a.pageviews, a.events))
@@ -88,10 +92,12 @@ pub fn breakdown(parts: &[Vec<MetricsRow>], per_store_limit: u32, limit: u32) ->
 
 /// Sums a goal's converting visitors and completions.
 pub fn goal(parts: &[Conversions]) -> Conversions {
-    parts.iter().fold(Conversions::default(), |sum, p| Conversions {
-        visitors: sum.visitors + p.visitors,
-        conversions: sum.conversions + p.conversions,
-    })
+    parts
+        .iter()
+        .fold(Conversions::default(), |sum, p| Conversions {
+            visitors: sum.visitors + p.visitors,
+            conversions: sum.conversions + p.conversions,
+        })
 }
 
 /// Sums a goal's revenue per currency (whole units and the micro-unit rest kept apart, as
@@ -162,11 +168,14 @@ mod tests {
             hour_visitors: 1,
         };
         let merged = hourly(&[vec![h(7, 1), h(3, 2)], vec![h(3, 5)]]);
-        assert_eq!(merged, [h(3, 7), h(7, 1)].map(|mut r| {
-            r.visitors = if r.t == 3 { 2 } else { 1 };
-            r.hour_visitors = r.visitors;
-            r
-        }));
+        assert_eq!(
+            merged,
+            [h(3, 7), h(7, 1)].map(|mut r| {
+                r.visitors = if r.t == 3 { 2 } else { 1 };
+                r.hour_visitors = r.visitors;
+                r
+            })
+        );
         let s = |step, visits| StepCount { step, visits };
         assert_eq!(
             funnel(&[vec![s(1, 4), s(2, 1)], vec![s(1, 1), s(2, 1)]]),
@@ -181,7 +190,10 @@ mod tests {
             units,
             micros,
         };
-        let merged = revenue(&[vec![r("USD", 1, 999_999)], vec![r("EUR", 2, 0), r("USD", 0, 1)]]);
+        let merged = revenue(&[
+            vec![r("USD", 1, 999_999)],
+            vec![r("EUR", 2, 0), r("USD", 0, 1)],
+        ]);
         assert_eq!(merged, [r("EUR", 2, 0), r("USD", 1, 1_000_000)]);
         assert_eq!(merged[1].total_micros(), 2_000_000);
     }

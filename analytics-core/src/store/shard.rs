@@ -168,7 +168,10 @@ pub fn pages(events: &[EnrichedEvent]) -> Vec<&[EnrichedEvent]> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, e) in events.iter().enumerate() {
-        let strings: usize = event_strings(e).iter().map(|s| s.len() * 6 + 3).sum::<usize>()
+        let strings: usize = event_strings(e)
+            .iter()
+            .map(|s| s.len() * 6 + 3)
+            .sum::<usize>()
             + e.session.len() * 6
             + 40;
         let size = FIXED + strings;
@@ -523,7 +526,10 @@ mod tests {
             kind: String,
             visitor: String,
         }
-        let rows: Vec<Row> = all(&db, &Sql::new("SELECT kind, visitor FROM events ORDER BY id", []));
+        let rows: Vec<Row> = all(
+            &db,
+            &Sql::new("SELECT kind, visitor FROM events ORDER BY id", []),
+        );
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
         let want: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(kinds, want);
