@@ -5,6 +5,7 @@ pub mod bot_stats;
 pub mod export;
 pub mod filter;
 pub mod goals;
+pub mod merge;
 pub mod period;
 pub mod query;
 pub mod rollup;

@@ -241,6 +241,17 @@ pub fn breakdown(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
 
 /// `breakdown` from raw events, whatever the filters (public for the equivalence test).
 pub fn breakdown_raw(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
+    breakdown_raw_rows(scope, dimension, limit, true)
+}
+
+/// `breakdown_raw` as one store's part of a merged breakdown (`stats::merge::breakdown`):
+/// pages with engaged time but no page view in this store are kept, as another store may
+/// have the page views; the merge drops the groups that end up without any.
+pub fn breakdown_part(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
+    breakdown_raw_rows(scope, dimension, limit, false)
+}
+
+fn breakdown_raw_rows(scope: &Scope, dimension: Dimension, limit: u32, whole: bool) -> Sql {
     let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
     let prelude = raw_prelude(scope, &mut binds);
     let body = if let Some(col) = session_column(dimension) {
@@ -257,8 +268,9 @@ pub fn breakdown_raw(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
                  COUNT(DISTINCT CASE WHEN kind = 'pageview' THEN day || ':' || visitor END) AS visitors, \
                  SUM(kind = 'pageview') AS pageviews, 0 AS visits, 0 AS bounces, 0 AS duration_ms, \
                  SUM(CASE WHEN kind = 'engagement' THEN engaged_ms ELSE 0 END) AS engaged_ms, 0 AS events \
-                 FROM ev WHERE kind IN ('pageview', 'engagement') GROUP BY path HAVING SUM(kind = 'pageview') > 0"
-                .to_string(),
+                 FROM ev WHERE kind IN ('pageview', 'engagement') GROUP BY path"
+                .to_string()
+                + if whole { " HAVING SUM(kind = 'pageview') > 0" } else { "" },
             Dimension::ExitPage => ", last AS (SELECT session, path, MAX(ts) FROM sel WHERE kind = 'pageview' \
                  AND session IN (SELECT session FROM sess) GROUP BY session) \
                  SELECT path AS value, 0 AS visitors, 0 AS pageviews, COUNT(*) AS visits, 0 AS bounces, \

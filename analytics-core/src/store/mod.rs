@@ -20,6 +20,7 @@ pub mod reports;
 pub mod retention;
 pub mod seal;
 pub mod sessions;
+pub mod shard;
 pub mod sites;
 #[cfg(any(test, feature = "sqlite"))]
 pub mod sqlite;
