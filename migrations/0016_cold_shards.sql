@@ -6,14 +6,14 @@
 -- ones in D1's `events`. Moving a day and advancing this happen in one D1 batch, and shard
 -- readers count only sessions that started before it, so no event is ever counted twice.
 CREATE TABLE seal_state (
-  site_key TEXT PRIMARY KEY,
+  site_key INTEGER PRIMARY KEY,
   sealed_until INTEGER NOT NULL
 );
 
 -- One row per shard: what the registry knows of it (fan-out reads it to find the shards of a
 -- range; the capacity figures and site deletion read it too).
 CREATE TABLE shards (
-  site_key TEXT NOT NULL,
+  site_key INTEGER NOT NULL,
   period TEXT NOT NULL,            -- YYYY-MM (UTC)
   events INTEGER NOT NULL DEFAULT 0,
   sessions INTEGER NOT NULL DEFAULT 0,

@@ -42,7 +42,7 @@ const fn secret(name: &'static str, about: &'static str) -> Setting {
 
 /// Every setting the Worker reads. Adding one here without reading it in `Settings::read`,
 /// listing it in wrangler.toml and documenting it fails the tests below.
-pub const SETTINGS: [Setting; 16] = [
+pub const SETTINGS: [Setting; 17] = [
     var(
         "VIGIA_EMAIL_PROVIDER",
         "mail provider: cloudflare, http or empty (no mail)",
@@ -319,7 +319,10 @@ mod tests {
     #[test]
     fn the_seal_pause_names_a_step() {
         let (s, problems) = read(&[("VIGIA_TEST_SEAL_PAUSE", "copied")]);
-        assert_eq!(s.test_seal_pause, Some(crate::store::seal::SealStep::Copied));
+        assert_eq!(
+            s.test_seal_pause,
+            Some(crate::store::seal::SealStep::Copied)
+        );
         assert!(problems.is_empty());
     }
 
