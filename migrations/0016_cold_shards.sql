@@ -21,3 +21,12 @@ CREATE TABLE shards (
   updated_at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (site_key, period)
 ) WITHOUT ROWID;
+
+-- Local days (in the site's zone) that received imported raw events and whose imported daily
+-- rollups are still to be built from them (the hourly job, or POST /api/admin/seal, builds them).
+CREATE TABLE import_days (
+  site_id TEXT NOT NULL,
+  day_start INTEGER NOT NULL,
+  day_end INTEGER NOT NULL,
+  PRIMARY KEY (site_id, day_start)
+) WITHOUT ROWID;

@@ -4,6 +4,7 @@
 
 use analytics_core::ingest::event::EnrichedEvent;
 use analytics_core::stats::DAY_MS;
+use analytics_core::store::rollups_daily as daily;
 use analytics_core::store::seal::{self, SealPosition, SealStep, ShardRow, SEAL_PAGE_EVENTS};
 use analytics_core::store::shard;
 use analytics_core::store::Sql;
@@ -236,11 +237,7 @@ async fn seal_day(env: &Env, site: &str, site_key: i64, day: i64) -> Result<u64>
     }
     record(env, site_key, &period).await?;
     reached(env, SealStep::Copied, day).await;
-    let commit = seal::commit_day(site, site_key, day)
-        .iter()
-        .map(|s| db::prepare(&db, s))
-        .collect::<Result<Vec<_>>>()?;
-    db.batch(commit).await?;
+    run_batch(&db, &seal::commit_day(site, site_key, day)).await?;
     reached(env, SealStep::Committed, day).await;
     Ok(moved)
 }
@@ -261,14 +258,79 @@ async fn record(env: &Env, site_key: i64, period: &str) -> Result<i64> {
     Ok(f.events)
 }
 
-/// Seals every site (the hourly cron, and `POST /api/admin/seal` for the migration command).
+/// Seals every site and builds the daily rollups that are due (the hourly cron, and
+/// `POST /api/admin/seal` for the migration command).
 pub async fn seal_all(env: &Env, now: i64) -> Result<Vec<Sealed>> {
     let sites = db::site_summaries(&d1(env)?, None).await?;
     let mut out = Vec::with_capacity(sites.len());
     for s in sites {
-        out.push(seal_site(env, &s.id, now).await?);
+        let mut sealed = seal_site(env, &s.id, now).await?;
+        let tz = analytics_core::stats::period::zone_or_utc(&s.timezone);
+        sealed.more |= build_rollups(env, &s.id, &tz, now).await?;
+        out.push(sealed);
     }
     Ok(out)
+}
+
+/// Builds a site's daily rollups that are due: collected local days that ended before
+/// yesterday (from their hourly rows, or from raw events where those are gone), then imported
+/// days (from the imported raw events). Answers whether more days wait (the run is bounded).
+pub async fn build_rollups(
+    env: &Env,
+    site: &str,
+    tz: &analytics_core::stats::period::TimeZone,
+    now: i64,
+) -> Result<bool> {
+    let db = d1(env)?;
+    let state: daily::BuildState = db::first(&db, &daily::build_state(site))
+        .await?
+        .unwrap_or_default();
+    let days = daily::days_to_build(&state, tz, now);
+    let mut more = days.len() >= daily::BUILD_DAYS_PER_RUN;
+    for day in days {
+        let batch = if day.from_raw {
+            let rows = raw_day_rows(env, site, day.start_ms, day.end_ms).await?;
+            daily::build_day_from_raw(site, day.start_ms, day.end_ms, rows, false)
+        } else {
+            daily::build_day(site, day.start_ms, day.end_ms)
+        };
+        run_batch(&db, &batch).await?;
+    }
+    let limit = daily::BUILD_DAYS_PER_RUN as i64;
+    let imported: Vec<seal::ImportDay> = db::all(&db, &seal::import_days(site, limit)).await?;
+    more |= imported.len() as i64 >= limit;
+    for day in imported {
+        let rows = raw_day_rows(env, site, day.day_start, day.day_end).await?;
+        let mut batch = daily::build_day_from_raw(site, day.day_start, day.day_end, rows, true);
+        batch.push(seal::import_day_done(site, day.day_start));
+        run_batch(&db, &batch).await?;
+    }
+    Ok(more)
+}
+
+/// A local day's rollup rows computed from the raw events of every store holding them.
+async fn raw_day_rows(env: &Env, site: &str, start: i64, end: i64) -> Result<Vec<daily::DailyRow>> {
+    let [day, to_end, before_start] = daily::day_rows_from_raw(site, start, end);
+    let stores = stores(env, site, start - DAY_MS, end).await?;
+    let mut rows = Vec::new();
+    for store in &stores {
+        rows.extend(daily::from_raw_parts(
+            read(env, store, &day).await?,
+            read(env, store, &to_end).await?,
+            read(env, store, &before_start).await?,
+        ));
+    }
+    Ok(rows)
+}
+
+/// Runs statements as one D1 batch (a transaction).
+async fn run_batch(db: &worker::D1Database, statements: &[Sql]) -> Result<()> {
+    let prepared = statements
+        .iter()
+        .map(|s| db::prepare(db, s))
+        .collect::<Result<Vec<_>>>()?;
+    db.batch(prepared).await?;
+    Ok(())
 }
 
 /// Empties and forgets every shard of a site (site deletion).
@@ -367,6 +429,12 @@ pub async fn import_events(env: &Env, site: &str, events: Vec<EnrichedEvent>) ->
         sealed_until,
         ..Default::default()
     };
+    // The local days (in the site's zone) whose imported rollups are to be built.
+    let tz = crate::routes::stats::site_zone(env, site).await?;
+    let mut local_days: Vec<(i64, i64)> =
+        events.iter().map(|e| daily::local_day(e.ts, &tz)).collect();
+    local_days.sort_unstable();
+    local_days.dedup();
     let (grouped, too_recent) = seal::by_session_day(events, sealed_until);
     report.too_recent = too_recent as u64;
     let mut touched: Vec<String> = Vec::new();
@@ -393,6 +461,14 @@ pub async fn import_events(env: &Env, site: &str, events: Vec<EnrichedEvent>) ->
     }
     for period in touched {
         record(env, at.site_key, &period).await?;
+    }
+    let marks: Vec<Sql> = local_days
+        .into_iter()
+        .filter(|(start, _)| *start < sealed_until)
+        .map(|(start, end)| seal::mark_import_day(site, start, end))
+        .collect();
+    if !marks.is_empty() {
+        run_batch(&db, &marks).await?;
     }
     Ok(report)
 }

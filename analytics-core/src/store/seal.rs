@@ -262,6 +262,37 @@ pub fn batch_id(events: &[Event]) -> String {
     crate::util::hex::encode(&hash.finalize()[..16])
 }
 
+/// Notes that the local day `[start, end)` received imported raw events: its imported daily
+/// rollups are to be built from them.
+pub fn mark_import_day(site: &str, start_ms: i64, end_ms: i64) -> Sql {
+    Sql::new(
+        "INSERT OR IGNORE INTO import_days (site_id, day_start, day_end) VALUES (?1, ?2, ?3)",
+        binds![site, start_ms, end_ms],
+    )
+}
+
+/// A site's local days waiting for their imported rollups, oldest first (rows: [`ImportDay`]).
+pub fn import_days(site: &str, limit: i64) -> Sql {
+    Sql::new(
+        "SELECT day_start, day_end FROM import_days WHERE site_id = ?1 ORDER BY day_start LIMIT ?2",
+        binds![site, limit],
+    )
+}
+
+/// The day's imported rollups are built.
+pub fn import_day_done(site: &str, start_ms: i64) -> Sql {
+    Sql::new(
+        "DELETE FROM import_days WHERE site_id = ?1 AND day_start = ?2",
+        binds![site, start_ms],
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct ImportDay {
+    pub day_start: i64,
+    pub day_end: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ShardRow {
     pub period: String,
@@ -424,6 +455,32 @@ mod tests {
         assert_eq!(too_recent, 1);
         assert_eq!(ids(&grouped[1].1), ["b1"]);
         assert_eq!(batch_id(&grouped[0].1).len(), 32);
+    }
+
+    #[test]
+    fn import_days_wait_once_each_until_done() {
+        let db = migrated();
+        run(&db, &mark_import_day("s", 20, 30));
+        run(&db, &mark_import_day("s", 10, 20));
+        run(&db, &mark_import_day("s", 10, 20));
+        run(&db, &mark_import_day("t", 5, 6));
+        let days: Vec<ImportDay> = all(&db, &import_days("s", 10));
+        assert_eq!(
+            days,
+            [
+                ImportDay {
+                    day_start: 10,
+                    day_end: 20
+                },
+                ImportDay {
+                    day_start: 20,
+                    day_end: 30
+                }
+            ]
+        );
+        run(&db, &import_day_done("s", 10));
+        assert_eq!(all::<ImportDay>(&db, &import_days("s", 10)).len(), 1);
+        assert_eq!(all::<ImportDay>(&db, &import_days("t", 10)).len(), 1);
     }
 
     #[test]

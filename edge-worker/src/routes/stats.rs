@@ -62,6 +62,17 @@ pub async fn site_timezone(env: &Env, site: &str) -> Result<String, Failure> {
     Ok(row.map_or_else(|| "UTC".into(), |r| r.timezone))
 }
 
+/// The site's time zone (UTC when unset or unknown).
+pub async fn site_zone(
+    env: &Env,
+    site: &str,
+) -> worker::Result<analytics_core::stats::period::TimeZone> {
+    let row: Option<TimezoneRow> = db::first(&d1(env)?, &query::site_timezone(site)).await?;
+    Ok(analytics_core::stats::period::zone_or_utc(
+        row.as_ref().map_or("UTC", |r| r.timezone.as_str()),
+    ))
+}
+
 /// `?period=` (default `30d`; `custom` with `from`/`to`) and any number of `?f=dimension:value`.
 pub async fn parse(req: &Request, env: &Env, c: &Caller) -> Result<StatsRequest, Failure> {
     let pairs = query_pairs(req)?;
