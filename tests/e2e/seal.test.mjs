@@ -15,8 +15,9 @@ const today = Math.floor(Date.now() / DAY) * DAY;
 const first = today - 12 * DAY; // well before yesterday: ready to seal
 const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
 
-// Old events written straight into D1 (ingest stamps events with the current time). The last
-// session of each day crosses midnight, so whole sessions must move together.
+// Old events written straight into D1 (ingest stamps events with the current time), with
+// visitor hashes as varied as real ones. The last session of each day crosses midnight, so
+// whole sessions must move together.
 const seedSql = `WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < ${DAYS - 1}),
  s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < ${SESSIONS_PER_DAY - 1}),
  j(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM j WHERE n < ${EVENTS_PER_SESSION - 1}),
@@ -25,7 +26,7 @@ const seedSql = `WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d 
         ELSE ${first} + d.n * ${DAY} + s.n * 100000 + j.n * 60000 END AS ts FROM d, s, j)
 INSERT INTO events (id, site_id, ts, day, visitor, session, kind, name, path, referrer_source, channel, country, browser, os, device, props, bot)
 SELECT printf('e%d-%04d-%02d', d, s, j), 'demo', ts, strftime('%Y-%m-%d', ts / 1000, 'unixepoch'),
-  printf('%032x', d * 100000 + s), printf('e%d-%04d-00', d, s),
+  printf('%08x%08x%016x', (s * 2654435761) % 4294967296, d + 1, d * 100000 + s), printf('e%d-%04d-00', d, s),
   CASE WHEN j = 2 AND s % 5 = 0 THEN 'custom' ELSE 'pageview' END,
   CASE WHEN j = 2 AND s % 5 = 0 THEN 'signup' ELSE '' END,
   printf('/page-%d', (s * 7 + j) % 23),
