@@ -357,8 +357,8 @@ pub async fn drop_site(env: &Env, site_key: i64) -> Result<()> {
     Ok(())
 }
 
-/// Retention in the cold shards: whole shards before the cutoff's month are dropped, the
-/// cutoff's own month loses its days before the cutoff. Imported history is kept (the owner
+/// Retention in the cold shards: days (of sessions' starts) wholly before the cutoff go; a
+/// shard left empty is dropped and forgotten. Imported history is kept (the owner
 /// deletes it explicitly). Answers how many events went.
 pub async fn enforce_retention(env: &Env, site: &str, cutoff_ms: i64) -> Result<i64> {
     let Some(at) = position(env, site).await? else {
@@ -373,7 +373,9 @@ pub async fn enforce_retention(env: &Env, site: &str, cutoff_ms: i64) -> Result<
             env,
             at.site_key,
             &s.period,
-            shard::delete_days_before(cutoff_ms, false),
+            // Whole UTC days before the cutoff: a shard deletes by day, keeping the day the
+            // cutoff falls in (at most a day longer than D1's exact cut).
+            shard::delete_days_before(cutoff_ms.div_euclid(DAY_MS) * DAY_MS, false),
             None,
         )
         .await?;
