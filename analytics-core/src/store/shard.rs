@@ -465,6 +465,160 @@ pub fn stats() -> Sql {
     )
 }
 
+/// Faster shard forms of the filtered stats queries (`stats::query`): the same SQL with its
+/// `sel` step (the visits' events the filters select) read from `ev` directly — integer
+/// columns, the filters matched on dictionary ids, only the days of the range read by rowid —
+/// instead of through the decoding view, which would decode every column of every row.
+pub mod fast {
+    use super::*;
+    use crate::stats::filter::{session_column, Binds, Filter};
+    use crate::stats::query::{self, Goal, Scope};
+    use crate::stats::rollup::Dimension;
+
+    /// The start of the `sel` step `stats::query` writes, and what follows it.
+    const SEL_START: &str = "WITH sel AS (SELECT * FROM events WHERE site_id = ?1 AND ts >= ?2 \
+                             AND ts < ?3 + 86400000 AND bot = 0";
+    const SEL_END: &str = "), ev AS (";
+
+    /// The days whose visits can have events in [`?2` − 1 day, `?3` + 1 day): visits last at
+    /// most a day. `d` ranges over `days`, `alias` over `ev`.
+    fn day_rows(d: &str, alias: &str) -> String {
+        format!(
+            "main.days {d} JOIN main.ev {alias} ON {alias}.rowid BETWEEN {d}.first_rowid AND {d}.last_rowid \
+             AND {d}.day >= ?2 - 172800000 AND {d}.day < ?3 + 86400000"
+        )
+    }
+
+    const TS: &str = "(SELECT ts_base FROM meta)";
+
+    fn dict_id(v: &str) -> String {
+        format!("(SELECT id FROM dict WHERE value = {v})")
+    }
+
+    /// `filter`'s condition on the integer `session` of `sel`, binding exactly what
+    /// `Filter::condition` binds, in its order (the rest of the query numbers on from there).
+    fn condition(filter: &Filter, binds: &mut Binds) -> String {
+        let in_range = format!("f.t + {TS} >= ?2 AND f.t + {TS} < ?3");
+        if let Some(col) = session_column(filter.dimension) {
+            let v = binds.push_text(&filter.value);
+            let attribute = match CONTEXT_COLUMNS.iter().position(|c| *c == col) {
+                Some(i) => format!("f.ctx IN (SELECT id FROM ctx WHERE c{i} = {})", dict_id(&v)),
+                None => format!("f.{col} = {}", dict_id(&v)),
+            };
+            return format!(
+                "session IN (SELECT f.rowid FROM {} WHERE f.rowid = f.session \
+                 AND f.t + {TS} >= ?2 - 86400000 AND f.t + {TS} < ?3 AND {attribute})",
+                day_rows("fd", "f")
+            );
+        }
+        if filter.dimension == Dimension::Page {
+            let v = binds.push_text(&filter.value);
+            return format!(
+                "session IN (SELECT f.session FROM {} WHERE {in_range} AND f.k & 7 = 0 \
+                 AND f.path = {})",
+                day_rows("fd", "f"),
+                dict_id(&v)
+            );
+        }
+        // The other filters are rare on the hot path: D1's condition over the view, whose
+        // sessions are text.
+        let generic = filter.condition(binds);
+        match generic.strip_prefix("session IN (") {
+            Some(rest) => format!("printf('%012d', session) IN ({rest}"),
+            None => generic,
+        }
+    }
+
+    /// `sql` (built by `stats::query` for `scope`) with its `sel` step read from `ev`, with
+    /// `columns` (text columns the rest of the query reads, decoded) besides the integer ones.
+    /// The query unchanged (through the view) if it has no such step.
+    fn shard_form(sql: Sql, scope: &Scope, columns: &[&str]) -> Sql {
+        let (Some(rest), Some(end)) = (sql.text.strip_prefix(SEL_START), sql.text.find(SEL_END))
+        else {
+            return sql;
+        };
+        let _ = rest;
+        let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
+        let conditions: String = scope
+            .filters
+            .iter()
+            .map(|f| format!(" AND {}", condition(f, &mut binds)))
+            .collect();
+        if sql.binds.get(..binds.0.len()) != Some(&binds.0[..]) {
+            return sql;
+        }
+        let decoded: String = columns
+            .iter()
+            .map(|c| format!(", {} AS {c}", decode(c)))
+            .collect();
+        let text = format!(
+            "WITH sel AS (SELECT e.rowid AS id, e.t + {TS} AS ts, (e.t + {TS}) / 86400000 AS day, \
+             e.visitor AS visitor, e.session AS session, {KIND} AS kind, e.engaged_ms AS engaged_ms, \
+             e.revenue_micros AS revenue_micros{decoded} \
+             FROM {} WHERE (SELECT site_id FROM meta) = ?1 \
+             AND d.day + 86400000 <= (SELECT visible_until FROM meta) \
+             AND e.t + {TS} >= ?2 AND e.t + {TS} < ?3 + 86400000 AND e.k & 8 = 0{conditions}{}",
+            day_rows("d", "e"),
+            &sql.text[end..]
+        );
+        Sql {
+            text,
+            binds: sql.binds,
+        }
+    }
+
+    const KIND: &str = "CASE e.k & 7 WHEN 0 THEN 'pageview' WHEN 1 THEN 'engagement' \
+                        WHEN 2 THEN 'outbound' WHEN 3 THEN 'download' WHEN 4 THEN 'custom' \
+                        WHEN 5 THEN '404' END";
+
+    /// A text column of `events`, decoded from `e` (session attributes only on a visit's
+    /// first event, the one every query reads them from).
+    fn decode(column: &str) -> String {
+        match CONTEXT_COLUMNS.iter().position(|c| *c == column) {
+            Some(i) => format!(
+                "CASE WHEN e.rowid = e.session THEN (SELECT value FROM dict WHERE id = \
+                 (SELECT c{i} FROM ctx WHERE id = e.ctx)) END"
+            ),
+            None => format!("(SELECT value FROM dict WHERE id = e.{column})"),
+        }
+    }
+
+    /// `query::totals_raw` on a shard.
+    pub fn totals(scope: &Scope) -> Sql {
+        shard_form(query::totals_raw(scope), scope, &[])
+    }
+
+    /// `query::hourly` (filtered) on a shard.
+    pub fn hourly(scope: &Scope) -> Sql {
+        shard_form(query::hourly(scope), scope, &[])
+    }
+
+    /// `query::breakdown_part` on a shard.
+    pub fn breakdown(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
+        let columns: Vec<&str> = match (session_column(dimension), dimension) {
+            (Some(col), _) => vec![col],
+            (None, Dimension::Page | Dimension::ExitPage) => vec!["path"],
+            (None, Dimension::Prop) => vec!["name", "props"],
+            _ => vec!["name"],
+        };
+        shard_form(query::breakdown_part(scope, dimension, limit), scope, &columns)
+    }
+
+    /// `query::goal` (filtered) on a shard.
+    pub fn goal(scope: &Scope, goal: &Goal) -> Sql {
+        shard_form(query::goal(scope, goal), scope, &["name", "path"])
+    }
+
+    /// `query::goal_revenue_raw` on a shard.
+    pub fn goal_revenue(scope: &Scope, goal: &Goal) -> Sql {
+        shard_form(
+            query::goal_revenue_raw(scope, goal),
+            scope,
+            &["name", "path", "revenue_currency"],
+        )
+    }
+}
+
 #[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
