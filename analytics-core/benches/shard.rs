@@ -35,7 +35,9 @@ impl SeenSet for Nobody {
 
 fn run(db: &Connection, sql: &Sql) -> usize {
     let mut stmt = db.prepare_cached(&sql.text).unwrap();
-    let mut rows = stmt.query(params_from_iter(sql.binds.iter().map(value))).unwrap();
+    let mut rows = stmt
+        .query(params_from_iter(sql.binds.iter().map(value)))
+        .unwrap();
     let mut n = 0;
     while rows.next().unwrap().is_some() {
         n += 1;
@@ -81,8 +83,11 @@ fn load(path: &str, total: usize) -> Connection {
         tx.commit().unwrap();
     }
     let visible = shard::set_visible_until(START + DAYS * DAY_MS);
-    db.execute(&visible.text, params_from_iter(visible.binds.iter().map(value)))
-        .unwrap();
+    db.execute(
+        &visible.text,
+        params_from_iter(visible.binds.iter().map(value)),
+    )
+    .unwrap();
     eprintln!(
         "  appended {total} events ({statements} statements) in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -141,7 +146,11 @@ fn main() {
             *bytes as f64 / events as f64
         );
     }
-    for (table, what) in [("dict", "strings"), ("ctx", "context tuples"), ("days", "day ranges")] {
+    for (table, what) in [
+        ("dict", "strings"),
+        ("ctx", "context tuples"),
+        ("days", "day ranges"),
+    ] {
         let n: i64 = db
             .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
             .unwrap();

@@ -128,15 +128,17 @@ pub const MIGRATIONS: &[&str] = &[
      LEFT JOIN ctx c ON c.id = e.ctx",
 ];
 
-/// The integer a visitor hash is stored as: its first 16 hex digits (8 bytes) as an `i64`
-/// (the view shows them back as 16 hex digits). Any other text (never written by ingest) is
-/// hashed, so it still counts as one visitor. Two visitors of one site and day collide with
-/// probability about n²/2⁶⁵: 3·10⁻⁸ for a million visitors a day.
+/// The integer a visitor hash is stored as: its 32 hex digits (16 bytes) folded to 8 by XOR of
+/// the halves, as an `i64` (the view shows it as 16 hex digits). Folding keeps every bit of
+/// the hash in play, so hashes that differ only in one half still differ. Any other text
+/// (never written by ingest) is hashed, so it still counts as one visitor. Two visitors of one
+/// site and day collide with probability about n²/2⁶⁵: 3·10⁻⁸ for a million visitors a day,
+/// and a collision costs one unique visitor of that day.
 pub fn visitor_int(visitor: &str) -> i64 {
-    let head = visitor.get(..16).unwrap_or("");
-    if let Ok(v) = u64::from_str_radix(head, 16) {
-        if head.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return v as i64;
+    if !visitor.is_empty() && visitor.len() <= 32 && visitor.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        if let Ok(v) = u128::from_str_radix(visitor, 16) {
+            return ((v >> 64) as u64 ^ v as u64) as i64;
         }
     }
     use sha2::{Digest, Sha256};
@@ -583,6 +585,155 @@ pub mod fast {
         }
     }
 
+    /// The end of the steps every raw stats query starts with (`sel`, `ev`, `sess`).
+    const PRELUDE_END: &str = "HAVING SUM(id = session) > 0 AND MIN(ts) < ?3)";
+
+    /// One row of [`overview`]: `panel` is `total`, `hour` (with `t`) or a dimension (with
+    /// `value`); the numbers are those of `MetricsRow` / `HourRow`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+    pub struct OverviewRow {
+        pub panel: String,
+        pub value: String,
+        pub t: i64,
+        pub visitors: i64,
+        pub pageviews: i64,
+        pub visits: i64,
+        pub bounces: i64,
+        pub duration_ms: i64,
+        pub engaged_ms: i64,
+        pub events: i64,
+        pub hour_visitors: i64,
+    }
+
+    /// An overview's answer from one store, split by panel.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct Overview {
+        pub totals: query::MetricsRow,
+        pub hours: Vec<crate::stats::period::HourRow>,
+        /// Each panel's rows (`query::breakdown_part`'s), in the order asked.
+        pub breakdowns: Vec<(Dimension, Vec<query::MetricsRow>)>,
+    }
+
+    impl Overview {
+        pub fn from_rows(panels: &[Dimension], rows: Vec<OverviewRow>) -> Overview {
+            let mut out = Overview {
+                breakdowns: panels.iter().map(|d| (*d, Vec::new())).collect(),
+                ..Default::default()
+            };
+            for r in rows {
+                let metrics = query::MetricsRow {
+                    value: r.value,
+                    visitors: r.visitors,
+                    pageviews: r.pageviews,
+                    visits: r.visits,
+                    bounces: r.bounces,
+                    duration_ms: r.duration_ms,
+                    engaged_ms: r.engaged_ms,
+                    events: r.events,
+                };
+                match r.panel.as_str() {
+                    "total" => out.totals = metrics,
+                    "hour" => out.hours.push(crate::stats::period::HourRow {
+                        t: r.t,
+                        pageviews: r.pageviews,
+                        visitors: r.visitors,
+                        hour_visitors: r.hour_visitors,
+                    }),
+                    panel => {
+                        if let Some((_, rows)) =
+                            out.breakdowns.iter_mut().find(|(d, _)| d.as_str() == panel)
+                        {
+                            rows.push(metrics);
+                        }
+                    }
+                }
+            }
+            out
+        }
+    }
+
+    /// A filtered overview from one shard in ONE statement (rows: [`OverviewRow`]): totals,
+    /// the hourly series (when filtered) and each panel's breakdown (`limit` rows each), all
+    /// from one pass over the selected events instead of one per query. The same SQL as
+    /// `stats::query` builds for each, put together. `None` if that SQL is not of the
+    /// expected shape (then run the queries one by one).
+    pub fn overview(scope: &Scope, panels: &[Dimension], limit: u32) -> Option<Sql> {
+        let (sql, columns) = combined(scope, panels, limit)?;
+        Some(shard_form(sql, scope, &columns))
+    }
+
+    /// [`overview`] as D1 runs it: the same single statement over D1's `events` (it also
+    /// runs, slowly, through a shard's view).
+    pub fn overview_d1(scope: &Scope, panels: &[Dimension], limit: u32) -> Option<Sql> {
+        combined(scope, panels, limit).map(|(sql, _)| sql)
+    }
+
+    /// The overview's statement and the text columns its panels read.
+    fn combined(
+        scope: &Scope,
+        panels: &[Dimension],
+        limit: u32,
+    ) -> Option<(Sql, Vec<&'static str>)> {
+        let totals = query::totals_raw(scope);
+        let end = totals.text.find(PRELUDE_END)? + PRELUDE_END.len();
+        let prelude = &totals.text[..end];
+        let body = |sql: &Sql| -> Option<String> {
+            let rest = sql.text.strip_prefix(prelude)?;
+            // More steps (", name AS (…) SELECT …") become the subquery's own WITH.
+            Some(match rest.strip_prefix(", ") {
+                Some(ctes) => format!("WITH {ctes}"),
+                None => rest.to_string(),
+            })
+        };
+        const NUMBERS: &str =
+            "visitors, pageviews, visits, bounces, duration_ms, engaged_ms, events";
+        let mut parts = vec![format!(
+            "SELECT 'total' AS panel, '' AS value, 0 AS t, {NUMBERS}, 0 AS hour_visitors \
+             FROM ({})",
+            body(&totals)?
+        )];
+        if !scope.filters.is_empty() {
+            parts.push(format!(
+                "SELECT 'hour', '', t, visitors, pageviews, 0, 0, 0, 0, 0, hour_visitors FROM ({})",
+                body(&query::hourly(scope))?
+            ));
+        }
+        let mut binds = totals.binds;
+        let mut columns: Vec<&str> = Vec::new();
+        for dim in panels {
+            let sql = query::breakdown_part(scope, *dim, limit);
+            parts.push(format!(
+                "SELECT '{}', value, 0, {NUMBERS}, 0 FROM ({})",
+                dim.as_str(),
+                body(&sql)?
+            ));
+            // Each panel binds its limit next, the same number with the same value.
+            if sql.binds.len() > binds.len() {
+                binds = sql.binds;
+            }
+            for c in breakdown_columns(*dim) {
+                if !columns.contains(&c) {
+                    columns.push(c);
+                }
+            }
+        }
+        let sql = Sql {
+            text: format!("{prelude} {}", parts.join(" UNION ALL ")),
+            binds,
+        };
+        Some((sql, columns))
+    }
+
+    /// The text columns a breakdown of `dimension` reads from `sel`.
+    fn breakdown_columns(dimension: Dimension) -> Vec<&'static str> {
+        match (session_column(dimension), dimension) {
+            (Some(col), _) => vec![col],
+            (None, Dimension::Page | Dimension::ExitPage) => vec!["path"],
+            (None, Dimension::Prop) => vec!["name", "props"],
+            _ => vec!["name"],
+        }
+    }
+
     /// `query::totals_raw` on a shard.
     pub fn totals(scope: &Scope) -> Sql {
         shard_form(query::totals_raw(scope), scope, &[])
@@ -595,13 +746,11 @@ pub mod fast {
 
     /// `query::breakdown_part` on a shard.
     pub fn breakdown(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
-        let columns: Vec<&str> = match (session_column(dimension), dimension) {
-            (Some(col), _) => vec![col],
-            (None, Dimension::Page | Dimension::ExitPage) => vec!["path"],
-            (None, Dimension::Prop) => vec!["name", "props"],
-            _ => vec!["name"],
-        };
-        shard_form(query::breakdown_part(scope, dimension, limit), scope, &columns)
+        shard_form(
+            query::breakdown_part(scope, dimension, limit),
+            scope,
+            &breakdown_columns(dimension),
+        )
     }
 
     /// `query::goal` (filtered) on a shard.
@@ -687,7 +836,7 @@ mod tests {
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
         let want: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(kinds, want);
-        assert_eq!(rows[0].visitor, "0123456789abcdef");
+        assert_eq!(rows[0].visitor, "0000000000000000", "both halves alike");
         let stats: ShardStats = first(&db, &stats()).unwrap();
         assert_eq!(
             stats,
@@ -702,11 +851,15 @@ mod tests {
 
     #[test]
     fn visitors_keep_eight_bytes_of_their_hash() {
-        assert_eq!(visitor_int("ffffffffffffffff00"), -1);
-        assert_eq!(visitor_text("00000000000000ffaa"), "00000000000000ff");
-        // Not hex: hashed, stable, distinct.
+        assert_eq!(visitor_int("ffffffffffffffff0000000000000000"), -1);
+        assert_eq!(visitor_int("00000000000000000000000000000001"), 1);
+        assert_eq!(
+            visitor_text("0123456789abcdef0000000000000001"),
+            "0123456789abcdee"
+        );
+        // Not a hash: hashed, stable, distinct.
         assert_eq!(visitor_int("v1-d0"), visitor_int("v1-d0"));
         assert_ne!(visitor_int("v1-d0"), visitor_int("v2-d0"));
-        assert_ne!(visitor_int("+123456789abcdef"), 0x0123_4567_89ab_cdef);
+        assert_ne!(visitor_int("+1"), 1);
     }
 }
