@@ -849,6 +849,75 @@ mod tests {
         );
     }
 
+    fn bound_bytes(statements: &[Sql]) -> usize {
+        statements
+            .iter()
+            .flat_map(|s| &s.binds)
+            .map(|b| match b {
+                crate::store::SqlValue::Text(t) => t.len(),
+                _ => 8,
+            })
+            .sum()
+    }
+
+    #[test]
+    fn a_page_stays_under_its_event_and_byte_limits_and_a_statement_under_100_binds() {
+        use crate::limits::{MAX_EVENT_NAME_BYTES, MAX_PROPS, MAX_PROP_VALUE_BYTES, MAX_URL_BYTES};
+        // Every string as long as ingest lets it be, different in every event, with quotes
+        // and control characters that JSON escapes.
+        let long = |i: usize, n: usize| {
+            format!("{i}\"\u{1}{}", "x".repeat(n))
+                .chars()
+                .take(n)
+                .collect::<String>()
+        };
+        let props = |i: usize| {
+            let map: serde_json::Map<String, Value> = (0..MAX_PROPS)
+                .map(|k| {
+                    (
+                        format!("k{k}"),
+                        Value::String(long(i + k, MAX_PROP_VALUE_BYTES)),
+                    )
+                })
+                .collect();
+            Value::Object(map).to_string()
+        };
+        let huge: Vec<EnrichedEvent> = (0..3_000)
+            .map(|i| EnrichedEvent {
+                name: long(i, MAX_EVENT_NAME_BYTES),
+                path: long(i, MAX_URL_BYTES),
+                query: long(i, MAX_URL_BYTES),
+                referrer_host: long(i, 255),
+                utm_campaign: long(i, MAX_URL_BYTES),
+                city: long(i, 100),
+                props: props(i),
+                ..event(&format!("e{i}"), &format!("e{i}"), i as i64)
+            })
+            .collect();
+        let small: Vec<EnrichedEvent> = (0..5_000)
+            .map(|i| event(&format!("e{i}"), "e0", i as i64))
+            .collect();
+        for events in [&huge, &small] {
+            let pages = pages(events);
+            assert_eq!(pages.iter().map(|p| p.len()).sum::<usize>(), events.len());
+            for page in pages {
+                assert!(page.len() <= SHARD_PAGE_EVENTS);
+                let statements = append("s", 0, page, false);
+                let bytes = bound_bytes(&statements);
+                assert!(
+                    bytes <= SHARD_PAGE_MAX_BYTES,
+                    "{bytes} B in {} events",
+                    page.len()
+                );
+                assert!(statements
+                    .iter()
+                    .all(|s| s.binds.len() <= MAX_BOUND_PARAMETERS));
+            }
+        }
+        assert_eq!(pages(&small)[0].len(), SHARD_PAGE_EVENTS);
+        assert!(pages(&huge).len() > 3, "large events make smaller pages");
+    }
+
     #[test]
     fn visitors_keep_eight_bytes_of_their_hash() {
         assert_eq!(visitor_int("ffffffffffffffff0000000000000000"), -1);
