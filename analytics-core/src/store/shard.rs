@@ -507,13 +507,18 @@ pub mod fast {
 
     /// `filter`'s condition on the integer `session` of `sel`, binding exactly what
     /// `Filter::condition` binds, in its order (the rest of the query numbers on from there).
+    /// The unary `+` keeps SQLite from building a temporary index over every row for the
+    /// one lookup (measured: 10 s instead of a scan's tenth at 1 M events).
     fn condition(filter: &Filter, binds: &mut Binds) -> String {
         let in_range = format!("f.t + {TS} >= ?2 AND f.t + {TS} < ?3");
         if let Some(col) = session_column(filter.dimension) {
             let v = binds.push_text(&filter.value);
             let attribute = match CONTEXT_COLUMNS.iter().position(|c| *c == col) {
-                Some(i) => format!("f.ctx IN (SELECT id FROM ctx WHERE c{i} = {})", dict_id(&v)),
-                None => format!("f.{col} = {}", dict_id(&v)),
+                Some(i) => format!(
+                    "+f.ctx IN (SELECT id FROM ctx WHERE c{i} = {})",
+                    dict_id(&v)
+                ),
+                None => format!("+f.{col} = {}", dict_id(&v)),
             };
             return format!(
                 "session IN (SELECT f.rowid FROM {} WHERE f.rowid = f.session \
@@ -525,7 +530,7 @@ pub mod fast {
             let v = binds.push_text(&filter.value);
             return format!(
                 "session IN (SELECT f.session FROM {} WHERE {in_range} AND f.k & 7 = 0 \
-                 AND f.path = {})",
+                 AND +f.path = {})",
                 day_rows("fd", "f"),
                 dict_id(&v)
             );
