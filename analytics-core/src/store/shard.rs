@@ -25,8 +25,8 @@
 //! Measured with `benches/shard.rs` on the storage bench's generator, 1 M events in a month:
 //! 39.7 B/event for the whole file (`ev` 39.0; dictionary, context and staging under 1).
 //! A filtered query still reads every row of the range's days twice (the filter's visits,
-//! then their events): about 0.5 s of CPU per query and 1.4–3 s per overview statement at
-//! 1 M events natively, far from 100 ms. Reading less needs per-visit rows (a visit's events
+//! then their events): 0.2–1 s of CPU per query and 0.7–3.6 s per overview statement at
+//! 1 M events natively (filtered by one page / country / source), far from 100 ms. Reading less needs per-visit rows (a visit's events
 //! stored together, its attributes and sums in one row), the next step.
 
 use std::collections::HashMap;
