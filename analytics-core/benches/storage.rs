@@ -18,7 +18,7 @@ const SITE: &str = "bench";
 const DAYS: i64 = 60;
 const START: i64 = 20_000 * DAY_MS;
 
-struct Rng(u64);
+pub struct Rng(pub u64);
 impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
@@ -37,7 +37,7 @@ impl SeenSet for DaySeen {
 }
 
 /// One day's events in time order: sessions of 1–8 events from a pool of visitors.
-fn day_events(rng: &mut Rng, day: i64, count: usize, next_id: &mut u64) -> Vec<EnrichedEvent> {
+pub fn day_events(rng: &mut Rng, day: i64, count: usize, next_id: &mut u64) -> Vec<EnrichedEvent> {
     const PAGES: usize = 400;
     let sources = [
         ("Direct", "direct"),
