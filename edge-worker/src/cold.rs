@@ -136,18 +136,24 @@ pub async fn read<T: DeserializeOwned>(env: &Env, store: &Store, sql: &Sql) -> R
     }
 }
 
-/// Runs one read on every store of `[from_ms, to_ms)` at once: one list of rows per store,
-/// for the caller to merge (`stats::merge`). Each shard counts only sessions that started
-/// before the site's `sealed_until`; D1 holds only later ones, so nothing counts twice.
+/// Runs one read on every store of `[from_ms, to_ms)` at once: `hot` on D1 and `cold` (the
+/// same question in a shard's faster form, or the same statement) on each shard. One list of
+/// rows per store, for the caller to merge (`stats::merge`). Each shard counts only sessions
+/// that started before the site's `sealed_until`; D1 holds only later ones, so nothing counts
+/// twice.
 pub async fn fan_out<T: DeserializeOwned>(
     env: &Env,
     site: &str,
-    from_ms: i64,
-    to_ms: i64,
-    sql: &Sql,
+    (from_ms, to_ms): (i64, i64),
+    hot: &Sql,
+    cold: &Sql,
 ) -> Result<Vec<Vec<T>>> {
     let stores = stores(env, site, from_ms, to_ms).await?;
-    try_join_all(stores.iter().map(|s| read::<T>(env, s, sql))).await
+    try_join_all(stores.iter().map(|s| {
+        let sql = if *s == Store::Hot { hot } else { cold };
+        read::<T>(env, s, sql)
+    }))
+    .await
 }
 
 /// Logs a finished step; under the test setting `VIGIA_TEST_SEAL_PAUSE`, stalls there so a
