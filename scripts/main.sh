@@ -124,5 +124,6 @@ case "${1:-}" in
   setup) setup_tools "${2:-yes}" ;;
   lint) setup_tools no; cmd_lint ;;
   bench) cmd_bench ;;
-  *) sed -n '2,9p' "$ROOT/vigia" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  import) shift; node "$ROOT/scripts/import.mjs" "$@" ;;
+  *) sed -n '2,10p' "$ROOT/vigia" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -153,7 +153,8 @@ async fn audited(
         .or(signed_in.as_ref());
     // Only a site the caller was authorised for (set by `authorize`) files the entry there.
     let site = call.caller.as_ref().and_then(|c| c.site.clone());
-    let raw = if found.method.has_body() {
+    // An import's body is a CSV file: its entry keeps the query (format, table) instead.
+    let raw = if found.method.has_body() && found.body != analytics_core::routes::Body::Csv {
         call.body.clone()
     } else {
         plan.query
@@ -229,7 +230,7 @@ async fn authorised_call(
     };
     // The body is size-checked before any of it is read or kept; a body too big for every
     // audited route is refused here, before the handler.
-    let (body, result) = match audited_body(&req, found.method).await {
+    let (body, result) = match audited_body(&req, found).await {
         Ok(body) => (
             body,
             dispatch(found.operation, req, env, &c, request_id).await,
@@ -322,13 +323,11 @@ async fn session_opened(env: &Env, resp: &Response) -> Option<session::User> {
 /// The body of an audited request that carries one, read from a copy once its size is known
 /// to be within `MAX_AUDITED_BODY_BYTES` (by Content-Length first, then while streaming, so a
 /// chunked flood is cut off too). Not JSON: `Null`. Too big: 413 before anything is kept.
-async fn audited_body(
-    req: &Request,
-    method: analytics_core::routes::Method,
-) -> Result<Value, Failure> {
+async fn audited_body(req: &Request, route: &Route) -> Result<Value, Failure> {
     use analytics_core::governance::audit::MAX_AUDITED_BODY_BYTES as MAX;
     use futures_util::StreamExt;
-    if !method.has_body() {
+    // A CSV file (an import) is no JSON to keep: its handler reads it under its own limit.
+    if !route.method.has_body() || route.body == analytics_core::routes::Body::Csv {
         return Ok(Value::Null);
     }
     let too_big = |n: String| {
@@ -434,6 +433,7 @@ async fn dispatch(
         Op::StatsFunnel => goals::funnel_stats(req, env, c).await,
         Op::StatsBots => stats::bots(req, env, c).await,
         Op::ExportEvents => export::events(req, env, c).await,
+        Op::SiteImport => import::import(req, env, c).await,
     }
 }
 

@@ -125,15 +125,16 @@ fn operation(route: &Route) -> Value {
     }
     op.insert("security".into(), security(route));
     op.insert("responses".into(), responses(route));
-    let body_schema = match route.body {
+    let body = match route.body {
         Body::None => None,
-        Body::Object => Some(json!({ "type": "object" })),
-        Body::Schema(text) => Some(parsed(text)),
+        Body::Object => Some(("application/json", json!({ "type": "object" }))),
+        Body::Schema(text) => Some(("application/json", parsed(text))),
+        Body::Csv => Some(("text/csv", json!({ "type": "string" }))),
     };
-    if let Some(schema) = body_schema {
+    if let Some((media, schema)) = body {
         op.insert(
             "requestBody".into(),
-            json!({ "required": true, "content": { "application/json": { "schema": schema } } }),
+            json!({ "required": true, "content": { media: { "schema": schema } } }),
         );
     }
     Value::Object(op)
