@@ -170,14 +170,7 @@ pub fn records(text: &str) -> Vec<Record> {
         }
     }
     if row_has_content || !cell.is_empty() || !cells.is_empty() {
-        end_record(
-            &mut cells,
-            &mut cell,
-            &mut out,
-            start_line,
-            true,
-            !quoted,
-        );
+        end_record(&mut cells, &mut cell, &mut out, start_line, true, !quoted);
     }
     out
 }
@@ -191,7 +184,10 @@ pub struct Header {
 impl Header {
     pub fn new(cells: &[String]) -> Header {
         Header {
-            names: cells.iter().map(|c| c.trim().to_ascii_lowercase()).collect(),
+            names: cells
+                .iter()
+                .map(|c| c.trim().to_ascii_lowercase())
+                .collect(),
         }
     }
 
@@ -540,7 +536,11 @@ mod tests {
 
     #[test]
     fn closed_sets_read_back() {
-        api_types::check_closed_set(&ImportFormat::ALL, ImportFormat::as_str, ImportFormat::parse);
+        api_types::check_closed_set(
+            &ImportFormat::ALL,
+            ImportFormat::as_str,
+            ImportFormat::parse,
+        );
         api_types::check_closed_set(&SkipReason::ALL, SkipReason::as_str, SkipReason::parse);
     }
 
@@ -680,7 +680,11 @@ mod tests {
         let day = crate::stats::DAY_MS;
         for sql in replace_daily(
             "s",
-            &import(vec![row(0, "/", 1), row(day, "/", 1), row(2 * day, "/", 1)], 0, 2 * day),
+            &import(
+                vec![row(0, "/", 1), row(day, "/", 1), row(2 * day, "/", 1)],
+                0,
+                2 * day,
+            ),
         ) {
             run(&db, &sql);
         }

@@ -125,7 +125,8 @@ pub fn table_of(name: &str) -> Option<(Table, Option<(i64, i64)>)> {
             }
         }
     }
-    let table = Table::parse(table_name).or_else(|| Table::parse(&format!("imported_{table_name}")))?;
+    let table =
+        Table::parse(table_name).or_else(|| Table::parse(&format!("imported_{table_name}")))?;
     Some((table, range))
 }
 
@@ -451,7 +452,10 @@ mod tests {
         );
         assert_eq!(table_of("imported_pages"), Some((Table::Pages, None)));
         assert_eq!(table_of("pages"), Some((Table::Pages, None)));
-        assert_eq!(table_of("imported_pages_20220101_20211230.csv").map(|t| t.1), None);
+        assert_eq!(
+            table_of("imported_pages_20220101_20211230.csv").map(|t| t.1),
+            None
+        );
         assert_eq!(table_of("imported_scroll_depth.csv"), None);
         assert_eq!(table_of("notes.txt"), None);
     }
@@ -482,7 +486,13 @@ mod tests {
         let p = parse(Table::Visitors, &text, &utc(), range).unwrap();
         let first = find(&p, Dimension::Total, "2011-12-25", "");
         assert_eq!(
-            (first.visitors, first.pageviews, first.bounces, first.visits, first.duration_ms),
+            (
+                first.visitors,
+                first.pageviews,
+                first.bounces,
+                first.visits,
+                first.duration_ms
+            ),
             (5, 50, 2, 7, 8_640_000)
         );
         // Plausible's own test counts 99 page views in this file.
@@ -499,22 +509,40 @@ mod tests {
         let (text, range) = fixture(Table::OperatingSystems);
         let p = parse(Table::OperatingSystems, &text, &utc(), range).unwrap();
         assert_eq!(find(&p, Dimension::Os, "2021-12-30", "macOS").visitors, 13);
-        assert_eq!(find(&p, Dimension::Os, "2022-01-01", "unknown").visitors, 17);
+        assert_eq!(
+            find(&p, Dimension::Os, "2022-01-01", "unknown").visitors,
+            17
+        );
         let (text, range) = fixture(Table::Devices);
         let p = parse(Table::Devices, &text, &utc(), range).unwrap();
-        assert_eq!(find(&p, Dimension::Device, "2022-01-02", "mobile").visits, 73);
+        assert_eq!(
+            find(&p, Dimension::Device, "2022-01-02", "mobile").visits,
+            73
+        );
     }
 
     #[test]
     fn sources_fill_source_and_the_utm_values_they_have() {
         let (text, range) = fixture(Table::Sources);
         let p = parse(Table::Sources, &text, &utc(), range).unwrap();
-        assert_eq!(find(&p, Dimension::Source, "2021-12-30", "Direct").visitors, 25);
-        assert_eq!(find(&p, Dimension::UtmMedium, "2022-01-01", "referral").visitors, 31);
+        assert_eq!(
+            find(&p, Dimension::Source, "2021-12-30", "Direct").visitors,
+            25
+        );
+        assert_eq!(
+            find(&p, Dimension::UtmMedium, "2022-01-01", "referral").visitors,
+            31
+        );
         let google = find(&p, Dimension::Source, "2022-01-01", "Google");
         assert_eq!((google.visitors, google.visits), (22, 24));
         assert_eq!(
-            find(&p, Dimension::UtmTerm, "2022-01-06", "how lucky am I as UInt64").visitors,
+            find(
+                &p,
+                Dimension::UtmTerm,
+                "2022-01-06",
+                "how lucky am I as UInt64"
+            )
+            .visitors,
             1
         );
         // The file name's range (to 2022-01-06) is what a re-import replaces.
@@ -530,7 +558,10 @@ mod tests {
         let p = parse(Table::Locations, &text, &utc(), range).unwrap();
         let us = find(&p, Dimension::Country, "2021-12-30", "US");
         assert_eq!((us.visitors, us.visits), (7, 9));
-        assert_eq!(find(&p, Dimension::Region, "2021-12-30", "unknown").visitors, 22);
+        assert_eq!(
+            find(&p, Dimension::Region, "2021-12-30", "unknown").visitors,
+            22
+        );
         assert!(p.import.rows.iter().all(|r| r.dimension != Dimension::City));
     }
 
@@ -539,12 +570,21 @@ mod tests {
         let (text, range) = fixture(Table::CustomEvents);
         let p = parse(Table::CustomEvents, &text, &utc(), range).unwrap();
         let signup = find(&p, Dimension::Event, "2021-12-30", "Signup");
-        assert_eq!((signup.visitors, signup.events, signup.pageviews), (40, 82, 0));
+        assert_eq!(
+            (signup.visitors, signup.events, signup.pageviews),
+            (40, 82, 0)
+        );
         let newer = "date,name,link_url,path,visitors,events\n\
                      2024-04-01,Outbound Link: Click,https://example.com/x,,3,4\n";
         let p = parse(Table::CustomEvents, newer, &utc(), None).unwrap();
         assert_eq!(
-            find(&p, Dimension::Outbound, "2024-04-01", "https://example.com/x").events,
+            find(
+                &p,
+                Dimension::Outbound,
+                "2024-04-01",
+                "https://example.com/x"
+            )
+            .events,
             4
         );
     }
@@ -552,17 +592,24 @@ mod tests {
     #[test]
     fn the_newer_export_shape_reads_by_header_names() {
         // Columns of the export since browser versions, page visits and time on page.
-        let browsers = "date,browser,browser_version,visitors,visits,visit_duration,bounces,pageviews\r\n\
+        let browsers =
+            "date,browser,browser_version,visitors,visits,visit_duration,bounces,pageviews\r\n\
                         2024-04-01,Chrome,123.0,3,4,60,1,9\r\n\
                         2024-04-01,Chrome,124.0,2,2,0,2,2\r\n";
         let p = parse(Table::Browsers, browsers, &utc(), None).unwrap();
         let chrome = find(&p, Dimension::Browser, "2024-04-01", "Chrome");
-        assert_eq!((chrome.visitors, chrome.pageviews, chrome.duration_ms), (5, 11, 60_000));
+        assert_eq!(
+            (chrome.visitors, chrome.pageviews, chrome.duration_ms),
+            (5, 11, 60_000)
+        );
         let pages = "date,hostname,page,visits,visitors,pageviews,total_scroll_depth,total_scroll_depth_visits,total_time_on_page,total_time_on_page_visits\n\
                      2024-04-01,example.com,/,5,4,7,100,2,30,2\n";
         let p = parse(Table::Pages, pages, &utc(), None).unwrap();
         let home = find(&p, Dimension::Page, "2024-04-01", "/");
-        assert_eq!((home.visitors, home.pageviews, home.engaged_ms), (4, 7, 30_000));
+        assert_eq!(
+            (home.visitors, home.pageviews, home.engaged_ms),
+            (4, 7, 30_000)
+        );
     }
 
     #[test]
@@ -582,7 +629,10 @@ mod tests {
         assert_eq!(reasons["wrong_cell_count"], 1);
         assert_eq!(reasons["date_out_of_range"], 1);
         assert_eq!(p.skipped.listed[0].line, 3);
-        assert_eq!(find(&p, Dimension::Device, "2021-12-31", "tablet, large").visitors, 3);
+        assert_eq!(
+            find(&p, Dimension::Device, "2021-12-31", "tablet, large").visitors,
+            3
+        );
     }
 
     #[test]
@@ -620,7 +670,10 @@ mod tests {
         let p = parse(Table::Visitors, lisbon_summer, &tz, None).unwrap();
         let utc_midnight = parse_day("2021-07-01").unwrap() * crate::stats::DAY_MS;
         assert_eq!(p.import.rows[0].day, utc_midnight - crate::stats::HOUR_MS);
-        assert_eq!(day_span(&p.import.rows, &tz).1.as_deref(), Some("2021-07-01"));
+        assert_eq!(
+            day_span(&p.import.rows, &tz).1.as_deref(),
+            Some("2021-07-01")
+        );
     }
 
     #[test]

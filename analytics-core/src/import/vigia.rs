@@ -69,7 +69,12 @@ pub fn parse(site: &str, text: &str) -> Result<Parsed, ApiError> {
     };
     let header = Header::new(&head.cells);
     let at = header.require("a Vigia event export", &EXPORT_COLUMNS)?;
-    let col = |name: &str| at[EXPORT_COLUMNS.iter().position(|c| *c == name).expect("a column")];
+    let col = |name: &str| {
+        at[EXPORT_COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .expect("a column")]
+    };
     let mut skipped = Skipped::default();
     let mut events: Vec<EnrichedEvent> = Vec::new();
     let mut seen_lines: HashMap<String, u32> = HashMap::new();
@@ -375,7 +380,12 @@ mod tests {
         assert_eq!(parsed.events.len(), 1);
         let r = parsed.skipped.reasons();
         assert_eq!(
-            (r["bad_date"], r["bad_kind"], r["bad_field"], r["wrong_cell_count"]),
+            (
+                r["bad_date"],
+                r["bad_kind"],
+                r["bad_field"],
+                r["wrong_cell_count"]
+            ),
             (1, 1, 1, 1)
         );
     }

@@ -23,10 +23,7 @@ pub async fn import(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
         Some(f) => ImportFormat::parse(f).ok_or_else(|| {
             ApiError::bad_request(
                 "bad_format",
-                format!(
-                    "format must be one of {}",
-                    ImportFormat::NAMES.join(", ")
-                ),
+                format!("format must be one of {}", ImportFormat::NAMES.join(", ")),
             )
         })?,
     };

@@ -129,11 +129,7 @@ pub async fn overview(req: Request, env: &Env, c: &Caller) -> RouteResult {
 async fn imported_days(env: &Env, r: &StatsRequest) -> Result<u32, Failure> {
     let row: Option<analytics_core::import::DaysRow> = db::first(
         &d1(env)?,
-        &analytics_core::import::imported_days(
-            &r.site,
-            r.period.from_ms(),
-            r.period.to_ms(),
-        ),
+        &analytics_core::import::imported_days(&r.site, r.period.from_ms(), r.period.to_ms()),
     )
     .await?;
     Ok(row.map_or(0, |d| d.days.clamp(0, i64::from(u32::MAX)) as u32))
