@@ -10,11 +10,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { ROOT, startStack, stopStack, sessionCookie } from "./harness.mjs";
+import { ROOT, OUTPUT, startStack, stopStack, sessionCookie, launchBrowser } from "./harness.mjs";
 
 const FIXTURES = join(ROOT, "tests", "fixtures", "plausible");
 const ZONE = "America/New_York";
@@ -136,6 +136,30 @@ test("./vigia import loads Plausible's export into daily rollups in the site's z
   assert.equal(entries.length, 20);
   assert.ok(entries.every((e) => e.site_id === "demo" && e.outcome === 200), JSON.stringify(entries[0]));
   assert.match(entries[0].details, /imported_/);
+});
+
+test("the dashboard says next to the range that it includes imported data", async () => {
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tab = await context.newPage();
+    await tab.goto(`${base}/?site=demo&period=custom&from=2011-12-20&to=2011-12-31`);
+    await tab.fill("input[name=email]", stack.admin.email);
+    await tab.fill("input[name=password]", stack.admin.password);
+    await tab.click("button[type=submit]");
+    const range = tab.locator("p.range");
+    await range.waitFor();
+    assert.match(await range.textContent(), /includes imported data for 6 days/);
+    mkdirSync(OUTPUT, { recursive: true });
+    await tab.screenshot({ path: join(OUTPUT, "import-marker.png") });
+    // A range without imported days says nothing about imports.
+    await tab.goto(`${base}/?site=demo&period=custom&from=2012-01-01&to=2012-01-31`);
+    await tab.locator("p.range").waitFor();
+    assert.doesNotMatch(await tab.locator("p.range").textContent(), /imported/);
+    await context.close();
+  } finally {
+    await browser.close();
+  }
 });
 
 test("a viewer, a token of another site and a stranger cannot import into the site", async () => {
