@@ -149,7 +149,7 @@ test("the dashboard says next to the range that it includes imported data", asyn
     await tab.click("button[type=submit]");
     const range = tab.locator("p.range");
     await range.waitFor();
-    assert.match(await range.textContent(), /includes imported data for 6 days/);
+    assert.match(await range.textContent(), /includes imported data on 6 of these days/);
     mkdirSync(OUTPUT, { recursive: true });
     await tab.screenshot({ path: join(OUTPUT, "import-marker.png") });
     // A range without imported days says nothing about imports.
