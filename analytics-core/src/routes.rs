@@ -157,9 +157,9 @@ pub enum Body {
     Object,
     /// A JSON object with this schema (JSON text).
     Schema(&'static str),
-    /// A CSV file (`text/csv`), read by the handler under its own size limit rather than the
-    /// audit wrapper's (which keeps no CSV: the entry records the query instead).
-    Csv,
+    /// A file of this media type (CSV, NDJSON), up to megabytes: the audit log records the
+    /// call's query, never such a body.
+    Upload(&'static str),
 }
 
 /// One route.
@@ -249,13 +249,13 @@ impl Route {
         self
     }
 
-    const fn no_body(mut self) -> Route {
-        self.body = Body::None;
+    const fn upload(mut self, media_type: &'static str) -> Route {
+        self.body = Body::Upload(media_type);
         self
     }
 
-    const fn csv_body(mut self) -> Route {
-        self.body = Body::Csv;
+    const fn no_body(mut self) -> Route {
+        self.body = Body::None;
         self
     }
 
@@ -574,7 +574,7 @@ routes! {
     SiteImport: Post "/api/sites/{site}/import", Site(Admin), "import", "Import history from another tool's CSV export"
         .describe("Body: one CSV file (`Content-Type: text/csv`, at most 8 MiB, 100,000 rows). `format=plausible` (default): one table of Plausible's \"Export data\" zip, named by `table` (its file name, e.g. `imported_pages_20240101_20241231.csv`, or the bare table name); it becomes daily rollup rows marked imported, in the site's time zone (a day with collected data ignores them). The tables: visitors, sources, pages, entry_pages, exit_pages, locations, devices, browsers, operating_systems, custom_events. Idempotent: the imported rows of the table's dimensions over the file's days (the file name's range, or the rows' dates) are replaced in one transaction. `format=vigia`: Vigia's own raw-event export (`GET /api/export/events`), stored as raw events. A bad row is skipped and counted (`skipped_reasons`: wrong_cell_count, bad_date, bad_number, date_out_of_range, too_many_rows, unterminated_quote, bad_kind, bad_field); a file without its header's required columns is 400 `missing_columns`, one without a single readable row 422 `no_valid_rows` (nothing is written). Answer: `{format, table, rows_imported, rows_skipped, skipped_reasons, skipped: [{line, reason}] (first 20), days, from, to, daily_rows}`. API tokens may call this route (with their owner's role).")
         .query(&[IMPORT_QUERY])
-        .csv_body()
+        .upload("text/csv")
         .audit(A::Import);
 }
 

@@ -153,8 +153,9 @@ async fn audited(
         .or(signed_in.as_ref());
     // Only a site the caller was authorised for (set by `authorize`) files the entry there.
     let site = call.caller.as_ref().and_then(|c| c.site.clone());
-    // An import's body is a CSV file: its entry keeps the query (format, table) instead.
-    let raw = if found.method.has_body() && found.body != analytics_core::routes::Body::Csv {
+    // An upload's entry keeps its query (an import's format and table), never the file.
+    let upload = matches!(found.body, analytics_core::routes::Body::Upload(_));
+    let raw = if found.method.has_body() && !upload {
         call.body.clone()
     } else {
         plan.query
@@ -230,7 +231,14 @@ async fn authorised_call(
     };
     // The body is size-checked before any of it is read or kept; a body too big for every
     // audited route is refused here, before the handler.
-    let (body, result) = match audited_body(&req, found).await {
+    // An upload (CSV, NDJSON) is the handler's to bound and read; the audit keeps its query.
+    let upload = matches!(found.body, analytics_core::routes::Body::Upload(_));
+    let audited = if upload {
+        Ok(Value::Null)
+    } else {
+        audited_body(&req, found.method).await
+    };
+    let (body, result) = match audited {
         Ok(body) => (
             body,
             dispatch(found.operation, req, env, &c, request_id).await,
@@ -323,11 +331,13 @@ async fn session_opened(env: &Env, resp: &Response) -> Option<session::User> {
 /// The body of an audited request that carries one, read from a copy once its size is known
 /// to be within `MAX_AUDITED_BODY_BYTES` (by Content-Length first, then while streaming, so a
 /// chunked flood is cut off too). Not JSON: `Null`. Too big: 413 before anything is kept.
-async fn audited_body(req: &Request, route: &Route) -> Result<Value, Failure> {
+async fn audited_body(
+    req: &Request,
+    method: analytics_core::routes::Method,
+) -> Result<Value, Failure> {
     use analytics_core::governance::audit::MAX_AUDITED_BODY_BYTES as MAX;
     use futures_util::StreamExt;
-    // A CSV file (an import) is no JSON to keep: its handler reads it under its own limit.
-    if !route.method.has_body() || route.body == analytics_core::routes::Body::Csv {
+    if !method.has_body() {
         return Ok(Value::Null);
     }
     let too_big = |n: String| {

@@ -238,6 +238,16 @@ test("a malformed file is refused with a clear JSON error and writes nothing", a
   assert.equal(cliBad.code, 1);
   assert.match(cliBad.stderr, /refused \(422\) no_valid_rows/);
 
+  // Vigia's own export: checked like any file; storing it in the cold shards is not wired yet.
+  const exported = await fetch(`${base}/api/export/events?site=demo&period=today`, { headers: { Authorization: `Bearer ${adminToken}` } });
+  assert.equal(exported.status, 200);
+  const own = await post("events.csv", await exported.text(), "vigia");
+  assert.equal(own.status, 501, own.text);
+  assert.equal(own.json.error, "not_yet");
+  const notExport = await post("events.csv", "time,kind\n2024-01-01T00:00:00Z,pageview\n", "vigia");
+  assert.equal(notExport.status, 400);
+  assert.equal(notExport.json.error, "missing_columns");
+
   // A file with some bad rows keeps the good ones and counts the rest.
   const mixed = await post("imported_devices_20220110_20220111.csv",
     "date,device,visitors,visits\n2022-01-10,Desktop,4,5\n2022-01-10,Mobile,many,1\n2022-01-32,Tablet,1,1\n");

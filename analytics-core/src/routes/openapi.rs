@@ -129,7 +129,7 @@ fn operation(route: &Route) -> Value {
         Body::None => None,
         Body::Object => Some(("application/json", json!({ "type": "object" }))),
         Body::Schema(text) => Some(("application/json", parsed(text))),
-        Body::Csv => Some(("text/csv", json!({ "type": "string" }))),
+        Body::Upload(media) => Some((media, json!({ "type": "string" }))),
     };
     if let Some((media, schema)) = body {
         op.insert(
