@@ -35,9 +35,10 @@ pub const MAX_IMPORT_SPAN_DAYS: i64 = 3_700;
 /// Longest dimension value kept (longer ones are cut, as ingest cuts long paths).
 pub const MAX_IMPORTED_VALUE_CHARS: usize = 500;
 /// Values kept per day and dimension (by visitors, then events); the rest are summed into
-/// one `(other)` row, as the daily rollups bound theirs.
-pub const MAX_IMPORTED_VALUES_PER_DAY: usize = 1_000;
-/// The value the rows beyond `MAX_IMPORTED_VALUES_PER_DAY` are summed into.
+/// one `(other)` row. The same bound as the collected daily rollups (`DAILY_ROLLUP_TOP` of
+/// `store::rollups_daily`, 100), so an imported month reads no more rows than a collected one.
+pub const MAX_IMPORTED_VALUES_PER_DAY: usize = 100;
+/// The value the rows beyond `MAX_IMPORTED_VALUES_PER_DAY` are summed into (`DAILY_OTHER`).
 pub const OTHER_VALUE: &str = "(other)";
 /// Rows per INSERT: each INSERT binds one JSON array (D1 allows 100 binds and ~2 MB a value).
 pub const INSERT_CHUNK_ROWS: usize = 2_000;
