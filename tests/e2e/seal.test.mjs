@@ -196,3 +196,47 @@ test("retention and site deletion reach the cold shards", { timeout: 300_000 }, 
     await worker.stop();
   }
 });
+
+test("Vigia's own export brings history to another site once, marked imported", { timeout: 300_000 }, async (t) => {
+  const worker = await startWorker();
+  try {
+    await createAdmin(worker.base);
+    await worker.d1(seed(first));
+    const cookie = await login(worker.base);
+    const headers = { Cookie: cookie, Origin: worker.base, "Content-Type": "application/json" };
+    const created = await fetch(`${worker.base}/api/sites`, { method: "POST", headers, body: JSON.stringify({ id: "copy", name: "Copy", hostnames: ["copy.example"] }) });
+    assert.equal(created.status, 201, await created.text());
+    const csv = await (await fetch(`${worker.base}/api/export/events?${range}`, { headers })).text();
+    const total = DAYS * SESSIONS_PER_DAY * EVENTS_PER_SESSION;
+    assert.equal(csv.trim().split("\n").length - 1, total);
+    const load = async () => {
+      const r = await fetch(`${worker.base}/api/sites/copy/import?format=vigia`, {
+        method: "POST", headers: { ...headers, "Content-Type": "text/csv" }, body: csv,
+      });
+      const text = await r.text();
+      assert.equal(r.status, 200, text);
+      return JSON.parse(text);
+    };
+    const first_ = await load();
+    t.diagnostic(JSON.stringify(first_));
+    assert.equal(first_.rows_imported, total);
+    assert.equal(first_.days, DAYS + 1, "three UTC days and the midnight crossings of the last");
+    await load(); // the same file again
+    for (let round = 0; round < 5; round++) if (!(await seal(worker.base, cookie)).more) break;
+    const storage = await (await fetch(`${worker.base}/api/admin/storage`, { headers })).json();
+    const copy = storage.sites.find((s) => s.site === "copy");
+    assert.equal(copy.shards.reduce((n, s) => n + s.events, 0), total, "stored once");
+    // The unfiltered overview reads the imported daily rollups; the filtered one the raw events.
+    const copyRange = range.replace("site=demo", "site=copy");
+    const overview = await (await fetch(`${worker.base}/api/stats/overview?${copyRange}`, { headers })).json();
+    const pageviews = total - DAYS * (SESSIONS_PER_DAY / 5); // every fifth session's last event is custom
+    assert.equal(overview.totals.pageviews, pageviews, JSON.stringify(overview.totals));
+    assert.equal(overview.totals.visits, DAYS * SESSIONS_PER_DAY);
+    assert.ok(overview.imported_days >= DAYS, `imported_days ${overview.imported_days}`);
+    const pt = async (site) => (await (await fetch(`${worker.base}/api/stats/overview?${range.replace("site=demo", `site=${site}`)}&f=country:PT`, { headers })).json()).totals;
+    const [a, b] = [await pt("demo"), await pt("copy")];
+    assert.deepEqual([b.pageviews, b.visits, b.bounces], [a.pageviews, a.visits, a.bounces]);
+  } finally {
+    await worker.stop();
+  }
+});

@@ -192,8 +192,19 @@ pub async fn overview(req: Request, env: &Env, c: &Caller) -> RouteResult {
         range: r.period.range(),
         series: series(env, &r).await?,
         totals: now.totals(),
+        imported_days: imported_days(env, &r).await?,
     };
     json(200, &answer)
+}
+
+/// Days of the period whose figures come from an import (`analytics_core::import`).
+async fn imported_days(env: &Env, r: &StatsRequest) -> Result<u32, Failure> {
+    let row: Option<analytics_core::import::DaysRow> = db::first(
+        &d1(env)?,
+        &analytics_core::import::imported_days(&r.site, r.period.from_ms(), r.period.to_ms()),
+    )
+    .await?;
+    Ok(row.map_or(0, |d| d.days.clamp(0, i64::from(u32::MAX)) as u32))
 }
 
 pub async fn totals(req: Request, env: &Env, c: &Caller) -> RouteResult {
