@@ -838,11 +838,17 @@ mod daily {
     /// A day's rows from raw events, as the cron computes them (one store here).
     fn raw_day(db: &Connection, start: i64, end: i64) -> Vec<DailyRow> {
         let [day, to_end, before] = day_rows_from_raw(SITE, start, end);
-        from_raw_parts(
-            exec::all(db, &day),
-            exec::all(db, &to_end),
-            exec::all(db, &before),
-        )
+        let rows = |statements: &[Sql]| -> Vec<DailyRow> {
+            statements
+                .iter()
+                .inspect(|s| {
+                    let terms = s.text.matches(" UNION ALL ").count() + 1;
+                    assert!(terms <= daily::MAX_COMPOUND_TERMS, "{terms} terms");
+                })
+                .flat_map(|s| exec::all::<DailyRow>(db, s))
+                .collect()
+        };
+        from_raw_parts(rows(&day), rows(&to_end), rows(&before))
     }
 
     fn state(db: &Connection) -> BuildState {

@@ -270,9 +270,26 @@ pub async fn seal_all(env: &Env, now: i64) -> Result<Vec<Sealed>> {
     let sites = db::site_summaries(&d1(env)?, None).await?;
     let mut out = Vec::with_capacity(sites.len());
     for s in sites {
-        let mut sealed = seal_site(env, &s.id, now).await?;
+        // One site's failure (logged, retried next run) never holds up the others.
+        let mut sealed = match seal_site(env, &s.id, now).await {
+            Ok(sealed) => sealed,
+            Err(e) => {
+                worker::console_error!("sealing a site failed: {e}");
+                Sealed {
+                    site: s.id.clone(),
+                    more: true,
+                    ..Default::default()
+                }
+            }
+        };
         let tz = analytics_core::stats::period::zone_or_utc(&s.timezone);
-        sealed.more |= build_rollups(env, &s.id, &tz, now).await?;
+        match build_rollups(env, &s.id, &tz, now).await {
+            Ok(more) => sealed.more |= more,
+            Err(e) => {
+                worker::console_error!("building a site's daily rollups failed: {e}");
+                sealed.more = true;
+            }
+        }
         out.push(sealed);
     }
     Ok(out)
@@ -321,10 +338,19 @@ async fn raw_day_rows(env: &Env, site: &str, start: i64, end: i64) -> Result<Vec
     let mut rows = Vec::new();
     for store in &stores {
         rows.extend(daily::from_raw_parts(
-            read(env, store, &day).await?,
-            read(env, store, &to_end).await?,
-            read(env, store, &before_start).await?,
+            read_all(env, store, &day).await?,
+            read_all(env, store, &to_end).await?,
+            read_all(env, store, &before_start).await?,
         ));
+    }
+    Ok(rows)
+}
+
+/// The rows of several statements on one store, together.
+async fn read_all<T: DeserializeOwned>(env: &Env, store: &Store, sqls: &[Sql]) -> Result<Vec<T>> {
+    let mut rows = Vec::new();
+    for sql in sqls {
+        rows.extend(read::<T>(env, store, sql).await?);
     }
     Ok(rows)
 }

@@ -459,13 +459,17 @@ pub fn funnel(scope: &Scope, steps: &[Goal]) -> Sql {
                  WHERE {ORDER_KEY} > p.k AND {matches} GROUP BY e.session)"
             ));
         }
-        selects.push(format!("SELECT {n} AS step, COUNT(*) AS visits FROM s{n}"));
+        selects.push(format!("WHEN {n} THEN (SELECT COUNT(*) FROM s{n})"));
     }
+    // One row per step from a counter, not a UNION ALL of the steps: D1 and Durable Objects
+    // compile at most 5 terms of a compound SELECT, and a funnel has up to 8 steps.
+    let last = steps.len().max(1);
     finish(
         format!(
-            "{prelude}, {} {} ORDER BY step",
+            "{prelude}, {}, steps(step) AS (SELECT 1 UNION ALL SELECT step + 1 FROM steps WHERE step < {last}) \
+             SELECT step, CASE step {} ELSE 0 END AS visits FROM steps ORDER BY step",
             ctes.join(", "),
-            selects.join(" UNION ALL ")
+            selects.join(" ")
         ),
         binds,
     )

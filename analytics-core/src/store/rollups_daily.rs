@@ -325,7 +325,10 @@ pub fn build_day(site: &str, day_start_ms: i64, day_end_ms: i64) -> Vec<Sql> {
 /// Unique visitors are counted once per UTC day, where they are first seen (as the hourly
 /// rollups count them): a local day that starts inside a UTC day must not count again the
 /// visitors seen earlier that UTC day. Its visitors are part 1's minus part 2's.
-pub fn day_rows_from_raw(site: &str, day_start_ms: i64, day_end_ms: i64) -> [Sql; 3] {
+///
+/// Each part is several statements (their rows together make the part): D1 and Durable Objects
+/// compile at most [`MAX_COMPOUND_TERMS`] terms of a `UNION ALL`.
+pub fn day_rows_from_raw(site: &str, day_start_ms: i64, day_end_ms: i64) -> [Vec<Sql>; 3] {
     let utc_midnight = day_start_ms.div_euclid(DAY_MS) * DAY_MS;
     [
         raw_rows(site, day_start_ms, day_end_ms),
@@ -362,7 +365,12 @@ pub fn from_raw_parts(
 }
 
 /// Every dimension's rows of `[from, to)` from raw events, all values.
-fn raw_rows(site: &str, day_start_ms: i64, day_end_ms: i64) -> Sql {
+/// Most terms of one `UNION ALL` that D1 and a Durable Object's SQLite compile (workerd's
+/// SQLite is built with a compound-select limit of 5; `wrangler d1 execute --local`: 5 compile,
+/// 6 fail with "too many terms in compound SELECT").
+pub const MAX_COMPOUND_TERMS: usize = 5;
+
+fn raw_rows(site: &str, day_start_ms: i64, day_end_ms: i64) -> Vec<Sql> {
     let scope = Scope {
         site,
         from_ms: day_start_ms,
@@ -401,10 +409,13 @@ fn raw_rows(site: &str, day_start_ms: i64, day_end_ms: i64) -> Sql {
          AND ts >= ?2 AND ts < ?3 AND bot = 1 HAVING COUNT(*) > 0"
             .into(),
     );
-    Sql {
-        text: parts.join(" UNION ALL "),
-        binds,
-    }
+    parts
+        .chunks(MAX_COMPOUND_TERMS)
+        .map(|terms| Sql {
+            text: terms.join(" UNION ALL "),
+            binds: binds.clone(),
+        })
+        .collect()
 }
 
 /// Writes `rows` (as they are: bound them first) as the day's rows, in one statement with one
