@@ -1,6 +1,7 @@
-//! The stats queries: totals, the hourly series and breakdowns, read from the hourly rollups
-//! when there is no filter and from raw events when there is (rollups hold one dimension at a
-//! time). Both paths return the same shapes and, without filters, the same numbers
+//! The stats queries: totals, the hourly series and breakdowns, read from the rollups when
+//! there is no filter — daily rows for built days, hourly rows for the rest
+//! (`store::rollups_daily::rollup_source`) — and from raw events when there is (rollups hold
+//! one dimension at a time). Both paths return the same shapes and, without filters, the same numbers
 //! (tests/rollup_equivalence.rs checks it).
 //!
 //! Raw-event definitions mirror `rollup.rs`: visits are the sessions that *started* in the
@@ -14,8 +15,9 @@ use crate::ingest::event::EventKind;
 use crate::stats::filter::{
     event_kind, prop_event_sql, session_column, Binds, Filter, PROP_VALUE_TEXT,
 };
-use crate::stats::rollup::{Dimension, BREAKDOWN_SQL, TOTALS_SQL};
+use crate::stats::rollup::Dimension;
 use crate::store::events::SqlValue;
+use crate::store::rollups_daily::{rollup_source, DAILY_OTHER, HOURLY_SERIES_MAX_MS};
 use api_types::stats::{BreakdownRow, Totals};
 
 use crate::stats::goals::goal_dimension;
@@ -159,7 +161,16 @@ fn finish(text: String, binds: Binds) -> Sql {
 pub fn totals(scope: &Scope) -> Sql {
     if scope.filters.is_empty() {
         let binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
-        return finish(TOTALS_SQL.into(), binds);
+        return finish(
+            format!(
+                "SELECT COALESCE(SUM(visitors), 0) AS visitors, COALESCE(SUM(pageviews), 0) AS pageviews, \
+                 COALESCE(SUM(visits), 0) AS visits, COALESCE(SUM(bounces), 0) AS bounces, \
+                 COALESCE(SUM(duration_ms), 0) AS duration_ms, COALESCE(SUM(engaged_ms), 0) AS engaged_ms \
+                 FROM {}",
+                rollup_source("dimension = 'total'", false)
+            ),
+            binds,
+        );
     }
     totals_raw(scope)
 }
@@ -187,12 +198,17 @@ pub fn totals_raw(scope: &Scope) -> Sql {
 pub fn hourly(scope: &Scope) -> Sql {
     let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
     if scope.filters.is_empty() {
+        // Up to two local days the chart is hourly: the `total` hours are kept for built days.
+        // Longer ranges have daily buckets: one daily row per built day. Imported days (daily
+        // rows only) are one row at their start either way.
+        let hourly_only = scope.to_ms - scope.from_ms <= HOURLY_SERIES_MAX_MS;
         return finish(
-            "SELECT hour AS t, SUM(pageviews) AS pageviews, SUM(visitors) AS visitors, \
-             SUM(hour_visitors) AS hour_visitors FROM rollups_hourly \
-             WHERE site_id = ?1 AND dimension = 'total' AND hour >= ?2 AND hour < ?3 \
-             GROUP BY hour ORDER BY hour"
-                .into(),
+            format!(
+                "SELECT t, SUM(pageviews) AS pageviews, SUM(visitors) AS visitors, \
+                 SUM(hour_visitors) AS hour_visitors \
+                 FROM {} GROUP BY t ORDER BY t",
+                rollup_source("dimension = 'total'", hourly_only)
+            ),
             binds,
         );
     }
@@ -234,7 +250,18 @@ pub fn breakdown(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
         let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
         binds.push_text(dimension.as_str());
         binds.push_int(limit as i64);
-        return finish(BREAKDOWN_SQL.into(), binds);
+        // `(other)` rows hold what was beyond a day's top values: not a value to rank.
+        return finish(
+            format!(
+                "SELECT value, SUM(visitors) AS visitors, SUM(pageviews) AS pageviews, \
+                 SUM(visits) AS visits, SUM(bounces) AS bounces, SUM(duration_ms) AS duration_ms, \
+                 SUM(engaged_ms) AS engaged_ms, SUM(events) AS events FROM {} \
+                 WHERE value != '{DAILY_OTHER}' GROUP BY value \
+                 HAVING SUM(visitors) + SUM(pageviews) + SUM(visits) + SUM(events) > 0 {ORDER} LIMIT ?5",
+                rollup_source("dimension = ?4", false)
+            ),
+            binds,
+        );
     }
     breakdown_raw(scope, dimension, limit)
 }
@@ -320,8 +347,8 @@ pub fn goal(scope: &Scope, goal: &Goal) -> Sql {
         return finish(
             format!(
                 "SELECT COALESCE(SUM(visitors), 0) AS visitors, \
-                 COALESCE(SUM(pageviews) + SUM(events), 0) AS conversions FROM rollups_hourly \
-                 WHERE site_id = ?1 AND hour >= ?2 AND hour < ?3 AND dimension = {dim} AND value = {value}"
+                 COALESCE(SUM(pageviews) + SUM(events), 0) AS conversions FROM {}",
+                rollup_source(&format!("dimension = {dim} AND value = {value}"), false)
             ),
             binds,
         );
@@ -353,10 +380,12 @@ pub fn goal_revenue(scope: &Scope, goal: &Goal) -> Option<Sql> {
     // The value is the currency (three letters), U+001F, the event name.
     Some(finish(
         format!(
-            "SELECT substr(value, 1, 3) AS currency, {} FROM rollups_hourly \
-             WHERE site_id = ?1 AND hour >= ?2 AND hour < ?3 AND dimension = {dim} \
-             AND substr(value, 5) = {name} GROUP BY currency ORDER BY currency",
-            revenue_sums()
+            "SELECT substr(value, 1, 3) AS currency, {} FROM {} GROUP BY currency ORDER BY currency",
+            revenue_sums(),
+            rollup_source(
+                &format!("dimension = {dim} AND substr(value, 5) = {name}"),
+                false
+            )
         ),
         binds,
     ))

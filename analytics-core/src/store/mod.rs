@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod keys;
 pub mod reports;
 pub mod retention;
+pub mod rollups_daily;
 pub mod seal;
 pub mod sessions;
 pub mod shard;
