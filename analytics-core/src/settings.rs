@@ -42,7 +42,7 @@ const fn secret(name: &'static str, about: &'static str) -> Setting {
 
 /// Every setting the Worker reads. Adding one here without reading it in `Settings::read`,
 /// listing it in wrangler.toml and documenting it fails the tests below.
-pub const SETTINGS: [Setting; 16] = [
+pub const SETTINGS: [Setting; 17] = [
     var(
         "VIGIA_EMAIL_PROVIDER",
         "mail provider: cloudflare, http or empty (no mail)",
