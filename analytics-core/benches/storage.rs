@@ -488,11 +488,14 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
         }
     }
     let show = |name: &str, t: &BTreeMap<String, i64>| {
-        let cells: Vec<String> = t
+        // Tables of less than 0.1 B/event (accounts, settings, the schema…) are summed.
+        let small: i64 = t.values().filter(|v| per(**v) < 0.1).sum();
+        let mut cells: Vec<String> = t
             .iter()
-            .filter(|(_, v)| **v > 0)
+            .filter(|(_, v)| per(**v) >= 0.1)
             .map(|(k, v)| format!("{k} {:.1}", per(*v)))
             .collect();
+        cells.push(format!("other tables {:.2}", per(small)));
         println!("    {name:<10} {}", cells.join(", "));
     };
     show("old D1", &old_t);
@@ -674,11 +677,14 @@ fn capacity(big: Measured, small: Measured, small_shard_floor: i64) {
     // (i) one site, 50 M events a month, 13 months kept.
     let per_month = 50e6;
     let shard = per_month * big.shard_b_per_event;
-    let d1 = per_month / 30.4 * HOT * big.hot_b_per_event + DAYS_KEPT * big.d1_b_per_day;
+    let hot = per_month / 30.4 * HOT * big.hot_b_per_event;
+    let rollups = DAYS_KEPT * big.d1_b_per_day;
     println!(
-        "  | 1 site, 50 M events/month, 13 months | 50 M | 12 | {} | {} | {} |",
+        "  | 1 site, 50 M events/month, 13 months | 50 M | 12 | {} | {} (hot window {}, rollups {}) | {} |",
         gb(shard),
-        gb(d1),
+        gb(hot + rollups),
+        gb(hot),
+        gb(rollups),
         MONTHS as i64
     );
     // (i') the worst case of the daily bound: every dimension full every day.
@@ -694,11 +700,15 @@ fn capacity(big: Measured, small: Measured, small_shard_floor: i64) {
     let sites = 10_000.0;
     let small_month = 10_000.0;
     let small_shard = (small_month * small.shard_b_per_event).max(small_shard_floor as f64);
-    let d1 = sites * (small_month / 30.4 * HOT * small.hot_b_per_event + DAYS_KEPT * small.d1_b_per_day);
+    let hot_small = sites * small_month / 30.4 * HOT * small.hot_b_per_event;
+    let rollups_small = sites * DAYS_KEPT * small.d1_b_per_day;
+    let d1 = hot_small + rollups_small;
     println!(
-        "  | 10,000 sites × 10 k events/month, 13 months | 10 k | 12 each | {} | {} | {} |",
+        "  | 10,000 sites × 10 k events/month, 13 months | 10 k | 12 each | {} | {} (hot window {}, rollups {}) | {} |",
         gb(small_shard),
         gb(d1),
+        gb(hot_small),
+        gb(rollups_small),
         (sites * MONTHS) as i64
     );
     for (name, b) in [("1 big site: largest shard", shard), ("10k sites: D1", d1)] {
