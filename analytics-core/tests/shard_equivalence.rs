@@ -540,3 +540,91 @@ fn retention_deletes_whole_days_and_keeps_imported_ones_unless_asked() {
     let stats: shard::ShardStats = first(a, &shard::stats()).unwrap();
     assert_eq!((stats.events, stats.first_day), (n1, Some(day1)));
 }
+
+#[test]
+fn the_fast_shard_forms_answer_as_the_view_does() {
+    let (_, layout) = layouts();
+    for filters in filter_sets() {
+        for scope in scopes(&filters) {
+            let label = format!("{:?} {}", scope.filters, scope.from_ms);
+            for db in &layout.stores[..2] {
+                let same_row = |view: Sql, fast: Sql, what: &str| {
+                    assert_ne!(view.text, fast.text, "{what}: the fast form is used");
+                    let fast = checked(fast);
+                    let a: Vec<serde_json::Value> = all(db, &view);
+                    let b: Vec<serde_json::Value> = all(db, &fast);
+                    assert_eq!(a, b, "{what} {label}");
+                };
+                same_row(
+                    query::totals_raw(&scope),
+                    shard::fast::totals(&scope),
+                    "totals",
+                );
+                if !scope.filters.is_empty() {
+                    same_row(query::hourly(&scope), shard::fast::hourly(&scope), "hourly");
+                    for goal in goals() {
+                        same_row(
+                            query::goal(&scope, &goal),
+                            shard::fast::goal(&scope, &goal),
+                            "goal",
+                        );
+                        same_row(
+                            query::goal_revenue_raw(&scope, &goal),
+                            shard::fast::goal_revenue(&scope, &goal),
+                            "revenue",
+                        );
+                    }
+                }
+                for dim in Dimension::BREAKDOWNS {
+                    if dim != Dimension::Bots {
+                        same_row(
+                            query::breakdown_part(&scope, dim, SHARD_BREAKDOWN_ROWS),
+                            shard::fast::breakdown(&scope, dim, SHARD_BREAKDOWN_ROWS),
+                            dim.as_str(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn one_overview_statement_answers_as_the_queries_one_by_one() {
+    use shard::fast::{overview, overview_d1, Overview, OverviewRow};
+    let (_, layout) = layouts();
+    let panels: Vec<Dimension> = Dimension::BREAKDOWNS
+        .into_iter()
+        .filter(|d| *d != Dimension::Bots)
+        .collect();
+    for filters in filter_sets() {
+        for scope in scopes(&filters) {
+            let label = format!("{:?} {}", scope.filters, scope.from_ms);
+            for (i, db) in layout.stores.iter().enumerate() {
+                let sql = if i < 2 {
+                    overview(&scope, &panels, SHARD_BREAKDOWN_ROWS)
+                } else {
+                    overview_d1(&scope, &panels, SHARD_BREAKDOWN_ROWS)
+                };
+                let sql = checked(sql.expect("the stats SQL has the expected shape"));
+                let got = Overview::from_rows(&panels, all::<OverviewRow>(db, &sql));
+                assert_eq!(
+                    got.totals,
+                    first(db, &query::totals_raw(&scope)).unwrap(),
+                    "{label}"
+                );
+                if !scope.filters.is_empty() {
+                    let hours: Vec<HourRow> = all(db, &query::hourly(&scope));
+                    assert_eq!(got.hours, hours, "{label}");
+                }
+                for (dim, rows) in &got.breakdowns {
+                    let want: Vec<MetricsRow> = all(
+                        db,
+                        &query::breakdown_part(&scope, *dim, SHARD_BREAKDOWN_ROWS),
+                    );
+                    assert_eq!(rows, &want, "{dim} {label}");
+                }
+            }
+        }
+    }
+}

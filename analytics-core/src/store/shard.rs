@@ -128,15 +128,17 @@ pub const MIGRATIONS: &[&str] = &[
      LEFT JOIN ctx c ON c.id = e.ctx",
 ];
 
-/// The integer a visitor hash is stored as: its first 16 hex digits (8 bytes) as an `i64`
-/// (the view shows them back as 16 hex digits). Any other text (never written by ingest) is
-/// hashed, so it still counts as one visitor. Two visitors of one site and day collide with
-/// probability about n²/2⁶⁵: 3·10⁻⁸ for a million visitors a day.
+/// The integer a visitor hash is stored as: its 32 hex digits (16 bytes) folded to 8 by XOR of
+/// the halves, as an `i64` (the view shows it as 16 hex digits). Folding keeps every bit of
+/// the hash in play, so hashes that differ only in one half still differ. Any other text
+/// (never written by ingest) is hashed, so it still counts as one visitor. Two visitors of one
+/// site and day collide with probability about n²/2⁶⁵: 3·10⁻⁸ for a million visitors a day,
+/// and a collision costs one unique visitor of that day.
 pub fn visitor_int(visitor: &str) -> i64 {
-    let head = visitor.get(..16).unwrap_or("");
-    if let Ok(v) = u64::from_str_radix(head, 16) {
-        if head.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return v as i64;
+    if !visitor.is_empty() && visitor.len() <= 32 && visitor.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        if let Ok(v) = u128::from_str_radix(visitor, 16) {
+            return ((v >> 64) as u64 ^ v as u64) as i64;
         }
     }
     use sha2::{Digest, Sha256};
@@ -465,6 +467,307 @@ pub fn stats() -> Sql {
     )
 }
 
+/// Faster shard forms of the filtered stats queries (`stats::query`): the same SQL with its
+/// `sel` step (the visits' events the filters select) read from `ev` directly — integer
+/// columns, the filters matched on dictionary ids, only the days of the range read by rowid —
+/// instead of through the decoding view, which would decode every column of every row.
+pub mod fast {
+    use super::*;
+    use crate::stats::filter::{session_column, Binds, Filter};
+    use crate::stats::query::{self, Goal, Scope};
+    use crate::stats::rollup::Dimension;
+
+    /// The start of the `sel` step `stats::query` writes, and what follows it.
+    const SEL_START: &str = "WITH sel AS (SELECT * FROM events WHERE site_id = ?1 AND ts >= ?2 \
+                             AND ts < ?3 + 86400000 AND bot = 0";
+    const SEL_END: &str = "), ev AS (";
+
+    /// The days whose visits can have events in [`?2` − 1 day, `?3` + 1 day): visits last at
+    /// most a day. `d` ranges over `days`, `alias` over `ev`.
+    fn day_rows(d: &str, alias: &str) -> String {
+        format!(
+            "main.days {d} JOIN main.ev {alias} ON {alias}.rowid BETWEEN {d}.first_rowid AND {d}.last_rowid \
+             AND {d}.day >= ?2 - 172800000 AND {d}.day < ?3 + 86400000"
+        )
+    }
+
+    const TS: &str = "(SELECT ts_base FROM meta)";
+
+    fn dict_id(v: &str) -> String {
+        format!("(SELECT id FROM dict WHERE value = {v})")
+    }
+
+    /// `filter`'s condition on the integer `session` of `sel`, binding exactly what
+    /// `Filter::condition` binds, in its order (the rest of the query numbers on from there).
+    fn condition(filter: &Filter, binds: &mut Binds) -> String {
+        let in_range = format!("f.t + {TS} >= ?2 AND f.t + {TS} < ?3");
+        if let Some(col) = session_column(filter.dimension) {
+            let v = binds.push_text(&filter.value);
+            let attribute = match CONTEXT_COLUMNS.iter().position(|c| *c == col) {
+                Some(i) => format!("f.ctx IN (SELECT id FROM ctx WHERE c{i} = {})", dict_id(&v)),
+                None => format!("f.{col} = {}", dict_id(&v)),
+            };
+            return format!(
+                "session IN (SELECT f.rowid FROM {} WHERE f.rowid = f.session \
+                 AND f.t + {TS} >= ?2 - 86400000 AND f.t + {TS} < ?3 AND {attribute})",
+                day_rows("fd", "f")
+            );
+        }
+        if filter.dimension == Dimension::Page {
+            let v = binds.push_text(&filter.value);
+            return format!(
+                "session IN (SELECT f.session FROM {} WHERE {in_range} AND f.k & 7 = 0 \
+                 AND f.path = {})",
+                day_rows("fd", "f"),
+                dict_id(&v)
+            );
+        }
+        // The other filters are rare on the hot path: D1's condition over the view, whose
+        // sessions are text.
+        let generic = filter.condition(binds);
+        match generic.strip_prefix("session IN (") {
+            Some(rest) => format!("printf('%012d', session) IN ({rest}"),
+            None => generic,
+        }
+    }
+
+    /// `sql` (built by `stats::query` for `scope`) with its `sel` step read from `ev`, with
+    /// `columns` (text columns the rest of the query reads, decoded) besides the integer ones.
+    /// The query unchanged (through the view) if it has no such step.
+    fn shard_form(sql: Sql, scope: &Scope, columns: &[&str]) -> Sql {
+        let (Some(rest), Some(end)) = (sql.text.strip_prefix(SEL_START), sql.text.find(SEL_END))
+        else {
+            return sql;
+        };
+        let _ = rest;
+        let mut binds = Binds::new(scope.site, scope.from_ms, scope.to_ms);
+        let conditions: String = scope
+            .filters
+            .iter()
+            .map(|f| format!(" AND {}", condition(f, &mut binds)))
+            .collect();
+        if sql.binds.get(..binds.0.len()) != Some(&binds.0[..]) {
+            return sql;
+        }
+        let decoded: String = columns
+            .iter()
+            .map(|c| format!(", {} AS {c}", decode(c)))
+            .collect();
+        let text = format!(
+            "WITH sel AS (SELECT e.rowid AS id, e.t + {TS} AS ts, (e.t + {TS}) / 86400000 AS day, \
+             e.visitor AS visitor, e.session AS session, {KIND} AS kind, e.engaged_ms AS engaged_ms, \
+             e.revenue_micros AS revenue_micros{decoded} \
+             FROM {} WHERE (SELECT site_id FROM meta) = ?1 \
+             AND d.day + 86400000 <= (SELECT visible_until FROM meta) \
+             AND e.t + {TS} >= ?2 AND e.t + {TS} < ?3 + 86400000 AND e.k & 8 = 0{conditions}{}",
+            day_rows("d", "e"),
+            &sql.text[end..]
+        );
+        Sql {
+            text,
+            binds: sql.binds,
+        }
+    }
+
+    const KIND: &str = "CASE e.k & 7 WHEN 0 THEN 'pageview' WHEN 1 THEN 'engagement' \
+                        WHEN 2 THEN 'outbound' WHEN 3 THEN 'download' WHEN 4 THEN 'custom' \
+                        WHEN 5 THEN '404' END";
+
+    /// A text column of `events`, decoded from `e` (session attributes only on a visit's
+    /// first event, the one every query reads them from).
+    fn decode(column: &str) -> String {
+        match CONTEXT_COLUMNS.iter().position(|c| *c == column) {
+            Some(i) => format!(
+                "CASE WHEN e.rowid = e.session THEN (SELECT value FROM dict WHERE id = \
+                 (SELECT c{i} FROM ctx WHERE id = e.ctx)) END"
+            ),
+            None => format!("(SELECT value FROM dict WHERE id = e.{column})"),
+        }
+    }
+
+    /// The end of the steps every raw stats query starts with (`sel`, `ev`, `sess`).
+    const PRELUDE_END: &str = "HAVING SUM(id = session) > 0 AND MIN(ts) < ?3)";
+
+    /// One row of [`overview`]: `panel` is `total`, `hour` (with `t`) or a dimension (with
+    /// `value`); the numbers are those of `MetricsRow` / `HourRow`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+    pub struct OverviewRow {
+        pub panel: String,
+        pub value: String,
+        pub t: i64,
+        pub visitors: i64,
+        pub pageviews: i64,
+        pub visits: i64,
+        pub bounces: i64,
+        pub duration_ms: i64,
+        pub engaged_ms: i64,
+        pub events: i64,
+        pub hour_visitors: i64,
+    }
+
+    /// An overview's answer from one store, split by panel.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct Overview {
+        pub totals: query::MetricsRow,
+        pub hours: Vec<crate::stats::period::HourRow>,
+        /// Each panel's rows (`query::breakdown_part`'s), in the order asked.
+        pub breakdowns: Vec<(Dimension, Vec<query::MetricsRow>)>,
+    }
+
+    impl Overview {
+        pub fn from_rows(panels: &[Dimension], rows: Vec<OverviewRow>) -> Overview {
+            let mut out = Overview {
+                breakdowns: panels.iter().map(|d| (*d, Vec::new())).collect(),
+                ..Default::default()
+            };
+            for r in rows {
+                let metrics = query::MetricsRow {
+                    value: r.value,
+                    visitors: r.visitors,
+                    pageviews: r.pageviews,
+                    visits: r.visits,
+                    bounces: r.bounces,
+                    duration_ms: r.duration_ms,
+                    engaged_ms: r.engaged_ms,
+                    events: r.events,
+                };
+                match r.panel.as_str() {
+                    "total" => out.totals = metrics,
+                    "hour" => out.hours.push(crate::stats::period::HourRow {
+                        t: r.t,
+                        pageviews: r.pageviews,
+                        visitors: r.visitors,
+                        hour_visitors: r.hour_visitors,
+                    }),
+                    panel => {
+                        if let Some((_, rows)) =
+                            out.breakdowns.iter_mut().find(|(d, _)| d.as_str() == panel)
+                        {
+                            rows.push(metrics);
+                        }
+                    }
+                }
+            }
+            out
+        }
+    }
+
+    /// A filtered overview from one shard in ONE statement (rows: [`OverviewRow`]): totals,
+    /// the hourly series (when filtered) and each panel's breakdown (`limit` rows each), all
+    /// from one pass over the selected events instead of one per query. The same SQL as
+    /// `stats::query` builds for each, put together. `None` if that SQL is not of the
+    /// expected shape (then run the queries one by one).
+    pub fn overview(scope: &Scope, panels: &[Dimension], limit: u32) -> Option<Sql> {
+        let (sql, columns) = combined(scope, panels, limit)?;
+        Some(shard_form(sql, scope, &columns))
+    }
+
+    /// [`overview`] as D1 runs it: the same single statement over D1's `events` (it also
+    /// runs, slowly, through a shard's view).
+    pub fn overview_d1(scope: &Scope, panels: &[Dimension], limit: u32) -> Option<Sql> {
+        combined(scope, panels, limit).map(|(sql, _)| sql)
+    }
+
+    /// The overview's statement and the text columns its panels read.
+    fn combined(
+        scope: &Scope,
+        panels: &[Dimension],
+        limit: u32,
+    ) -> Option<(Sql, Vec<&'static str>)> {
+        let totals = query::totals_raw(scope);
+        let end = totals.text.find(PRELUDE_END)? + PRELUDE_END.len();
+        let prelude = &totals.text[..end];
+        let body = |sql: &Sql| -> Option<String> {
+            let rest = sql.text.strip_prefix(prelude)?;
+            // More steps (", name AS (…) SELECT …") become the subquery's own WITH.
+            Some(match rest.strip_prefix(", ") {
+                Some(ctes) => format!("WITH {ctes}"),
+                None => rest.to_string(),
+            })
+        };
+        const NUMBERS: &str =
+            "visitors, pageviews, visits, bounces, duration_ms, engaged_ms, events";
+        let mut parts = vec![format!(
+            "SELECT 'total' AS panel, '' AS value, 0 AS t, {NUMBERS}, 0 AS hour_visitors \
+             FROM ({})",
+            body(&totals)?
+        )];
+        if !scope.filters.is_empty() {
+            parts.push(format!(
+                "SELECT 'hour', '', t, visitors, pageviews, 0, 0, 0, 0, 0, hour_visitors FROM ({})",
+                body(&query::hourly(scope))?
+            ));
+        }
+        let mut binds = totals.binds;
+        let mut columns: Vec<&str> = Vec::new();
+        for dim in panels {
+            let sql = query::breakdown_part(scope, *dim, limit);
+            parts.push(format!(
+                "SELECT '{}', value, 0, {NUMBERS}, 0 FROM ({})",
+                dim.as_str(),
+                body(&sql)?
+            ));
+            // Each panel binds its limit next, the same number with the same value.
+            if sql.binds.len() > binds.len() {
+                binds = sql.binds;
+            }
+            for c in breakdown_columns(*dim) {
+                if !columns.contains(&c) {
+                    columns.push(c);
+                }
+            }
+        }
+        let sql = Sql {
+            text: format!("{prelude} {}", parts.join(" UNION ALL ")),
+            binds,
+        };
+        Some((sql, columns))
+    }
+
+    /// The text columns a breakdown of `dimension` reads from `sel`.
+    fn breakdown_columns(dimension: Dimension) -> Vec<&'static str> {
+        match (session_column(dimension), dimension) {
+            (Some(col), _) => vec![col],
+            (None, Dimension::Page | Dimension::ExitPage) => vec!["path"],
+            (None, Dimension::Prop) => vec!["name", "props"],
+            _ => vec!["name"],
+        }
+    }
+
+    /// `query::totals_raw` on a shard.
+    pub fn totals(scope: &Scope) -> Sql {
+        shard_form(query::totals_raw(scope), scope, &[])
+    }
+
+    /// `query::hourly` (filtered) on a shard.
+    pub fn hourly(scope: &Scope) -> Sql {
+        shard_form(query::hourly(scope), scope, &[])
+    }
+
+    /// `query::breakdown_part` on a shard.
+    pub fn breakdown(scope: &Scope, dimension: Dimension, limit: u32) -> Sql {
+        shard_form(
+            query::breakdown_part(scope, dimension, limit),
+            scope,
+            &breakdown_columns(dimension),
+        )
+    }
+
+    /// `query::goal` (filtered) on a shard.
+    pub fn goal(scope: &Scope, goal: &Goal) -> Sql {
+        shard_form(query::goal(scope, goal), scope, &["name", "path"])
+    }
+
+    /// `query::goal_revenue_raw` on a shard.
+    pub fn goal_revenue(scope: &Scope, goal: &Goal) -> Sql {
+        shard_form(
+            query::goal_revenue_raw(scope, goal),
+            scope,
+            &["name", "path", "revenue_currency"],
+        )
+    }
+}
+
 #[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
@@ -533,7 +836,7 @@ mod tests {
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
         let want: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(kinds, want);
-        assert_eq!(rows[0].visitor, "0123456789abcdef");
+        assert_eq!(rows[0].visitor, "0000000000000000", "both halves alike");
         let stats: ShardStats = first(&db, &stats()).unwrap();
         assert_eq!(
             stats,
@@ -548,11 +851,15 @@ mod tests {
 
     #[test]
     fn visitors_keep_eight_bytes_of_their_hash() {
-        assert_eq!(visitor_int("ffffffffffffffff00"), -1);
-        assert_eq!(visitor_text("00000000000000ffaa"), "00000000000000ff");
-        // Not hex: hashed, stable, distinct.
+        assert_eq!(visitor_int("ffffffffffffffff0000000000000000"), -1);
+        assert_eq!(visitor_int("00000000000000000000000000000001"), 1);
+        assert_eq!(
+            visitor_text("0123456789abcdef0000000000000001"),
+            "0123456789abcdee"
+        );
+        // Not a hash: hashed, stable, distinct.
         assert_eq!(visitor_int("v1-d0"), visitor_int("v1-d0"));
         assert_ne!(visitor_int("v1-d0"), visitor_int("v2-d0"));
-        assert_ne!(visitor_int("+123456789abcdef"), 0x0123_4567_89ab_cdef);
+        assert_ne!(visitor_int("+1"), 1);
     }
 }
