@@ -319,6 +319,7 @@ fn sum_totals(parts: &[MetricsRow]) -> MetricsRow {
 struct Store<'a> {
     label: String,
     db: &'a Connection,
+    shard: bool,
     /// Rows a raw statement scans there: D1 reads its `(site_id, ts)` index over the range
     /// widened by a day each side; a shard has no time index and reads every visible row.
     rows: i64,
@@ -341,6 +342,7 @@ fn stores<'a>(l: &'a Loaded, from: i64, to: i64, old: bool) -> Vec<Store<'a>> {
         return vec![Store {
             label: "D1".into(),
             db: &l.old,
+            shard: false,
             rows: d1_rows(&l.old),
         }];
     }
@@ -352,6 +354,7 @@ fn stores<'a>(l: &'a Loaded, from: i64, to: i64, old: bool) -> Vec<Store<'a>> {
         .map(|(p, s)| Store {
             label: format!("shard {p}"),
             db: &s.db,
+            shard: true,
             rows: count(
                 &s.db,
                 "SELECT COUNT(*) FROM meta m JOIN days d ON d.day + 86400000 <= m.visible_until \
@@ -363,6 +366,7 @@ fn stores<'a>(l: &'a Loaded, from: i64, to: i64, old: bool) -> Vec<Store<'a>> {
     out.push(Store {
         label: "D1 (hot)".into(),
         db: &l.new,
+        shard: false,
         rows: d1_rows(&l.new),
     });
     out
@@ -380,17 +384,21 @@ struct Filtered {
 
 /// The filtered overview (totals now and before, the series) and one filtered breakdown
 /// (top pages) on every store of each range; per statement and store the median of `rounds`.
+/// D1 runs `stats::query`'s SQL, a shard its view-free form (`store::shard::fast`), as the
+/// Worker sends them.
 fn filtered(l: &Loaded, filter: &Filter, from: i64, to: i64, old: bool, rounds: usize) -> Filtered {
     let filters = std::slice::from_ref(filter);
     let before = 2 * from - to;
-    let plan: Vec<(Sql, i64, i64)> = vec![
-        (query::totals_raw(&scope(from, to, filters)), from, to),
-        (query::totals_raw(&scope(before, from, filters)), before, from),
-        (query::hourly(&scope(from, to, filters)), from, to),
+    let (now, then) = (scope(from, to, filters), scope(before, from, filters));
+    // (D1's statement, a shard's statement: `store::shard::fast`, the view-free form, range)
+    let plan: Vec<(Sql, Sql, i64)> = vec![
+        (query::totals_raw(&now), shard::fast::totals(&now), from),
+        (query::totals_raw(&then), shard::fast::totals(&then), before),
+        (query::hourly(&now), shard::fast::hourly(&now), from),
         (
-            query::breakdown_raw(&scope(from, to, filters), Dimension::Page, SHARD_BREAKDOWN_ROWS),
+            query::breakdown_raw(&now, Dimension::Page, SHARD_BREAKDOWN_ROWS),
+            shard::fast::breakdown(&now, Dimension::Page, SHARD_BREAKDOWN_ROWS),
             from,
-            to,
         ),
     ];
     let mut per_store: BTreeMap<String, (f64, i64)> = BTreeMap::new();
@@ -398,10 +406,11 @@ fn filtered(l: &Loaded, filter: &Filter, from: i64, to: i64, old: bool, rounds: 
     let mut totals = Vec::new();
     let now_stores = stores(l, from, to, old);
     let before_stores = stores(l, before, from, old);
-    for (i, (sql, f, _)) in plan.iter().enumerate() {
+    for (i, (d1_sql, shard_sql, f)) in plan.iter().enumerate() {
         let mut slowest: f64 = 0.0;
         let stores = if *f == before { &before_stores } else { &now_stores };
         for store in stores {
+            let sql = if store.shard { shard_sql } else { d1_sql };
             if i == 0 {
                 totals.push(totals_of(store.db, sql));
             }
@@ -552,7 +561,7 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
         Filter::parse("source:Google").unwrap(),
     ];
     println!(
-        "  30-day overview filtered (totals now and before, series, top pages), raw events; per statement and store the median of {filtered_rounds}:"
+        "  30-day overview filtered (totals now and before, series, top pages), raw events (shards: store::shard::fast); per statement and store the median of {filtered_rounds}:"
     );
     for f in &filters {
         let new = filtered(&l, f, from, to, false, filtered_rounds);
