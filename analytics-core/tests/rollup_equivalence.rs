@@ -796,3 +796,470 @@ fn filtered_queries_agree_with_rollups_and_with_the_selected_visits() {
     }
     assert!(compared > 100, "{compared}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Daily rollups (`rollups_daily`, store::rollups_daily): building local days from hourly rows
+// (or raw events) changes no number the unfiltered views show, except values beyond a day's
+// top DAILY_ROLLUP_TOP, which `(other)` holds.
+
+mod daily {
+    use super::*;
+    use analytics_core::stats::goals::Conversions;
+    use analytics_core::stats::period::{bucket_series, time_zone, HourRow, Period};
+    use analytics_core::stats::query::{self, Goal, GoalKind, Scope};
+    use analytics_core::store::rollups_daily::{
+        self as daily, build_day, build_day_from_raw, build_state, clear_days, day_rows_from_raw,
+        days_to_build, from_raw_parts, BuildState, DailyRow, DAILY_OTHER, DAILY_ROLLUP_TOP,
+    };
+    use analytics_core::store::sqlite as exec;
+    use analytics_core::store::Sql;
+    use jiff::tz::TimeZone;
+
+    /// The generated events, optionally moved by `shift_days` and with page views spread over
+    /// `tail` extra paths (so pages, entry and exit pages have more values a day than the bound).
+    fn data(shift_days: i64, tail: usize) -> (Vec<EnrichedEvent>, Vec<rollup::Delta>) {
+        let mut events = generate();
+        for (i, e) in events.iter_mut().enumerate() {
+            e.ts += shift_days * DAY_MS;
+            if tail > 0 && e.kind.as_str() == "pageview" && i % 3 != 0 {
+                e.path = format!("/tail/{:03}", (i * 7919) % tail);
+            }
+        }
+        let deltas = roll_up(&mut events);
+        (events, deltas)
+    }
+
+    fn batch(db: &Connection, sqls: &[Sql]) {
+        for s in sqls {
+            exec::run(db, s);
+        }
+    }
+
+    /// A day's rows from raw events, as the cron computes them (one store here).
+    fn raw_day(db: &Connection, start: i64, end: i64) -> Vec<DailyRow> {
+        let [day, to_end, before] = day_rows_from_raw(SITE, start, end);
+        from_raw_parts(exec::all(db, &day), exec::all(db, &to_end), exec::all(db, &before))
+    }
+
+    fn state(db: &Connection) -> BuildState {
+        exec::first(db, &build_state(SITE)).unwrap()
+    }
+
+    /// Builds every day that is due as the cron would, from hourly rows.
+    fn build_all(db: &Connection, tz: &TimeZone, now: i64) -> usize {
+        let mut built = 0;
+        loop {
+            let days = days_to_build(&state(db), tz, now);
+            if days.is_empty() {
+                return built;
+            }
+            for d in days {
+                assert!(!d.from_raw);
+                batch(db, &build_day(SITE, d.start_ms, d.end_ms));
+                built += 1;
+            }
+        }
+    }
+
+    /// Everything the unfiltered overview, breakdowns and goals answer for a period.
+    #[derive(Debug, PartialEq)]
+    struct Answers {
+        totals: Metrics,
+        series: Vec<(i64, i64, i64)>,
+        breakdowns: BTreeMap<&'static str, BTreeMap<String, Metrics>>,
+        goals: Vec<Conversions>,
+        revenue: Vec<BTreeMap<String, i128>>,
+    }
+
+    fn goals() -> Vec<Goal> {
+        let page = |v: &str| Goal {
+            kind: GoalKind::Page,
+            value: v.into(),
+        };
+        let event = |v: &str| Goal {
+            kind: GoalKind::Event,
+            value: v.into(),
+        };
+        vec![page("/"), page("/pricing"), event("signup"), event("purchase"), event("play")]
+    }
+
+    fn answers(db: &Connection, period: &Period) -> Answers {
+        let scope = Scope {
+            site: SITE,
+            from_ms: period.from_ms(),
+            to_ms: period.to_ms(),
+            filters: &[],
+        };
+        let totals = metrics_rows(db, &query::totals(&scope))[""];
+        let hours: Vec<HourRow> = exec::all(db, &query::hourly(&scope));
+        let series = bucket_series(period, &hours)
+            .into_iter()
+            .map(|p| (p.t, p.pageviews, p.visitors))
+            .collect();
+        let breakdowns = Dimension::BREAKDOWNS
+            .iter()
+            .map(|d| {
+                (
+                    d.as_str(),
+                    nonzero(d.as_str(), metrics_rows(db, &query::breakdown(&scope, *d, 10_000))),
+                )
+            })
+            .collect();
+        let goals = goals();
+        Answers {
+            totals,
+            series,
+            breakdowns,
+            goals: goals
+                .iter()
+                .map(|g| exec::first(db, &query::goal(&scope, g)).unwrap())
+                .collect(),
+            revenue: goals
+                .iter()
+                .filter_map(|g| query::goal_revenue(&scope, g))
+                .map(|sql| sql_revenue(db, &sql))
+                .collect(),
+        }
+    }
+
+    fn period(from: &str, to: &str, tz: &TimeZone) -> Period {
+        Period::new(from.parse().unwrap(), to.parse().unwrap(), tz.clone()).unwrap()
+    }
+
+    /// Every local day of the data and ranges over several of them.
+    fn periods(first: &str, days: i64, tz: &TimeZone) -> (Vec<Period>, Vec<Period>) {
+        let first: jiff::civil::Date = first.parse().unwrap();
+        let day = |i: i64| first.checked_add(jiff::Span::new().days(i)).unwrap();
+        let singles = (0..days)
+            .map(|i| Period::new(day(i), day(i), tz.clone()).unwrap())
+            .collect();
+        let multi = vec![
+            Period::new(day(0), day(1), tz.clone()).unwrap(),
+            Period::new(day(0), day(days - 1), tz.clone()).unwrap(),
+            Period::new(day(1), day(days + 1), tz.clone()).unwrap(),
+        ];
+        (singles, multi)
+    }
+
+    fn daily_rows(db: &Connection, day: i64, dim: &str) -> BTreeMap<String, Metrics> {
+        let rows: Vec<DailyRow> = exec::all(
+            db,
+            &Sql::new(
+                "SELECT dimension, value, visitors, pageviews, visits, bounces, duration_ms, \
+                 engaged_ms, events, revenue_micros FROM rollups_daily \
+                 WHERE site_id = ?1 AND day = ?2 AND dimension = ?3 AND imported = 0",
+                analytics_core::binds![SITE, day, dim],
+            ),
+        );
+        rows.into_iter()
+            .map(|r| {
+                (
+                    r.value,
+                    [r.visitors, r.pageviews, r.visits, r.bounces, r.duration_ms, r.engaged_ms, r.events],
+                )
+            })
+            .collect()
+    }
+
+    /// The heart of it: build every local day of the data in `tz` (moved by `shift` days) and
+    /// compare what the unfiltered views answer before and after.
+    fn build_changes_nothing_inside_the_bound(tz_name: &str, shift: i64, first_day: &str) {
+        let tz = time_zone(tz_name).unwrap();
+        let (events, deltas) = data(shift, 3 * DAILY_ROLLUP_TOP as usize);
+        let db = database(&events, &deltas);
+        let (singles, multi) = periods(first_day, 5, &tz);
+        let before: Vec<Answers> = singles.iter().chain(&multi).map(|p| answers(&db, p)).collect();
+        let hourly_rows: i64 = db
+            .query_row("SELECT COUNT(*) FROM rollups_hourly", [], |r| r.get(0))
+            .unwrap();
+        let now = START + (shift + 9) * DAY_MS;
+        let built = build_all(&db, &tz, now);
+        assert!(built >= 5, "{built} days built");
+        let left: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM rollups_hourly WHERE dimension != 'total'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0, "hourly rows of built days but total are gone");
+        let daily_count: i64 = db
+            .query_row("SELECT COUNT(*) FROM rollups_daily", [], |r| r.get(0))
+            .unwrap();
+        assert!(daily_count < hourly_rows / 2, "{daily_count} daily rows vs {hourly_rows} hourly");
+        // (b) at most N + 1 rows per day and dimension, and the bound was reached.
+        let most: i64 = db
+            .query_row(
+                "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM rollups_daily GROUP BY day, dimension)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(most, DAILY_ROLLUP_TOP + 1, "the page dimensions reach the bound");
+        let after: Vec<Answers> = singles.iter().chain(&multi).map(|p| answers(&db, p)).collect();
+        let mut exact_values = 0;
+        let mut bounded = 0;
+        for (i, p) in singles.iter().chain(&multi).enumerate() {
+            let (b, a) = (&before[i], &after[i]);
+            let what = format!("{tz_name} {}..{}", p.from, p.to);
+            assert_eq!(a.totals, b.totals, "totals {what}");
+            assert_eq!(a.series, b.series, "series {what}");
+            assert_eq!(a.goals, b.goals, "goals {what}");
+            assert_eq!(a.revenue, b.revenue, "revenue {what}");
+            assert!(b.totals[2] > 0 || i >= singles.len() - 1, "visits on {what}");
+            for (dim, rows) in &a.breakdowns {
+                let full = &b.breakdowns[dim];
+                if i < singles.len() {
+                    // One day: every kept value exactly as before; `(other)` holds the rest.
+                    let kept = daily_rows(&db, p.from_ms(), dim);
+                    for (value, m) in rows {
+                        assert_eq!(Some(m), full.get(value), "{dim} {value} {what}");
+                        exact_values += 1;
+                    }
+                    let mut rest = [0i64; 7];
+                    for (value, m) in full.iter().filter(|(v, _)| !rows.contains_key(*v)) {
+                        assert!(!kept.contains_key(value), "{dim} {value} dropped though kept");
+                        for k in 0..7 {
+                            rest[k] += m[k];
+                        }
+                    }
+                    let other = kept.get(DAILY_OTHER).copied().unwrap_or_default();
+                    assert_eq!(defined(dim, other), defined(dim, rest), "(other) of {dim} {what}");
+                    if full.len() as i64 > DAILY_ROLLUP_TOP {
+                        assert_eq!(rows.len() as i64, DAILY_ROLLUP_TOP, "{dim} {what}");
+                        bounded += 1;
+                    }
+                } else {
+                    // Several days: each value is the sum of its kept days.
+                    for (value, m) in rows {
+                        let mut sum = [0i64; 7];
+                        for (j, s) in singles.iter().enumerate() {
+                            if s.from_ms() >= p.from_ms() && s.to_ms() <= p.to_ms() {
+                                if let Some(d) = after[j].breakdowns[dim].get(value) {
+                                    for k in 0..7 {
+                                        sum[k] += d[k];
+                                    }
+                                }
+                            }
+                        }
+                        if p.to_ms() <= singles.last().unwrap().to_ms() {
+                            assert_eq!(defined(dim, sum), *m, "{dim} {value} {what}");
+                        }
+                        if m == &full[value] {
+                            exact_values += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(exact_values > 1_000, "{exact_values} values compared");
+        assert!(bounded >= 4, "{bounded} days and dimensions past the bound");
+    }
+
+    #[test]
+    fn built_days_answer_as_hourly_rows_did_in_utc() {
+        build_changes_nothing_inside_the_bound("UTC", 0, "2024-10-04");
+    }
+
+    #[test]
+    fn built_days_answer_as_hourly_rows_did_across_a_dst_change() {
+        // Lisbon falls back on 2024-10-27 (a 25-hour day); the data moved there.
+        let tz = time_zone("Europe/Lisbon").unwrap();
+        let dst = period("2024-10-27", "2024-10-27", &tz);
+        assert_eq!(dst.to_ms() - dst.from_ms(), 25 * HOUR_MS);
+        build_changes_nothing_inside_the_bound("Europe/Lisbon", 22, "2024-10-26");
+        // And a zone west of UTC across its own change (New York, 2024-11-03).
+        build_changes_nothing_inside_the_bound("America/New_York", 29, "2024-11-02");
+    }
+
+    fn table(db: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = db.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            Ok((0..n)
+                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    fn contents(db: &Connection) -> (Vec<String>, Vec<String>, Vec<String>) {
+        (
+            table(db, "SELECT * FROM rollups_daily ORDER BY 1, 2, 3, 4, 5"),
+            table(db, "SELECT * FROM rollups_hourly ORDER BY 1, 2, 3, 4"),
+            table(db, "SELECT * FROM rollup_state"),
+        )
+    }
+
+    #[test]
+    fn a_build_cut_after_any_statement_and_run_again_ends_the_same() {
+        let (events, deltas) = data(0, 150);
+        let utc = TimeZone::UTC;
+        let now = START + 9 * DAY_MS;
+        let reference = database(&events, &deltas);
+        build_all(&reference, &utc, now);
+        let want = contents(&reference);
+        // Run twice: nothing changes.
+        let days = days_to_build(&BuildState { first_hour: Some(START), ..Default::default() }, &utc, now);
+        for d in &days {
+            batch(&reference, &build_day(SITE, d.start_ms, d.end_ms));
+        }
+        assert!(contents(&reference) == want, "a second run changed something");
+        // Cut the second day's batch after each statement, then run the whole batch.
+        let steps = build_day(SITE, days[1].start_ms, days[1].end_ms);
+        for cut in 0..=steps.len() {
+            let db = database(&events, &deltas);
+            batch(&db, &build_day(SITE, days[0].start_ms, days[0].end_ms));
+            batch(&db, &steps[..cut]);
+            build_all(&db, &utc, now);
+            assert!(contents(&db) == want, "cut after {cut} statements");
+        }
+        // The same for a day built from raw events.
+        let raw_rows = raw_day(&reference, days[1].start_ms, days[1].end_ms);
+        let from_raw = build_day_from_raw(SITE, days[1].start_ms, days[1].end_ms, raw_rows.clone(), false);
+        let db = database(&events, &deltas);
+        batch(&db, &build_day(SITE, days[0].start_ms, days[0].end_ms));
+        for cut in 0..=from_raw.len() {
+            batch(&db, &from_raw[..cut]);
+            batch(&db, &from_raw);
+        }
+        let day1 = |db: &Connection| table(db, &format!("SELECT * FROM rollups_daily WHERE day = {} ORDER BY 3, 4", days[1].start_ms));
+        let mut rows_from_raw = day1(&db);
+        let mut rows_from_hourly = day1(&reference);
+        // Page rows of engagement without a page view that day exist only in hourly rollups
+        // (the raw page breakdown leaves them out); none in this data beyond the bound.
+        rows_from_raw.sort();
+        rows_from_hourly.sort();
+        assert!(rows_from_raw == rows_from_hourly, "day 1 from raw events, cut and run again");
+    }
+
+    /// (e) Daily rows computed from raw events equal those built from hourly rows, day by day,
+    /// in UTC and in a zone whose days straddle two UTC days.
+    #[test]
+    fn daily_rows_from_raw_events_equal_daily_rows_from_hourly_rows() {
+        for (zone, tail) in [("UTC", 0), ("Asia/Kolkata", 0), ("America/Los_Angeles", 250)] {
+            let tz = time_zone(zone).unwrap();
+            let (events, deltas) = data(0, tail);
+            let db = database(&events, &deltas);
+            let days = days_to_build(&state(&db), &tz, START + 9 * DAY_MS);
+            assert!(days.len() >= 4, "{zone}");
+            // Raw rows first: building deletes the hourly rows, never the events.
+            let from_raw: Vec<Vec<DailyRow>> = days
+                .iter()
+                .map(|d| daily::bound_day(raw_day(&db, d.start_ms, d.end_ms)))
+                .collect();
+            build_all(&db, &tz, START + 9 * DAY_MS);
+            let mut compared = 0;
+            for (d, raw) in days.iter().zip(from_raw) {
+                let mut built: Vec<DailyRow> = exec::all(
+                    &db,
+                    &Sql::new(
+                        "SELECT dimension, value, visitors, pageviews, visits, bounces, duration_ms, \
+                         engaged_ms, events, revenue_micros FROM rollups_daily WHERE day = ?1",
+                        analytics_core::binds![d.start_ms],
+                    ),
+                );
+                // The raw page breakdown leaves out paths with engagement but no page view
+                // that day (so does the hourly breakdown, by its HAVING): compare the rest.
+                let shown = |r: &DailyRow| r.visitors + r.pageviews + r.visits + r.events != 0;
+                built.retain(shown);
+                let mut raw: Vec<DailyRow> = raw.into_iter().filter(shown).collect();
+                let key = |r: &DailyRow| (r.dimension.as_str(), r.value.clone());
+                built.sort_by_key(key);
+                raw.sort_by_key(key);
+                if tail > 0 {
+                    // Past the bound the rank of engagement-only paths can move what `(other)`
+                    // sums; kept values must still agree.
+                    built.retain(|r| r.value != DAILY_OTHER);
+                    raw.retain(|r| r.value != DAILY_OTHER);
+                }
+                compared += raw.len();
+                assert_eq!(raw, built, "{zone} day {}", d.start_ms);
+            }
+            assert!(compared > 100, "{zone}: {compared}");
+        }
+    }
+
+    fn imported_rows(day: i64, visitors: i64) -> Vec<DailyRow> {
+        let row = |dim: Dimension, value: &str| DailyRow {
+            dimension: dim,
+            value: value.into(),
+            visitors,
+            pageviews: 3 * visitors,
+            visits: visitors,
+            bounces: 0,
+            duration_ms: 0,
+            engaged_ms: 0,
+            events: 0,
+            revenue_micros: day % 2,
+        };
+        vec![row(Dimension::Total, ""), row(Dimension::Page, "/imported"), row(Dimension::Source, "Google")]
+    }
+
+    /// (d) A day with collected rows ignores its imported rows; imported-only days count.
+    #[test]
+    fn imported_days_count_only_where_nothing_was_collected() {
+        let utc = TimeZone::UTC;
+        let (events, deltas) = data(0, 0);
+        for build_first in [false, true] {
+            let db = database(&events, &deltas);
+            let whole = period("2024-10-01", "2024-10-09", &utc);
+            let before = answers(&db, &whole);
+            if build_first {
+                build_all(&db, &utc, START + 9 * DAY_MS);
+            }
+            // Imported: day 1 (collected too) and two days before collection began.
+            for (day, visitors) in [(START + DAY_MS, 1000), (START - 2 * DAY_MS, 7), (START - DAY_MS, 5)] {
+                let rows = imported_rows(day, visitors);
+                batch(&db, &build_day_from_raw(SITE, day, day + DAY_MS, rows.clone(), true));
+                batch(&db, &build_day_from_raw(SITE, day, day + DAY_MS, rows, true)); // idempotent
+            }
+            let after = answers(&db, &whole);
+            let what = format!("built first: {build_first}");
+            assert_eq!(after.totals[0], before.totals[0] + 12, "visitors, {what}");
+            assert_eq!(after.totals[1], before.totals[1] + 36, "page views, {what}");
+            assert_eq!(after.breakdowns["page"]["/imported"][0], 12, "{what}");
+            assert_eq!(after.breakdowns["source"]["Google"][0], before.breakdowns["source"]["Google"][0] + 12);
+            let series: BTreeMap<i64, (i64, i64)> = after.series.iter().map(|p| (p.0, (p.1, p.2))).collect();
+            assert_eq!(series[&(START - 2 * DAY_MS)], (21, 7), "{what}");
+            assert_eq!(series[&(START + DAY_MS)], (before.series[4].1, before.series[4].2), "{what}");
+            // A range of imported days only.
+            let old = answers(&db, &period("2024-10-02", "2024-10-03", &utc));
+            assert_eq!(old.totals[0], 12);
+        }
+    }
+
+    /// A time zone change: built days are cleared and rebuilt from raw events in the new zone.
+    #[test]
+    fn a_zone_change_rebuilds_days_from_raw_events() {
+        let (events, deltas) = data(0, 0);
+        let db = database(&events, &deltas);
+        let now = START + 9 * DAY_MS;
+        build_all(&db, &TimeZone::UTC, now);
+        let berlin = time_zone("Europe/Berlin").unwrap();
+        let reference = database(&events, &deltas);
+        let whole = period("2024-10-03", "2024-10-08", &berlin);
+        let want = answers(&reference, &whole);
+        batch(&db, &clear_days(SITE, 0));
+        let days = days_to_build(&state(&db), &berlin, now);
+        assert!(days.iter().all(|d| d.from_raw) && days.len() >= 4);
+        // Meanwhile totals and the series stay right.
+        let during = answers(&db, &whole);
+        assert_eq!((during.totals, during.series), (want.totals, want.series.clone()));
+        for d in days {
+            let rows = raw_day(&db, d.start_ms, d.end_ms);
+            batch(&db, &build_day_from_raw(SITE, d.start_ms, d.end_ms, rows, false));
+        }
+        assert!(days_to_build(&state(&db), &berlin, now).is_empty());
+        let got = answers(&db, &whole);
+        assert_eq!(got.totals, want.totals);
+        assert_eq!(got.series, want.series);
+        assert_eq!(got.goals, want.goals);
+        for (dim, rows) in &want.breakdowns {
+            assert_eq!(&got.breakdowns[dim], rows, "{dim}");
+        }
+    }
+}

@@ -275,12 +275,15 @@ fn collected_batch(site: &str, start: i64, end: i64, insert: Sql) -> Vec<Sql> {
         ),
         insert,
         Sql::new(ADVANCE, binds()),
+        // Every built hour's rows but `total`: this day's once `daily_until` passed it, and any
+        // an earlier batch cut after its advance left (or late deltas of a built day, which no
+        // reader sees). Each dimension's seek stops at the first unbuilt hour.
         Sql::new(
             format!(
                 "DELETE FROM rollups_hourly WHERE site_id = ?1 AND dimension IN ({non_total}) \
-                 AND hour >= ?2 AND hour < ?3 AND {DAILY_UNTIL} >= ?3"
+                 AND hour < {DAILY_UNTIL}"
             ),
-            binds(),
+            crate::binds![site],
         ),
     ]
 }
@@ -316,11 +319,55 @@ pub fn build_day(site: &str, day_start_ms: i64, day_end_ms: i64) -> Vec<Sql> {
     collected_batch(site, day_start_ms, day_end_ms, insert)
 }
 
-/// Every dimension's rows of the local day `[day_start_ms, day_end_ms)` from raw events, all
-/// values (rows: [`DailyRow`]), with the raw breakdown SQL of `stats::query`. Runs on any store
-/// with an `events` table or view: each returns the sessions that started in the day and it
-/// holds; [`bound_day`] merges the stores' rows.
-pub fn day_rows_from_raw(site: &str, day_start_ms: i64, day_end_ms: i64) -> Sql {
+/// What [`day_rows_from_raw`] reads, in three parts (rows: [`DailyRow`] each; run each on every
+/// store holding the day's sessions — D1's `events` or a shard's decoding view — and pass the
+/// parts to [`from_raw_parts`]):
+/// 0. every dimension's rows of the local day `[day_start_ms, day_end_ms)`, all values, with
+///    the raw SQL of `stats::query` (`totals_raw`, `breakdown_raw`), plus revenue and bots;
+/// 1. the same from the UTC midnight that starts the day's first UTC day to the day's end;
+/// 2. the same from that midnight to the day's start.
+///
+/// Unique visitors are counted once per UTC day, where they are first seen (as the hourly
+/// rollups count them): a local day that starts inside a UTC day must not count again the
+/// visitors seen earlier that UTC day. Its visitors are part 1's minus part 2's.
+pub fn day_rows_from_raw(site: &str, day_start_ms: i64, day_end_ms: i64) -> [Sql; 3] {
+    let utc_midnight = day_start_ms.div_euclid(DAY_MS) * DAY_MS;
+    [
+        raw_rows(site, day_start_ms, day_end_ms),
+        raw_rows(site, utc_midnight, day_end_ms),
+        raw_rows(site, utc_midnight, day_start_ms),
+    ]
+}
+
+/// A day's rows from the three parts [`day_rows_from_raw`] read (of one store; rows of several
+/// stores add up in [`bound_day`]): part 0's metrics, with visitors part 1's minus part 2's.
+pub fn from_raw_parts(
+    day: Vec<DailyRow>,
+    to_end: Vec<DailyRow>,
+    before_start: Vec<DailyRow>,
+) -> Vec<DailyRow> {
+    use std::collections::BTreeMap;
+    let mut rows: BTreeMap<(&'static str, String), DailyRow> = BTreeMap::new();
+    for r in day {
+        let row = rows
+            .entry((r.dimension.as_str(), r.value.clone()))
+            .or_insert_with(|| DailyRow::zero(r.dimension, &r.value));
+        row.add(&DailyRow { visitors: 0, ..r });
+    }
+    for (r, sign) in to_end
+        .into_iter()
+        .map(|r| (r, 1))
+        .chain(before_start.into_iter().map(|r| (r, -1)))
+    {
+        rows.entry((r.dimension.as_str(), r.value.clone()))
+            .or_insert_with(|| DailyRow::zero(r.dimension, &r.value))
+            .visitors += sign * r.visitors;
+    }
+    rows.into_values().collect()
+}
+
+/// Every dimension's rows of `[from, to)` from raw events, all values.
+fn raw_rows(site: &str, day_start_ms: i64, day_end_ms: i64) -> Sql {
     let scope = Scope {
         site,
         from_ms: day_start_ms,
