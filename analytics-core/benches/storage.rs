@@ -233,7 +233,7 @@ fn overview_statements(from: i64, to: i64) -> Vec<Sql> {
 /// Rollup rows the unfiltered overview reads: for each statement, the rows its rollup source
 /// (`rollups_daily::rollup_source`, the subquery every unfiltered statement reads) yields over
 /// the same range, counted with `COUNT(*)` over that same source — the index ranges read.
-fn overview_rows_read(db: &Connection, from: i64, to: i64) -> (i64, i64) {
+fn overview_rows_read(db: &Connection, from: i64, to: i64) -> (i64, i64, String) {
     let text = |v: &str| rusqlite::types::Value::Text(v.into());
     let int = rusqlite::types::Value::Integer;
     let rows = |condition: &str, hourly_only: bool, f: i64, t: i64, extra: Option<&str>| {
@@ -274,9 +274,17 @@ fn overview_rows_read(db: &Connection, from: i64, to: i64) -> (i64, i64) {
     for d in PANELS {
         all.push(rows("dimension = ?4", false, from, to, Some(d.as_str())));
     }
+    let names = ["totals", "previous", "series"]
+        .into_iter()
+        .chain(PANELS.iter().map(|d| d.as_str()));
+    let split: Vec<String> = names
+        .zip(&all)
+        .map(|(n, (rows, daily))| format!("{n} {rows} ({daily} daily)"))
+        .collect();
     (
         all.iter().map(|p| p.0).sum(),
         all.iter().map(|p| p.1).sum(),
+        split.join(", "),
     )
 }
 
@@ -535,8 +543,8 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
     // --- 30-day overview, unfiltered ---
     let (from, to) = (START + (DAYS - 30) * DAY_MS, START + DAYS * DAY_MS);
     let statements = overview_statements(from, to);
-    let (old_rows, _) = overview_rows_read(&l.old, from, to);
-    let (new_rows, new_daily) = overview_rows_read(&l.new, from, to);
+    let (old_rows, _, old_split) = overview_rows_read(&l.old, from, to);
+    let (new_rows, new_daily, new_split) = overview_rows_read(&l.new, from, to);
     let old_ms = time_overview(&l.old, &statements, rounds);
     let new_ms = time_overview(&l.new, &statements, rounds);
     let (old_sum, new_sum) = (totals_of(&l.old, &statements[0]), totals_of(&l.new, &statements[0]));
@@ -549,6 +557,8 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
         "    new (daily + hot hourly rows): {new_ms:>9.1} ms, {new_rows:>9} rollup rows read ({new_daily} daily, {} hourly)",
         new_rows - new_daily
     );
+    println!("    rows read by statement, old: {old_split}");
+    println!("    rows read by statement, new: {new_split}");
     println!(
         "    same answer: visitors {} / {}, page views {} / {}, visits {} / {} (old / new)",
         old_sum.visitors, new_sum.visitors, old_sum.pageviews, new_sum.pageviews, old_sum.visits, new_sum.visits
@@ -746,10 +756,13 @@ fn main() {
     let filtered_rounds = env_num("BENCH_FILTERED_ROUNDS", 3);
     let dir = std::env::var("CARGO_TARGET_TMPDIR")
         .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    // Times are of this machine as it is: say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "storage bench, natively (rusqlite {} bundled SQLite {}), files in {dir}",
-        "0.37",
-        rusqlite::version()
+        "storage bench, natively (bundled SQLite {}), files in {dir}; load average at start: {}, {} cores",
+        rusqlite::version(),
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let mut largest = Measured::default();
     for total in sizes {

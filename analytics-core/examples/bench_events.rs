@@ -32,9 +32,8 @@ fn main() {
     let mut generator = generate::Generator::new(site, start, total);
     while let Some((_, events, _)) = generator.next_day() {
         for e in &events {
-            serde_json::to_writer(&mut out, e).unwrap();
             // A closed pipe (the reader stopped) ends the run quietly.
-            if out.write_all(b"\n").is_err() {
+            if serde_json::to_writer(&mut out, e).is_err() || out.write_all(b"\n").is_err() {
                 return;
             }
         }
