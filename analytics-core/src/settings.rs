@@ -319,7 +319,10 @@ mod tests {
     #[test]
     fn the_seal_pause_names_a_step() {
         let (s, problems) = read(&[("VIGIA_TEST_SEAL_PAUSE", "copied")]);
-        assert_eq!(s.test_seal_pause, Some(crate::store::seal::SealStep::Copied));
+        assert_eq!(
+            s.test_seal_pause,
+            Some(crate::store::seal::SealStep::Copied)
+        );
         assert!(problems.is_empty());
     }
 

@@ -63,6 +63,16 @@ pub(crate) mod storage {
         exec(storage, sql)?.to_array()
     }
 
+    /// Every row, read as `T`, and how many rows SQLite read to answer (`rowsRead`).
+    pub fn all_counted<T: DeserializeOwned>(
+        storage: &SqlStorage,
+        sql: &Sql,
+    ) -> Result<(Vec<T>, usize)> {
+        let cursor = exec(storage, sql)?;
+        let rows = cursor.to_array()?;
+        Ok((rows, cursor.rows_read()))
+    }
+
     /// The first row, if any.
     pub fn first<T: DeserializeOwned>(storage: &SqlStorage, sql: &Sql) -> Result<Option<T>> {
         Ok(all(storage, sql)?.into_iter().next())

@@ -4,12 +4,13 @@
 
 use analytics_core::ingest::event::EnrichedEvent;
 use analytics_core::stats::DAY_MS;
+use analytics_core::store::rollups_daily as daily;
 use analytics_core::store::seal::{self, SealPosition, SealStep, ShardRow, SEAL_PAGE_EVENTS};
 use analytics_core::store::shard;
 use analytics_core::store::Sql;
+pub use api_types::storage::Sealed;
 use futures_util::future::try_join_all;
 use serde::de::DeserializeOwned;
-pub use api_types::storage::Sealed;
 use serde_json::Value;
 use worker::{Env, Method, RequestInit, Result};
 
@@ -45,7 +46,7 @@ async fn call(env: &Env, name: &str, path: &str, request: &ShardRequest) -> Resu
 /// Runs statements on a shard (writes: no visibility bound).
 pub async fn on_shard(
     env: &Env,
-    site_key: &str,
+    site_key: i64,
     period: &str,
     statements: Vec<Sql>,
     batch: Option<String>,
@@ -74,10 +75,7 @@ fn rows_as<T: DeserializeOwned>(rows: Vec<Value>) -> Result<Vec<T>> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Store {
     Hot,
-    Shard {
-        name: String,
-        visible_until: i64,
-    },
+    Shard { name: String, visible_until: i64 },
 }
 
 /// Every store that may hold events of `[from_ms, to_ms)` for a site: its shards (oldest
@@ -88,9 +86,9 @@ pub async fn stores(env: &Env, site: &str, from_ms: i64, to_ms: i64) -> Result<V
         if at.sealed_until > from_ms - DAY_MS {
             let (first, last) = seal::periods_of(from_ms, to_ms.min(at.sealed_until));
             let shards: Vec<ShardRow> =
-                db::all(&d1(env)?, &seal::shards_between(&at.site_key, &first, &last)).await?;
+                db::all(&d1(env)?, &seal::shards_between(at.site_key, &first, &last)).await?;
             all.extend(shards.into_iter().map(|s| Store::Shard {
-                name: seal::shard_name(&at.site_key, &s.period),
+                name: seal::shard_name(at.site_key, &s.period),
                 visible_until: at.sealed_until,
             }));
         }
@@ -99,10 +97,22 @@ pub async fn stores(env: &Env, site: &str, from_ms: i64, to_ms: i64) -> Result<V
     Ok(all)
 }
 
-/// Runs one read on one store.
+/// Runs one read on one store. Logs the store's time and the rows it read (for the bench;
+/// the month only, never the site's key).
 pub async fn read<T: DeserializeOwned>(env: &Env, store: &Store, sql: &Sql) -> Result<Vec<T>> {
+    let started = js_sys::Date::now();
     match store {
-        Store::Hot => db::all(&d1(env)?, sql).await,
+        Store::Hot => {
+            let result = db::prepare(&d1(env)?, sql)?.all().await?;
+            let read = result.meta()?.and_then(|m| m.rows_read).unwrap_or(0);
+            let rows: Vec<T> = result.results()?;
+            worker::console_log!(
+                "fan-out d1: {:.0} ms, {} rows, {read} rows read",
+                js_sys::Date::now() - started,
+                rows.len()
+            );
+            Ok(rows)
+        }
         Store::Shard {
             name,
             visible_until,
@@ -112,15 +122,14 @@ pub async fn read<T: DeserializeOwned>(env: &Env, store: &Store, sql: &Sql) -> R
                 batch: None,
                 statements: vec![sql.clone()],
             };
-            let started = js_sys::Date::now();
             let answer = call(env, name, "/run", &request).await?;
             let rows: Vec<Value> = answer.rows.into_iter().next().unwrap_or_default();
-            // Per-shard time for the bench (docs/storage.md); the month only, never the key.
             let month = name.rsplit(':').next().unwrap_or_default();
             worker::console_log!(
-                "fan-out shard {month}: {:.0} ms, {} rows",
+                "fan-out shard {month}: {:.0} ms, {} rows, {} rows read",
                 js_sys::Date::now() - started,
-                rows.len()
+                rows.len(),
+                answer.rows_read
             );
             rows_as(rows)
         }
@@ -172,7 +181,7 @@ pub async fn seal_site(env: &Env, site: &str, now: i64) -> Result<Sealed> {
             report.more = true;
             break;
         }
-        report.events += seal_day(env, site, &at.site_key, day).await?;
+        report.events += seal_day(env, site, at.site_key, day).await?;
         report.days += 1;
         report.sealed_until = day + DAY_MS;
     }
@@ -180,7 +189,7 @@ pub async fn seal_site(env: &Env, site: &str, now: i64) -> Result<Sealed> {
         let oldest: Option<seal::Oldest> = db::first(&db, &seal::oldest_hot_event(site)).await?;
         let hot_from = seal::hot_from(oldest.and_then(|o| o.ts), now);
         if hot_from > report.sealed_until {
-            db::run(&db, &seal::advance(&at.site_key, hot_from)).await?;
+            db::run(&db, &seal::advance(at.site_key, hot_from)).await?;
             report.sealed_until = hot_from;
         }
     }
@@ -188,7 +197,7 @@ pub async fn seal_site(env: &Env, site: &str, now: i64) -> Result<Sealed> {
 }
 
 /// Steps 0–2 of sealing one UTC day (see `analytics_core::store::seal`).
-async fn seal_day(env: &Env, site: &str, site_key: &str, day: i64) -> Result<u64> {
+async fn seal_day(env: &Env, site: &str, site_key: i64, day: i64) -> Result<u64> {
     let db = d1(env)?;
     let period = seal::shard_period(day);
     let mut start = vec![shard::set_site(site)];
@@ -211,7 +220,16 @@ async fn seal_day(env: &Env, site: &str, site_key: &str, day: i64) -> Result<u64
         let Some(last) = page.last() else { break };
         after = Some((last.ts, last.id.clone()));
         moved += page.len() as u64;
-        on_shard(env, site_key, &period, shard::append(&page, false), None).await?;
+        for part in shard::pages(&page) {
+            on_shard(
+                env,
+                site_key,
+                &period,
+                shard::append(site, day, part, false),
+                None,
+            )
+            .await?;
+        }
         reached(env, SealStep::Page, day).await;
         if (page.len() as i64) < SEAL_PAGE_EVENTS {
             break;
@@ -219,42 +237,104 @@ async fn seal_day(env: &Env, site: &str, site_key: &str, day: i64) -> Result<u64
     }
     record(env, site_key, &period).await?;
     reached(env, SealStep::Copied, day).await;
-    let commit = seal::commit_day(site, site_key, day)
-        .iter()
-        .map(|s| db::prepare(&db, s))
-        .collect::<Result<Vec<_>>>()?;
-    db.batch(commit).await?;
+    run_batch(&db, &seal::commit_day(site, site_key, day)).await?;
     reached(env, SealStep::Committed, day).await;
     Ok(moved)
 }
 
 /// Brings the registry's row for a shard up to date with the shard's own figures; answers how
 /// many events the shard holds.
-async fn record(env: &Env, site_key: &str, period: &str) -> Result<i64> {
+async fn record(env: &Env, site_key: i64, period: &str) -> Result<i64> {
     let answer = on_shard(env, site_key, period, vec![shard::stats()], None).await?;
+    let bytes = answer.bytes as i64;
     let figures: Vec<shard::ShardStats> =
         rows_as(answer.rows.into_iter().next().unwrap_or_default())?;
     let f = figures.into_iter().next().unwrap_or_default();
     db::run(
         &d1(env)?,
-        &seal::record_shard(site_key, period, f.events, f.sessions, f.bytes, now_ms()),
+        &seal::record_shard(site_key, period, f.events, f.sessions, bytes, now_ms()),
     )
     .await?;
     Ok(f.events)
 }
 
-/// Seals every site (the hourly cron, and `POST /api/admin/seal` for the migration command).
+/// Seals every site and builds the daily rollups that are due (the hourly cron, and
+/// `POST /api/admin/seal` for the migration command).
 pub async fn seal_all(env: &Env, now: i64) -> Result<Vec<Sealed>> {
     let sites = db::site_summaries(&d1(env)?, None).await?;
     let mut out = Vec::with_capacity(sites.len());
     for s in sites {
-        out.push(seal_site(env, &s.id, now).await?);
+        let mut sealed = seal_site(env, &s.id, now).await?;
+        let tz = analytics_core::stats::period::zone_or_utc(&s.timezone);
+        sealed.more |= build_rollups(env, &s.id, &tz, now).await?;
+        out.push(sealed);
     }
     Ok(out)
 }
 
+/// Builds a site's daily rollups that are due: collected local days that ended before
+/// yesterday (from their hourly rows, or from raw events where those are gone), then imported
+/// days (from the imported raw events). Answers whether more days wait (the run is bounded).
+pub async fn build_rollups(
+    env: &Env,
+    site: &str,
+    tz: &analytics_core::stats::period::TimeZone,
+    now: i64,
+) -> Result<bool> {
+    let db = d1(env)?;
+    let state: daily::BuildState = db::first(&db, &daily::build_state(site))
+        .await?
+        .unwrap_or_default();
+    let days = daily::days_to_build(&state, tz, now);
+    let mut more = days.len() >= daily::BUILD_DAYS_PER_RUN;
+    for day in days {
+        let batch = if day.from_raw {
+            let rows = raw_day_rows(env, site, day.start_ms, day.end_ms).await?;
+            daily::build_day_from_raw(site, day.start_ms, day.end_ms, rows, false)
+        } else {
+            daily::build_day(site, day.start_ms, day.end_ms)
+        };
+        run_batch(&db, &batch).await?;
+    }
+    let limit = daily::BUILD_DAYS_PER_RUN as i64;
+    let imported: Vec<seal::ImportDay> = db::all(&db, &seal::import_days(site, limit)).await?;
+    more |= imported.len() as i64 >= limit;
+    for day in imported {
+        let rows = raw_day_rows(env, site, day.day_start, day.day_end).await?;
+        let mut batch = daily::build_day_from_raw(site, day.day_start, day.day_end, rows, true);
+        batch.push(seal::import_day_done(site, day.day_start));
+        run_batch(&db, &batch).await?;
+    }
+    Ok(more)
+}
+
+/// A local day's rollup rows computed from the raw events of every store holding them.
+async fn raw_day_rows(env: &Env, site: &str, start: i64, end: i64) -> Result<Vec<daily::DailyRow>> {
+    let [day, to_end, before_start] = daily::day_rows_from_raw(site, start, end);
+    let stores = stores(env, site, start - DAY_MS, end).await?;
+    let mut rows = Vec::new();
+    for store in &stores {
+        rows.extend(daily::from_raw_parts(
+            read(env, store, &day).await?,
+            read(env, store, &to_end).await?,
+            read(env, store, &before_start).await?,
+        ));
+    }
+    Ok(rows)
+}
+
+/// Runs statements as one D1 batch (a transaction).
+async fn run_batch(db: &worker::D1Database, statements: &[Sql]) -> Result<()> {
+    let prepared = statements
+        .iter()
+        .map(|s| db::prepare(db, s))
+        .collect::<Result<Vec<_>>>()?;
+    db.batch(prepared).await?;
+    Ok(())
+}
+
 /// Empties and forgets every shard of a site (site deletion).
-pub async fn drop_site(env: &Env, site_key: &str) -> Result<()> {
+pub async fn drop_site(env: &Env, site_key: i64) -> Result<()> {
     let db = d1(env)?;
     let shards: Vec<ShardRow> = db::all(&db, &seal::shards_of(site_key)).await?;
     for s in shards {
@@ -263,7 +343,13 @@ pub async fn drop_site(env: &Env, site_key: &str) -> Result<()> {
             batch: None,
             statements: vec![],
         };
-        call(env, &seal::shard_name(site_key, &s.period), "/drop", &request).await?;
+        call(
+            env,
+            &seal::shard_name(site_key, &s.period),
+            "/drop",
+            &request,
+        )
+        .await?;
     }
     for statement in seal::forget_site(site_key) {
         db::run(&db, &statement).await?;
@@ -280,27 +366,33 @@ pub async fn enforce_retention(env: &Env, site: &str, cutoff_ms: i64) -> Result<
     };
     let db = d1(env)?;
     let cutoff_period = seal::shard_period(cutoff_ms);
-    let shards: Vec<ShardRow> = db::all(&db, &seal::shards_of(&at.site_key)).await?;
+    let shards: Vec<ShardRow> = db::all(&db, &seal::shards_of(at.site_key)).await?;
     let mut deleted = 0;
     for s in shards.into_iter().filter(|s| s.period <= cutoff_period) {
-        let answer = on_shard(
+        on_shard(
             env,
-            &at.site_key,
+            at.site_key,
             &s.period,
             shard::delete_days_before(cutoff_ms, false),
             None,
         )
         .await?;
-        deleted += shard::deleted_count(&answer.rows);
-        let left = record(env, &at.site_key, &s.period).await?;
+        let left = record(env, at.site_key, &s.period).await?;
+        deleted += (s.events - left).max(0);
         if left == 0 {
             let request = ShardRequest {
                 visible_until: None,
                 batch: None,
                 statements: vec![],
             };
-            call(env, &seal::shard_name(&at.site_key, &s.period), "/drop", &request).await?;
-            db::run(&db, &seal::forget_shard(&at.site_key, &s.period)).await?;
+            call(
+                env,
+                &seal::shard_name(at.site_key, &s.period),
+                "/drop",
+                &request,
+            )
+            .await?;
+            db::run(&db, &seal::forget_shard(at.site_key, &s.period)).await?;
         }
     }
     Ok(deleted)
@@ -331,23 +423,29 @@ pub async fn import_events(env: &Env, site: &str, events: Vec<EnrichedEvent>) ->
     let oldest: Option<seal::Oldest> = db::first(&db, &seal::oldest_hot_event(site)).await?;
     let sealed_until = seal::hot_from(oldest.and_then(|o| o.ts), now_ms()).max(at.sealed_until);
     if sealed_until > at.sealed_until {
-        db::run(&db, &seal::advance(&at.site_key, sealed_until)).await?;
+        db::run(&db, &seal::advance(at.site_key, sealed_until)).await?;
     }
     let mut report = Imported {
         sealed_until,
         ..Default::default()
     };
-    let (grouped, too_recent) = seal::by_shard_period(events, sealed_until);
+    // The local days (in the site's zone) whose imported rollups are to be built.
+    let tz = crate::routes::stats::site_zone(env, site).await?;
+    let mut local_days: Vec<(i64, i64)> =
+        events.iter().map(|e| daily::local_day(e.ts, &tz)).collect();
+    local_days.sort_unstable();
+    local_days.dedup();
+    let (grouped, too_recent) = seal::by_session_day(events, sealed_until);
     report.too_recent = too_recent as u64;
-    for (period, old) in grouped {
-        for page in old.chunks(shard::SHARD_PAGE_EVENTS) {
-            let mut statements = vec![shard::set_site(site)];
-            statements.extend(shard::append(page, true));
+    let mut touched: Vec<String> = Vec::new();
+    for (day, list) in grouped {
+        let period = seal::shard_period(day);
+        for page in shard::pages(&list) {
             let answer = on_shard(
                 env,
-                &at.site_key,
+                at.site_key,
                 &period,
-                statements,
+                shard::append(site, day, page, true),
                 Some(seal::batch_id(page)),
             )
             .await?;
@@ -357,7 +455,20 @@ pub async fn import_events(env: &Env, site: &str, events: Vec<EnrichedEvent>) ->
                 report.stored += page.len() as u64;
             }
         }
-        record(env, &at.site_key, &period).await?;
+        if !touched.contains(&period) {
+            touched.push(period);
+        }
+    }
+    for period in touched {
+        record(env, at.site_key, &period).await?;
+    }
+    let marks: Vec<Sql> = local_days
+        .into_iter()
+        .filter(|(start, _)| *start < sealed_until)
+        .map(|(start, end)| seal::mark_import_day(site, start, end))
+        .collect();
+    if !marks.is_empty() {
+        run_batch(&db, &marks).await?;
     }
     Ok(report)
 }

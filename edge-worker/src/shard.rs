@@ -27,12 +27,17 @@ pub struct ShardRequest {
     pub statements: Vec<Sql>,
 }
 
-/// The shard's answer: each statement's rows, in order; `skipped` when the batch was known.
+/// The shard's answer: each statement's rows, in order; `skipped` when the batch was known;
+/// the rows SQLite read for them and the database's size (the registry and the bench).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ShardAnswer {
     pub rows: Vec<Vec<Value>>,
     #[serde(default)]
     pub skipped: bool,
+    #[serde(default)]
+    pub rows_read: u64,
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 #[durable_object]
@@ -56,12 +61,17 @@ impl EventShard {
             storage::run(&storage, &sql::set_visible_until(until))?;
         }
         let mut rows = Vec::with_capacity(request.statements.len());
+        let mut rows_read = 0;
         for statement in &request.statements {
-            rows.push(storage::all::<Value>(&storage, statement)?);
+            let (found, read) = storage::all_counted::<Value>(&storage, statement)?;
+            rows.push(found);
+            rows_read += read as u64;
         }
         Ok(ShardAnswer {
             rows,
             skipped: false,
+            rows_read,
+            bytes: storage.database_size() as u64,
         })
     }
 }

@@ -89,8 +89,11 @@ pub fn purge_sql(what: Purged) -> String {
 /// deleted (children first, before the `sites` row itself). Nothing may survive for a later
 /// site re-created under the same id to read: a test checks that every table with a `site_id`
 /// column in the migrations is listed here or in `SITE_ROWS_KEPT`.
-pub const SITE_DATA_TABLES: [&str; 19] = [
+pub const SITE_DATA_TABLES: [&str; 20] = [
     "events",
+    // Imported days waiting for their rollups (the raw events are in the cold shards, which
+    // site deletion empties through the shard registry).
+    "import_days",
     "rollups_hourly",
     "rollups_daily",
     "rollup_state",

@@ -77,16 +77,43 @@ fn check(e: &EnrichedEvent, now_ms: i64) -> Result<(), &'static str> {
         return Err("ts is not a time in milliseconds between 2000 and now");
     }
     let texts = [
-        &e.id, &e.visitor, &e.session, &e.name, &e.path, &e.query, &e.referrer_host,
-        &e.referrer_source, &e.channel, &e.utm_source, &e.utm_medium, &e.utm_campaign,
-        &e.utm_term, &e.utm_content, &e.browser, &e.browser_version, &e.os, &e.os_version,
-        &e.device, &e.country, &e.region, &e.city, &e.screen, &e.props, &e.revenue_currency,
+        &e.id,
+        &e.visitor,
+        &e.session,
+        &e.name,
+        &e.path,
+        &e.query,
+        &e.referrer_host,
+        &e.referrer_source,
+        &e.channel,
+        &e.utm_source,
+        &e.utm_medium,
+        &e.utm_campaign,
+        &e.utm_term,
+        &e.utm_content,
+        &e.browser,
+        &e.browser_version,
+        &e.os,
+        &e.os_version,
+        &e.device,
+        &e.country,
+        &e.region,
+        &e.city,
+        &e.screen,
+        &e.props,
+        &e.revenue_currency,
         &e.bot_reason,
     ];
     if texts.iter().any(|t| t.len() > MAX_BULK_FIELD_BYTES) {
         return Err("a text field is longer than 4096 bytes");
     }
-    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(if e.props.is_empty() { "{}" } else { &e.props }).is_err() {
+    if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(if e.props.is_empty() {
+        "{}"
+    } else {
+        &e.props
+    })
+    .is_err()
+    {
         return Err("props is not a JSON object");
     }
     if e.engaged_ms < 0 || e.scroll < 0 || e.scroll > 100 {
@@ -143,10 +170,16 @@ mod tests {
         let mut bad_props = serde_json::from_str::<EnrichedEvent>(&line("x", NOW)).unwrap();
         bad_props.props = "[1]".into();
         let body = serde_json::to_string(&bad_props).unwrap();
-        assert_eq!(parse(&body, "demo", NOW).unwrap().skipped[0].reason, "props is not a JSON object");
+        assert_eq!(
+            parse(&body, "demo", NOW).unwrap().skipped[0].reason,
+            "props is not a JSON object"
+        );
         let many = vec![line("m", NOW); MAX_BULK_EVENTS + 1].join("\n");
         assert_eq!(parse(&many, "demo", NOW).unwrap_err().status, 400);
         let just = vec![line("m", NOW); MAX_BULK_EVENTS].join("\n");
-        assert_eq!(parse(&just, "demo", NOW).unwrap().events.len(), MAX_BULK_EVENTS);
+        assert_eq!(
+            parse(&just, "demo", NOW).unwrap().events.len(),
+            MAX_BULK_EVENTS
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::stats::bot_stats::{BotTotals, Counted};
 use crate::stats::goals::{Conversions, StepCount};
 use crate::stats::period::HourRow;
 use crate::stats::query::{MetricsRow, RevenueRow};
@@ -129,6 +130,33 @@ pub fn funnel(parts: &[Vec<StepCount>]) -> Vec<StepCount> {
         .collect()
 }
 
+/// Sums the stores' bot totals (visitor hashes rotate daily and a day lives in one store).
+pub fn bot_totals(parts: &[BotTotals]) -> BotTotals {
+    parts.iter().fold(BotTotals::default(), |sum, p| BotTotals {
+        events: sum.events + p.events,
+        visitors: sum.visitors + p.visitors,
+    })
+}
+
+/// Sums labelled counts (bot reasons, user-agent families) label by label, most first, and
+/// keeps `limit`.
+pub fn counted(parts: &[Vec<Counted>], limit: u32) -> Vec<Counted> {
+    let mut by_value: BTreeMap<&str, i64> = BTreeMap::new();
+    for row in parts.iter().flatten() {
+        *by_value.entry(row.value.as_str()).or_default() += row.events;
+    }
+    let mut rows: Vec<Counted> = by_value
+        .into_iter()
+        .map(|(value, events)| Counted {
+            events,
+            value: value.to_string(),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.value.cmp(&b.value)));
+    rows.truncate(limit as usize);
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +224,26 @@ mod tests {
         ]);
         assert_eq!(merged, [r("EUR", 2, 0), r("USD", 1, 1_000_000)]);
         assert_eq!(merged[1].total_micros(), 2_000_000);
+    }
+
+    #[test]
+    fn bot_counts_sum_label_by_label_and_keep_the_top() {
+        let c = |value: &str, events| Counted {
+            value: value.into(),
+            events,
+        };
+        let merged = counted(&[vec![c("a", 3), c("b", 2)], vec![c("b", 2), c("c", 1)]], 2);
+        assert_eq!(merged, [c("b", 4), c("a", 3)]);
+        let t = bot_totals(&[
+            BotTotals {
+                events: 2,
+                visitors: 1,
+            },
+            BotTotals {
+                events: 5,
+                visitors: 3,
+            },
+        ]);
+        assert_eq!((t.events, t.visitors), (7, 4));
     }
 }

@@ -8,7 +8,7 @@
 //! two UTC days can count a visitor twice; the README says so.
 
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
+pub use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 

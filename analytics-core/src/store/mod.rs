@@ -169,7 +169,10 @@ mod tests {
 
     #[test]
     fn a_statement_travels_as_json_and_back_unchanged() {
-        let sql = Sql::new("SELECT ?1, ?2, ?3", binds![9_007_199_254_740_993_i64, "a", None::<i64>]);
+        let sql = Sql::new(
+            "SELECT ?1, ?2, ?3",
+            binds![9_007_199_254_740_993_i64, "a", None::<i64>],
+        );
         let json = serde_json::to_string(&sql).unwrap();
         assert!(json.contains("[9007199254740993,\"a\",null]"), "{json}");
         assert_eq!(serde_json::from_str::<Sql>(&json).unwrap(), sql);

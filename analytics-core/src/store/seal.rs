@@ -39,7 +39,7 @@ pub const MAX_DAYS_PER_SEAL_RUN: usize = 31;
 /// Where a site's sealing has got to (row of [`position`]).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SealPosition {
-    pub site_key: String,
+    pub site_key: i64,
     /// Sessions that started before this instant (UTC ms) are in shards; 0 when none are.
     pub sealed_until: i64,
 }
@@ -93,7 +93,7 @@ pub fn hot_from(oldest_hot_ms: Option<i64>, now_ms: i64) -> i64 {
 }
 
 /// Moves a site's `sealed_until` forward to `until` (never back).
-pub fn advance(site_key: &str, until: i64) -> Sql {
+pub fn advance(site_key: i64, until: i64) -> Sql {
     Sql::new(
         "INSERT INTO seal_state (site_key, sealed_until) VALUES (?1, ?2) \
          ON CONFLICT (site_key) DO UPDATE SET sealed_until = MAX(sealed_until, excluded.sealed_until)",
@@ -125,7 +125,7 @@ pub fn day_page(site: &str, day_start_ms: i64, after: Option<(i64, &str)>, limit
 
 /// Step 2, one D1 batch: the site's sealing moves past day `day_start_ms` and that day's
 /// sessions leave D1.
-pub fn commit_day(site: &str, site_key: &str, day_start_ms: i64) -> Vec<Sql> {
+pub fn commit_day(site: &str, site_key: i64, day_start_ms: i64) -> Vec<Sql> {
     let until = day_start_ms + DAY_MS;
     vec![
         advance(site_key, until),
@@ -145,7 +145,7 @@ pub fn shard_period(day_start_ms: i64) -> String {
     crate::stats::day_of_ms(day_start_ms)[..7].to_string()
 }
 
-pub fn shard_name(site_key: &str, period: &str) -> String {
+pub fn shard_name(site_key: i64, period: &str) -> String {
     format!("{site_key}:{period}")
 }
 
@@ -159,7 +159,14 @@ pub fn periods_of(from_ms: i64, to_ms: i64) -> (String, String) {
 }
 
 /// Records what a shard holds after a copy (its own figures, `store::shard::stats`).
-pub fn record_shard(site_key: &str, period: &str, events: i64, sessions: i64, bytes: i64, now_ms: i64) -> Sql {
+pub fn record_shard(
+    site_key: i64,
+    period: &str,
+    events: i64,
+    sessions: i64,
+    bytes: i64,
+    now_ms: i64,
+) -> Sql {
     Sql::new(
         "INSERT INTO shards (site_key, period, events, sessions, bytes, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (site_key, period) DO UPDATE SET \
@@ -170,7 +177,7 @@ pub fn record_shard(site_key: &str, period: &str, events: i64, sessions: i64, by
 }
 
 /// A site's shards whose months fall in `[first, last]` (`YYYY-MM`; rows: [`ShardRow`]).
-pub fn shards_between(site_key: &str, first: &str, last: &str) -> Sql {
+pub fn shards_between(site_key: i64, first: &str, last: &str) -> Sql {
     Sql::new(
         "SELECT period, events, sessions, bytes FROM shards \
          WHERE site_key = ?1 AND period >= ?2 AND period <= ?3 ORDER BY period",
@@ -179,12 +186,12 @@ pub fn shards_between(site_key: &str, first: &str, last: &str) -> Sql {
 }
 
 /// Every shard of a site (rows: [`ShardRow`]).
-pub fn shards_of(site_key: &str) -> Sql {
+pub fn shards_of(site_key: i64) -> Sql {
     shards_between(site_key, "0000-00", "9999-99")
 }
 
 /// Forgets one shard (after it was emptied: retention or site deletion).
-pub fn forget_shard(site_key: &str, period: &str) -> Sql {
+pub fn forget_shard(site_key: i64, period: &str) -> Sql {
     Sql::new(
         "DELETE FROM shards WHERE site_key = ?1 AND period = ?2",
         binds![site_key, period],
@@ -192,9 +199,12 @@ pub fn forget_shard(site_key: &str, period: &str) -> Sql {
 }
 
 /// Forgets a site's sealing position (site deletion; the key is never reused anyway).
-pub fn forget_site(site_key: &str) -> Vec<Sql> {
+pub fn forget_site(site_key: i64) -> Vec<Sql> {
     vec![
-        Sql::new("DELETE FROM seal_state WHERE site_key = ?1", binds![site_key]),
+        Sql::new(
+            "DELETE FROM seal_state WHERE site_key = ?1",
+            binds![site_key],
+        ),
         Sql::new("DELETE FROM shards WHERE site_key = ?1", binds![site_key]),
     ]
 }
@@ -216,21 +226,22 @@ fn session_starts(events: &[Event]) -> Vec<i64> {
 }
 
 /// Imported events for the cold shards: those of sessions that started before `sealed_until`
-/// grouped per UTC month of their session's start, in (session start, time) order, and how
-/// many were left out as too recent (live ingest's, not history).
-pub fn by_shard_period(events: Vec<Event>, sealed_until: i64) -> (Vec<(String, Vec<Event>)>, usize) {
+/// grouped per UTC day of their session's start (a shard appends a day at a time; the day's
+/// month names the shard), in (session start, time) order, and how many were left out as too
+/// recent (live ingest's, not history).
+pub fn by_session_day(events: Vec<Event>, sealed_until: i64) -> (Vec<(i64, Vec<Event>)>, usize) {
     let starts = session_starts(&events);
     let mut keyed: Vec<(i64, Event)> = starts.into_iter().zip(events).collect();
     let before = keyed.len();
     keyed.retain(|(start, _)| *start < sealed_until);
     let too_recent = before - keyed.len();
     keyed.sort_by(|(sa, a), (sb, b)| (sa, a.ts, &a.id).cmp(&(sb, b.ts, &b.id)));
-    let mut out: Vec<(String, Vec<Event>)> = Vec::new();
+    let mut out: Vec<(i64, Vec<Event>)> = Vec::new();
     for (start, e) in keyed {
-        let period = shard_period(start.div_euclid(DAY_MS) * DAY_MS);
+        let day = start.div_euclid(DAY_MS) * DAY_MS;
         match out.last_mut() {
-            Some((p, list)) if *p == period => list.push(e),
-            _ => out.push((period, vec![e])),
+            Some((d, list)) if *d == day => list.push(e),
+            _ => out.push((day, vec![e])),
         }
     }
     (out, too_recent)
@@ -249,6 +260,37 @@ pub fn batch_id(events: &[Event]) -> String {
         hash.update(e.ts.to_le_bytes());
     }
     crate::util::hex::encode(&hash.finalize()[..16])
+}
+
+/// Notes that the local day `[start, end)` received imported raw events: its imported daily
+/// rollups are to be built from them.
+pub fn mark_import_day(site: &str, start_ms: i64, end_ms: i64) -> Sql {
+    Sql::new(
+        "INSERT OR IGNORE INTO import_days (site_id, day_start, day_end) VALUES (?1, ?2, ?3)",
+        binds![site, start_ms, end_ms],
+    )
+}
+
+/// A site's local days waiting for their imported rollups, oldest first (rows: [`ImportDay`]).
+pub fn import_days(site: &str, limit: i64) -> Sql {
+    Sql::new(
+        "SELECT day_start, day_end FROM import_days WHERE site_id = ?1 ORDER BY day_start LIMIT ?2",
+        binds![site, limit],
+    )
+}
+
+/// The day's imported rollups are built.
+pub fn import_day_done(site: &str, start_ms: i64) -> Sql {
+    Sql::new(
+        "DELETE FROM import_days WHERE site_id = ?1 AND day_start = ?2",
+        binds![site, start_ms],
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct ImportDay {
+    pub day_start: i64,
+    pub day_end: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -316,17 +358,26 @@ mod tests {
         assert_eq!(ids(&page), ["o1", "a1", "a2"]);
         // Pages continue after the cursor.
         let first_two: Vec<EnrichedEvent> = all(&db, &day_page("s", DAY0, None, 2));
-        let rest: Vec<EnrichedEvent> = all(&db, &day_page("s", DAY0, Some((first_two[1].ts, &first_two[1].id)), 2));
+        let rest: Vec<EnrichedEvent> = all(
+            &db,
+            &day_page("s", DAY0, Some((first_two[1].ts, &first_two[1].id)), 2),
+        );
         assert_eq!(ids(&rest), ["a2"]);
-        for statement in commit_day("s", "key-s", DAY0) {
+        for statement in commit_day("s", 1, DAY0) {
             run(&db, &statement);
         }
-        let left: Vec<EnrichedEvent> = all(&db, &Sql::new(format!("SELECT {} FROM events", EVENT_COLUMNS.join(",")), []));
+        let left: Vec<EnrichedEvent> = all(
+            &db,
+            &Sql::new(
+                format!("SELECT {} FROM events", EVENT_COLUMNS.join(",")),
+                [],
+            ),
+        );
         assert_eq!(ids(&left), ["b1"]);
         let at: Option<SealPosition> = first(&db, &position("s"));
         assert_eq!(at.map(|p| p.sealed_until), Some(DAY0 + DAY_MS));
         // Committing again changes nothing and never moves the position back.
-        for statement in commit_day("s", "key-s", DAY0 - DAY_MS) {
+        for statement in commit_day("s", 1, DAY0 - DAY_MS) {
             run(&db, &statement);
         }
         let at: Option<SealPosition> = first(&db, &position("s"));
@@ -351,18 +402,24 @@ mod tests {
         assert_eq!(hot_from(Some(DAY0 + DAY_MS + 7), now), DAY0 + DAY_MS);
         assert_eq!(hot_from(Some(now), now), DAY0 + 2 * DAY_MS);
         let db = migrated();
-        run(&db, &advance("k", 10));
-        run(&db, &advance("k", 5));
-        let n: Option<crate::store::buffer::Count> = first(&db, &Sql::new("SELECT sealed_until AS n FROM seal_state", []));
+        run(&db, &advance(3, 10));
+        run(&db, &advance(3, 5));
+        let n: Option<crate::store::buffer::Count> = first(
+            &db,
+            &Sql::new("SELECT sealed_until AS n FROM seal_state", []),
+        );
         assert_eq!(n.map(|c| c.n), Some(10));
     }
 
     #[test]
     fn shards_are_named_by_key_and_month_and_a_range_reaches_its_neighbour_days() {
         assert_eq!(shard_period(DAY0), "2024-10");
-        assert_eq!(shard_name("k", "2024-10"), "k:2024-10");
+        assert_eq!(shard_name(7, "2024-10"), "7:2024-10");
         let oct31 = crate::stats::parse_day("2024-10-31").unwrap() * DAY_MS;
-        assert_eq!(periods_of(oct31, oct31 + DAY_MS), ("2024-10".into(), "2024-11".into()));
+        assert_eq!(
+            periods_of(oct31, oct31 + DAY_MS),
+            ("2024-10".into(), "2024-11".into())
+        );
     }
 
     #[test]
@@ -374,36 +431,80 @@ mod tests {
             event("a1", "a1", nov1 - 60_000),
             event("o", "elsewhere", nov1 + 9),
         ];
-        let (grouped, too_recent) = by_shard_period(events.clone(), nov1 + 1_000);
-        let shape: Vec<(&str, Vec<&str>)> = grouped
+        let (grouped, too_recent) = by_session_day(events.clone(), nov1 + 1_000);
+        let shape: Vec<(String, Vec<&str>)> = grouped
             .iter()
-            .map(|(p, list)| (p.as_str(), ids(list)))
+            .map(|(day, list)| (shard_period(*day), ids(list)))
             .collect();
-        assert_eq!(shape, [("2024-10", vec!["a1", "a2"]), ("2024-11", vec!["b1", "o"])]);
+        assert_eq!(
+            shape,
+            [
+                ("2024-10".into(), vec!["a1", "a2"]),
+                ("2024-11".into(), vec!["b1", "o"])
+            ]
+        );
+        assert_eq!(grouped[1].0, nov1);
         assert_eq!(too_recent, 0);
-        assert_eq!(batch_id(&grouped[0].1), batch_id(&by_shard_period(events.clone(), nov1 + 1_000).0[0].1));
+        assert_eq!(
+            batch_id(&grouped[0].1),
+            batch_id(&by_session_day(events.clone(), nov1 + 1_000).0[0].1)
+        );
         assert_ne!(batch_id(&grouped[0].1), batch_id(&grouped[1].1));
         // Sessions starting at or after `sealed_until` are live ingest's, not history.
-        let (grouped, too_recent) = by_shard_period(events, nov1 + 6);
+        let (grouped, too_recent) = by_session_day(events, nov1 + 6);
         assert_eq!(too_recent, 1);
         assert_eq!(ids(&grouped[1].1), ["b1"]);
         assert_eq!(batch_id(&grouped[0].1).len(), 32);
     }
 
     #[test]
+    fn import_days_wait_once_each_until_done() {
+        let db = migrated();
+        run(&db, &mark_import_day("s", 20, 30));
+        run(&db, &mark_import_day("s", 10, 20));
+        run(&db, &mark_import_day("s", 10, 20));
+        run(&db, &mark_import_day("t", 5, 6));
+        let days: Vec<ImportDay> = all(&db, &import_days("s", 10));
+        assert_eq!(
+            days,
+            [
+                ImportDay {
+                    day_start: 10,
+                    day_end: 20
+                },
+                ImportDay {
+                    day_start: 20,
+                    day_end: 30
+                }
+            ]
+        );
+        run(&db, &import_day_done("s", 10));
+        assert_eq!(all::<ImportDay>(&db, &import_days("s", 10)).len(), 1);
+        assert_eq!(all::<ImportDay>(&db, &import_days("t", 10)).len(), 1);
+    }
+
+    #[test]
     fn the_registry_records_and_lists_shards() {
         let db = migrated();
-        run(&db, &record_shard("k", "2024-10", 10, 3, 4096, 1));
-        run(&db, &record_shard("k", "2024-11", 5, 2, 4096, 1));
-        run(&db, &record_shard("k", "2024-10", 12, 4, 8192, 2));
-        run(&db, &record_shard("other", "2024-10", 1, 1, 1, 1));
-        let rows: Vec<ShardRow> = all(&db, &shards_between("k", "2024-10", "2024-10"));
-        assert_eq!(rows, [ShardRow { period: "2024-10".into(), events: 12, sessions: 4, bytes: 8192 }]);
-        assert_eq!(all::<ShardRow>(&db, &shards_of("k")).len(), 2);
-        for s in forget_site("k") {
+        run(&db, &record_shard(3, "2024-10", 10, 3, 4096, 1));
+        run(&db, &record_shard(3, "2024-11", 5, 2, 4096, 1));
+        run(&db, &record_shard(3, "2024-10", 12, 4, 8192, 2));
+        run(&db, &record_shard(4, "2024-10", 1, 1, 1, 1));
+        let rows: Vec<ShardRow> = all(&db, &shards_between(3, "2024-10", "2024-10"));
+        assert_eq!(
+            rows,
+            [ShardRow {
+                period: "2024-10".into(),
+                events: 12,
+                sessions: 4,
+                bytes: 8192
+            }]
+        );
+        assert_eq!(all::<ShardRow>(&db, &shards_of(3)).len(), 2);
+        for s in forget_site(3) {
             run(&db, &s);
         }
-        assert!(all::<ShardRow>(&db, &shards_of("k")).is_empty());
-        assert_eq!(all::<ShardRow>(&db, &shards_of("other")).len(), 1);
+        assert!(all::<ShardRow>(&db, &shards_of(3)).is_empty());
+        assert_eq!(all::<ShardRow>(&db, &shards_of(4)).len(), 1);
     }
 }

@@ -89,6 +89,8 @@ pub const MIGRATIONS: &[&str] = &[
      c11 INT, c12 INT, c13 INT, c14 INT, c15 INT, c16 INT, id INTEGER)",
     "CREATE TABLE IF NOT EXISTS page_sess (k INTEGER PRIMARY KEY, sid TEXT NOT NULL, \
      at INTEGER NOT NULL, first INTEGER NOT NULL, session INTEGER)",
+    // Bulk imports' page ids: a page sent again is recognised and stored once.
+    "CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY) WITHOUT ROWID",
     "DROP VIEW IF EXISTS events",
     // `id` and `session` are zero-padded text so that, as in D1, they compare as text and
     // order events of one timestamp in the order they were appended (funnels, export pages).
@@ -441,6 +443,16 @@ pub fn delete_days_before(cutoff_ms: i64, include_imported: bool) -> Vec<Sql> {
 /// the days wholly before it.
 pub fn set_visible_until(ms: i64) -> Sql {
     Sql::new("UPDATE meta SET visible_until = ?1", binds![ms])
+}
+
+/// Whether an import page with this id was stored already (a row when it was).
+pub fn batch_seen(id: &str) -> Sql {
+    Sql::new("SELECT 1 AS seen FROM batches WHERE id = ?1", binds![id])
+}
+
+/// Records an import page's id, in the same request as its rows.
+pub fn record_batch(id: &str) -> Sql {
+    Sql::new("INSERT OR IGNORE INTO batches (id) VALUES (?1)", binds![id])
 }
 
 /// The site id the stats SQL binds as `?1` (set by every append as well).

@@ -5,17 +5,17 @@ use analytics_core::stats::goals::{
     check_room, funnel_steps, goal_stat, Conversions, Defined, FunnelInput, Goal, GoalInput,
     StepCount,
 };
-use analytics_core::stats::query::{self, MetricsRow, RevenueRow};
+use analytics_core::stats::query::{self, RevenueRow};
 use analytics_core::store::goals::{self as store, FunnelRow, GoalRow, IdRow};
 use analytics_core::ApiError;
 use api_types::goals::{Deleted, Funnel, FunnelStats, Funnels, GoalStats, Goals};
 use worker::{Env, Request};
 
-use super::stats::{everywhere, one, parse, rows, totals_of};
-use analytics_core::stats::merge;
+use super::stats::{everywhere, one, one_each, parse, rows, totals_of};
 use crate::db::{self, d1};
 use crate::http::{id_param, json, now_ms, query_value, read_json, Failure, RouteResult};
 use crate::session::Caller;
+use analytics_core::stats::merge;
 
 const MAX_GOAL_BODY_BYTES: usize = 16 * 1024;
 
@@ -76,11 +76,13 @@ pub async fn goal_stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
         let conversions: Conversions = if scope.filters.is_empty() {
             one(env, &query::goal(&scope, &goal)).await?
         } else {
-            merge::conversions(everywhere(env, &scope, &query::goal(&scope, &goal)).await?)
+            merge::goal(&one_each(
+                everywhere(env, &scope, &query::goal(&scope, &goal)).await?,
+            ))
         };
         let revenue: Vec<RevenueRow> = match query::goal_revenue(&scope, &goal) {
             Some(sql) if scope.filters.is_empty() => rows(env, &sql).await?,
-            Some(sql) => merge::revenue(everywhere(env, &scope, &sql).await?),
+            Some(sql) => merge::revenue(&everywhere(env, &scope, &sql).await?),
             None => Vec::new(),
         };
         goals.push(goal_stat(&g, conversions, total.visitors, &revenue));
@@ -145,7 +147,7 @@ pub async fn funnel_stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let steps = funnel.steps()?;
     let scope = r.scope();
     let counts: Vec<StepCount> =
-        merge::steps(everywhere(env, &scope, &query::funnel(&scope, &steps)).await?);
+        merge::funnel(&everywhere(env, &scope, &query::funnel(&scope, &steps)).await?);
     json(
         200,
         &FunnelStats {

@@ -185,7 +185,7 @@ pub async fn delete(env: &Env, c: &Caller) -> RouteResult {
     let cold = crate::cold::position(env, site).await?;
     batch(&d1(env)?, &sql::delete_site(site)).await?;
     if let Some(at) = cold {
-        crate::cold::drop_site(env, &at.site_key).await?;
+        crate::cold::drop_site(env, at.site_key).await?;
     }
     forget_site_config(site);
     json(

@@ -7,14 +7,14 @@
 use analytics_core::stats::bot_stats::{self, BotTotals, Counted};
 use analytics_core::stats::export::breakdown_csv;
 use analytics_core::stats::filter::{to_param, Filter};
+use analytics_core::stats::merge;
 use analytics_core::stats::period::{bucket_series, time_zone, HourRow, Period};
 use analytics_core::stats::query::{
     self, MetricsRow, Scope, Sql, TimezoneRow, VisitorsRow, REALTIME_WINDOW_MS,
 };
-use analytics_core::stats::merge;
 use analytics_core::stats::MAX_BREAKDOWN_ROWS;
-use api_types::stats::Dimension;
 use analytics_core::ApiError;
+use api_types::stats::Dimension;
 use api_types::stats::{
     Bots, Breakdown, LivePage, Overview, Pages, Previous, Realtime, Series, TopPage,
 };
@@ -60,6 +60,17 @@ impl StatsRequest {
 pub async fn site_timezone(env: &Env, site: &str) -> Result<String, Failure> {
     let row: Option<TimezoneRow> = db::first(&d1(env)?, &query::site_timezone(site)).await?;
     Ok(row.map_or_else(|| "UTC".into(), |r| r.timezone))
+}
+
+/// The site's time zone (UTC when unset or unknown).
+pub async fn site_zone(
+    env: &Env,
+    site: &str,
+) -> worker::Result<analytics_core::stats::period::TimeZone> {
+    let row: Option<TimezoneRow> = db::first(&d1(env)?, &query::site_timezone(site)).await?;
+    Ok(analytics_core::stats::period::zone_or_utc(
+        row.as_ref().map_or("UTC", |r| r.timezone.as_str()),
+    ))
 }
 
 /// `?period=` (default `30d`; `custom` with `from`/`to`) and any number of `?f=dimension:value`.
@@ -116,9 +127,16 @@ pub async fn totals_of(env: &Env, scope: &Scope<'_>) -> Result<MetricsRow, Failu
     if scope.filters.is_empty() {
         return one(env, &query::totals(scope)).await;
     }
-    Ok(merge::metrics(
-        everywhere(env, scope, &query::totals_raw(scope)).await?,
-    ))
+    let parts = everywhere(env, scope, &query::totals_raw(scope)).await?;
+    Ok(merge::totals(&one_each(parts)))
+}
+
+/// The one row each store answers to a single-row query (a default where a store had none).
+pub fn one_each<T: Default>(parts: Vec<Vec<T>>) -> Vec<T> {
+    parts
+        .into_iter()
+        .map(|rows| rows.into_iter().next().unwrap_or_default())
+        .collect()
 }
 
 /// One dimension's top `limit` rows (rollups without filters, else raw events everywhere).
@@ -131,8 +149,10 @@ pub async fn breakdown_of(
     if scope.filters.is_empty() || dimension == Dimension::Bots {
         return rows(env, &query::breakdown(scope, dimension, limit)).await;
     }
-    let sql = query::breakdown_raw(scope, dimension, merge::SHARD_BREAKDOWN_ROWS);
-    Ok(merge::breakdown(everywhere(env, scope, &sql).await?, limit))
+    let per_store = merge::SHARD_BREAKDOWN_ROWS;
+    let sql = query::breakdown_part(scope, dimension, per_store);
+    let parts = everywhere(env, scope, &sql).await?;
+    Ok(merge::breakdown(&parts, per_store, limit).rows)
 }
 
 async fn series(env: &Env, r: &StatsRequest) -> Result<Series, Failure> {
@@ -141,7 +161,7 @@ async fn series(env: &Env, r: &StatsRequest) -> Result<Series, Failure> {
     let hours: Vec<HourRow> = if scope.filters.is_empty() {
         rows(env, &sql).await?
     } else {
-        merge::hours(everywhere(env, &scope, &sql).await?)
+        merge::hourly(&everywhere(env, &scope, &sql).await?)
     };
     Ok(Series {
         bucket: r.period.bucket(),
@@ -251,13 +271,13 @@ pub async fn bots(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let scope = r.scope();
     let totals: Vec<Vec<BotTotals>> =
         everywhere(env, &scope, &bot_stats::totals(&r.site, from, to)).await?;
-    let totals = merge::bot_totals(totals);
+    let totals = merge::bot_totals(&one_each(totals));
     let reasons: Vec<Vec<Counted>> =
         everywhere(env, &scope, &bot_stats::reasons(&r.site, from, to)).await?;
-    let reasons = merge::counted(reasons, bot_stats::BOT_TOP_ROWS);
+    let reasons = merge::counted(&reasons, bot_stats::BOT_TOP_ROWS);
     let user_agents: Vec<Vec<Counted>> =
         everywhere(env, &scope, &bot_stats::user_agents(&r.site, from, to)).await?;
-    let user_agents = merge::counted(user_agents, bot_stats::BOT_TOP_ROWS);
+    let user_agents = merge::counted(&user_agents, bot_stats::BOT_TOP_ROWS);
     let (first_day, last_day) = bot_stats::utc_days(from, to);
     let dropped: Vec<Counted> =
         rows(env, &bot_stats::dropped(&r.site, &first_day, &last_day)).await?;

@@ -20,7 +20,7 @@ pub async fn status(env: &Env) -> RouteResult {
         let Some(at) = cold::position(env, &s.id).await? else {
             continue;
         };
-        let shards: Vec<ShardRow> = db::all(&db, &seal::shards_of(&at.site_key)).await?;
+        let shards: Vec<ShardRow> = db::all(&db, &seal::shards_of(at.site_key)).await?;
         let hot: Option<analytics_core::store::buffer::Count> =
             db::first(&db, &seal::hot_events(&s.id)).await?;
         sites.push(SiteStorage {
