@@ -128,10 +128,11 @@ try {
       if (!r.ok) throw new Error(`${path}: ${r.status} ${body.slice(0, 500)}`);
       times[i].push(ms);
       answers[i] = body;
-      // The Worker logs one line per shard read: "fan-out shard YYYY-MM: N ms, R rows".
+      // The Worker logs one line per store read: "fan-out shard YYYY-MM: N ms, R rows, X rows
+      // read" (X as the Durable Object's SQL cursor counts it) and "fan-out d1: …" (D1's meta).
       await new Promise((res) => setTimeout(res, 50)); // let the log lines arrive
-      const found = [...worker.log().slice(logFrom).matchAll(/fan-out shard (\d{4}-\d{2}): (\d+) ms, (\d+) rows/g)]
-        .map((m) => ({ month: m[1], ms: Number(m[2]), rows: Number(m[3]) }));
+      const found = [...worker.log().slice(logFrom).matchAll(/fan-out (shard (\d{4}-\d{2})|d1): (\d+) ms, (\d+) rows(?:, (\d+) rows read)?/g)]
+        .map((m) => ({ month: m[2] ?? "D1", ms: Number(m[3]), rows: Number(m[4]), read: Number(m[5] ?? 0) }));
       shardLines[i].push(found);
     }
   }
@@ -145,11 +146,12 @@ try {
       const cells = months.map((m) => {
         const per = reads.map((round) => round.filter((r) => r.month === m).reduce((n, r) => n + r.ms, 0));
         const count = reads[0].filter((r) => r.month === m).length;
-        return `${m}: ${median(per)} ms over ${count} reads`;
+        const read = median(reads.map((round) => round.filter((r) => r.month === m).reduce((n, r) => n + r.read, 0)));
+        return `${m}: ${median(per)} ms over ${count} reads, ${read} rows read`;
       });
       const sums = reads.map((round) => round.reduce((n, r) => n + r.ms, 0));
       const maxes = reads.map((round) => Math.max(0, ...round.map((r) => r.ms)));
-      console.log(`      shard reads: ${cells.join("; ")}; summed ${median(sums)} ms, slowest single read ${median(maxes)} ms`);
+      console.log(`      store reads: ${cells.join("; ")}; summed ${median(sums)} ms, slowest single read ${median(maxes)} ms`);
     }
   }
   const unfiltered = JSON.parse(answers[1]);

@@ -323,6 +323,12 @@ fn sum_totals(parts: &[MetricsRow]) -> MetricsRow {
     t
 }
 
+/// How shards answer raw reads: `fast` (`store::shard::fast`, default) or `view` (D1's SQL
+/// through the decoding view), from BENCH_SHARD_FORM.
+fn shard_form() -> String {
+    std::env::var("BENCH_SHARD_FORM").unwrap_or_else(|_| "fast".into())
+}
+
 /// One store a filtered read goes to.
 struct Store<'a> {
     label: String,
@@ -399,7 +405,7 @@ fn filtered(l: &Loaded, filter: &Filter, from: i64, to: i64, old: bool, rounds: 
     let before = 2 * from - to;
     let (now, then) = (scope(from, to, filters), scope(before, from, filters));
     // (D1's statement, a shard's statement: `store::shard::fast`, the view-free form, range)
-    let plan: Vec<(Sql, Sql, i64)> = vec![
+    let mut plan: Vec<(Sql, Sql, i64)> = vec![
         (query::totals_raw(&now), shard::fast::totals(&now), from),
         (query::totals_raw(&then), shard::fast::totals(&then), before),
         (query::hourly(&now), shard::fast::hourly(&now), from),
@@ -409,6 +415,12 @@ fn filtered(l: &Loaded, filter: &Filter, from: i64, to: i64, old: bool, rounds: 
             from,
         ),
     ];
+    if shard_form() == "view" {
+        // D1's SQL through the shard's decoding `events` view.
+        for p in plan.iter_mut() {
+            p.1 = p.0.clone();
+        }
+    }
     let mut per_store: BTreeMap<String, (f64, i64)> = BTreeMap::new();
     let (mut fan_out_ms, mut serial_ms) = (0.0, 0.0);
     let mut totals = Vec::new();
@@ -571,7 +583,8 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
         Filter::parse("source:Google").unwrap(),
     ];
     println!(
-        "  30-day overview filtered (totals now and before, series, top pages), raw events (shards: store::shard::fast); per statement and store the median of {filtered_rounds}:"
+        "  30-day overview filtered (totals now and before, series, top pages), raw events (shards: {} form); per statement and store the median of {filtered_rounds}:",
+        shard_form()
     );
     for f in &filters {
         let new = filtered(&l, f, from, to, false, filtered_rounds);
