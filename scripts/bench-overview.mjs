@@ -82,6 +82,18 @@ try {
   const loadS = (performance.now() - started) / 1000;
   console.log(`  loaded ${sent} events in ${loadS.toFixed(0)} s = ${(sent / loadS).toFixed(0)} events/s (${CHUNK_LINES} lines a request; generation included): stored ${totals.stored}, already stored ${totals.already_stored}, too recent ${totals.too_recent}, skipped ${totals.skipped}`);
 
+  // --- daily rollups of the imported days: the sealing job builds them (bounded runs) ---
+  const builtFrom = performance.now();
+  let runs = 0;
+  for (;;) {
+    const r = await fetch(`${worker.base}/api/admin/seal`, { method: "POST", headers });
+    const text = await r.text();
+    if (r.status !== 200) throw new Error(`seal answered ${r.status}: ${text.slice(0, 500)}`);
+    runs++;
+    if (!JSON.parse(text).more || runs >= 100) break;
+  }
+  console.log(`  daily rollups of the imported days built by POST /api/admin/seal: ${runs} run(s), ${((performance.now() - builtFrom) / 1000).toFixed(1)} s`);
+
   // --- bytes on disk ---
   const files = (dir) => readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
