@@ -38,6 +38,7 @@ execFileSync("cargo", ["build", "--quiet", "--release", "-p", "analytics-core", 
 const generator = join(ROOT, "target", "release", "examples", "bench_events");
 
 const worker = await startWorker({ state });
+const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
   const admin = await createAdmin(worker.base);
@@ -94,11 +95,14 @@ try {
       await new Promise((res) => setTimeout(res, 1000));
       const why = worker.log().split("\n").filter((l) => /ERROR/.test(l)).slice(-1)[0] ?? "";
       console.log(`  ! POST /api/admin/seal answered ${r.status} (${why.replace(/\x1b\[[0-9;]*m/g, "").trim()}): the imported days have no daily rollups, the unfiltered overview below reads none`);
+      runs = -1;
       break;
     }
     if (!JSON.parse(text).more || runs >= 100) break;
   }
-  console.log(`  daily rollups of the imported days built by POST /api/admin/seal: ${runs} run(s), ${((performance.now() - builtFrom) / 1000).toFixed(1)} s`);
+  if (runs > 0) {
+    console.log(`  daily rollups of the imported days built by POST /api/admin/seal: ${runs} run(s), ${((performance.now() - builtFrom) / 1000).toFixed(1)} s`);
+  }
 
   // --- bytes on disk ---
   const files = (dir) => readdirSync(dir).flatMap((name) => {
@@ -111,8 +115,10 @@ try {
   const doFiles = sqlite.filter((p) => !p.includes("d1"));
   const d1Bytes = sum(d1Files), doBytes = sum(doFiles);
   const biggest = Math.max(0, ...doFiles.map((p) => statSync(p).size));
-  const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
+  const named = (ps) => ps.map((p) => [p, statSync(p).size]).filter(([, b]) => b > 1e6)
+    .map(([p, b]) => `${p.slice(state.length + 1)} ${mb(b)}`).join(", ");
   console.log(`  on disk (${state}): D1 ${mb(d1Bytes)}, Durable Objects ${mb(doBytes)} in ${doFiles.length} files (largest ${mb(biggest)}); all in ${((d1Bytes + doBytes) / sent).toFixed(1)} B/event (D1 ${(d1Bytes / sent).toFixed(1)}, objects ${(doBytes / sent).toFixed(1)})`);
+  console.log(`    files over 1 MB: ${named(sqlite)} (-wal: SQLite's write-ahead log, not yet checkpointed)`);
   try {
     const storage = await (await fetch(`${worker.base}/api/admin/storage`, { headers })).json();
     for (const s of storage.sites ?? []) {
@@ -154,7 +160,7 @@ try {
       shardLines[i].push(found);
     }
   }
-  console.log(`  median of ${ROUNDS} interleaved rounds (this machine; wrangler dev runs all Durable Objects in one process, so fan-out is closer to serial than in production):`);
+  console.log(`  median of ${ROUNDS} interleaved rounds (this machine; wrangler dev runs all Durable Objects in one process, so fan-out is closer to serial than in production; a store's time is from the request's start to its answer, waiting included):`);
   for (const [i, [label]] of routes.entries()) {
     console.log(`    ${label.padEnd(50)} ${median(times[i]).toFixed(1).padStart(9)} ms`);
     const reads = shardLines[i];
