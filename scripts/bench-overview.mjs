@@ -111,14 +111,16 @@ try {
   });
   const sqlite = files(state).filter((p) => /\.sqlite(-wal|-shm)?$/.test(p));
   const sum = (ps) => ps.reduce((n, p) => n + statSync(p).size, 0);
-  const d1Files = sqlite.filter((p) => p.includes("d1"));
-  const doFiles = sqlite.filter((p) => !p.includes("d1"));
+  // wrangler's state: v3/d1/… (D1), v3/do/<script>-<class>/… (Durable Objects); its trace
+  // store (v3/observability) is no part of Vigia's storage.
+  const d1Files = sqlite.filter((p) => p.includes("/v3/d1/"));
+  const doFiles = sqlite.filter((p) => p.includes("/v3/do/"));
   const d1Bytes = sum(d1Files), doBytes = sum(doFiles);
   const biggest = Math.max(0, ...doFiles.map((p) => statSync(p).size));
   const named = (ps) => ps.map((p) => [p, statSync(p).size]).filter(([, b]) => b > 1e6)
     .map(([p, b]) => `${p.slice(state.length + 1)} ${mb(b)}`).join(", ");
   console.log(`  on disk (${state}): D1 ${mb(d1Bytes)}, Durable Objects ${mb(doBytes)} in ${doFiles.length} files (largest ${mb(biggest)}); all in ${((d1Bytes + doBytes) / sent).toFixed(1)} B/event (D1 ${(d1Bytes / sent).toFixed(1)}, objects ${(doBytes / sent).toFixed(1)})`);
-  console.log(`    files over 1 MB: ${named(sqlite)} (-wal: SQLite's write-ahead log, not yet checkpointed)`);
+  console.log(`    files over 1 MB: ${named([...d1Files, ...doFiles])} (-wal: SQLite's write-ahead log, not yet checkpointed)`);
   try {
     const storage = await (await fetch(`${worker.base}/api/admin/storage`, { headers })).json();
     for (const s of storage.sites ?? []) {
