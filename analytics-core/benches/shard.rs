@@ -60,7 +60,8 @@ fn load(path: &str, total: usize) -> Connection {
     let started = Instant::now();
     let mut statements = 0;
     for day in 0..DAYS {
-        let mut events = storage::day_events(&mut rng, SITE, START, day + 40, per_day, &mut next_id);
+        let mut events =
+            storage::day_events(&mut rng, SITE, START, day + 40, per_day, &mut next_id);
         for e in events.iter_mut() {
             // The storage bench's days start at its own START; move them into this month.
             e.ts -= 40 * DAY_MS;

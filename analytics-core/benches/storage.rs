@@ -225,7 +225,11 @@ fn scope<'a>(from: i64, to: i64, filters: &'a [Filter]) -> Scope<'a> {
 fn overview_statements(from: i64, to: i64) -> Vec<Sql> {
     let now = scope(from, to, &[]);
     let before = scope(2 * from - to, from, &[]);
-    let mut out = vec![query::totals(&now), query::totals(&before), query::hourly(&now)];
+    let mut out = vec![
+        query::totals(&now),
+        query::totals(&before),
+        query::hourly(&now),
+    ];
     out.extend(PANELS.iter().map(|d| query::breakdown(&now, *d, 10)));
     out
 }
@@ -306,7 +310,10 @@ fn time_overview(db: &Connection, statements: &[Sql], rounds: usize) -> f64 {
 }
 
 fn totals_of(db: &Connection, sql: &Sql) -> MetricsRow {
-    all::<MetricsRow>(db, sql).into_iter().next().unwrap_or_default()
+    all::<MetricsRow>(db, sql)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 fn sum_totals(parts: &[MetricsRow]) -> MetricsRow {
@@ -428,7 +435,11 @@ fn filtered(l: &Loaded, filter: &Filter, from: i64, to: i64, old: bool, rounds: 
     let before_stores = stores(l, before, from, old);
     for (i, (d1_sql, shard_sql, f)) in plan.iter().enumerate() {
         let mut slowest: f64 = 0.0;
-        let stores = if *f == before { &before_stores } else { &now_stores };
+        let stores = if *f == before {
+            &before_stores
+        } else {
+            &now_stores
+        };
         for store in stores {
             let sql = if store.shard { shard_sql } else { d1_sql };
             if i == 0 {
@@ -452,7 +463,10 @@ fn filtered(l: &Loaded, filter: &Filter, from: i64, to: i64, old: bool, rounds: 
         fan_out_ms += slowest;
     }
     Filtered {
-        per_store: per_store.into_iter().map(|(k, (ms, rows))| (k, ms, rows)).collect(),
+        per_store: per_store
+            .into_iter()
+            .map(|(k, (ms, rows))| (k, ms, rows))
+            .collect(),
         fan_out_ms,
         serial_ms,
         totals: sum_totals(&totals),
@@ -539,7 +553,8 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
             b as f64 / n.max(1) as f64
         );
     }
-    let rows_of = |db: &Connection, table: &str| count(db, &format!("SELECT COUNT(*) FROM {table}"), &[]);
+    let rows_of =
+        |db: &Connection, table: &str| count(db, &format!("SELECT COUNT(*) FROM {table}"), &[]);
     let built_days = (DAYS - HOT_DAYS) as f64;
     let daily_rows = rows_of(&l.new, "rollups_daily");
     println!(
@@ -559,7 +574,10 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
     let (new_rows, new_daily, new_split) = overview_rows_read(&l.new, from, to);
     let old_ms = time_overview(&l.old, &statements, rounds);
     let new_ms = time_overview(&l.new, &statements, rounds);
-    let (old_sum, new_sum) = (totals_of(&l.old, &statements[0]), totals_of(&l.new, &statements[0]));
+    let (old_sum, new_sum) = (
+        totals_of(&l.old, &statements[0]),
+        totals_of(&l.new, &statements[0]),
+    );
     println!(
         "  30-day overview, unfiltered (totals, previous period, series, top 10 of {}), median of {rounds}:",
         PANELS.map(|d| d.as_str()).join("/")
@@ -573,7 +591,12 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
     println!("    rows read by statement, new: {new_split}");
     println!(
         "    same answer: visitors {} / {}, page views {} / {}, visits {} / {} (old / new)",
-        old_sum.visitors, new_sum.visitors, old_sum.pageviews, new_sum.pageviews, old_sum.visits, new_sum.visits
+        old_sum.visitors,
+        new_sum.visitors,
+        old_sum.pageviews,
+        new_sum.pageviews,
+        old_sum.visits,
+        new_sum.visits
     );
 
     // --- filtered overview ---
@@ -589,7 +612,11 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
     for f in &filters {
         let new = filtered(&l, f, from, to, false, filtered_rounds);
         // Today's filtered read scans D1's raw events: seconds a statement at 10 M, one round.
-        let old_rounds = if events > 2_000_000 { 1 } else { filtered_rounds };
+        let old_rounds = if events > 2_000_000 {
+            1
+        } else {
+            filtered_rounds
+        };
         let old = filtered(&l, f, from, to, true, old_rounds);
         let label = format!("{}:{}", f.dimension.as_str(), f.value);
         println!(
@@ -610,11 +637,7 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
         let _ = old.fan_out_ms;
     }
 
-    let hot_events = count(
-        &l.new,
-        "SELECT COUNT(*) FROM events",
-        &[],
-    );
+    let hot_events = count(&l.new, "SELECT COUNT(*) FROM events", &[]);
     let hot_bytes = new_t.get("events").copied().unwrap_or(0);
     let hourly_hot = count(
         &l.new,
@@ -628,7 +651,8 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
     let measured = Measured {
         events,
         shard_b_per_event: per(shard_files),
-        hot_b_per_event: (hot_bytes as f64 + hourly_hot as f64 * hourly_row_b) / hot_events.max(1) as f64,
+        hot_b_per_event: (hot_bytes as f64 + hourly_hot as f64 * hourly_row_b)
+            / hot_events.max(1) as f64,
         d1_b_per_day: daily_bytes / built_days + 24.0 * hourly_row_b,
         daily_rows_per_day: daily_rows as f64 / built_days,
     };
@@ -651,7 +675,8 @@ fn small_site(dir: &str) -> (Measured, i64) {
     let new_t = table_bytes(&l.new);
     let daily_rows = count(&l.new, "SELECT COUNT(*) FROM rollups_daily", &[]);
     let hourly_rows = count(&l.new, "SELECT COUNT(*) FROM rollups_hourly", &[]);
-    let hourly_row_b = new_t.get("rollups_hourly").copied().unwrap_or(0) as f64 / hourly_rows.max(1) as f64;
+    let hourly_row_b =
+        new_t.get("rollups_hourly").copied().unwrap_or(0) as f64 / hourly_rows.max(1) as f64;
     let hot_events = count(&l.new, "SELECT COUNT(*) FROM events", &[]);
     let hourly_hot = count(
         &l.new,
@@ -659,7 +684,12 @@ fn small_site(dir: &str) -> (Measured, i64) {
         &[],
     );
     let shard_files: i64 = l.shards.values().map(|s| file_bytes(&s.path)).sum();
-    let largest_shard = l.shards.values().map(|s| file_bytes(&s.path)).max().unwrap_or(0);
+    let largest_shard = l
+        .shards
+        .values()
+        .map(|s| file_bytes(&s.path))
+        .max()
+        .unwrap_or(0);
     let m = Measured {
         events: l.events,
         shard_b_per_event: shard_files as f64 / l.events as f64,
