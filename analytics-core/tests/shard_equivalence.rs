@@ -165,9 +165,15 @@ fn generate() -> Vec<EnrichedEvent> {
     events
 }
 
+/// A visitor's hash on a day: 32 hex digits that look random, as ingest's keyed hash does.
 fn hash_of(visitor: u64, day: i64) -> String {
-    let h = (visitor + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ day as u64;
-    format!("{h:016x}{:016x}", day)
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let h = mix(visitor.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ day as u64);
+    format!("{h:016x}{:016x}", mix(h))
 }
 
 /// The UTC day start each visit started on (the day that seals it), by session id.

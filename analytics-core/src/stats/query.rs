@@ -218,10 +218,9 @@ pub fn hourly(scope: &Scope) -> Sql {
             "{prelude}, \
              firsts AS (SELECT (MIN(t0) / 3600000) * 3600000 AS t FROM sess GROUP BY t0 / 86400000, visitor), \
              hours AS (SELECT (ts / 3600000) * 3600000 AS t, SUM(kind = 'pageview') AS pageviews, \
-             COUNT(DISTINCT visitor) AS hour_visitors FROM ev GROUP BY t \
-             UNION ALL SELECT t, 0, 0 FROM firsts) \
-             SELECT h.t AS t, SUM(h.pageviews) AS pageviews, \
-             (SELECT COUNT(*) FROM firsts f WHERE f.t = h.t) AS visitors, \
+             COUNT(DISTINCT visitor) AS hour_visitors, 0 AS visitors FROM ev GROUP BY t \
+             UNION ALL SELECT t, 0, 0, COUNT(*) FROM firsts GROUP BY t) \
+             SELECT h.t AS t, SUM(h.pageviews) AS pageviews, SUM(h.visitors) AS visitors, \
              SUM(h.hour_visitors) AS hour_visitors FROM hours h GROUP BY h.t ORDER BY h.t"
         ),
         binds,
