@@ -838,7 +838,11 @@ mod daily {
     /// A day's rows from raw events, as the cron computes them (one store here).
     fn raw_day(db: &Connection, start: i64, end: i64) -> Vec<DailyRow> {
         let [day, to_end, before] = day_rows_from_raw(SITE, start, end);
-        from_raw_parts(exec::all(db, &day), exec::all(db, &to_end), exec::all(db, &before))
+        from_raw_parts(
+            exec::all(db, &day),
+            exec::all(db, &to_end),
+            exec::all(db, &before),
+        )
     }
 
     fn state(db: &Connection) -> BuildState {
@@ -880,7 +884,13 @@ mod daily {
             kind: GoalKind::Event,
             value: v.into(),
         };
-        vec![page("/"), page("/pricing"), event("signup"), event("purchase"), event("play")]
+        vec![
+            page("/"),
+            page("/pricing"),
+            event("signup"),
+            event("purchase"),
+            event("play"),
+        ]
     }
 
     fn answers(db: &Connection, period: &Period) -> Answers {
@@ -901,7 +911,10 @@ mod daily {
             .map(|d| {
                 (
                     d.as_str(),
-                    nonzero(d.as_str(), metrics_rows(db, &query::breakdown(&scope, *d, 10_000))),
+                    nonzero(
+                        d.as_str(),
+                        metrics_rows(db, &query::breakdown(&scope, *d, 10_000)),
+                    ),
                 )
             })
             .collect();
@@ -955,7 +968,15 @@ mod daily {
             .map(|r| {
                 (
                     r.value,
-                    [r.visitors, r.pageviews, r.visits, r.bounces, r.duration_ms, r.engaged_ms, r.events],
+                    [
+                        r.visitors,
+                        r.pageviews,
+                        r.visits,
+                        r.bounces,
+                        r.duration_ms,
+                        r.engaged_ms,
+                        r.events,
+                    ],
                 )
             })
             .collect()
@@ -968,7 +989,11 @@ mod daily {
         let (events, deltas) = data(shift, 3 * DAILY_ROLLUP_TOP as usize);
         let db = database(&events, &deltas);
         let (singles, multi) = periods(first_day, 5, &tz);
-        let before: Vec<Answers> = singles.iter().chain(&multi).map(|p| answers(&db, p)).collect();
+        let before: Vec<Answers> = singles
+            .iter()
+            .chain(&multi)
+            .map(|p| answers(&db, p))
+            .collect();
         let hourly_rows: i64 = db
             .query_row("SELECT COUNT(*) FROM rollups_hourly", [], |r| r.get(0))
             .unwrap();
@@ -986,7 +1011,10 @@ mod daily {
         let daily_count: i64 = db
             .query_row("SELECT COUNT(*) FROM rollups_daily", [], |r| r.get(0))
             .unwrap();
-        assert!(daily_count < hourly_rows / 2, "{daily_count} daily rows vs {hourly_rows} hourly");
+        assert!(
+            daily_count < hourly_rows / 2,
+            "{daily_count} daily rows vs {hourly_rows} hourly"
+        );
         // (b) at most N + 1 rows per day and dimension, and the bound was reached.
         let most: i64 = db
             .query_row(
@@ -995,8 +1023,16 @@ mod daily {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(most, DAILY_ROLLUP_TOP + 1, "the page dimensions reach the bound");
-        let after: Vec<Answers> = singles.iter().chain(&multi).map(|p| answers(&db, p)).collect();
+        assert_eq!(
+            most,
+            DAILY_ROLLUP_TOP + 1,
+            "the page dimensions reach the bound"
+        );
+        let after: Vec<Answers> = singles
+            .iter()
+            .chain(&multi)
+            .map(|p| answers(&db, p))
+            .collect();
         let mut exact_values = 0;
         let mut bounded = 0;
         for (i, p) in singles.iter().chain(&multi).enumerate() {
@@ -1006,7 +1042,10 @@ mod daily {
             assert_eq!(a.series, b.series, "series {what}");
             assert_eq!(a.goals, b.goals, "goals {what}");
             assert_eq!(a.revenue, b.revenue, "revenue {what}");
-            assert!(b.totals[2] > 0 || i >= singles.len() - 1, "visits on {what}");
+            assert!(
+                b.totals[2] > 0 || i >= singles.len() - 1,
+                "visits on {what}"
+            );
             for (dim, rows) in &a.breakdowns {
                 let full = &b.breakdowns[dim];
                 if i < singles.len() {
@@ -1018,13 +1057,20 @@ mod daily {
                     }
                     let mut rest = [0i64; 7];
                     for (value, m) in full.iter().filter(|(v, _)| !rows.contains_key(*v)) {
-                        assert!(!kept.contains_key(value), "{dim} {value} dropped though kept");
+                        assert!(
+                            !kept.contains_key(value),
+                            "{dim} {value} dropped though kept"
+                        );
                         for k in 0..7 {
                             rest[k] += m[k];
                         }
                     }
                     let other = kept.get(DAILY_OTHER).copied().unwrap_or_default();
-                    assert_eq!(defined(dim, other), defined(dim, rest), "(other) of {dim} {what}");
+                    assert_eq!(
+                        defined(dim, other),
+                        defined(dim, rest),
+                        "(other) of {dim} {what}"
+                    );
                     if full.len() as i64 > DAILY_ROLLUP_TOP {
                         assert_eq!(rows.len() as i64, DAILY_ROLLUP_TOP, "{dim} {what}");
                         bounded += 1;
@@ -1103,11 +1149,21 @@ mod daily {
         build_all(&reference, &utc, now);
         let want = contents(&reference);
         // Run twice: nothing changes.
-        let days = days_to_build(&BuildState { first_hour: Some(START), ..Default::default() }, &utc, now);
+        let days = days_to_build(
+            &BuildState {
+                first_hour: Some(START),
+                ..Default::default()
+            },
+            &utc,
+            now,
+        );
         for d in &days {
             batch(&reference, &build_day(SITE, d.start_ms, d.end_ms));
         }
-        assert!(contents(&reference) == want, "a second run changed something");
+        assert!(
+            contents(&reference) == want,
+            "a second run changed something"
+        );
         // Cut the second day's batch after each statement, then run the whole batch.
         let steps = build_day(SITE, days[1].start_ms, days[1].end_ms);
         for cut in 0..=steps.len() {
@@ -1119,28 +1175,49 @@ mod daily {
         }
         // The same for a day built from raw events.
         let raw_rows = raw_day(&reference, days[1].start_ms, days[1].end_ms);
-        let from_raw = build_day_from_raw(SITE, days[1].start_ms, days[1].end_ms, raw_rows.clone(), false);
+        let from_raw = build_day_from_raw(
+            SITE,
+            days[1].start_ms,
+            days[1].end_ms,
+            raw_rows.clone(),
+            false,
+        );
         let db = database(&events, &deltas);
         batch(&db, &build_day(SITE, days[0].start_ms, days[0].end_ms));
         for cut in 0..=from_raw.len() {
             batch(&db, &from_raw[..cut]);
             batch(&db, &from_raw);
         }
-        let day1 = |db: &Connection| table(db, &format!("SELECT * FROM rollups_daily WHERE day = {} ORDER BY 3, 4", days[1].start_ms));
+        let day1 = |db: &Connection| {
+            table(
+                db,
+                &format!(
+                    "SELECT * FROM rollups_daily WHERE day = {} ORDER BY 3, 4",
+                    days[1].start_ms
+                ),
+            )
+        };
         let mut rows_from_raw = day1(&db);
         let mut rows_from_hourly = day1(&reference);
         // Page rows of engagement without a page view that day exist only in hourly rollups
         // (the raw page breakdown leaves them out); none in this data beyond the bound.
         rows_from_raw.sort();
         rows_from_hourly.sort();
-        assert!(rows_from_raw == rows_from_hourly, "day 1 from raw events, cut and run again");
+        assert!(
+            rows_from_raw == rows_from_hourly,
+            "day 1 from raw events, cut and run again"
+        );
     }
 
     /// (e) Daily rows computed from raw events equal those built from hourly rows, day by day,
     /// in UTC and in a zone whose days straddle two UTC days.
     #[test]
     fn daily_rows_from_raw_events_equal_daily_rows_from_hourly_rows() {
-        for (zone, tail) in [("UTC", 0), ("Asia/Kolkata", 0), ("America/Los_Angeles", 250)] {
+        for (zone, tail) in [
+            ("UTC", 0),
+            ("Asia/Kolkata", 0),
+            ("America/Los_Angeles", 250),
+        ] {
             let tz = time_zone(zone).unwrap();
             let (events, deltas) = data(0, tail);
             let db = database(&events, &deltas);
@@ -1196,7 +1273,11 @@ mod daily {
             events: 0,
             revenue_micros: day % 2,
         };
-        vec![row(Dimension::Total, ""), row(Dimension::Page, "/imported"), row(Dimension::Source, "Google")]
+        vec![
+            row(Dimension::Total, ""),
+            row(Dimension::Page, "/imported"),
+            row(Dimension::Source, "Google"),
+        ]
     }
 
     /// (d) A day with collected rows ignores its imported rows; imported-only days count.
@@ -1212,20 +1293,38 @@ mod daily {
                 build_all(&db, &utc, START + 9 * DAY_MS);
             }
             // Imported: day 1 (collected too) and two days before collection began.
-            for (day, visitors) in [(START + DAY_MS, 1000), (START - 2 * DAY_MS, 7), (START - DAY_MS, 5)] {
+            for (day, visitors) in [
+                (START + DAY_MS, 1000),
+                (START - 2 * DAY_MS, 7),
+                (START - DAY_MS, 5),
+            ] {
                 let rows = imported_rows(day, visitors);
-                batch(&db, &build_day_from_raw(SITE, day, day + DAY_MS, rows.clone(), true));
-                batch(&db, &build_day_from_raw(SITE, day, day + DAY_MS, rows, true)); // idempotent
+                batch(
+                    &db,
+                    &build_day_from_raw(SITE, day, day + DAY_MS, rows.clone(), true),
+                );
+                batch(
+                    &db,
+                    &build_day_from_raw(SITE, day, day + DAY_MS, rows, true),
+                ); // idempotent
             }
             let after = answers(&db, &whole);
             let what = format!("built first: {build_first}");
             assert_eq!(after.totals[0], before.totals[0] + 12, "visitors, {what}");
             assert_eq!(after.totals[1], before.totals[1] + 36, "page views, {what}");
             assert_eq!(after.breakdowns["page"]["/imported"][0], 12, "{what}");
-            assert_eq!(after.breakdowns["source"]["Google"][0], before.breakdowns["source"]["Google"][0] + 12);
-            let series: BTreeMap<i64, (i64, i64)> = after.series.iter().map(|p| (p.0, (p.1, p.2))).collect();
+            assert_eq!(
+                after.breakdowns["source"]["Google"][0],
+                before.breakdowns["source"]["Google"][0] + 12
+            );
+            let series: BTreeMap<i64, (i64, i64)> =
+                after.series.iter().map(|p| (p.0, (p.1, p.2))).collect();
             assert_eq!(series[&(START - 2 * DAY_MS)], (21, 7), "{what}");
-            assert_eq!(series[&(START + DAY_MS)], (before.series[4].1, before.series[4].2), "{what}");
+            assert_eq!(
+                series[&(START + DAY_MS)],
+                (before.series[4].1, before.series[4].2),
+                "{what}"
+            );
             // A range of imported days only.
             let old = answers(&db, &period("2024-10-02", "2024-10-03", &utc));
             assert_eq!(old.totals[0], 12);
@@ -1248,10 +1347,16 @@ mod daily {
         assert!(days.iter().all(|d| d.from_raw) && days.len() >= 4);
         // Meanwhile totals and the series stay right.
         let during = answers(&db, &whole);
-        assert_eq!((during.totals, during.series), (want.totals, want.series.clone()));
+        assert_eq!(
+            (during.totals, during.series),
+            (want.totals, want.series.clone())
+        );
         for d in days {
             let rows = raw_day(&db, d.start_ms, d.end_ms);
-            batch(&db, &build_day_from_raw(SITE, d.start_ms, d.end_ms, rows, false));
+            batch(
+                &db,
+                &build_day_from_raw(SITE, d.start_ms, d.end_ms, rows, false),
+            );
         }
         assert!(days_to_build(&state(&db), &berlin, now).is_empty());
         let got = answers(&db, &whole);

@@ -48,8 +48,7 @@ pub const BUILD_DAYS_PER_RUN: usize = 31;
 pub const HOURLY_SERIES_MAX_MS: i64 = 50 * HOUR_MS;
 
 /// Where a built day's collected rows end: the expression the readers and builders share.
-const DAILY_UNTIL: &str =
-    "COALESCE((SELECT daily_until FROM rollup_state WHERE site_id = ?1), 0)";
+const DAILY_UNTIL: &str = "COALESCE((SELECT daily_until FROM rollup_state WHERE site_id = ?1), 0)";
 
 /// Every dimension but `total`, as an SQL list: the hourly rows a build deletes. Listing them
 /// lets SQLite seek the primary key (site, dimension, hour) instead of scanning the site.
@@ -196,40 +195,49 @@ pub struct DayToBuild {
     pub from_raw: bool,
 }
 
-/// The local day (in `tz`) that contains `ms`, as `[start, end)`.
-pub fn local_day(ms: i64, tz: &jiff::tz::TimeZone) -> (i64, i64) {
-    let date = jiff::Timestamp::from_millisecond(ms)
+/// The bounds `[start, end)` of the local `date` in `tz` (midnights floored to the hour).
+fn bounds(date: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> (i64, i64) {
+    crate::stats::period::Period::new(date, date, tz.clone())
+        .map(|p| (p.from_ms(), p.to_ms()))
+        .unwrap_or((0, 0))
+}
+
+/// The local day (in `tz`) whose floored bounds `[start, end)` contain `ms`, and its date.
+/// Where midnight is not on the hour (India: 18:30 UTC, floored to 18:00), the half hour
+/// before midnight belongs to the next day, as periods read it.
+fn local_day_of(ms: i64, tz: &jiff::tz::TimeZone) -> (jiff::civil::Date, i64, i64) {
+    let mut date = jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.to_zoned(tz.clone()).date())
         .unwrap_or_default();
-    let bounds = |date| {
-        crate::stats::period::Period::new(date, date, tz.clone())
-            .map(|p| (p.from_ms(), p.to_ms()))
-            .unwrap_or((ms, ms + DAY_MS))
-    };
-    let (start, end) = bounds(date);
-    // A zone whose midnight is not on the hour: the floored day may start after `ms`.
+    let (start, end) = bounds(date, tz);
     if start > ms {
-        return bounds(date.yesterday().unwrap_or(date));
+        date = date.yesterday().unwrap_or(date);
+    } else if end <= ms {
+        date = date.tomorrow().unwrap_or(date);
     }
+    let (start, end) = bounds(date, tz);
+    (date, start, end)
+}
+
+/// The local day (in `tz`) that contains `ms`, as `[start, end)`.
+pub fn local_day(ms: i64, tz: &jiff::tz::TimeZone) -> (i64, i64) {
+    let (_, start, end) = local_day_of(ms, tz);
     (start, end)
 }
 
 /// The days to build now, oldest first, at most [`BUILD_DAYS_PER_RUN`]: every local day from
 /// the first unbuilt hour on whose end is at or before the start of yesterday (UTC) at `now_ms`
 /// (visits go on for at most a day past midnight, and yesterday's salt may still be in use).
-pub fn days_to_build(
-    state: &BuildState,
-    tz: &jiff::tz::TimeZone,
-    now_ms: i64,
-) -> Vec<DayToBuild> {
+pub fn days_to_build(state: &BuildState, tz: &jiff::tz::TimeZone, now_ms: i64) -> Vec<DayToBuild> {
     let Some(first) = state.first_hour else {
         return Vec::new();
     };
     let limit = (now_ms.div_euclid(DAY_MS) - 1) * DAY_MS;
     let mut out = Vec::new();
-    let mut t = first.max(state.daily_until);
+    let (mut date, _, _) = local_day_of(first.max(state.daily_until), tz);
+    // Bounded by the days up to `limit` (a first run over a long history stops at the cap).
     while out.len() < BUILD_DAYS_PER_RUN {
-        let (start, end) = local_day(t, tz);
+        let (start, end) = bounds(date, tz);
         if end > limit || end <= start {
             break;
         }
@@ -242,7 +250,10 @@ pub fn days_to_build(
                 from_raw: start < state.raw_until,
             });
         }
-        t = end;
+        match date.tomorrow() {
+            Ok(next) => date = next,
+            Err(_) => break,
+        }
     }
     out
 }
@@ -415,7 +426,14 @@ fn raw_rows(site: &str, day_start_ms: i64, day_end_ms: i64) -> Sql {
 /// Writes `rows` (as they are: bound them first) as the day's rows, in one statement with one
 /// bound JSON array (statements take at most 100 binds). Binds: site, day, day end, imported,
 /// rows. With `guard`, only while the day is not built.
-fn insert_rows(site: &str, start: i64, end: i64, imported: bool, rows: &[DailyRow], guard: bool) -> Sql {
+fn insert_rows(
+    site: &str,
+    start: i64,
+    end: i64,
+    imported: bool,
+    rows: &[DailyRow],
+    guard: bool,
+) -> Sql {
     let json: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
@@ -566,7 +584,7 @@ mod tests {
             .collect();
         rows.push(row(Dimension::Total, "", 5));
         rows.push(row(Dimension::Country, "PT", 0)); // all zero: dropped
-        // The same value from a second store adds up before ranking.
+                                                     // The same value from a second store adds up before ranking.
         rows.push(row(Dimension::Page, &format!("/p{:04}", n + 49), 2000));
         let out = bound_day(rows);
         let pages: Vec<&DailyRow> = out
@@ -581,7 +599,12 @@ mod tests {
         let rest: i64 = (n - 1..n + 49).map(|i| 1000 - i).sum();
         assert_eq!((other.visitors, other.pageviews), (rest, 2 * rest));
         assert!(out.iter().all(|r| r.dimension != Dimension::Country));
-        assert_eq!(out.iter().filter(|r| r.dimension == Dimension::Total).count(), 1);
+        assert_eq!(
+            out.iter()
+                .filter(|r| r.dimension == Dimension::Total)
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -597,7 +620,9 @@ mod tests {
         // 10-06 (ends 10-07 04:00 UTC) is not complete enough, 10-05 is.
         let days = days_to_build(&state, &tz, day0 + 4 * DAY_MS + 12 * HOUR_MS);
         assert_eq!(
-            days.iter().map(|d| (d.start_ms, d.end_ms)).collect::<Vec<_>>(),
+            days.iter()
+                .map(|d| (d.start_ms, d.end_ms))
+                .collect::<Vec<_>>(),
             [
                 (day0 + 4 * HOUR_MS, day0 + DAY_MS + 4 * HOUR_MS),
                 (day0 + DAY_MS + 4 * HOUR_MS, day0 + 2 * DAY_MS + 4 * HOUR_MS)
@@ -610,18 +635,55 @@ mod tests {
             daily_until: 0,
             raw_until: 10 * DAY_MS,
         };
-        let days = days_to_build(&state, &crate::stats::period::time_zone("UTC").unwrap(), day0);
+        let days = days_to_build(
+            &state,
+            &crate::stats::period::time_zone("UTC").unwrap(),
+            day0,
+        );
         assert_eq!(days.len(), BUILD_DAYS_PER_RUN);
         assert_eq!(days.iter().filter(|d| d.from_raw).count(), 10);
         assert!(days_to_build(&BuildState::default(), &tz, day0).is_empty());
+        // Kolkata's midnight is 18:30 UTC, floored to 18:00: days follow each other without a
+        // gap or a repeat, and a built day is not offered again.
+        let kolkata = crate::stats::period::time_zone("Asia/Kolkata").unwrap();
+        let state = BuildState {
+            first_hour: Some(day0),
+            daily_until: 0,
+            raw_until: 0,
+        };
+        let days = days_to_build(&state, &kolkata, day0 + 10 * DAY_MS);
+        assert_eq!(days.len(), 9);
+        assert!(days.windows(2).all(|w| w[0].end_ms == w[1].start_ms));
+        assert_eq!(days[0].start_ms, day0 - 6 * HOUR_MS);
+        let built = BuildState {
+            daily_until: days[0].end_ms,
+            first_hour: Some(days[0].end_ms),
+            ..state
+        };
+        assert_eq!(
+            days_to_build(&built, &kolkata, day0 + 10 * DAY_MS)[0],
+            days[1]
+        );
     }
 
     #[test]
     fn the_hourly_series_bound_covers_two_local_days_and_no_more() {
         use crate::stats::period::{time_zone, Bucket, Period};
-        for zone in ["UTC", "Europe/Lisbon", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"] {
+        for zone in [
+            "UTC",
+            "Europe/Lisbon",
+            "America/New_York",
+            "Asia/Kolkata",
+            "Australia/Lord_Howe",
+        ] {
             let tz = time_zone(zone).unwrap();
-            for start in ["2026-03-07", "2026-03-28", "2026-10-24", "2026-11-01", "2026-04-04"] {
+            for start in [
+                "2026-03-07",
+                "2026-03-28",
+                "2026-10-24",
+                "2026-11-01",
+                "2026-04-04",
+            ] {
                 let from: jiff::civil::Date = start.parse().unwrap();
                 for days in 1..=3 {
                     let to = from.checked_add(jiff::Span::new().days(days - 1)).unwrap();
