@@ -278,7 +278,186 @@ fn main() {
             rollup_rows_read + total_rows,
             raw_rows * 5
         );
+        daily_rollups(&db, events, event_bytes);
         drop(db);
         let _ = std::fs::remove_file(&path);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Daily rollups (issue #16, store::rollups_daily): the same database after building every
+// complete day, side by side with the hourly-only figures above.
+
+/// The 30-day overview as the Worker asks for it without filters (query.rs): totals of the
+/// period and of the previous one, the series, six top-10 panels. Returns the answers.
+fn overview_now(
+    db: &Connection,
+    from: i64,
+    to: i64,
+) -> Vec<Vec<analytics_core::stats::query::MetricsRow>> {
+    use analytics_core::stats::query::{self, MetricsRow, Scope};
+    use analytics_core::store::sqlite::all;
+    let scope = |from_ms, to_ms| Scope {
+        site: SITE,
+        from_ms,
+        to_ms,
+        filters: &[],
+    };
+    let now = scope(from, to);
+    let mut out: Vec<Vec<MetricsRow>> = vec![
+        all(db, &query::totals(&now)),
+        all(db, &query::totals(&scope(2 * from - to, from))),
+    ];
+    let series: Vec<analytics_core::stats::period::HourRow> = all(db, &query::hourly(&now));
+    out.push(
+        series
+            .into_iter()
+            .map(|h| MetricsRow {
+                value: h.t.to_string(),
+                visitors: h.visitors,
+                pageviews: h.pageviews,
+                ..Default::default()
+            })
+            .collect(),
+    );
+    for dim in OVERVIEW_PANELS {
+        out.push(all(db, &query::breakdown(&now, dim, 10)));
+    }
+    out
+}
+
+const OVERVIEW_PANELS: [rollup::Dimension; 6] = [
+    rollup::Dimension::Page,
+    rollup::Dimension::Source,
+    rollup::Dimension::Country,
+    rollup::Dimension::Browser,
+    rollup::Dimension::Os,
+    rollup::Dimension::Device,
+];
+
+/// Rows the overview's statements visit (the rows of their key ranges, as D1 counts rows read):
+/// `total` rows three times (totals, previous totals, series), each panel's dimension once.
+fn overview_rows_read(db: &Connection, from: i64, to: i64) -> i64 {
+    let cut: i64 = db
+        .query_row(
+            "SELECT MAX(?2, MIN(?3, COALESCE((SELECT daily_until FROM rollup_state WHERE site_id = ?1), 0)))",
+            params![SITE, from, to],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let rows = |dim: &str, from: i64, to: i64| -> i64 {
+        let cut = cut.clamp(from, to);
+        db.query_row(
+            "SELECT (SELECT COUNT(*) FROM rollups_daily WHERE site_id = ?1 AND dimension = ?2 AND day >= ?3 AND day < ?5) \
+             + (SELECT COUNT(*) FROM rollups_hourly WHERE site_id = ?1 AND dimension = ?2 AND hour >= ?5 AND hour < ?4)",
+            params![SITE, dim, from, to, cut],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let mut n = 2 * rows("total", from, to) + rows("total", 2 * from - to, from);
+    for dim in OVERVIEW_PANELS {
+        n += rows(dim.as_str(), from, to);
+    }
+    n
+}
+
+fn daily_rollups(db: &Connection, events: i64, event_bytes: i64) {
+    use analytics_core::store::rollups_daily::{
+        build_day, build_state, days_to_build, DAILY_ROLLUP_TOP,
+    };
+    use analytics_core::store::sqlite::{first, run};
+    let (from, to) = (START + (DAYS - 30) * DAY_MS, START + DAYS * DAY_MS);
+    let hourly_rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM rollups_hourly", [], |r| r.get(0))
+        .unwrap();
+    let hourly_bytes = size_of(db, "rollups_hourly");
+    let before_rows_read = overview_rows_read(db, from, to);
+    let before = overview_now(db, from, to);
+    let before_ms = median_ms(|| drop(overview_now(db, from, to)));
+    // Build every complete day as the cron does (the site's zone: UTC), at noon of the day
+    // after the data: all days but the last are built, the last stays hourly.
+    let now = START + DAYS * DAY_MS + 12 * HOUR_MS;
+    let started = Instant::now();
+    let mut built = 0;
+    loop {
+        let state = first(db, &build_state(SITE)).unwrap();
+        let days = days_to_build(&state, &jiff::tz::TimeZone::UTC, now);
+        if days.is_empty() {
+            break;
+        }
+        for d in days {
+            let tx = db.unchecked_transaction().unwrap();
+            for sql in build_day(SITE, d.start_ms, d.end_ms) {
+                run(&tx, &sql);
+            }
+            tx.commit().unwrap();
+            built += 1;
+        }
+    }
+    let build_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let unvacuumed = size_of(db, "rollups_hourly") + size_of(db, "rollups_daily");
+    db.execute_batch("VACUUM").unwrap();
+    let count = |table: &str| -> i64 {
+        db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let (hourly_after, daily_after) = (count("rollups_hourly"), count("rollups_daily"));
+    let bytes_after =
+        size_of(db, "rollups_hourly") + size_of(db, "rollups_daily") + size_of(db, "rollup_state");
+    let after_rows_read = overview_rows_read(db, from, to);
+    let after = overview_now(db, from, to);
+    let after_ms = median_ms(|| drop(overview_now(db, from, to)));
+    // What the bound changes: the same values in each top-10 panel, and how far their
+    // visitors moved.
+    let (mut same, mut panels_values, mut worst) = (0, 0, 0.0f64);
+    for (b, a) in before[3..].iter().zip(&after[3..]) {
+        for row in b {
+            panels_values += 1;
+            if let Some(x) = a.iter().find(|x| x.value == row.value) {
+                same += 1;
+                let err = (row.visitors - x.visitors).abs() as f64 / row.visitors.max(1) as f64;
+                worst = worst.max(err);
+            }
+        }
+    }
+    // The series by day (hourly rows before, daily rows after; the chart buckets them so).
+    let by_day = |rows: &[analytics_core::stats::query::MetricsRow]| {
+        let mut days = std::collections::BTreeMap::new();
+        for r in rows {
+            let t: i64 = r.value.parse().unwrap_or(0);
+            let d: &mut (i64, i64) = days.entry(t.div_euclid(DAY_MS)).or_default();
+            d.0 += r.pageviews;
+            d.1 += r.visitors;
+        }
+        days
+    };
+    let exact = before[..2] == after[..2] && by_day(&before[2]) == by_day(&after[2]);
+    println!(
+        "  (daily) rollups_daily, top {DAILY_ROLLUP_TOP} values + (other) per day and dimension; {built} days built in {build_ms:.0} ms ({:.0} ms/day)",
+        build_ms / built.max(1) as f64
+    );
+    println!(
+        "      rollup rows: hourly only {hourly_rows} ({:.2}/event, {:.1} B/event) -> hourly {hourly_after} + daily {daily_after} ({:.3}/event, {:.1} B/event)",
+        hourly_rows as f64 / events as f64,
+        hourly_bytes as f64 / events as f64,
+        (hourly_after + daily_after) as f64 / events as f64,
+        bytes_after as f64 / events as f64
+    );
+    println!(
+        "      (before VACUUM the deleted hourly rows' pages still count: {:.1} B/event)",
+        unvacuumed as f64 / events as f64
+    );
+    println!(
+        "      all in with raw events: {:.0} B/event -> {:.0} B/event",
+        (event_bytes + hourly_bytes) as f64 / events as f64,
+        (event_bytes + bytes_after) as f64 / events as f64
+    );
+    println!(
+        "      30-day overview (totals, previous totals, series, six top-10 panels), median of 5:\n      hourly rows only: {before_ms:.1} ms, ~{before_rows_read} rows read\n      daily + hourly:   {after_ms:.1} ms, ~{after_rows_read} rows read"
+    );
+    println!(
+        "      totals, previous totals and series identical: {exact}; top-10 values kept: {same}/{panels_values}, worst visitor difference of a kept value: {:.1} %",
+        worst * 100.0
+    );
 }
