@@ -26,15 +26,17 @@ mod sqlite;
 use analytics_core::stats::filter::Filter;
 use analytics_core::stats::merge::SHARD_BREAKDOWN_ROWS;
 use analytics_core::stats::query::{self, MetricsRow, Scope, Sql};
+use analytics_core::stats::rollup;
 use analytics_core::stats::rollup::Dimension;
 use analytics_core::stats::DAY_MS;
+use analytics_core::stats::HOUR_MS;
 use analytics_core::store::rollups_daily::{
     self, rollup_source, DAILY_ROLLUP_TOP, HOURLY_SERIES_MAX_MS,
 };
 use analytics_core::store::sqlite::{all, run};
 use analytics_core::store::{seal, shard};
 use generate::{Generator, DAYS};
-use rusqlite::{params_from_iter, Connection};
+use rusqlite::{params, params_from_iter, Connection};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -648,6 +650,8 @@ fn bench_size(dir: &str, total: usize, rounds: usize, filtered_rounds: usize) ->
     let hourly_bytes = new_t.get("rollups_hourly").copied().unwrap_or(0) as f64;
     let hourly_row_b = hourly_bytes / hourly_rows.max(1) as f64;
     let daily_bytes = new_t.get("rollups_daily").copied().unwrap_or(0) as f64;
+    // The daily rollups section (s16-rollups) on the old layout's database, built in place.
+    daily_rollups(&l.old, events, old_t.get("events").copied().unwrap_or(0));
     let measured = Measured {
         events,
         shard_b_per_event: per(shard_files),
@@ -815,4 +819,224 @@ fn main() {
     if largest.events > 0 {
         capacity(largest, small, floor);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of the daily rollups section below (s16-rollups), which runs on the old layout's
+// database once its figures are printed: every complete day built in place, one hot day left.
+
+fn size_of(db: &Connection, table: &str) -> i64 {
+    db.query_row(
+        "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = ?1)",
+        params![table],
+        |r| r.get(0),
+    )
+    .unwrap_or(-1)
+}
+
+fn median_ms(f: impl FnMut()) -> f64 {
+    let mut f = f;
+    median(
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Daily rollups (issue #16, store::rollups_daily): the same database after building every
+// complete day, side by side with the hourly-only figures above.
+
+/// The 30-day overview as the Worker asks for it without filters (query.rs): totals of the
+/// period and of the previous one, the series, six top-10 panels. Returns the answers.
+fn overview_now(
+    db: &Connection,
+    from: i64,
+    to: i64,
+) -> Vec<Vec<analytics_core::stats::query::MetricsRow>> {
+    use analytics_core::stats::query::{self, MetricsRow, Scope};
+    use analytics_core::store::sqlite::all;
+    let scope = |from_ms, to_ms| Scope {
+        site: SITE,
+        from_ms,
+        to_ms,
+        filters: &[],
+    };
+    let now = scope(from, to);
+    let mut out: Vec<Vec<MetricsRow>> = vec![
+        all(db, &query::totals(&now)),
+        all(db, &query::totals(&scope(2 * from - to, from))),
+    ];
+    let series: Vec<analytics_core::stats::period::HourRow> = all(db, &query::hourly(&now));
+    out.push(
+        series
+            .into_iter()
+            .map(|h| MetricsRow {
+                value: h.t.to_string(),
+                visitors: h.visitors,
+                pageviews: h.pageviews,
+                ..Default::default()
+            })
+            .collect(),
+    );
+    for dim in OVERVIEW_PANELS {
+        out.push(all(db, &query::breakdown(&now, dim, 10)));
+    }
+    out
+}
+
+const OVERVIEW_PANELS: [rollup::Dimension; 6] = [
+    rollup::Dimension::Page,
+    rollup::Dimension::Source,
+    rollup::Dimension::Country,
+    rollup::Dimension::Browser,
+    rollup::Dimension::Os,
+    rollup::Dimension::Device,
+];
+
+/// Where the range's daily rows end and its hourly rows begin (`daily_until` within the range).
+fn cut_of(db: &Connection, from: i64, to: i64) -> i64 {
+    db.query_row(
+        "SELECT MAX(?2, MIN(?3, COALESCE((SELECT daily_until FROM rollup_state WHERE site_id = ?1), 0)))",
+        params![SITE, from, to],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Rows the overview's statements visit (the rows of their key ranges, as D1 counts rows read):
+/// `total` rows three times (totals, previous totals, series), each panel's dimension once.
+/// Daily rows and hourly rows apart.
+fn daily_rows_read(db: &Connection, from: i64, to: i64) -> (i64, i64) {
+    let cut = cut_of(db, from, to);
+    let rows = |dim: &str, from: i64, to: i64| -> (i64, i64) {
+        let cut = cut.clamp(from, to);
+        db.query_row(
+            "SELECT (SELECT COUNT(*) FROM rollups_daily WHERE site_id = ?1 AND dimension = ?2 AND day >= ?3 AND day < ?5), \
+             (SELECT COUNT(*) FROM rollups_hourly WHERE site_id = ?1 AND dimension = ?2 AND hour >= ?5 AND hour < ?4)",
+            params![SITE, dim, from, to, cut],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let mut n = (0, 0);
+    let mut add = |(d, h): (i64, i64), times: i64| {
+        n.0 += d * times;
+        n.1 += h * times;
+    };
+    add(rows("total", from, to), 2);
+    add(rows("total", 2 * from - to, from), 1);
+    for dim in OVERVIEW_PANELS {
+        add(rows(dim.as_str(), from, to), 1);
+    }
+    n
+}
+
+fn daily_rollups(db: &Connection, events: i64, event_bytes: i64) {
+    use analytics_core::store::rollups_daily::{
+        build_day, build_state, days_to_build, DAILY_ROLLUP_TOP,
+    };
+    use analytics_core::store::sqlite::{first, run};
+    let (from, to) = (START + (DAYS - 30) * DAY_MS, START + DAYS * DAY_MS);
+    let hourly_rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM rollups_hourly", [], |r| r.get(0))
+        .unwrap();
+    let hourly_bytes = size_of(db, "rollups_hourly");
+    let before_rows_read = daily_rows_read(db, from, to);
+    let before = overview_now(db, from, to);
+    let before_ms = median_ms(|| drop(overview_now(db, from, to)));
+    // Build every complete day as the cron does (the site's zone: UTC), at noon of the day
+    // after the data: all days but the last are built, the last stays hourly.
+    let now = START + DAYS * DAY_MS + 12 * HOUR_MS;
+    let started = Instant::now();
+    let mut built = 0;
+    loop {
+        let state = first(db, &build_state(SITE)).unwrap();
+        let days = days_to_build(&state, &jiff::tz::TimeZone::UTC, now);
+        if days.is_empty() {
+            break;
+        }
+        for d in days {
+            let tx = db.unchecked_transaction().unwrap();
+            for sql in build_day(SITE, d.start_ms, d.end_ms) {
+                run(&tx, &sql);
+            }
+            tx.commit().unwrap();
+            built += 1;
+        }
+    }
+    let build_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let unvacuumed = size_of(db, "rollups_hourly") + size_of(db, "rollups_daily");
+    db.execute_batch("VACUUM").unwrap();
+    let count = |table: &str| -> i64 {
+        db.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let (hourly_after, daily_after) = (count("rollups_hourly"), count("rollups_daily"));
+    let bytes_after =
+        size_of(db, "rollups_hourly") + size_of(db, "rollups_daily") + size_of(db, "rollup_state");
+    let after_rows_read = daily_rows_read(db, from, to);
+    let after = overview_now(db, from, to);
+    let after_ms = median_ms(|| drop(overview_now(db, from, to)));
+    // What the bound changes: the same values in each top-10 panel, and how far their
+    // visitors moved.
+    let (mut same, mut panels_values, mut worst) = (0, 0, 0.0f64);
+    for (b, a) in before[3..].iter().zip(&after[3..]) {
+        for row in b {
+            panels_values += 1;
+            if let Some(x) = a.iter().find(|x| x.value == row.value) {
+                same += 1;
+                let err = (row.visitors - x.visitors).abs() as f64 / row.visitors.max(1) as f64;
+                worst = worst.max(err);
+            }
+        }
+    }
+    // The series by day (hourly rows before, daily rows after; the chart buckets them so).
+    let by_day = |rows: &[analytics_core::stats::query::MetricsRow]| {
+        let mut days = std::collections::BTreeMap::new();
+        for r in rows {
+            let t: i64 = r.value.parse().unwrap_or(0);
+            let d: &mut (i64, i64) = days.entry(t.div_euclid(DAY_MS)).or_default();
+            d.0 += r.pageviews;
+            d.1 += r.visitors;
+        }
+        days
+    };
+    let exact = before[..2] == after[..2] && by_day(&before[2]) == by_day(&after[2]);
+    println!(
+        "  (daily) rollups_daily, top {DAILY_ROLLUP_TOP} values + (other) per day and dimension; {built} days built in {build_ms:.0} ms ({:.0} ms/day)",
+        build_ms / built.max(1) as f64
+    );
+    println!(
+        "      rollup rows: hourly only {hourly_rows} ({:.2}/event, {:.1} B/event) -> hourly {hourly_after} + daily {daily_after} ({:.3}/event, {:.1} B/event)",
+        hourly_rows as f64 / events as f64,
+        hourly_bytes as f64 / events as f64,
+        (hourly_after + daily_after) as f64 / events as f64,
+        bytes_after as f64 / events as f64
+    );
+    println!(
+        "      (before VACUUM the deleted hourly rows' pages still count: {:.1} B/event)",
+        unvacuumed as f64 / events as f64
+    );
+    println!(
+        "      all in with raw events: {:.0} B/event -> {:.0} B/event",
+        (event_bytes + hourly_bytes) as f64 / events as f64,
+        (event_bytes + bytes_after) as f64 / events as f64
+    );
+    println!(
+        "      30-day overview (totals, previous totals, series, six top-10 panels), median of 5:\n      hourly rows only: {before_ms:.1} ms, ~{} rows read\n      daily + hourly:   {after_ms:.1} ms, ~{} rows read ({} daily rows for {} built days, {} hourly rows for the day not built yet)",
+        before_rows_read.0 + before_rows_read.1,
+        after_rows_read.0 + after_rows_read.1,
+        after_rows_read.0,
+        (cut_of(db, from, to) - from) / DAY_MS,
+        after_rows_read.1,
+    );
+    println!(
+        "      totals, previous totals and series identical: {exact}; top-10 values kept: {same}/{panels_values}, worst visitor difference of a kept value: {:.1} %",
+        worst * 100.0
+    );
 }
