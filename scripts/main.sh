@@ -79,7 +79,7 @@ MSG
 cmd_test() {
   setup_tools yes
   build_all
-  log "size contracts (gzip -9): collector ≤ 6,144 B, dashboard overview ≤ 153,600 B, all dashboard modules ≤ 312,320 B"
+  log "size contracts (gzip -9): collector ≤ 6,144 B, dashboard overview ≤ 153,920 B, all dashboard modules ≤ 312,320 B"
   node "$ROOT/scripts/size-check.mjs"
   log "native tests (cargo test)"
   cargo test --quiet -p api-types -p analytics-core -p collector-wasm -p dashboard-leptos
@@ -129,5 +129,6 @@ case "${1:-}" in
   lint) setup_tools no; cmd_lint ;;
   bench) cmd_bench ;;
   migrate-storage) shift; node "$ROOT/scripts/migrate-storage.mjs" "$@" ;;
-  *) sed -n '2,10p' "$ROOT/vigia" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  import) shift; node "$ROOT/scripts/import.mjs" "$@" ;;
+  *) sed -n '2,11p' "$ROOT/vigia" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

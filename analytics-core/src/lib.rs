@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod enrich;
 pub mod error;
 pub mod governance;
+pub mod import;
 pub mod ingest;
 /// The ingest limits live in their own dependency-free crate so the no_std collector compiles
 /// the same constants; `analytics_core::limits` stays their path here.

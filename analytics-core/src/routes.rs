@@ -552,7 +552,7 @@ routes! {
         .query(&[ALERTS_QUERY]);
     StatsOverview: Get "/api/stats/overview", Site(Viewer), "stats", "Totals, the previous period's totals and the chart"
         .query(&[STATS_QUERY])
-        .answer(r##"{"description":"OK","content":{"application/json":{"schema":{"type":"object","properties":{"range":{"$ref":"#/components/schemas/Range"},"filters":{"type":"array","items":{"type":"string"}},"totals":{"$ref":"#/components/schemas/Metrics"},"previous":{"type":"object","properties":{"range":{"$ref":"#/components/schemas/Range"},"totals":{"$ref":"#/components/schemas/Metrics"}}},"series":{"type":"object","properties":{"bucket":{"type":"string"},"points":{"type":"array","items":{"$ref":"#/components/schemas/SeriesPoint"}}}}}}}}}"##);
+        .answer(r##"{"description":"OK","content":{"application/json":{"schema":{"type":"object","properties":{"range":{"$ref":"#/components/schemas/Range"},"filters":{"type":"array","items":{"type":"string"}},"totals":{"$ref":"#/components/schemas/Metrics"},"previous":{"type":"object","properties":{"range":{"$ref":"#/components/schemas/Range"},"totals":{"$ref":"#/components/schemas/Metrics"}}},"series":{"type":"object","properties":{"bucket":{"type":"string"},"points":{"type":"array","items":{"$ref":"#/components/schemas/SeriesPoint"}}}},"imported_days":{"type":"integer","description":"days of the range whose figures come from imported history (days with imported rows and no collected data)"}}}}}}"##);
     StatsTotals: Get "/api/stats/totals", Site(Viewer), "stats", "Totals for the period"
         .query(&[STATS_QUERY]);
     StatsTimeseries: Get "/api/stats/timeseries", Site(Viewer), "stats", "The chart: page views and visitors per hour, day or month"
@@ -579,7 +579,26 @@ routes! {
         .query(&[STATS_QUERY])
         .answer(r#"{"description":"CSV, header row first","content":{"text/csv":{"schema":{"type":"string"}}}}"#)
         .audit(A::ExportEvents);
+    /// The body is the CSV file itself; an API token of an admin may call it (`./vigia import`).
+    SiteImport: Post "/api/sites/{site}/import", Site(Admin), "import", "Import history from another tool's CSV export"
+        .describe("Body: one CSV file (`Content-Type: text/csv`, at most 8 MiB, 100,000 rows). `format=plausible` (default): one table of Plausible's \"Export data\" zip, named by `table` (its file name, e.g. `imported_pages_20240101_20241231.csv`, or the bare table name); it becomes daily rollup rows marked imported, in the site's time zone (a day with collected data ignores them). The tables: visitors, sources, pages, entry_pages, exit_pages, locations, devices, browsers, operating_systems, custom_events. Idempotent: the imported rows of the table's dimensions over the file's days (the file name's range, or the rows' dates) are replaced in one transaction. `format=vigia`: Vigia's own raw-event export (`GET /api/export/events`), stored as raw events. A bad row is skipped and counted (`skipped_reasons`: wrong_cell_count, bad_date, bad_number, date_out_of_range, too_many_rows, unterminated_quote, bad_kind, bad_field); a file without its header's required columns is 400 `missing_columns`, one without a single readable row 422 `no_valid_rows` (nothing is written). Answer: `{format, table, rows_imported, rows_skipped, skipped_reasons, skipped: [{line, reason}] (first 20), days, from, to, daily_rows}`. API tokens may call this route (with their owner's role).")
+        .query(&[IMPORT_QUERY])
+        .upload("text/csv")
+        .audit(A::Import);
 }
+
+const IMPORT_QUERY: &[Param] = &[
+    param(
+        "format",
+        "plausible (default) or vigia",
+        Schema::OneOf(&crate::import::ImportFormat::NAMES),
+    ),
+    param(
+        "table",
+        "Plausible: the file name or table name (imported_visitors, imported_sources, …)",
+        Schema::Text,
+    ),
+];
 
 const UNSUBSCRIBE_QUERY: &[Param] = &[
     required("site", "Site id", Schema::Text),
@@ -641,11 +660,13 @@ pub fn route_of(operation: Operation) -> &'static Route {
         .expect("the routes! macro gives every operation its entry")
 }
 
-/// Routes an API token may call: reading stats and exports, nothing that changes state.
+/// Routes an API token may call: reading stats and exports, and importing history — a bulk
+/// load is scripted (`./vigia import`), and the token still needs its owner's admin role on
+/// the site and stays within its site scope. Nothing else that changes state.
 pub fn token_may_call(route: &Route) -> bool {
-    route.method == Method::Get
-        && matches!(route.access, Site(_))
-        && (route.path.starts_with("/api/stats/") || route.path.starts_with("/api/export/"))
+    let reads = route.method == Method::Get
+        && (route.path.starts_with("/api/stats/") || route.path.starts_with("/api/export/"));
+    matches!(route.access, Site(_)) && (reads || route.operation == Operation::SiteImport)
 }
 
 /// Routes a public read-only link may call: the stats of its site.
@@ -703,7 +724,15 @@ mod tests {
             .map(|r| r.path)
             .collect();
         assert!(callable.contains(&"/api/export/events"));
-        assert!(!callable.iter().any(|p| p.starts_with("/api/sites")));
+        // The one site-settings path a token reaches is the import (admins only).
+        assert_eq!(
+            callable
+                .iter()
+                .filter(|p| p.starts_with("/api/sites"))
+                .collect::<Vec<_>>(),
+            [&"/api/sites/{site}/import"]
+        );
+        assert_eq!(route_of(Operation::SiteImport).access, Site(Admin));
         assert!(ROUTES
             .iter()
             .filter(|r| share_may_call(r))

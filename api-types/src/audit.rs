@@ -39,6 +39,8 @@ crate::closed_set! {
         UserDataDelete = "user_data_delete",
         ReportSubscriptionChange = "report_subscription_change",
         ReportUnsubscribe = "report_unsubscribe",
+        /// History imported from a CSV export (`POST /api/sites/{site}/import`).
+        Import = "import",
     }
 }
 

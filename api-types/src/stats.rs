@@ -168,6 +168,10 @@ pub struct Overview {
     pub range: Range,
     pub series: Series,
     pub totals: Totals,
+    /// Days of the range whose figures come from imported history (another tool's export):
+    /// days with imported rows and no collected data. 0 when none (and from older Workers).
+    #[serde(default)]
+    pub imported_days: u32,
 }
 
 /// A top page as the skeleton dashboard showed it.

@@ -404,6 +404,8 @@ pub struct Overview {
     pub totals: Metrics,
     pub previous: Previous,
     pub series: Series,
+    /// Days of the range read from imported history (0 from a Worker without imports).
+    pub imported_days: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -136,18 +136,24 @@ pub async fn read<T: DeserializeOwned>(env: &Env, store: &Store, sql: &Sql) -> R
     }
 }
 
-/// Runs one read on every store of `[from_ms, to_ms)` at once: one list of rows per store,
-/// for the caller to merge (`stats::merge`). Each shard counts only sessions that started
-/// before the site's `sealed_until`; D1 holds only later ones, so nothing counts twice.
+/// Runs one read on every store of `[from_ms, to_ms)` at once: `hot` on D1 and `cold` (the
+/// same question in a shard's faster form, or the same statement) on each shard. One list of
+/// rows per store, for the caller to merge (`stats::merge`). Each shard counts only sessions
+/// that started before the site's `sealed_until`; D1 holds only later ones, so nothing counts
+/// twice.
 pub async fn fan_out<T: DeserializeOwned>(
     env: &Env,
     site: &str,
-    from_ms: i64,
-    to_ms: i64,
-    sql: &Sql,
+    (from_ms, to_ms): (i64, i64),
+    hot: &Sql,
+    cold: &Sql,
 ) -> Result<Vec<Vec<T>>> {
     let stores = stores(env, site, from_ms, to_ms).await?;
-    try_join_all(stores.iter().map(|s| read::<T>(env, s, sql))).await
+    try_join_all(stores.iter().map(|s| {
+        let sql = if *s == Store::Hot { hot } else { cold };
+        read::<T>(env, s, sql)
+    }))
+    .await
 }
 
 /// Logs a finished step; under the test setting `VIGIA_TEST_SEAL_PAUSE`, stalls there so a
@@ -357,8 +363,8 @@ pub async fn drop_site(env: &Env, site_key: i64) -> Result<()> {
     Ok(())
 }
 
-/// Retention in the cold shards: whole shards before the cutoff's month are dropped, the
-/// cutoff's own month loses its days before the cutoff. Imported history is kept (the owner
+/// Retention in the cold shards: days (of sessions' starts) wholly before the cutoff go; a
+/// shard left empty is dropped and forgotten. Imported history is kept (the owner
 /// deletes it explicitly). Answers how many events went.
 pub async fn enforce_retention(env: &Env, site: &str, cutoff_ms: i64) -> Result<i64> {
     let Some(at) = position(env, site).await? else {
@@ -373,7 +379,9 @@ pub async fn enforce_retention(env: &Env, site: &str, cutoff_ms: i64) -> Result<
             env,
             at.site_key,
             &s.period,
-            shard::delete_days_before(cutoff_ms, false),
+            // Whole UTC days before the cutoff: a shard deletes by day, keeping the day the
+            // cutoff falls in (at most a day longer than D1's exact cut).
+            shard::delete_days_before(cutoff_ms.div_euclid(DAY_MS) * DAY_MS, false),
             None,
         )
         .await?;

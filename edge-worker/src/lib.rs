@@ -156,7 +156,9 @@ async fn audited(
         .or(signed_in.as_ref());
     // Only a site the caller was authorised for (set by `authorize`) files the entry there.
     let site = call.caller.as_ref().and_then(|c| c.site.clone());
-    let raw = if found.method.has_body() {
+    // An upload's entry keeps its query (an import's format and table), never the file.
+    let upload = matches!(found.body, analytics_core::routes::Body::Upload(_));
+    let raw = if found.method.has_body() && !upload {
         call.body.clone()
     } else {
         plan.query
@@ -447,6 +449,7 @@ async fn dispatch(
         Op::StatsFunnel => goals::funnel_stats(req, env, c).await,
         Op::StatsBots => stats::bots(req, env, c).await,
         Op::ExportEvents => export::events(req, env, c).await,
+        Op::SiteImport => import::import(req, env, c).await,
     }
 }
 

@@ -495,7 +495,10 @@ test("every route with every role and with none: the OpenAPI file's access is wh
     if (who.allowed) return who.allowed(access);
     if (access === "public") return true;
     const readOnly = method === "get";
-    if (who.tokenOnly && !(readOnly && (path.startsWith("/api/stats/") || path.startsWith("/api/export/")))) return false;
+    // Tokens read stats and exports, and import history (`./vigia import`), with their owner's role.
+    const tokenRoute = (readOnly && (path.startsWith("/api/stats/") || path.startsWith("/api/export/")))
+      || (method === "post" && path === "/api/sites/{site}/import");
+    if (who.tokenOnly && !tokenRoute) return false;
     if (who.shareOnly && !(readOnly && path.startsWith("/api/stats/"))) return false;
     if (access === "user") return true;
     if (access === "instance_admin") return !!who.admin;

@@ -144,6 +144,10 @@ pub fn site_changes(site: &str, body: &SiteBody) -> Result<Vec<Sql>, ApiError> {
     }
     if let Some(tz) = &body.timezone {
         time_zone(tz)?;
+        // Daily rollups are whole days of the zone: a new zone rebuilds them (from raw events).
+        batch.extend(crate::store::rollups_daily::clear_days_on_zone_change(
+            site, tz,
+        ));
         batch.push(sql::set_timezone(site, tz));
     }
     if let Some(allow) = &body.query_allow_list {

@@ -43,10 +43,17 @@ pub enum Purged {
     Events,
     Activity,
     Rollups,
+    /// Collected daily rollups; imported history is kept from retention.
+    DailyRollups,
 }
 
 /// Everything the retention job purges, in the order it purges it.
-pub const PURGED_TABLES: [Purged; 3] = [Purged::Events, Purged::Activity, Purged::Rollups];
+pub const PURGED_TABLES: [Purged; 4] = [
+    Purged::Events,
+    Purged::Activity,
+    Purged::Rollups,
+    Purged::DailyRollups,
+];
 
 impl Purged {
     pub fn table(self) -> &'static str {
@@ -54,6 +61,7 @@ impl Purged {
             Purged::Events => "events",
             Purged::Activity => "activity",
             Purged::Rollups => "rollups_hourly",
+            Purged::DailyRollups => "rollups_daily",
         }
     }
 
@@ -63,6 +71,8 @@ impl Purged {
         match self {
             Purged::Events | Purged::Activity => cutoff_ms,
             Purged::Rollups => cutoff_ms - crate::stats::HOUR_MS + 1,
+            // A day row (its local day's start) goes when its whole day is before the cutoff.
+            Purged::DailyRollups => cutoff_ms - crate::stats::DAY_MS + 1,
         }
     }
 }
@@ -82,6 +92,12 @@ pub fn purge_sql(what: Purged) -> String {
              (SELECT site_id, dimension, hour, value FROM rollups_hourly \
              WHERE site_id = ?1 AND hour < ?2 LIMIT ?3)"
             .to_string(),
+        Purged::DailyRollups => {
+            "DELETE FROM rollups_daily WHERE (site_id, dimension, day, imported, value) IN \
+             (SELECT site_id, dimension, day, imported, value FROM rollups_daily \
+             WHERE site_id = ?1 AND day < ?2 AND imported = 0 LIMIT ?3)"
+                .to_string()
+        }
     }
 }
 
@@ -423,6 +439,39 @@ mod tests {
         assert!(
             purge_sql(Purged::Activity).contains("FROM activity WHERE site_id = ?1 AND ts < ?2")
         );
+    }
+
+    #[test]
+    fn collected_daily_rollups_go_by_whole_days_and_imported_ones_stay() {
+        use crate::store::sqlite::{migrated, run};
+        use crate::store::Sql;
+        let day = crate::stats::DAY_MS;
+        let db = migrated();
+        for (d, imported) in [(1_i64, 0_i64), (2, 0), (2, 1), (3, 0)] {
+            run(
+                &db,
+                &Sql::new(
+                    "INSERT INTO rollups_daily (site_id, day, dimension, value, imported, visitors) \
+                     VALUES ('s', ?1, 'total', '', ?2, 1)",
+                    crate::binds![d * day, imported],
+                ),
+            );
+        }
+        // The cutoff falls inside day 3: days 1 and 2 are wholly before it.
+        let cutoff = 3 * day + 5;
+        let deleted = run(
+            &db,
+            &crate::store::retention::purge_chunk(Purged::DailyRollups, "s", cutoff),
+        );
+        assert_eq!(deleted, 2);
+        let left: Vec<(i64, i64)> = db
+            .prepare("SELECT day, imported FROM rollups_daily ORDER BY day, imported")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(left, [(2 * day, 1), (3 * day, 0)]);
     }
 
     #[test]

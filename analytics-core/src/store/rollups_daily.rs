@@ -510,19 +510,43 @@ pub fn build_day_from_raw(
 /// marks them `from_raw` until rebuilt; meanwhile totals and the series stay right (read from
 /// the kept `total` hours) and breakdowns miss those days.
 pub fn clear_days(site: &str, from_ms: i64) -> Vec<Sql> {
+    clear_days_where(site, from_ms, "1", None)
+}
+
+/// `clear_days` of every day, only if the site's zone is not `zone` yet: run just before the
+/// statement that sets it, so saving the settings with the same zone rebuilds nothing.
+pub fn clear_days_on_zone_change(site: &str, zone: &str) -> Vec<Sql> {
+    clear_days_where(
+        site,
+        0,
+        "(SELECT timezone FROM sites WHERE id = ?1) IS NOT ?3",
+        Some(zone),
+    )
+}
+
+fn clear_days_where(site: &str, from_ms: i64, condition: &str, zone: Option<&str>) -> Vec<Sql> {
+    let binds = || {
+        let mut b = crate::binds![site, from_ms].to_vec();
+        if let Some(z) = zone {
+            b.push(z.into());
+        }
+        b
+    };
     vec![
         Sql::new(
-            "UPDATE rollup_state SET raw_until = MAX(raw_until, daily_until), \
-             daily_until = MIN(daily_until, ?2) WHERE site_id = ?1",
-            crate::binds![site, from_ms],
+            format!(
+                "UPDATE rollup_state SET raw_until = MAX(raw_until, daily_until), \
+                 daily_until = MIN(daily_until, ?2) WHERE site_id = ?1 AND {condition}"
+            ),
+            binds(),
         ),
         Sql::new(
             format!(
                 "DELETE FROM rollups_daily WHERE site_id = ?1 AND dimension IN ({}) \
-                 AND day >= ?2 AND imported = 0",
+                 AND day >= ?2 AND imported = 0 AND {condition}",
                 all_dimensions()
             ),
-            crate::binds![site, from_ms],
+            binds(),
         ),
     ]
 }
@@ -574,6 +598,46 @@ mod tests {
             pageviews: visitors * 2,
             ..DailyRow::zero(dim, value)
         }
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn saving_the_same_zone_keeps_the_built_days_and_a_new_zone_clears_them() {
+        use crate::store::sqlite::{migrated, run};
+        let db = migrated();
+        run(
+            &db,
+            &Sql::new(
+                "INSERT INTO sites (id, name, timezone, created_at) VALUES ('s', 's', 'UTC', 0)",
+                [],
+            ),
+        );
+        run(
+            &db,
+            &Sql::new(
+                "INSERT INTO rollup_state (site_id, daily_until) VALUES ('s', ?1)",
+                crate::binds![10 * DAY_MS],
+            ),
+        );
+        run(&db, &Sql::new("INSERT INTO rollups_daily (site_id, day, dimension, value, visitors) VALUES ('s', ?1, 'page', '/', 1)", crate::binds![2 * DAY_MS]));
+        let rows = |db: &rusqlite::Connection| -> i64 {
+            db.query_row("SELECT COUNT(*) FROM rollups_daily", [], |r| r.get(0))
+                .unwrap()
+        };
+        for s in clear_days_on_zone_change("s", "UTC") {
+            run(&db, &s);
+        }
+        assert_eq!(rows(&db), 1);
+        for s in clear_days_on_zone_change("s", "Europe/Lisbon") {
+            run(&db, &s);
+        }
+        assert_eq!(rows(&db), 0);
+        let (until, raw): (i64, i64) = db
+            .query_row("SELECT daily_until, raw_until FROM rollup_state", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((until, raw), (0, 10 * DAY_MS));
     }
 
     #[test]

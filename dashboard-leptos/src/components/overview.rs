@@ -183,6 +183,8 @@ fn Numbers(data: OverviewData) -> impl IntoView {
         <p class="range muted">
             {day(&data.range.from)} " – " {day(&data.range.to)} " · " {data.range.timezone.clone()}
             " · compared with " {day(&data.previous.range.from)} " – " {day(&data.previous.range.to)}
+            // Imported history (another tool's export) is told apart from collected data.
+            {(data.imported_days > 0).then(|| format!(" · includes imported data on {} of these days", data.imported_days))}
         </p>
         <section class="kpis">
             {kpi("visitors", "Unique visitors", number(t.visitors, false), c(|m| m.visitors as f64), false)}

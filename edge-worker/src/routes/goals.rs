@@ -16,6 +16,7 @@ use crate::db::{self, d1};
 use crate::http::{id_param, json, now_ms, query_value, read_json, Failure, RouteResult};
 use crate::session::Caller;
 use analytics_core::stats::merge;
+use analytics_core::store::shard;
 
 const MAX_GOAL_BODY_BYTES: usize = 16 * 1024;
 
@@ -76,13 +77,17 @@ pub async fn goal_stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
         let conversions: Conversions = if scope.filters.is_empty() {
             one(env, &query::goal(&scope, &goal)).await?
         } else {
+            let fast = shard::fast::goal(&scope, &goal);
             merge::goal(&one_each(
-                everywhere(env, &scope, &query::goal(&scope, &goal)).await?,
+                everywhere(env, &scope, &query::goal(&scope, &goal), Some(&fast)).await?,
             ))
         };
         let revenue: Vec<RevenueRow> = match query::goal_revenue(&scope, &goal) {
             Some(sql) if scope.filters.is_empty() => rows(env, &sql).await?,
-            Some(sql) => merge::revenue(&everywhere(env, &scope, &sql).await?),
+            Some(sql) => {
+                let fast = shard::fast::goal_revenue(&scope, &goal);
+                merge::revenue(&everywhere(env, &scope, &sql, Some(&fast)).await?)
+            }
             None => Vec::new(),
         };
         goals.push(goal_stat(&g, conversions, total.visitors, &revenue));
@@ -147,7 +152,7 @@ pub async fn funnel_stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let steps = funnel.steps()?;
     let scope = r.scope();
     let counts: Vec<StepCount> =
-        merge::funnel(&everywhere(env, &scope, &query::funnel(&scope, &steps)).await?);
+        merge::funnel(&everywhere(env, &scope, &query::funnel(&scope, &steps), None).await?);
     json(
         200,
         &FunnelStats {

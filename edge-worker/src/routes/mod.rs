@@ -8,6 +8,7 @@ pub mod compliance;
 pub mod export;
 pub mod goals;
 pub mod health;
+pub mod import;
 pub mod ingest;
 pub mod reports;
 pub mod sites;

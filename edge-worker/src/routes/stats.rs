@@ -13,6 +13,7 @@ use analytics_core::stats::query::{
     self, MetricsRow, Scope, Sql, TimezoneRow, VisitorsRow, REALTIME_WINDOW_MS,
 };
 use analytics_core::stats::MAX_BREAKDOWN_ROWS;
+use analytics_core::store::shard;
 use analytics_core::ApiError;
 use api_types::stats::Dimension;
 use api_types::stats::{
@@ -113,13 +114,17 @@ pub async fn one<T: DeserializeOwned + Default>(env: &Env, sql: &Sql) -> Result<
     Ok(db::first(&d1(env)?, sql).await?.unwrap_or_default())
 }
 
-/// Rows of a raw-event read from every store of the scope's range (D1 and cold shards).
+/// Rows of a raw-event read from every store of the scope's range: `sql` on D1, and on each
+/// cold shard `shard_form` (its faster form of the same question) or `sql` itself.
 pub async fn everywhere<T: DeserializeOwned>(
     env: &Env,
     scope: &Scope<'_>,
     sql: &Sql,
+    shard_form: Option<&Sql>,
 ) -> Result<Vec<Vec<T>>, Failure> {
-    Ok(cold::fan_out(env, scope.site, scope.from_ms, scope.to_ms, sql).await?)
+    let range = (scope.from_ms, scope.to_ms);
+    let cold = shard_form.unwrap_or(sql);
+    Ok(cold::fan_out(env, scope.site, range, sql, cold).await?)
 }
 
 /// A scope's totals: from rollups without filters, else from raw events everywhere, merged.
@@ -127,7 +132,8 @@ pub async fn totals_of(env: &Env, scope: &Scope<'_>) -> Result<MetricsRow, Failu
     if scope.filters.is_empty() {
         return one(env, &query::totals(scope)).await;
     }
-    let parts = everywhere(env, scope, &query::totals_raw(scope)).await?;
+    let fast = shard::fast::totals(scope);
+    let parts = everywhere(env, scope, &query::totals_raw(scope), Some(&fast)).await?;
     Ok(merge::totals(&one_each(parts)))
 }
 
@@ -151,7 +157,8 @@ pub async fn breakdown_of(
     }
     let per_store = merge::SHARD_BREAKDOWN_ROWS;
     let sql = query::breakdown_part(scope, dimension, per_store);
-    let parts = everywhere(env, scope, &sql).await?;
+    let fast = shard::fast::breakdown(scope, dimension, per_store);
+    let parts = everywhere(env, scope, &sql, Some(&fast)).await?;
     Ok(merge::breakdown(&parts, per_store, limit).rows)
 }
 
@@ -161,7 +168,8 @@ async fn series(env: &Env, r: &StatsRequest) -> Result<Series, Failure> {
     let hours: Vec<HourRow> = if scope.filters.is_empty() {
         rows(env, &sql).await?
     } else {
-        merge::hourly(&everywhere(env, &scope, &sql).await?)
+        let fast = shard::fast::hourly(&scope);
+        merge::hourly(&everywhere(env, &scope, &sql, Some(&fast)).await?)
     };
     Ok(Series {
         bucket: r.period.bucket(),
@@ -184,8 +192,19 @@ pub async fn overview(req: Request, env: &Env, c: &Caller) -> RouteResult {
         range: r.period.range(),
         series: series(env, &r).await?,
         totals: now.totals(),
+        imported_days: imported_days(env, &r).await?,
     };
     json(200, &answer)
+}
+
+/// Days of the period whose figures come from an import (`analytics_core::import`).
+async fn imported_days(env: &Env, r: &StatsRequest) -> Result<u32, Failure> {
+    let row: Option<analytics_core::import::DaysRow> = db::first(
+        &d1(env)?,
+        &analytics_core::import::imported_days(&r.site, r.period.from_ms(), r.period.to_ms()),
+    )
+    .await?;
+    Ok(row.map_or(0, |d| d.days.clamp(0, i64::from(u32::MAX)) as u32))
 }
 
 pub async fn totals(req: Request, env: &Env, c: &Caller) -> RouteResult {
@@ -270,13 +289,18 @@ pub async fn bots(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let (from, to) = (r.period.from_ms(), r.period.to_ms());
     let scope = r.scope();
     let totals: Vec<Vec<BotTotals>> =
-        everywhere(env, &scope, &bot_stats::totals(&r.site, from, to)).await?;
+        everywhere(env, &scope, &bot_stats::totals(&r.site, from, to), None).await?;
     let totals = merge::bot_totals(&one_each(totals));
     let reasons: Vec<Vec<Counted>> =
-        everywhere(env, &scope, &bot_stats::reasons(&r.site, from, to)).await?;
+        everywhere(env, &scope, &bot_stats::reasons(&r.site, from, to), None).await?;
     let reasons = merge::counted(&reasons, bot_stats::BOT_TOP_ROWS);
-    let user_agents: Vec<Vec<Counted>> =
-        everywhere(env, &scope, &bot_stats::user_agents(&r.site, from, to)).await?;
+    let user_agents: Vec<Vec<Counted>> = everywhere(
+        env,
+        &scope,
+        &bot_stats::user_agents(&r.site, from, to),
+        None,
+    )
+    .await?;
     let user_agents = merge::counted(&user_agents, bot_stats::BOT_TOP_ROWS);
     let (first_day, last_day) = bot_stats::utc_days(from, to);
     let dropped: Vec<Counted> =
