@@ -97,7 +97,11 @@ cmd_bench() {
   cargo bench -p analytics-core --bench enrichment -- --warm-up-time 1 --measurement-time 5
   log "(a) POST /api/event vs a trivial route under wrangler dev"
   node "$ROOT/scripts/bench-ingest.mjs"
-  log "(d') overview API on 1 M generated events under wrangler dev (and the size contracts)"
+  log "(c, d) storage, natively: today's layout and the hot/cold layout side by side on 1 M and 10 M generated events — bytes per event, the 30-day overview unfiltered and filtered, the capacity table (docs/storage.md)"
+  cargo bench -p analytics-core --bench storage
+  log "(c') one cold shard: bytes by table and index, filtered overview through the view and the fast form"
+  cargo bench -p analytics-core --bench shard
+  log "(d') the overview through the Worker under wrangler dev on generated events bulk-imported into the cold shards (BENCH_EVENTS, default 10 M), and the size contracts"
   node "$ROOT/scripts/size-check.mjs"
   node "$ROOT/scripts/bench-overview.mjs"
   log "login cost: PBKDF2 natively (criterion) and logins against the Worker under wrangler dev"

@@ -1,5 +1,5 @@
 //! The cold shard (`store::shard`) at scale: loads a month of events from the storage bench's
-//! generator (`storage.rs`, `day_events`) into one shard file, day by day in pages as sealing
+//! generator (`support/generate.rs`, `day_events`) into one shard file, day by day in pages as sealing
 //! does, then prints bytes per event by table and index (SQLite's dbstat) and the time of the
 //! filtered 30-day overview (totals, hourly series, six breakdowns) through the `events` view.
 //! Prints figures only.
@@ -7,7 +7,7 @@
 //! `cargo bench -p analytics-core --bench shard` (BENCH_SHARD_EVENTS=1000000 by default).
 
 #[allow(dead_code)]
-#[path = "storage.rs"]
+#[path = "support/generate.rs"]
 mod storage;
 
 use analytics_core::stats::filter::Filter;
@@ -60,7 +60,8 @@ fn load(path: &str, total: usize) -> Connection {
     let started = Instant::now();
     let mut statements = 0;
     for day in 0..DAYS {
-        let mut events = storage::day_events(&mut rng, day + 40, per_day, &mut next_id);
+        let mut events =
+            storage::day_events(&mut rng, SITE, START, day + 40, per_day, &mut next_id);
         for e in events.iter_mut() {
             // The storage bench's days start at its own START; move them into this month.
             e.ts -= 40 * DAY_MS;

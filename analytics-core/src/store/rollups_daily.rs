@@ -195,21 +195,33 @@ pub struct DayToBuild {
     pub from_raw: bool,
 }
 
-/// The local day (in `tz`) that contains `ms`, as `[start, end)`.
-pub fn local_day(ms: i64, tz: &jiff::tz::TimeZone) -> (i64, i64) {
-    let date = jiff::Timestamp::from_millisecond(ms)
+/// The bounds `[start, end)` of the local `date` in `tz` (midnights floored to the hour).
+fn bounds(date: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> (i64, i64) {
+    crate::stats::period::Period::new(date, date, tz.clone())
+        .map(|p| (p.from_ms(), p.to_ms()))
+        .unwrap_or((0, 0))
+}
+
+/// The local day (in `tz`) whose floored bounds `[start, end)` contain `ms`, and its date.
+/// Where midnight is not on the hour (India: 18:30 UTC, floored to 18:00), the half hour
+/// before midnight belongs to the next day, as periods read it.
+fn local_day_of(ms: i64, tz: &jiff::tz::TimeZone) -> (jiff::civil::Date, i64, i64) {
+    let mut date = jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.to_zoned(tz.clone()).date())
         .unwrap_or_default();
-    let bounds = |date| {
-        crate::stats::period::Period::new(date, date, tz.clone())
-            .map(|p| (p.from_ms(), p.to_ms()))
-            .unwrap_or((ms, ms + DAY_MS))
-    };
-    let (start, end) = bounds(date);
-    // A zone whose midnight is not on the hour: the floored day may start after `ms`.
+    let (start, end) = bounds(date, tz);
     if start > ms {
-        return bounds(date.yesterday().unwrap_or(date));
+        date = date.yesterday().unwrap_or(date);
+    } else if end <= ms {
+        date = date.tomorrow().unwrap_or(date);
     }
+    let (start, end) = bounds(date, tz);
+    (date, start, end)
+}
+
+/// The local day (in `tz`) that contains `ms`, as `[start, end)`.
+pub fn local_day(ms: i64, tz: &jiff::tz::TimeZone) -> (i64, i64) {
+    let (_, start, end) = local_day_of(ms, tz);
     (start, end)
 }
 
@@ -222,9 +234,10 @@ pub fn days_to_build(state: &BuildState, tz: &jiff::tz::TimeZone, now_ms: i64) -
     };
     let limit = (now_ms.div_euclid(DAY_MS) - 1) * DAY_MS;
     let mut out = Vec::new();
-    let mut t = first.max(state.daily_until);
+    let (mut date, _, _) = local_day_of(first.max(state.daily_until), tz);
+    // Bounded by the days up to `limit` (a first run over a long history stops at the cap).
     while out.len() < BUILD_DAYS_PER_RUN {
-        let (start, end) = local_day(t, tz);
+        let (start, end) = bounds(date, tz);
         if end > limit || end <= start {
             break;
         }
@@ -237,7 +250,10 @@ pub fn days_to_build(state: &BuildState, tz: &jiff::tz::TimeZone, now_ms: i64) -
                 from_raw: start < state.raw_until,
             });
         }
-        t = end;
+        match date.tomorrow() {
+            Ok(next) => date = next,
+            Err(_) => break,
+        }
     }
     out
 }
@@ -702,6 +718,27 @@ mod tests {
         assert_eq!(days.len(), BUILD_DAYS_PER_RUN);
         assert_eq!(days.iter().filter(|d| d.from_raw).count(), 10);
         assert!(days_to_build(&BuildState::default(), &tz, day0).is_empty());
+        // Kolkata's midnight is 18:30 UTC, floored to 18:00: days follow each other without a
+        // gap or a repeat, and a built day is not offered again.
+        let kolkata = crate::stats::period::time_zone("Asia/Kolkata").unwrap();
+        let state = BuildState {
+            first_hour: Some(day0),
+            daily_until: 0,
+            raw_until: 0,
+        };
+        let days = days_to_build(&state, &kolkata, day0 + 10 * DAY_MS);
+        assert_eq!(days.len(), 9);
+        assert!(days.windows(2).all(|w| w[0].end_ms == w[1].start_ms));
+        assert_eq!(days[0].start_ms, day0 - 6 * HOUR_MS);
+        let built = BuildState {
+            daily_until: days[0].end_ms,
+            first_hour: Some(days[0].end_ms),
+            ..state
+        };
+        assert_eq!(
+            days_to_build(&built, &kolkata, day0 + 10 * DAY_MS)[0],
+            days[1]
+        );
     }
 
     #[test]
