@@ -249,14 +249,6 @@ fn main() {
             }
             println!("    {label:<10} {form:<8} CPU {cpu:>6.0} ms (wall {wall:>6.0}):{line}");
         }
-        if let Some(sql) = shard::fast::overview(&scope, &panels, SHARD_BREAKDOWN_ROWS) {
-            let mut rows = 0;
-            let (wall, cpu) = median_ms(3, || rows = run(&db, &sql));
-            println!(
-                "    {label:<10} {:<8} CPU {cpu:>6.0} ms (wall {wall:>6.0}): one statement, {rows} rows",
-                "overview"
-            );
-        }
     }
     drop(db);
     if std::env::var("BENCH_SHARD_KEEP").is_err() {

@@ -204,6 +204,7 @@ fn d1_with(events: &[EnrichedEvent]) -> Connection {
 
 fn new_shard() -> Connection {
     let db = Connection::open_in_memory().unwrap();
+    analytics_core::store::sqlite::like_workerd(&db);
     for m in shard::MIGRATIONS {
         db.execute_batch(m).unwrap();
     }
@@ -589,46 +590,6 @@ fn the_fast_shard_forms_answer_as_the_view_does() {
                             dim.as_str(),
                         );
                     }
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn one_overview_statement_answers_as_the_queries_one_by_one() {
-    use shard::fast::{overview, overview_d1, Overview, OverviewRow};
-    let (_, layout) = layouts();
-    let panels: Vec<Dimension> = Dimension::BREAKDOWNS
-        .into_iter()
-        .filter(|d| *d != Dimension::Bots)
-        .collect();
-    for filters in filter_sets() {
-        for scope in scopes(&filters) {
-            let label = format!("{:?} {}", scope.filters, scope.from_ms);
-            for (i, db) in layout.stores.iter().enumerate() {
-                let sql = if i < 2 {
-                    overview(&scope, &panels, SHARD_BREAKDOWN_ROWS)
-                } else {
-                    overview_d1(&scope, &panels, SHARD_BREAKDOWN_ROWS)
-                };
-                let sql = checked(sql.expect("the stats SQL has the expected shape"));
-                let got = Overview::from_rows(&panels, all::<OverviewRow>(db, &sql));
-                assert_eq!(
-                    got.totals,
-                    first(db, &query::totals_raw(&scope)).unwrap(),
-                    "{label}"
-                );
-                if !scope.filters.is_empty() {
-                    let hours: Vec<HourRow> = all(db, &query::hourly(&scope));
-                    assert_eq!(got.hours, hours, "{label}");
-                }
-                for (dim, rows) in &got.breakdowns {
-                    let want: Vec<MetricsRow> = all(
-                        db,
-                        &query::breakdown_part(&scope, *dim, SHARD_BREAKDOWN_ROWS),
-                    );
-                    assert_eq!(rows, &want, "{dim} {label}");
                 }
             }
         }
