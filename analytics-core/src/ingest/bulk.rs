@@ -76,35 +76,12 @@ fn check(e: &EnrichedEvent, now_ms: i64) -> Result<(), &'static str> {
     if e.ts < EARLIEST_BULK_MS || e.ts > now_ms + DAY_MS {
         return Err("ts is not a time in milliseconds between 2000 and now");
     }
-    let texts = [
-        &e.id,
-        &e.visitor,
-        &e.session,
-        &e.name,
-        &e.path,
-        &e.query,
-        &e.referrer_host,
-        &e.referrer_source,
-        &e.channel,
-        &e.utm_source,
-        &e.utm_medium,
-        &e.utm_campaign,
-        &e.utm_term,
-        &e.utm_content,
-        &e.browser,
-        &e.browser_version,
-        &e.os,
-        &e.os_version,
-        &e.device,
-        &e.country,
-        &e.region,
-        &e.city,
-        &e.screen,
-        &e.props,
-        &e.revenue_currency,
-        &e.bot_reason,
-    ];
-    if texts.iter().any(|t| t.len() > MAX_BULK_FIELD_BYTES) {
+    let ids = [e.id.as_str(), e.visitor.as_str(), e.session.as_str()];
+    if ids
+        .into_iter()
+        .chain(e.texts())
+        .any(|t| t.len() > MAX_BULK_FIELD_BYTES)
+    {
         return Err("a text field is longer than 4096 bytes");
     }
     if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(if e.props.is_empty() {

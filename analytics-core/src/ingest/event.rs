@@ -81,6 +81,38 @@ pub struct EnrichedEvent {
     pub previous_visitor: String,
 }
 
+impl EnrichedEvent {
+    /// The event's text fields but its ids (id, visitor, session): what a shard keeps in its
+    /// dictionary and what a bulk load bounds.
+    pub fn texts(&self) -> [&str; 23] {
+        [
+            &self.name,
+            &self.path,
+            &self.query,
+            &self.props,
+            &self.revenue_currency,
+            &self.bot_reason,
+            &self.referrer_host,
+            &self.referrer_source,
+            &self.channel,
+            &self.utm_source,
+            &self.utm_medium,
+            &self.utm_campaign,
+            &self.utm_term,
+            &self.utm_content,
+            &self.browser,
+            &self.browser_version,
+            &self.os,
+            &self.os_version,
+            &self.device,
+            &self.country,
+            &self.region,
+            &self.city,
+            &self.screen,
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

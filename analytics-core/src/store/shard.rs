@@ -203,31 +203,7 @@ pub fn pages(events: &[EnrichedEvent]) -> Vec<&[EnrichedEvent]> {
 /// The strings of an event that go through `dict`: name, path, query, props, revenue currency,
 /// bot reason, then the 17 context columns.
 fn event_strings(e: &EnrichedEvent) -> [&str; 23] {
-    [
-        &e.name,
-        &e.path,
-        &e.query,
-        &e.props,
-        &e.revenue_currency,
-        &e.bot_reason,
-        &e.referrer_host,
-        &e.referrer_source,
-        &e.channel,
-        &e.utm_source,
-        &e.utm_medium,
-        &e.utm_campaign,
-        &e.utm_term,
-        &e.utm_content,
-        &e.browser,
-        &e.browser_version,
-        &e.os,
-        &e.os_version,
-        &e.device,
-        &e.country,
-        &e.region,
-        &e.city,
-        &e.screen,
-    ]
+    e.texts()
 }
 
 /// A page's strings, each once, by first appearance.
