@@ -16,7 +16,7 @@ const USAGE =
   "  PATH: a Plausible export .zip, a directory of .csv files, or .csv files";
 
 function parseArgs(argv) {
-  const opts = { url: "http://127.0.0.1:8787", format: "plausible", token: process.env.VIGIA_TOKEN ?? "", paths: [] };
+  const opts = { url: `http://127.0.0.1:${process.env.VIGIA_PORT || 8787}`, format: "plausible", token: process.env.VIGIA_TOKEN ?? "", paths: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -103,11 +103,19 @@ async function send(opts, file) {
 async function main() {
   let opts;
   try { opts = parseArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); process.exit(2); }
-  const files = opts.paths.flatMap(filesOf);
+  let files;
+  try { files = opts.paths.flatMap(filesOf); } catch (e) { console.error(e.message); process.exit(2); }
   if (files.length === 0) { console.error("no .csv files found"); process.exit(2); }
   let failed = 0;
   for (const file of files) {
-    const { status, json, text } = await send(opts, file);
+    let answer;
+    try {
+      answer = await send(opts, file);
+    } catch (e) {
+      console.error(`${file.name}: could not reach ${opts.url} (${e.cause?.code ?? e.message}); is Vigia running there?`);
+      process.exit(1);
+    }
+    const { status, json, text } = answer;
     if (status === 200 && json) {
       const skipped = json.rows_skipped
         ? ` (${json.rows_skipped} skipped: ${Object.entries(json.skipped_reasons).map(([k, v]) => `${k} ${v}`).join(", ")})`

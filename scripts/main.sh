@@ -130,5 +130,5 @@ case "${1:-}" in
   bench) cmd_bench ;;
   migrate-storage) shift; node "$ROOT/scripts/migrate-storage.mjs" "$@" ;;
   import) shift; node "$ROOT/scripts/import.mjs" "$@" ;;
-  *) sed -n '2,11p' "$ROOT/vigia" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,10p' "$ROOT/vigia" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -14,7 +14,11 @@ const flag = (name, fallback) => {
   const at = args.indexOf(`--${name}`);
   return at >= 0 ? args[at + 1] : fallback;
 };
-const url = (flag("url", process.env.VIGIA_URL) ?? "http://127.0.0.1:8787").replace(/\/$/, "");
+const url = (flag("url", process.env.VIGIA_URL) ?? `http://127.0.0.1:${process.env.VIGIA_PORT || 8787}`).replace(/\/$/, "");
+process.on("unhandledRejection", (e) => {
+  console.error(`migrate-storage: could not reach ${url} (${e?.cause?.code ?? e?.message ?? e}); is Vigia running there?`);
+  process.exit(1);
+});
 const email = flag("email", process.env.VIGIA_ADMIN_EMAIL ?? "admin@vigia.local");
 const passwordFile = join(dirname(fileURLToPath(import.meta.url)), "..", ".vigia", "admin-password");
 const password = process.env.VIGIA_ADMIN_PASSWORD ?? (existsSync(passwordFile) ? readFileSync(passwordFile, "utf8").trim() : "");

@@ -16,6 +16,9 @@ pub const MAX_BULK_EVENTS: usize = 50_000;
 pub const MAX_BULK_FIELD_BYTES: usize = 4_096;
 /// Earliest time accepted (2000-01-01): older is certainly a unit mistake (seconds for ms).
 pub const EARLIEST_BULK_MS: i64 = 946_684_800_000;
+/// Most distinct UTC months one request may touch: each month is a cold shard (a Durable
+/// Object kept as long as imported history is), so one request cannot create hundreds.
+pub const MAX_BULK_MONTHS: usize = 13;
 
 /// Why a line was skipped, with how many.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -54,8 +57,16 @@ pub fn parse(body: &str, site: &str, now_ms: i64) -> Result<Parsed, crate::ApiEr
                 format!("at most {MAX_BULK_EVENTS} events per request; send the rest in another"),
             ));
         }
-        let Ok(mut event) = serde_json::from_str::<EnrichedEvent>(line) else {
-            parsed.skip("not an event as JSON");
+        // `site_id` may be left out: every event goes to the site of the route anyway.
+        let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(line) else {
+            parsed.skip("not a JSON object");
+            continue;
+        };
+        fields
+            .entry("site_id")
+            .or_insert_with(|| serde_json::Value::String(site.to_string()));
+        let Ok(mut event) = serde_json::from_value::<EnrichedEvent>(fields.into()) else {
+            parsed.skip("not an event: a field is missing or has the wrong type");
             continue;
         };
         if let Err(reason) = check(&event, now_ms) {
@@ -65,6 +76,22 @@ pub fn parse(body: &str, site: &str, now_ms: i64) -> Result<Parsed, crate::ApiEr
         event.site_id = site.to_string();
         event.previous_visitor.clear();
         parsed.events.push(event);
+    }
+    let mut months: Vec<String> = parsed
+        .events
+        .iter()
+        .map(|e| crate::stats::day_of_ms(e.ts)[..7].to_string())
+        .collect();
+    months.sort_unstable();
+    months.dedup();
+    if months.len() > MAX_BULK_MONTHS {
+        return Err(crate::ApiError::bad_request(
+            "too_many_months",
+            format!(
+                "the events span {} months; one request may touch at most {MAX_BULK_MONTHS} (send a year at a time)",
+                months.len()
+            ),
+        ));
     }
     Ok(parsed)
 }
@@ -136,6 +163,32 @@ mod tests {
         assert!(parsed.events.iter().all(|e| e.site_id == "demo"));
         assert_eq!(parsed.skipped.iter().map(|s| s.lines).sum::<u64>(), 3);
         assert_eq!(parsed.skipped.len(), 3, "{:?}", parsed.skipped);
+    }
+
+    #[test]
+    fn site_id_may_be_left_out_and_a_request_spans_a_bounded_number_of_months() {
+        let mut without =
+            serde_json::from_str::<serde_json::Value>(&line("a", NOW - DAY_MS)).unwrap();
+        without.as_object_mut().unwrap().remove("site_id");
+        let parsed = parse(&without.to_string(), "demo", NOW).unwrap();
+        assert_eq!(parsed.events.len(), 1);
+        assert_eq!(parsed.events[0].site_id, "demo");
+        let month = 31 * DAY_MS;
+        let spread = |months: usize| {
+            (0..months)
+                .map(|m| line(&format!("m{m}"), NOW - (m as i64 + 1) * month))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            parse(&spread(MAX_BULK_MONTHS), "demo", NOW)
+                .unwrap()
+                .events
+                .len(),
+            MAX_BULK_MONTHS
+        );
+        let err = parse(&spread(MAX_BULK_MONTHS + 1), "demo", NOW).unwrap_err();
+        assert_eq!((err.status, err.error), (400, "too_many_months"));
     }
 
     #[test]
