@@ -89,7 +89,16 @@ impl Table {
     /// Columns a file of this table must have.
     fn required(self) -> &'static [&'static str] {
         match self {
-            Table::Visitors => &["date", "visitors"],
+            // The day's totals: every export shape has all five, and a file without one would
+            // replace the day's imported totals with a zero.
+            Table::Visitors => &[
+                "date",
+                "visitors",
+                "pageviews",
+                "bounces",
+                "visits",
+                "visit_duration",
+            ],
             Table::Sources => &["date", "source", "visitors"],
             Table::Pages => &["date", "page", "visitors"],
             Table::EntryPages => &["date", "entry_page", "visitors"],
@@ -642,6 +651,16 @@ mod tests {
         let e = parse(Table::Pages, "date,visitors\n2021-12-30,1\n", &utc(), None).unwrap_err();
         assert_eq!((e.status, e.error), (400, "missing_columns"));
         assert!(e.message.contains("page"), "{}", e.message);
+        // Totals without their counts would overwrite a day's imported totals with zeros.
+        let e = parse(
+            Table::Visitors,
+            "date,visitors,bounces\n2021-12-30,10,1\n",
+            &utc(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!((e.status, e.error), (400, "missing_columns"));
+        assert!(e.message.contains("pageviews"), "{}", e.message);
         // Plausible's own invalid sample: its one row has fewer cells than the header.
         let invalid = std::fs::read_to_string(format!(
             "{FIXTURES}/invalid/imported_devices_20211230_20211231.csv"
@@ -654,9 +673,9 @@ mod tests {
 
     #[test]
     fn too_many_rows_are_skipped_past_the_limit() {
-        let mut text = String::from("date,visitors\n");
+        let mut text = String::from("date,visitors,pageviews,bounces,visits,visit_duration\n");
         for _ in 0..MAX_IMPORT_ROWS + 2 {
-            text.push_str("2021-12-30,1\n");
+            text.push_str("2021-12-30,1,1,0,1,0\n");
         }
         let p = parse(Table::Visitors, &text, &utc(), None).unwrap();
         assert_eq!(p.rows_read as usize, MAX_IMPORT_ROWS);
@@ -665,7 +684,8 @@ mod tests {
 
     #[test]
     fn days_are_local_midnights_in_the_site_zone() {
-        let lisbon_summer = "date,visitors\n2021-07-01,1\n";
+        let lisbon_summer =
+            "date,visitors,pageviews,bounces,visits,visit_duration\n2021-07-01,1,1,0,1,0\n";
         let tz = TimeZone::get("Europe/Lisbon").unwrap();
         let p = parse(Table::Visitors, lisbon_summer, &tz, None).unwrap();
         let utc_midnight = parse_day("2021-07-01").unwrap() * crate::stats::DAY_MS;
