@@ -365,23 +365,23 @@ async fn run_batch(db: &worker::D1Database, statements: &[Sql]) -> Result<()> {
     Ok(())
 }
 
+/// Empties a shard: its Durable Object deletes all its storage.
+async fn drop_shard(env: &Env, site_key: i64, period: &str) -> Result<()> {
+    let request = ShardRequest {
+        visible_until: None,
+        batch: None,
+        statements: vec![],
+    };
+    call(env, &seal::shard_name(site_key, period), "/drop", &request).await?;
+    Ok(())
+}
+
 /// Empties and forgets every shard of a site (site deletion).
 pub async fn drop_site(env: &Env, site_key: i64) -> Result<()> {
     let db = d1(env)?;
     let shards: Vec<ShardRow> = db::all(&db, &seal::shards_of(site_key)).await?;
     for s in shards {
-        let request = ShardRequest {
-            visible_until: None,
-            batch: None,
-            statements: vec![],
-        };
-        call(
-            env,
-            &seal::shard_name(site_key, &s.period),
-            "/drop",
-            &request,
-        )
-        .await?;
+        drop_shard(env, site_key, &s.period).await?;
     }
     for statement in seal::forget_site(site_key) {
         db::run(&db, &statement).await?;
@@ -414,18 +414,7 @@ pub async fn enforce_retention(env: &Env, site: &str, cutoff_ms: i64) -> Result<
         let left = record(env, at.site_key, &s.period).await?;
         deleted += (s.events - left).max(0);
         if left == 0 {
-            let request = ShardRequest {
-                visible_until: None,
-                batch: None,
-                statements: vec![],
-            };
-            call(
-                env,
-                &seal::shard_name(at.site_key, &s.period),
-                "/drop",
-                &request,
-            )
-            .await?;
+            drop_shard(env, at.site_key, &s.period).await?;
             db::run(&db, &seal::forget_shard(at.site_key, &s.period)).await?;
         }
     }

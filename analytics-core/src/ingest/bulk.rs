@@ -80,7 +80,7 @@ pub fn parse(body: &str, site: &str, now_ms: i64) -> Result<Parsed, crate::ApiEr
     let mut months: Vec<String> = parsed
         .events
         .iter()
-        .map(|e| crate::stats::day_of_ms(e.ts)[..7].to_string())
+        .map(|e| crate::store::seal::shard_period(e.ts))
         .collect();
     months.sort_unstable();
     months.dedup();

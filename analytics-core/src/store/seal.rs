@@ -114,10 +114,11 @@ pub fn day_page(site: &str, day_start_ms: i64, after: Option<(i64, &str)>, limit
         format!(
             "SELECT {} FROM events e WHERE e.site_id = ?1 AND e.ts >= ?2 AND e.ts < ?2 + {} \
              AND (e.ts > ?3 OR (e.ts = ?3 AND e.id > ?4)) \
-             AND {SESSION_START} >= ?2 AND {SESSION_START} < ?2 + {DAY_MS} \
+             AND {SESSION_START} BETWEEN ?2 AND ?2 + {} \
              ORDER BY e.ts, e.id LIMIT ?5",
             EVENT_COLUMNS.map(|c| format!("e.{c}")).join(", "),
             2 * DAY_MS,
+            DAY_MS - 1,
         ),
         binds![site, day_start_ms, after_ts, after_id, limit],
     )
@@ -140,11 +141,12 @@ pub fn commit_day(site: &str, site_key: i64, day_start_ms: i64) -> Vec<Sql> {
     ]
 }
 
-/// A shard's name: the site's internal key and the UTC month (`YYYY-MM`) of `day_start_ms`.
-pub fn shard_period(day_start_ms: i64) -> String {
-    crate::stats::day_of_ms(day_start_ms)[..7].to_string()
+/// The UTC month (`YYYY-MM`) of an instant: the period of the shard its day goes to.
+pub fn shard_period(ms: i64) -> String {
+    crate::stats::day_of_ms(ms)[..7].to_string()
 }
 
+/// A shard's name: the site's internal key and the shard's period.
 pub fn shard_name(site_key: i64, period: &str) -> String {
     format!("{site_key}:{period}")
 }

@@ -180,12 +180,8 @@ pub fn pages(events: &[EnrichedEvent]) -> Vec<&[EnrichedEvent]> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, e) in events.iter().enumerate() {
-        let strings: usize = event_strings(e)
-            .iter()
-            .map(|s| s.len() * 6 + 3)
-            .sum::<usize>()
-            + e.session.len() * 6
-            + 40;
+        let strings: usize =
+            e.texts().iter().map(|s| s.len() * 6 + 3).sum::<usize>() + e.session.len() * 6 + 40;
         let size = FIXED + strings;
         if i > start && (i - start == SHARD_PAGE_EVENTS || bytes + size > SHARD_PAGE_MAX_BYTES) {
             out.push(&events[start..i]);
@@ -198,12 +194,6 @@ pub fn pages(events: &[EnrichedEvent]) -> Vec<&[EnrichedEvent]> {
         out.push(&events[start..]);
     }
     out
-}
-
-/// The strings of an event that go through `dict`: name, path, query, props, revenue currency,
-/// bot reason, then the 17 context columns.
-fn event_strings(e: &EnrichedEvent) -> [&str; 23] {
-    e.texts()
 }
 
 /// A page's strings, each once, by first appearance.
@@ -244,7 +234,7 @@ pub fn append(
     let mut session_rows: Vec<(String, usize, bool)> = Vec::new();
     let mut rows = Vec::with_capacity(events.len());
     for (at, e) in events.iter().enumerate() {
-        let s = event_strings(e);
+        let s = e.texts();
         let ids: Vec<usize> = s.iter().map(|x| strings.id(x)).collect();
         let ctx_key = ids[6..].to_vec();
         let next = context_rows.len();

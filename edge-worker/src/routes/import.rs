@@ -6,12 +6,11 @@
 use analytics_core::import::{
     self, plausible, vigia, ImportAnswer, ImportFormat, MAX_IMPORT_BYTES,
 };
-use analytics_core::stats::period::zone_or_utc;
 use analytics_core::ApiError;
 use worker::{Env, Request};
 
 use super::sites::batch;
-use super::stats::site_timezone;
+use super::stats::site_zone;
 use crate::db::d1;
 use crate::http::{json, query_pairs, query_value, read_body, RouteResult};
 use crate::session::Caller;
@@ -53,7 +52,7 @@ pub async fn import(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let site = c.site();
     match (format, table) {
         (ImportFormat::Plausible, Some((table, range))) => {
-            let tz = zone_or_utc(&site_timezone(env, site).await?);
+            let tz = site_zone(env, site).await?;
             let parsed = plausible::parse(table, &text, &tz, range)?;
             batch(&d1(env)?, &import::replace_daily(site, &parsed.import)).await?;
             let (days, from, to) = import::day_span(&parsed.import.rows, &tz);
@@ -77,7 +76,7 @@ pub async fn import(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
             // Raw events: into the cold shards, marked imported; their daily rollups are
             // built by the next sealing run (hourly, or POST /api/admin/seal).
             let parsed = vigia::parse(site, &text)?;
-            let tz = zone_or_utc(&site_timezone(env, site).await?);
+            let tz = site_zone(env, site).await?;
             let (days, from, to) = import::event_day_span(&parsed.events, &tz);
             let read = parsed.events.len() as u64;
             let stored = crate::cold::import_events(env, site, parsed.events).await?;

@@ -58,7 +58,8 @@ impl StatsRequest {
     }
 }
 
-pub async fn site_timezone(env: &Env, site: &str) -> Result<String, Failure> {
+/// The site's time zone's name ("UTC" when unset).
+pub async fn site_timezone(env: &Env, site: &str) -> worker::Result<String> {
     let row: Option<TimezoneRow> = db::first(&d1(env)?, &query::site_timezone(site)).await?;
     Ok(row.map_or_else(|| "UTC".into(), |r| r.timezone))
 }
@@ -68,9 +69,8 @@ pub async fn site_zone(
     env: &Env,
     site: &str,
 ) -> worker::Result<analytics_core::stats::period::TimeZone> {
-    let row: Option<TimezoneRow> = db::first(&d1(env)?, &query::site_timezone(site)).await?;
     Ok(analytics_core::stats::period::zone_or_utc(
-        row.as_ref().map_or("UTC", |r| r.timezone.as_str()),
+        &site_timezone(env, site).await?,
     ))
 }
 
