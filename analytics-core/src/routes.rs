@@ -183,6 +183,8 @@ pub struct Route {
     pub answer: Option<&'static str>,
     /// Authenticated by a site's secret activity key rather than by the access rules.
     pub activity_key: bool,
+    /// Authenticated by an app's public key (`POST /api/app/…`), checked in the handler.
+    pub app_key: bool,
 }
 
 impl Route {
@@ -212,6 +214,7 @@ impl Route {
             status: 200,
             answer: None,
             activity_key: false,
+            app_key: false,
         }
     }
 
@@ -271,6 +274,11 @@ impl Route {
 
     const fn activity_key(mut self) -> Route {
         self.activity_key = true;
+        self
+    }
+
+    const fn app_key(mut self) -> Route {
+        self.app_key = true;
         self
     }
 }
@@ -579,6 +587,51 @@ routes! {
         .query(&[STATS_QUERY])
         .answer(r#"{"description":"CSV, header row first","content":{"text/csv":{"schema":{"type":"string"}}}}"#)
         .audit(A::ExportEvents);
+    /// Authenticated by the app's public key, checked in the handler (docs/apps.md).
+    AppBatch: Post "/api/app/batch", Public, "apps", "Upload a batch of an install's usage records (the vigia-agent)"
+        .describe("`Authorization: Bearer vpk_…` (the app key, shipped inside the app). Body: `{batch_id, install_id, app_version, os, os_version, dropped, records: [{seq, ts, kind, name, session, active_ms, props}]}` (at most 500 records, 256 KiB). A batch id seen before for the install answers `duplicate: true` and stores nothing; a record is identified by (install, seq), so a record sent in two batches is stored once. A bad record is refused alone (`problems`). 429 with `Retry-After` past the per-app or per-install rate limit. Answer: `{batch_id, duplicate, stored, refused, problems}`.")
+        .body(r#"{"type":"object","required":["batch_id","install_id","records"]}"#)
+        .app_key();
+    AppEmail: Post "/api/app/email", Public, "apps", "Link an install to its user's email, with consent (a confirmation mail is sent)"
+        .describe("`Authorization: Bearer vpk_…`. Body: `{install_id, email, consent}`. The address receives a confirmation link; no report goes to it until the link is followed. Answers 202 whether or not a mail was sent (rate-limited per install and per address).")
+        .status(202)
+        .body(r#"{"type":"object","required":["install_id","email","consent"]}"#)
+        .app_key();
+    AppErase: Post "/api/app/erase", Public, "apps", "Erase everything stored about one install"
+        .describe("`Authorization: Bearer vpk_…`. Body: `{install_id}`. The install's records, batches and its link to an email are deleted; a user left without installs is deleted too.")
+        .body(r#"{"type":"object","required":["install_id"]}"#)
+        .audit(A::AppInstallErase)
+        .app_key();
+    /// Authenticated by the token in the mailed link.
+    AppConfirmPage: Get "/api/app/confirm", Public, "apps", "Confirmation page of an app user's email"
+        .describe("Shows what the user agreed to and a button; following the link alone confirms nothing (mail scanners follow links).")
+        .query(&[APP_CONFIRM_QUERY]);
+    AppConfirm: Post "/api/app/confirm", Public, "apps", "Confirm an app user's email"
+        .describe("Same query as the page. Answers an HTML page.")
+        .query(&[APP_CONFIRM_QUERY])
+        .no_body()
+        .audit(A::AppEmailConfirm);
+    /// Authenticated by the signature in the link each usage report carries.
+    AppUnsubscribePage: Get "/api/app/unsubscribe", Public, "apps", "Unsubscribe page of a usage report"
+        .query(&[APP_UNSUBSCRIBE_QUERY]);
+    AppUnsubscribe: Post "/api/app/unsubscribe", Public, "apps", "Stop the monthly usage report (confirmation or one-click)"
+        .describe("Same query as the page; also the RFC 8058 one-click target of the mail's `List-Unsubscribe` header. Answers an HTML page.")
+        .query(&[APP_UNSUBSCRIBE_QUERY])
+        .no_body()
+        .audit(A::AppUsageUnsubscribe);
+    AppKeyRotate: Post "/api/sites/{site}/app-key", Site(Admin), "apps", "Create or rotate an app's public key"
+        .describe("Only for a site of kind `app`. The previous key stops working: ship the new one with the next release.")
+        .no_body()
+        .audit(A::AppKeyRotate);
+    AppStats: Get "/api/sites/{site}/app/stats", Site(Viewer), "apps", "An app's installs, active users, versions, OS, features, errors and retention by cohort week"
+        .query(&[PERIOD_QUERY, APP_STATS_QUERY]);
+    AppUserErase: Delete "/api/sites/{site}/app/users/{email}", Site(Admin), "apps", "Erase one app user's data (by email), for an erasure request"
+        .describe("Deletes the user's installs' records and the user; the audit log keeps the address only as a keyed hash.")
+        .audit(A::AppUserErase);
+    MeteringInstance: Get "/api/admin/metering", InstanceAdmin, "metering", "Every site's and app's use per UTC month: received, stored, refused"
+        .query(&[METERING_QUERY]);
+    MeteringSite: Get "/api/sites/{site}/metering", Site(Admin), "metering", "This site's use per UTC month: received, stored, refused"
+        .query(&[METERING_QUERY]);
     /// The body is the CSV file itself; an API token of an admin may call it (`./vigia import`).
     SiteImport: Post "/api/sites/{site}/import", Site(Admin), "import", "Import history from another tool's CSV export"
         .describe("Body: one CSV file (`Content-Type: text/csv`, at most 8 MiB, 100,000 rows). `format=plausible` (default): one table of Plausible's \"Export data\" zip, named by `table` (its file name, e.g. `imported_pages_20240101_20241231.csv`, or the bare table name); it becomes daily rollup rows marked imported, in the site's time zone (a day with collected data ignores them). The tables: visitors, sources, pages, entry_pages, exit_pages, locations, devices, browsers, operating_systems, custom_events. Idempotent: the imported rows of the table's dimensions over the file's days (the file name's range, or the rows' dates) are replaced in one transaction. `format=vigia`: Vigia's own raw-event export (`GET /api/export/events`), stored as raw events. A bad row is skipped and counted (`skipped_reasons`: wrong_cell_count, bad_date, bad_number, date_out_of_range, too_many_rows, unterminated_quote, bad_kind, bad_field); a file without its header's required columns is 400 `missing_columns`, one without a single readable row 422 `no_valid_rows` (nothing is written). Answer: `{format, table, rows_imported, rows_skipped, skipped_reasons, skipped: [{line, reason}] (first 20), days, from, to, daily_rows}`. API tokens may call this route (with their owner's role).")
@@ -586,6 +639,26 @@ routes! {
         .upload("text/csv")
         .audit(A::Import);
 }
+
+const APP_CONFIRM_QUERY: &[Param] = &[required(
+    "token",
+    "The token of the link in the confirmation mail",
+    Schema::Text,
+)];
+const APP_UNSUBSCRIBE_QUERY: &[Param] = &[
+    required("user", "App user id", Schema::Integer),
+    required("sig", "The link's signature", Schema::Text),
+];
+const APP_STATS_QUERY: &[Param] = &[param(
+    "email",
+    "Only the installs linked to this confirmed email (what that user's monthly report shows)",
+    Schema::Text,
+)];
+const METERING_QUERY: &[Param] = &[param(
+    "month",
+    "YYYY-MM (UTC); default: every month kept",
+    Schema::Text,
+)];
 
 const IMPORT_QUERY: &[Param] = &[
     param(
@@ -745,7 +818,10 @@ mod tests {
             // Ingest (page events, backend activity) is data, not an action in Vigia.
             let ingest = matches!(
                 route.operation,
-                Operation::EventIngest | Operation::ActivityIngest
+                Operation::EventIngest
+                    | Operation::ActivityIngest
+                    | Operation::AppBatch
+                    | Operation::AppEmail
             );
             if route.method.changes_state() && !ingest {
                 assert!(

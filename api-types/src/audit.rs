@@ -41,6 +41,16 @@ crate::closed_set! {
         ReportUnsubscribe = "report_unsubscribe",
         /// History imported from a CSV export (`POST /api/sites/{site}/import`).
         Import = "import",
+        /// An app's public key created or rotated.
+        AppKeyRotate = "app_key_rotate",
+        /// An app user's email registration confirmed through the mailed link.
+        AppEmailConfirm = "app_email_confirm",
+        /// An app user turned their monthly usage report off (link in the mail).
+        AppUsageUnsubscribe = "app_usage_unsubscribe",
+        /// An install's data erased at the app's request (the user's own erasure).
+        AppInstallErase = "app_install_erase",
+        /// An app user's data erased by the vendor (by email).
+        AppUserErase = "app_user_erase",
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod activity;
 pub mod alerts;
+pub mod apps;
 pub mod audit;
 pub mod goals;
 pub mod reports;
@@ -115,6 +116,10 @@ mod tests {
             activity::ActivityType,
             activity::Outcome,
             alerts::AlertRule,
+            apps::SiteKind,
+            apps::AppRecordKind,
+            apps::AppOs,
+            apps::MeterSource,
             goals::GoalKind,
             reports::ReportKind,
             reports::SendStatus,

@@ -450,6 +450,18 @@ async fn dispatch(
         Op::StatsBots => stats::bots(req, env, c).await,
         Op::ExportEvents => export::events(req, env, c).await,
         Op::SiteImport => import::import(req, env, c).await,
+        Op::AppBatch => apps::batch(req, env, request_id).await,
+        Op::AppEmail => apps::email(req, env).await,
+        Op::AppErase => apps::erase(req, env).await,
+        Op::AppConfirmPage => apps::confirm_page(req, env).await,
+        Op::AppConfirm => apps::confirm(req, env).await,
+        Op::AppKeyRotate => apps::rotate_key(env, c).await,
+        Op::AppUserErase => apps::erase_user(env, c).await,
+        Op::AppStats => app_stats::stats(req, env, c).await,
+        Op::AppUnsubscribePage => app_stats::unsubscribe_page(req, env).await,
+        Op::AppUnsubscribe => app_stats::unsubscribe(req, env).await,
+        Op::MeteringInstance => metering::instance(req, env).await,
+        Op::MeteringSite => metering::site(req, env, c).await,
     }
 }
 

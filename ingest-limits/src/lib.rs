@@ -67,3 +67,35 @@ mod tests {
         assert_eq!(flush_retry_delay_ms(60), MAX_FLUSH_BACKOFF_MS);
     }
 }
+
+/// Limits of the app agent's upload (`POST /api/app/batch`): the `vigia-agent` crate cuts its
+/// batches by them, so it never sends what the Worker refuses.
+pub mod app {
+    /// Largest batch body, in bytes.
+    pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+    /// Records per batch.
+    pub const MAX_RECORDS_PER_BATCH: usize = 500;
+    /// `batch_id`: 8 to 64 characters of `[A-Za-z0-9_-]`.
+    pub const MIN_BATCH_ID_BYTES: usize = 8;
+    pub const MAX_BATCH_ID_BYTES: usize = 64;
+    /// `install_id`: exactly 32 lowercase hex digits (128 random bits).
+    pub const INSTALL_ID_HEX_DIGITS: usize = 32;
+    /// A feature, error or custom event name.
+    pub const MAX_NAME_BYTES: usize = 120;
+    /// `session`: the agent's random session id.
+    pub const MAX_SESSION_BYTES: usize = 64;
+    /// `app_version` and `os_version`.
+    pub const MAX_VERSION_BYTES: usize = 32;
+    /// Properties per record, and their key and value sizes.
+    pub const MAX_PROPS: usize = 10;
+    pub const MAX_PROP_KEY_BYTES: usize = 64;
+    pub const MAX_PROP_VALUE_BYTES: usize = 256;
+    /// Longest active time one session may report (a day).
+    pub const MAX_ACTIVE_MS: u64 = 24 * 60 * 60 * 1000;
+    /// A record may be this old when it arrives (an agent offline for weeks still delivers).
+    pub const MAX_RECORD_AGE_MS: i64 = 60 * 24 * 60 * 60 * 1000;
+    /// ... or this far in the future (a computer's clock a little ahead).
+    pub const MAX_RECORD_SKEW_MS: i64 = 24 * 60 * 60 * 1000;
+    /// Consent text kept with an email registration.
+    pub const MAX_CONSENT_BYTES: usize = 2048;
+}

@@ -589,6 +589,8 @@ test("hash routing: with the site setting on and data-hash, each fragment is a p
 });
 
 test("Do Not Track, Global Privacy Control and the opt-out flag send nothing", async () => {
+  // Beacons of earlier tests (engagement sent as their pages closed) may still be on their way.
+  await settle();
   const before = (await worker.d1("SELECT COUNT(*) AS n FROM events"))[0].n;
   const cases = [
     ["DNT", () => Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" })],

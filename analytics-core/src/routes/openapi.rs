@@ -74,6 +74,8 @@ fn components() -> Value {
                 "description": "A site's public link token; only for GET /api/stats/* of that site." },
             "activity_key": { "type": "http", "scheme": "bearer",
                 "description": "A site's secret activity key (vsk_…); only for POST /api/activity." },
+            "app_key": { "type": "http", "scheme": "bearer",
+                "description": "An app's public key (vpk_…), shipped inside the app; only for POST /api/app/batch, /api/app/email and /api/app/erase." },
         },
         "schemas": {
             "Error": { "type": "object", "required": ["error", "message"],
@@ -195,6 +197,9 @@ fn security(route: &Route) -> Value {
     let scheme = |name: &str| json!({ name: [] });
     if route.activity_key {
         return json!([scheme("activity_key")]);
+    }
+    if route.app_key {
+        return json!([scheme("app_key")]);
     }
     if route.access == Access::Public {
         return json!([]);
