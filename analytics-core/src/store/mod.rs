@@ -16,6 +16,7 @@ pub mod events;
 pub mod goals;
 pub mod ingest;
 pub mod keys;
+pub mod metering;
 pub mod reports;
 pub mod retention;
 pub mod rollups_daily;
