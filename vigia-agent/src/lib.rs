@@ -888,7 +888,7 @@ pub struct Status {
 
 pub fn status(data_dir: &Path) -> Result<Status> {
     let state = read_json::<State>(&data_dir.join(STATE_FILE))?;
-    let (log_bytes, records) = Log::peek(&data_dir.join(LOG_FILE))?;
+    let (log_bytes, records, last_seq) = Log::peek(&data_dir.join(LOG_FILE))?;
     let pending = read_json::<AppBatch>(&data_dir.join(PENDING_FILE))?;
     Ok(Status {
         install_id: state.as_ref().map(|s| s.install_id.clone()),
@@ -896,7 +896,10 @@ pub fn status(data_dir: &Path) -> Result<Status> {
         log_bytes,
         records,
         dropped: state.as_ref().map_or(0, |s| s.dropped),
-        next_seq: state.as_ref().map_or(1, |s| s.next_seq),
+        next_seq: state
+            .as_ref()
+            .map_or(1, |s| s.next_seq)
+            .max(last_seq.map_or(0, |s| s + 1)),
         pending_records: pending.as_ref().map_or(0, |p| p.records.len() as u64),
         pending_batch: pending.map(|p| p.batch_id),
     })

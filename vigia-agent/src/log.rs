@@ -138,15 +138,19 @@ impl Log {
     }
 
     /// Reads a log without changing it (for `status` while another process owns the folder):
-    /// its size in bytes and its records' count.
-    pub fn peek(path: &Path) -> io::Result<(u64, u64)> {
+    /// its size in bytes, its records' count and its last record's seq.
+    pub fn peek(path: &Path) -> io::Result<(u64, u64, Option<u64>)> {
         let data = match fs::read(path) {
             Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
         let (frames, _) = scan(&data);
-        Ok((data.len() as u64, frames.len() as u64))
+        Ok((
+            data.len() as u64,
+            frames.len() as u64,
+            frames.back().map(|f| f.seq),
+        ))
     }
 
     pub fn bytes(&self) -> u64 {
