@@ -490,3 +490,26 @@ fn records_older_than_the_servers_limit_are_dropped_and_counted_not_sent() {
     );
     assert_eq!(sent[0].dropped, 1);
 }
+
+#[test]
+fn the_wait_after_a_failure_is_never_shorter_than_retry_after_nor_longer_than_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = quiet(NOWHERE, dir.path());
+    c.backoff = Backoff {
+        base: Duration::from_millis(100),
+        cap: Duration::from_secs(1),
+    };
+    let a = Agent::start(c).unwrap();
+    for attempt in [0, 3, 30] {
+        assert_eq!(
+            a.shared.retry_wait(attempt, Some(Duration::from_secs(7))),
+            Duration::from_secs(7),
+            "Retry-After past the backoff wins"
+        );
+        assert!(
+            a.shared.retry_wait(attempt, None) <= Duration::from_secs(1),
+            "without it, the jittered backoff under its cap"
+        );
+        assert!(a.shared.retry_wait(attempt, Some(Duration::ZERO)) <= Duration::from_secs(1));
+    }
+}
