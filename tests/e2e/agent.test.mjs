@@ -14,6 +14,7 @@ import { ROOT, callApi, freePort, startStack, stopStack } from "./harness.mjs";
 
 const run = promisify(execFile);
 const BIN = join(ROOT, "target", "debug", "vigia-agent");
+const NOTES = join(ROOT, "target", "debug", "examples", "notes");
 // Short backoff so the test's retries happen in seconds (the defaults are 2 s and 15 min).
 const FAST = ["--backoff-base-ms", "50", "--backoff-cap-ms", "400"];
 
@@ -22,7 +23,7 @@ const dirs = [];
 
 before(async () => {
   // The CLI is the crate's binary: build it (a no-op when ./vigia test has built it).
-  await run("cargo", ["build", "--quiet", "-p", "vigia-agent"], { cwd: ROOT, maxBuffer: 64 << 20 });
+  await run("cargo", ["build", "--quiet", "-p", "vigia-agent", "--bins", "--examples"], { cwd: ROOT, maxBuffer: 64 << 20 });
   stack = await startStack({ cookie: true });
   const api = (method, path, body) => callApi(stack.worker.base, method, path, body, { Cookie: stack.cookie });
   const made = await api("POST", "/api/sites", { id: "notes", name: "Notes", kind: "app", hostnames: [] });
@@ -215,4 +216,35 @@ test("the log never grows past its bound offline; what was dropped is reported w
   const droppedAfter = (await rows("SELECT COALESCE(SUM(dropped), 0) AS n FROM app_installs")).n;
   assert.equal(droppedAfter - droppedBefore, st.dropped, "the dropped count reached the server");
   assert.equal((await status(dir)).dropped, 0, "reported, so no longer counted locally");
+});
+
+test("the example app embeds the agent: its sessions, features and error reach Vigia at exit; opted out, nothing does", async () => {
+  const dir = newDir();
+  const notes = async (...args) => {
+    try {
+      await run(NOTES, args, { env: { ...process.env, NOTES_DIR: dir, VIGIA_ENDPOINT: stack.worker.base, VIGIA_APP_KEY: key } });
+      return 0;
+    } catch (e) {
+      return e.code;
+    }
+  };
+  const kinds = () => stack.worker.d1(
+    "SELECT kind, name, COUNT(*) AS n FROM app_records WHERE session IN (SELECT session FROM app_records WHERE name IN ('add_note', 'list_notes', 'delete_note')) GROUP BY kind, name ORDER BY kind, name");
+  assert.equal(await notes("add", "buy", "milk"), 0);
+  assert.equal(await notes("delete", "7"), 1, "no note 7: the app fails, and records an error");
+  assert.equal(await notes("list"), 0);
+  // Each run is a session, ended at exit, and its records were uploaded by shutdown.
+  assert.deepEqual((await kinds()).map((r) => [r.kind, r.name, r.n]), [
+    ["error", "note_not_found", 1],
+    ["feature", "add_note", 1],
+    ["feature", "delete_note", 1],
+    ["feature", "list_notes", 1],
+    ["session_end", "", 3],
+    ["session_start", "", 3],
+  ]);
+  const before = (await rows("SELECT COUNT(*) AS n FROM app_records")).n;
+  assert.equal(await notes("--no-usage-stats", "add", "secret"), 0);
+  assert.equal(await notes("list"), 0, "the choice is remembered");
+  assert.equal((await rows("SELECT COUNT(*) AS n FROM app_records")).n, before, "nothing sent while opted out");
+  assert.equal((await status(join(dir, "vigia"))).records, 0, "nothing kept either");
 });

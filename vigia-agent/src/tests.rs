@@ -513,3 +513,10 @@ fn the_wait_after_a_failure_is_never_shorter_than_retry_after_nor_longer_than_ne
         assert!(a.shared.retry_wait(attempt, Some(Duration::ZERO)) <= Duration::from_secs(1));
     }
 }
+
+/// An app shares one agent between its threads (`Arc<Agent>`).
+#[test]
+fn the_agent_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Agent>();
+}
