@@ -49,7 +49,8 @@ const newDir = () => {
 /** Runs the CLI to its end: `{code, out, err}` (a non-zero exit is a result, not a throw). */
 async function agent(dir, endpoint, ...args) {
   try {
-    const { stdout, stderr } = await run(BIN, ["--dir", dir, "--endpoint", endpoint, "--app-key", key, ...FAST, ...args]);
+    // The timeout only ends a hung run (the test then fails); nothing is measured by it.
+    const { stdout, stderr } = await run(BIN, ["--dir", dir, "--endpoint", endpoint, "--app-key", key, ...FAST, ...args], { timeout: 120_000 });
     return { code: 0, out: stdout, err: stderr };
   } catch (e) {
     if (typeof e.code !== "number") throw e;
@@ -61,6 +62,10 @@ const status = async (dir) => JSON.parse((await agent(dir, "http://127.0.0.1:1",
 const rows = async (sql) => (await stack.worker.d1(sql))[0];
 const storedNamed = async (prefix) =>
   rows(`SELECT COUNT(*) AS n, COUNT(DISTINCT seq) AS seqs, MIN(seq) AS lo, MAX(seq) AS hi FROM app_records WHERE name LIKE '${prefix}%'`);
+
+/** `promise`, or a failure after `ms` (a guard against a hang, not a measure of speed). */
+const within = (promise, ms, what) =>
+  Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms).unref())]);
 
 /** A closed port on loopback: connections are refused, as with no network. */
 const closedEndpoint = async () => `http://127.0.0.1:${await freePort()}`;
@@ -149,13 +154,14 @@ test("500s, a 429 with Retry-After, and a kill while the stored batch's answer i
   const dir = newDir();
   const RETRY_AFTER = 2;
   const proxy = await startProxy(["500", "500", "429", "hold"], RETRY_AFTER);
+  let child;
   try {
     await agent(dir, proxy.endpoint, "record", "feature", "flaky_export", "--count", "30");
     const batchId = async () => (await status(dir)).pending_batch;
     // The uploader loop, as an app's background thread runs it.
-    const child = spawn(BIN, ["--dir", dir, "--endpoint", proxy.endpoint, "--app-key", key, ...FAST, "run", "--until-empty"], { stdio: "ignore" });
+    child = spawn(BIN, ["--dir", dir, "--endpoint", proxy.endpoint, "--app-key", key, ...FAST, "run", "--until-empty"], { stdio: "ignore" });
     const exited = new Promise((r) => child.once("exit", (code, signal) => r({ code, signal })));
-    const held = await proxy.heldAnswer;
+    const held = await within(proxy.heldAnswer, 60_000, "the batch to reach the held step");
     assert.equal(held.status, 200, held.text);
     const first = JSON.parse(held.text);
     assert.deepEqual([first.duplicate, first.stored], [false, 30]);
@@ -187,6 +193,7 @@ test("500s, a 429 with Retry-After, and a kill while the stored batch's answer i
     const st = await status(dir);
     assert.deepEqual([st.records, st.pending_batch], [0, null]);
   } finally {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await proxy.stop();
   }
 });
@@ -222,9 +229,10 @@ test("the example app embeds the agent: its sessions, features and error reach V
   const dir = newDir();
   const notes = async (...args) => {
     try {
-      await run(NOTES, args, { env: { ...process.env, NOTES_DIR: dir, VIGIA_ENDPOINT: stack.worker.base, VIGIA_APP_KEY: key } });
+      await run(NOTES, args, { timeout: 60_000, env: { ...process.env, NOTES_DIR: dir, VIGIA_ENDPOINT: stack.worker.base, VIGIA_APP_KEY: key } });
       return 0;
     } catch (e) {
+      if (typeof e.code !== "number") throw e;
       return e.code;
     }
   };
