@@ -96,6 +96,9 @@ fn listed(list: &[CountedValue]) -> impl Iterator<Item = &CountedValue> {
     list.iter().take(REPORT_TOP)
 }
 
+/// One line of a figure or a list: (name, this month, the month before, change).
+pub type Line = (String, String, String, String);
+
 /// Everything one user's report says.
 #[derive(Debug, Clone)]
 pub struct UsageReport {
@@ -157,7 +160,7 @@ impl UsageReport {
     }
 
     /// (title, rows of (name, this month, the month before, change)) of the lists.
-    pub fn lists(&self) -> Vec<(&'static str, Vec<(String, String, String, String)>)> {
+    pub fn lists(&self) -> Vec<(&'static str, Vec<Line>)> {
         let rows = |kind: AppRecordKind, list: &[CountedValue]| {
             listed(list)
                 .map(|v| {
