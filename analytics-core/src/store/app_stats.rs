@@ -1063,4 +1063,67 @@ pub(crate) mod tests {
         );
         assert_eq!(c.active[12], 1, "30 March is week 12");
     }
+
+    /// SQLite's virtual-machine steps of one statement: a measure of the rows it visits that
+    /// does not depend on the machine's speed.
+    fn steps(db: &Connection, sql: &Sql) -> i64 {
+        let mut stmt = db.prepare(&sql.text).unwrap();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(
+                sql.binds.iter().map(crate::store::sqlite::value),
+            ))
+            .unwrap();
+        while rows.next().unwrap().is_some() {}
+        drop(rows);
+        stmt.get_status(rusqlite::StatementStatus::VmStep) as i64
+    }
+
+    #[test]
+    fn a_users_figures_read_their_records_not_the_apps_nor_other_months() {
+        let db = app_db();
+        user(&db, 1, "ana@example.com", "confirmed");
+        install(&db, "a1", 0, Some(1), "linux");
+        install(&db, "x1", 0, None, "linux");
+        let nov = ms("2026-11-10T10:00:00Z");
+        for i in 0..50 {
+            record(&db, "a1", i + 1, nov + i, "feature", "export", 0);
+        }
+        let measure = |db: &Connection| {
+            let q = StatsQuery::new(EDITOR, month("2026-11-01"), Some(1));
+            let user: i64 = [totals(&q.scope), top(&q.scope)]
+                .iter()
+                .map(|s| steps(db, s))
+                .sum();
+            let v = Scope {
+                user: None,
+                ..q.scope
+            };
+            let app: i64 = [totals(&v), top(&v)].iter().map(|s| steps(db, s)).sum();
+            (user, app)
+        };
+        let (user_before, app_before) = measure(&db);
+        // 2,000 records of another install in November, 2,000 of Ana's in October.
+        for i in 0..2000 {
+            record(&db, "x1", i + 1, nov + i, "feature", "export", 0);
+            record(
+                &db,
+                "a1",
+                1000 + i,
+                ms("2026-10-10T10:00:00Z") + i,
+                "feature",
+                "export",
+                0,
+            );
+        }
+        let (user_after, app_after) = measure(&db);
+        // A seek may step past one neighbour; 4,000 rows added cost at most a few steps.
+        assert!(
+            user_after - user_before < 10,
+            "Ana's November reads only Ana's November: {user_before} -> {user_after}"
+        );
+        assert!(
+            app_after > app_before + 2000,
+            "the app's view reads every November record"
+        );
+    }
 }
