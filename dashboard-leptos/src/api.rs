@@ -303,11 +303,11 @@ pub use api_types::Role;
 from_json! {
     api_types::account::SetupStatus { needs_setup, logged_in }
     api_types::account::Me { id, email, is_admin }
-    api_types::sites::Site { hash_routing, id, name, role, timezone }
+    api_types::sites::Site { hash_routing, id, kind, name, role, timezone }
     api_types::sites::Sites { sites }
     api_types::sites::ShareInfo { site }
     api_types::sites::Share { enabled, url }
-    api_types::sites::SiteDetail { created_at, first_event_at, hash_routing, hostnames, id, name, query_allow_list, retention_days, role, share, snippet, timezone }
+    api_types::sites::SiteDetail { app_key, created_at, first_event_at, hash_routing, hostnames, id, kind, name, query_allow_list, retention_days, role, share, snippet, timezone }
     api_types::sites::Member { email, role, user_id }
     api_types::sites::Invitation { email, expires_at, role }
     api_types::sites::Members { invitations, members }
@@ -321,6 +321,7 @@ from_json! {
     api_types::users::CreatedUser { email, id, invite_expires_at, invite_url, is_admin }
 }
 from_json_enum! { api_types::Role => api_types::Role::Viewer }
+from_json_enum! { api_types::apps::SiteKind => api_types::apps::SiteKind::Web }
 
 pub use api_types::goals::{FunnelStats, Funnels, GoalKind, GoalStats, Goals, Step};
 pub use api_types::stats::{Bots, Counted};
