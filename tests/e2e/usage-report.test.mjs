@@ -80,7 +80,7 @@ async function upload(install, records) {
     install_id: installs[install],
     app_version: install === "bo" ? "2.0.0" : "1.4.2",
     os: install === "ana2" ? "macos" : "linux",
-    os_version: "6.1",
+    os_version: install,
     dropped: 0,
     records: records.map(([ts, kind, name = "", active_ms = 0]) => ({
       seq: (seqs[install] = (seqs[install] ?? 0) + 1), ts, kind, name, session: `s-${install}`, active_ms,
