@@ -235,3 +235,10 @@ pub struct AppErased {
     /// Users (emails) deleted: no install of theirs was left.
     pub users: i64,
 }
+
+/// `POST /api/app/email` (202): the same answer whether or not a mail was sent (a limit, an
+/// address known already), so the route tells nothing about who registered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailAccepted {
+    pub message: String,
+}
