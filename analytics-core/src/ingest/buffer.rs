@@ -4,6 +4,7 @@
 
 use crate::error::ApiError;
 use crate::limits::{BUFFER_FULL_RETRY_AFTER_S, FLUSH_BATCH_SIZE, FLUSH_INTERVAL_MS};
+use crate::store::metering::{month_of, MeterDelta};
 use serde::{Deserialize, Serialize};
 
 /// Whether `incoming` more events would take the buffer past `max_buffered` (the deployment's
@@ -98,6 +99,26 @@ impl Arrived {
     pub fn is_empty(self) -> bool {
         self.received == 0 && self.refused == 0
     }
+}
+
+/// What a flush adds to the site's event counts, per UTC month: every event of the batch is
+/// stored in the month it was received (`ts`, the Worker's clock at ingest, not the flush's),
+/// and the received and refused counts frozen for this flush go with them.
+pub fn flush_meter(
+    event_ts: impl IntoIterator<Item = i64>,
+    counts: &[crate::store::buffer::MeterCounts],
+) -> std::collections::BTreeMap<String, MeterDelta> {
+    let mut months = std::collections::BTreeMap::<String, MeterDelta>::new();
+    for ts in event_ts {
+        months.entry(month_of(ts)).or_default().stored += 1;
+    }
+    for c in counts {
+        let d = months.entry(c.month.clone()).or_default();
+        d.received += c.received;
+        d.refused += c.refused;
+    }
+    months.retain(|_, d| !d.is_empty());
+    months
 }
 
 /// The buffer's answer to `POST /append`: how many events it kept.
@@ -203,5 +224,39 @@ mod tests {
         assert_eq!(r(Some("x"), Some("1")), (0, 0));
         assert_eq!(r(Some("-5"), Some("-1")), (0, 0));
         assert_eq!(r(Some("3"), Some("9")), (3, 3));
+    }
+
+    #[test]
+    fn a_flush_stores_each_event_in_the_month_it_arrived_with_the_frozen_counts() {
+        use crate::store::buffer::MeterCounts;
+        let dec = 1_764_547_200_000; // 2025-12-01T00:00Z
+        let counts = [
+            MeterCounts {
+                site_id: "s".into(),
+                month: "2025-12".into(),
+                received: 5,
+                refused: 2,
+            },
+            MeterCounts {
+                site_id: "s".into(),
+                month: "2025-10".into(),
+                received: 0,
+                refused: 0,
+            },
+        ];
+        let months = flush_meter([dec - 1, dec, dec + 1, dec + 2], &counts);
+        let d = |received, stored, refused| MeterDelta {
+            received,
+            stored,
+            refused,
+        };
+        assert_eq!(
+            months.into_iter().collect::<Vec<_>>(),
+            [
+                ("2025-11".to_string(), d(0, 1, 0)),
+                ("2025-12".to_string(), d(5, 3, 2)),
+            ]
+        );
+        assert!(flush_meter([], &[]).is_empty());
     }
 }

@@ -72,6 +72,19 @@ pub fn add_for_site_id(site_id: &str, month: &str, source: MeterSource, delta: M
     )
 }
 
+/// How many records an activity body that was refused as bad carried, for its metering: the
+/// length of `records` in a batch, 1 for any other JSON object (one record), 0 for what is not
+/// JSON (there is no telling how many records it meant).
+pub fn activity_records_sent(body: &[u8]) -> i64 {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(o)) => match o.get("records") {
+            Some(serde_json::Value::Array(records)) => records.len() as i64,
+            _ => 1,
+        },
+        _ => 0,
+    }
+}
+
 /// Reads `?month=`: `YYYY-MM` with a month 01–12, or absent (every month kept).
 pub fn parse_month(text: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(text) = text.filter(|t| !t.is_empty()) else {
@@ -319,5 +332,17 @@ mod tests {
             let e = parse_month(Some(bad)).unwrap_err();
             assert_eq!((e.status, e.error), (400, "bad_month"), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_bad_activity_body_counts_the_records_it_carried() {
+        assert_eq!(
+            activity_records_sent(br#"{"records":[{},{},{"type":"x"}]}"#),
+            3
+        );
+        assert_eq!(activity_records_sent(br#"{"type":"nope"}"#), 1);
+        assert_eq!(activity_records_sent(br#"{"records":"x"}"#), 1);
+        assert_eq!(activity_records_sent(b"[1,2]"), 0);
+        assert_eq!(activity_records_sent(b"not json"), 0);
     }
 }
