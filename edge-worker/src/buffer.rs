@@ -298,12 +298,27 @@ impl EventBuffer {
         };
         let counts: Vec<MeterCounts> = storage::all(&storage, &sql::meter_in_flight())?;
         self.write_to_d1(&rows, &counts, flight).await?;
+        self.test_pause_after_landing().await;
         if flight > 0 {
             storage::run(&storage, &sql::drop_flushed(flight))?;
         }
         storage::run(&storage, &sql::meter_landed())?;
         self.set_meta(sql::IN_FLIGHT, 0)?;
         Ok(rows.len())
+    }
+
+    /// Tests only (`VIGIA_TEST_FLUSH_PAUSE = "landed"`, never in production): the flush stalls
+    /// after D1 committed its batch and before the buffer forgets it, so a test can kill the
+    /// process there and see the retry store nothing twice (tests/e2e/metering.test.mjs).
+    async fn test_pause_after_landing(&self) {
+        let pause = self
+            .env
+            .var("VIGIA_TEST_FLUSH_PAUSE")
+            .map(|v| v.to_string());
+        if pause.is_ok_and(|v| v == "landed") {
+            worker::console_log!("flush landed; pausing (VIGIA_TEST_FLUSH_PAUSE)");
+            worker::Delay::from(std::time::Duration::from_secs(120)).await;
+        }
     }
 
     /// The D1 half of `flush_once`: one transaction, or nothing when D1 has the batch already
