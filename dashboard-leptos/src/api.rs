@@ -323,6 +323,14 @@ from_json! {
 from_json_enum! { api_types::Role => api_types::Role::Viewer }
 from_json_enum! { api_types::apps::SiteKind => api_types::apps::SiteKind::Web }
 
+// The metering screen (instance admins).
+pub use api_types::apps::{MeterRow, MeterSource, Metering};
+from_json! {
+    api_types::apps::MeterRow { site, month, source, received, stored, refused, deleted }
+    api_types::apps::Metering { rows }
+}
+from_json_enum! { api_types::apps::MeterSource => api_types::apps::MeterSource::Events }
+
 pub use api_types::goals::{FunnelStats, Funnels, GoalKind, GoalStats, Goals, Step};
 pub use api_types::stats::{Bots, Counted};
 from_json! {
