@@ -8,6 +8,7 @@ use super::login::Login;
 use super::overview::Overview;
 use crate::api::{self, Me, Role, SetupStatus, ShareInfo, Site, Sites};
 use crate::state::{Tab, View};
+use api_types::apps::SiteKind;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Screen {
@@ -120,6 +121,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     let me = api::fetched::<Me>(|| "/api/me".into());
     let sites = site_list(view);
     let role = role_on_site(view, sites);
+    let app = app_site(view, sites);
     // Periods and filters never remount the page (its panels follow them).
     // The page is keyed by its tab and, on the tabs that show one site, by that site: the site
     // list settling must not remount Account or Users, and a site change does remount the
@@ -205,6 +207,8 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                 }.into_any(),
                 (Some(_), _) if !tab.offered(is_admin(), role.get().as_str()) => forbidden(),
                 (Some(screen), _) => view! { <Lazy screen=screen props=props/> }.into_any(),
+                // An app has no web overview: its dashboard is the App screen (split off).
+                (None, _) if app.get() => view! { <Lazy screen=LazyScreen::AppUsage props=props/> }.into_any(),
                 (None, _) => view! { <Overview role=role read_only=false/> }.into_any(),
             }
         }}
@@ -246,5 +250,18 @@ fn role_on_site(view: RwSignal<View>, sites: SiteList) -> Memo<Role> {
             .and_then(Result::ok)
             .and_then(|l| l.into_iter().find(|s| Some(&s.id) == site.as_ref()))
             .map_or(Role::Viewer, |s| s.role)
+    })
+}
+
+/// Whether the selected site is an app (its dashboard is the App screen, not the overview).
+fn app_site(view: RwSignal<View>, sites: SiteList) -> Memo<bool> {
+    Memo::new(move |_| {
+        let site = view.with(|v| v.site.clone());
+        sites.with(|l| {
+            l.as_ref()
+                .and_then(|l| l.as_ref().ok())
+                .and_then(|l| l.iter().find(|s| Some(&s.id) == site.as_ref()))
+                .is_some_and(|s| s.kind == SiteKind::App)
+        })
     })
 }
