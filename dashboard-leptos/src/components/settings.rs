@@ -50,7 +50,8 @@ pub fn NewSite() -> impl IntoView {
         let is_app = app.get_untracked();
         let body = api::json_body(&SiteBody {
             name: Some(name.get_untracked()),
-            // An app has no hostnames: its key identifies it.
+            // An app has no hostnames (its key identifies its uploads): the box holds its id.
+            id: is_app.then(|| hosts.get_untracked().trim().to_string()),
             hostnames: (!is_app).then(|| split_hosts(&hosts.get_untracked())),
             timezone: Some(tz.get_untracked()),
             kind: Some(if is_app { SiteKind::App } else { SiteKind::Web }),
@@ -84,10 +85,8 @@ pub fn NewSite() -> impl IntoView {
                 </fieldset>
                 <label>{move || if app.get() { "App name" } else { "Name" }}
                     <input required placeholder=move || if app.get() { "My editor" } else { "My shop" } prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
-                <Show when=move || !app.get()>
-                    <label>"Hostnames (comma separated; the first becomes the site id)"
-                        <input required placeholder="shop.example.com" prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label>
-                </Show>
+                <label id="new-site-id">{move || if app.get() { "App id (letters, digits, '-', '_' or '.'; in the dashboard's addresses and the API)" } else { "Hostnames (comma separated; the first becomes the site id)" }}
+                    <input required placeholder=move || if app.get() { "notes-desktop" } else { "shop.example.com" } prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label>
                 <label>"Time zone (days and reports follow it)"
                     <input required list="zones" prop:value=tz on:input=move |ev| tz.set(event_target_value(&ev))/></label>
                 <ZoneList/>
