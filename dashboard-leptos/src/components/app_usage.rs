@@ -260,7 +260,7 @@ fn Cohorts(cohorts: Vec<Cohort>) -> impl IntoView {
                     <div class="table-scroll" tabindex="0" role="region" aria-label="Retention table">
                         <table class="breakdown" id="app-cohorts">
                             <thead><tr>
-                                <th scope="col">"First seen"</th>
+                                <th scope="col">"First seen (week of)"</th>
                                 <th scope="col" class="num">"Installs"</th>
                                 {(0..weeks).map(|w| view! { <th scope="col" class="num">{format!("Week {w}")}</th> }).collect_view()}
                             </tr></thead>
@@ -268,7 +268,7 @@ fn Cohorts(cohorts: Vec<Cohort>) -> impl IntoView {
                                 let installs = c.installs;
                                 view! {
                                     <tr data-week=c.week.clone()>
-                                        <th scope="row">{format!("Week of {}", day(&c.week))}</th>
+                                        <th scope="row">{day(&c.week)}</th>
                                         <td class="num" data-key="installs">{number(installs, false)}</td>
                                         {(0..weeks).map(|w| match c.active.get(w) {
                                             Some(&a) => view! {

@@ -277,7 +277,7 @@ fn AppKey(site: SiteDetail, manage: bool) -> impl IntoView {
                     </div>
                 }
             })}
-            <h3>"Embedding"</h3>
+            <h2>"Embedding"</h2>
             <div class="snippet-row">
                 <pre class="snippet" id="app-snippet" aria-label="Embedding snippet"><code>{move || snippet.get()}</code></pre>
                 <button on:click=move |_| copy_text(snippet.get_untracked(), copied)>"Copy"</button>
@@ -290,7 +290,7 @@ fn AppKey(site: SiteDetail, manage: bool) -> impl IntoView {
                 }}
             </p>
             {manage.then(|| view! {
-                <h3>"Rotate the key"</h3>
+                <h2>"Rotate the key"</h2>
                 <p class="muted">"A new key replaces this one at once: copies of the app that ship the old key can no longer upload. Use it when the key is abused, and ship the new key with your next release."</p>
                 {move || if confirm.get() {
                     view! {
