@@ -252,7 +252,7 @@ function screens(pass) {
       await tab.click("#new-user button[type=submit]");
       invite = await tab.textContent("#invite-url");
     }],
-    ["app-usage", open("/?site=zettel&period=30d", "[data-kpi=installs] .value", "#app-daily rect", "#app-features tbody tr", "#app-cohorts tbody tr", "#app-dropped")],
+    ["app-usage", open("/?site=zettel&period=30d", "[data-kpi=installs] .value", "#app-daily rect", "#app-features tbody tr", "#app-cohorts tbody tr")],
     ["app-settings", open("/?site=zettel&tab=settings", "#app-key-value", "#app-snippet", "#edit-site")],
     ["new-site-app", async (tab) => {
       await open("/?tab=new-site", "#new-site")(tab);
