@@ -261,4 +261,3 @@ fn role_on_site(view: RwSignal<View>, sites: SiteList) -> Memo<Role> {
             .map_or(Role::Viewer, |s| s.role)
     })
 }
-

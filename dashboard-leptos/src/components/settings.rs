@@ -258,7 +258,9 @@ fn AppKey(site: SiteDetail, manage: bool) -> impl IntoView {
                         snippet.set(d.snippet);
                     }
                     confirm.set(false);
-                    status.set(Some(Ok("A new key is in place; the previous one no longer works.".into())));
+                    status.set(Some(Ok(
+                        "A new key is in place; the previous one no longer works.".into(),
+                    )));
                 }
                 Err(e) => status.set(Some(Err(e.message))),
             }
