@@ -125,7 +125,7 @@ pub struct EmailRegistration {
     pub consent: String,
 }
 
-/// `DELETE /api/app/install` (app key): erase everything stored about one install.
+/// `POST /api/app/erase` (app key): erase everything stored about one install.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstallRef {
     pub install_id: String,
