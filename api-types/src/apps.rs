@@ -211,6 +211,9 @@ pub struct MeterRow {
     pub stored: i64,
     /// Of them, refused (bad input, rate limits, bot/spam drops, a full buffer).
     pub refused: i64,
+    /// The site was deleted since (its id may name a newer site now); instance view only.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// `GET /api/admin/metering?month=` and `GET /api/sites/{site}/metering`.
@@ -234,4 +237,11 @@ pub struct AppErased {
     pub records: i64,
     /// Users (emails) deleted: no install of theirs was left.
     pub users: i64,
+}
+
+/// `POST /api/app/email` (202): the same answer whether or not a mail was sent (a limit, an
+/// address known already), so the route tells nothing about who registered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailAccepted {
+    pub message: String,
 }

@@ -333,6 +333,14 @@ impl FromJson for api_types::apps::SiteKind {
     }
 }
 
+// The metering screen (instance admins).
+pub use api_types::apps::{MeterRow, MeterSource, Metering};
+from_json! {
+    api_types::apps::MeterRow { site, month, source, received, stored, refused, deleted }
+    api_types::apps::Metering { rows }
+}
+from_json_enum! { api_types::apps::MeterSource => api_types::apps::MeterSource::Events }
+
 pub use api_types::goals::{FunnelStats, Funnels, GoalKind, GoalStats, Goals, Step};
 pub use api_types::stats::{Bots, Counted};
 from_json! {

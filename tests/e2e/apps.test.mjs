@@ -207,3 +207,142 @@ test("past the install's or the app's minute: 429 with Retry-After, metered as r
   const meter = (await worker.d1(`SELECT received, stored, refused FROM metering WHERE site_key = ${site} AND source = 'app'`))[0];
   assert.deepEqual(meter, { received: INSTALL_LIMIT + 1 + APP_LIMIT + 1, stored: 0, refused: INSTALL_LIMIT + 1 + APP_LIMIT + 1 });
 });
+
+const register = (key, install, email, consent = "Send me a monthly report of my use of Tool.") =>
+  api("POST", "/api/app/email", { install_id: install, email, consent }, { Authorization: `Bearer ${key}` });
+const mailsTo = (address) => mails.filter((m) => m.to[0] === address);
+const linkIn = (mail) => mail.text.match(/https?:\/\/\S+\/api\/app\/confirm\?token=[0-9a-f]+/)[0];
+const linkedUser = async (siteKey, email) =>
+  (await worker.d1(`SELECT i.install, u.status FROM app_installs i JOIN app_users u ON u.id = i.user_id WHERE i.site_key = ${siteKey} AND u.email = '${email}'`));
+const userRow = async (email) => (await worker.d1(`SELECT status, consent FROM app_users WHERE email = '${email}'`))[0];
+
+test("email: confirmed only through the mailed link, with its consent; GET changes nothing; a link works once", async () => {
+  const site = (await worker.d1("SELECT site_key FROM sites WHERE id = 'tool'"))[0].site_key;
+  const install = installId();
+  assert.equal((await upload(app.key, batch(install, [feature(1)]))).status, 200);
+  const answer = await register(app.key, install, "Ana@Example.com", "Yes, mail me my usage each month.");
+  assert.equal(answer.status, 202, answer.text);
+  const mail = await eventually(() => mailsTo("ana@example.com")[0], 15_000, "the confirmation mail");
+  assert.match(mail.subject, /App tool/);
+  assert.ok(mail.text.includes("Yes, mail me my usage each month.") && mail.html.includes("Yes, mail me my usage each month."));
+  const link = linkIn(mail);
+  assert.ok(mail.html.includes(link.replace(/&/g, "&amp;")));
+  // Before the link is followed nothing is linked.
+  assert.deepEqual(await linkedUser(site, "ana@example.com"), []);
+  assert.equal((await userRow("ana@example.com")).status, "pending");
+  // Opening the link shows the words and a button, and changes nothing.
+  const page = await fetch(link);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.ok(html.includes("Yes, mail me my usage each month.") && html.includes("App tool") && html.includes('method="post"'), html);
+  assert.deepEqual(await linkedUser(site, "ana@example.com"), []);
+  // Pressing the button links the install and confirms the user.
+  const done = await fetch(link, { method: "POST" });
+  assert.equal(done.status, 200);
+  assert.match(await done.text(), /id="done"/);
+  const linked = await linkedUser(site, "ana@example.com");
+  assert.equal(linked.length, 1);
+  assert.equal(linked[0].status, "confirmed");
+  assert.equal((await userRow("ana@example.com")).consent, "Yes, mail me my usage each month.");
+  const audit = await worker.d1("SELECT outcome FROM audit_log WHERE action = 'app_email_confirm'");
+  assert.ok(audit.some((a) => a.outcome === 200), JSON.stringify(audit));
+  // Used once: the same link, a forged one and an expired one do nothing.
+  assert.equal((await fetch(link, { method: "POST" })).status, 404);
+  assert.equal((await fetch(link)).status, 404);
+  assert.equal((await fetch(link.replace(/token=.*/, `token=${"0".repeat(32)}`), { method: "POST" })).status, 404);
+  const later = installId();
+  assert.equal((await register(app.key, later, "ana@example.com")).status, 202);
+  const second = await eventually(() => mailsTo("ana@example.com")[1], 15_000, "the second mail");
+  await worker.d1("UPDATE app_links SET expires = 0");
+  assert.equal((await fetch(linkIn(second))).status, 404);
+  assert.equal((await fetch(linkIn(second), { method: "POST" })).status, 404);
+  assert.equal((await linkedUser(site, "ana@example.com")).length, 1);
+});
+
+test("email: a stranger's address registered by someone else is never linked, and the answer says nothing", async () => {
+  const site = (await worker.d1("SELECT site_key FROM sites WHERE id = 'tool'"))[0].site_key;
+  const eve = installId();
+  const known = await register(app.key, eve, "ana@example.com");
+  const unknown = await register(app.key, eve, "victim@example.com");
+  assert.deepEqual([known.status, unknown.status], [202, 202]);
+  assert.deepEqual(known.json, unknown.json, "the same answer for a known and an unknown address");
+  await eventually(() => mailsTo("victim@example.com").length === 1, 15_000, "the victim's mail");
+  assert.deepEqual(await linkedUser(site, "victim@example.com"), []);
+  const ana = await linkedUser(site, "ana@example.com");
+  assert.equal(ana.length, 1, "Eve's install is not linked to Ana");
+  assert.equal((await userRow("victim@example.com")).status, "pending");
+  // Mails to one address are limited per day; the answer stays the same.
+  for (let i = 0; i < 4; i++) assert.equal((await register(app.key, installId(), "victim@example.com")).status, 202);
+  await eventually(() => mailsTo("victim@example.com").length >= 3, 15_000, "the mails within the limit");
+  // (No timed assertion: a fourth mail, had it been sent, would have arrived with the third.)
+  const before = mailsTo("victim@example.com").length;
+  assert.equal((await register(app.key, installId(), "victim@example.com")).status, 202);
+  assert.equal(await count("SELECT COUNT(*) AS n FROM app_users WHERE email = 'victim@example.com'"), 1);
+  assert.equal(before, 3);
+  // Bad input is refused plainly; no key, no registration.
+  const bad = await register(app.key, eve, "not an address");
+  assert.deepEqual([bad.status, bad.json.error], [400, "bad_email"]);
+  const noConsent = await register(app.key, eve, "x@example.com", "");
+  assert.deepEqual([noConsent.status, noConsent.json.error], [400, "missing_consent"]);
+  assert.equal((await api("POST", "/api/app/email", { install_id: eve, email: "x@example.com", consent: "y" }, {})).status, 401);
+});
+
+test("erase: an install's rows go, and its user with its last install; the vendor erases by address", async () => {
+  const site = (await worker.d1("SELECT site_key FROM sites WHERE id = 'tool'"))[0].site_key;
+  const install = installId();
+  assert.equal((await upload(app.key, batch(install, [feature(1, "bo-1"), feature(2, "bo-2")]))).json.stored, 2);
+  assert.equal((await register(app.key, install, "bo@example.com")).status, 202);
+  const mail = await eventually(() => mailsTo("bo@example.com")[0], 15_000, "Bo's mail");
+  assert.equal((await fetch(linkIn(mail), { method: "POST" })).status, 200);
+  assert.equal((await linkedUser(site, "bo@example.com")).length, 1);
+  const erased = await api("POST", "/api/app/erase", { install_id: install }, { Authorization: `Bearer ${app.key}` });
+  assert.equal(erased.status, 200, erased.text);
+  assert.deepEqual(erased.json, { installs: 1, records: 2, users: 1 });
+  assert.equal(await count(`SELECT COUNT(*) AS n FROM app_records WHERE site_key = ${site} AND name LIKE 'bo-%'`), 0);
+  assert.equal(await count("SELECT COUNT(*) AS n FROM app_users WHERE email = 'bo@example.com'"), 0);
+  assert.ok((await worker.d1("SELECT outcome FROM audit_log WHERE action = 'app_install_erase'")).some((a) => a.outcome === 200));
+  // Uploading again after an erasure starts a new install from nothing.
+  assert.equal((await upload(app.key, batch(install, [feature(1, "bo-again")]))).json.stored, 1);
+  assert.equal((await api("POST", "/api/app/erase", { install_id: "nope" }, { Authorization: `Bearer ${app.key}` })).status, 400);
+
+  // The vendor's erasure by address: every install of Ana's, and the address only hashed in the log.
+  const anaInstalls = await linkedUser(site, "ana@example.com");
+  assert.ok(anaInstalls.length >= 1);
+  const gone = await api("DELETE", "/api/sites/tool/app/users/ANA%40example.com");
+  assert.equal(gone.status, 200, gone.text);
+  assert.equal(gone.json.users, 1);
+  assert.equal(gone.json.installs, anaInstalls.length);
+  assert.equal(await count("SELECT COUNT(*) AS n FROM app_users WHERE email = 'ana@example.com'"), 0);
+  assert.deepEqual(await linkedUser(site, "ana@example.com"), []);
+  const entry = (await worker.d1("SELECT target FROM audit_log WHERE action = 'app_user_erase'"))[0];
+  assert.ok(entry && !/ana/i.test(entry.target) && /^email #[0-9a-f]+$/.test(entry.target), JSON.stringify(entry));
+  assert.equal((await api("DELETE", "/api/sites/tool/app/users/ana%40example.com")).status, 404);
+  // A viewer of the app may not erase anyone.
+  assert.equal((await api("DELETE", "/api/sites/tool/app/users/victim%40example.com", undefined, {})).status, 401);
+});
+
+test("retention deletes an app's old records; deleting the app deletes all its rows but its metering", async () => {
+  const kept = await createApp("kept");
+  const site = (await worker.d1("SELECT site_key FROM sites WHERE id = 'kept'"))[0].site_key;
+  assert.equal((await api("PATCH", "/api/sites/kept", { retention_days: 30 })).status, 200);
+  const install = installId();
+  const day = 86_400_000;
+  const r = await upload(kept.key, batch(install, [
+    { seq: 1, ts: now() - 45 * day, kind: "feature", name: "old" },
+    { seq: 2, ts: now() - day, kind: "feature", name: "recent" },
+  ]));
+  assert.equal(r.json.stored, 2, r.text);
+  await worker.cron();
+  const names = (await worker.d1(`SELECT name FROM app_records WHERE site_key = ${site}`)).map((x) => x.name);
+  assert.deepEqual(names, ["recent"]);
+
+  assert.equal((await register(kept.key, install, "carla@example.com")).status, 202);
+  await eventually(() => mailsTo("carla@example.com").length === 1, 15_000, "Carla's mail");
+  assert.equal((await api("DELETE", "/api/sites/kept")).status, 200);
+  for (const table of ["app_records", "app_batches", "app_installs", "app_users", "app_links", "app_rate", "app_mail_rate"]) {
+    assert.equal(await count(`SELECT COUNT(*) AS n FROM ${table} WHERE site_key = ${site}`), 0, table);
+  }
+  assert.equal(await count(`SELECT COUNT(*) AS n FROM metering WHERE site_key = ${site}`), 1);
+  // The old key names nothing now.
+  assert.equal((await upload(kept.key, batch(install, [feature(3)]))).status, 401);
+});

@@ -6,6 +6,7 @@ pub mod bots;
 pub mod chart;
 pub mod lazy;
 pub mod login;
+pub mod metering;
 pub mod overview;
 pub mod panel;
 pub mod records;

@@ -2,17 +2,25 @@
 //! confirmation, erasure, and the app key. The rules are in `analytics_core::apps`, the SQL in
 //! `analytics_core::store::apps`.
 
+use analytics_core::accounts::auth::token_hash;
+use analytics_core::apps::email::{self as registration, MAIL_WINDOW_MS};
 use analytics_core::apps::{self, RateScope};
 use analytics_core::ingest::rate_limit::{retry_after_s, window_of, RATE_WINDOW_MS};
 use analytics_core::limits::app as limits;
 use analytics_core::store::apps::{self as sql, AppSite, RateCount, SeenBatch, WHOLE_APP};
+use analytics_core::store::apps::{ErasedCounts, MailCount, PendingLink, UserId};
 use analytics_core::ApiError;
-use api_types::apps::{AppBatchAnswer, AppKey, SiteKind};
+use api_types::apps::{
+    AppBatchAnswer, AppErased, AppKey, EmailAccepted, EmailRegistration, InstallRef, SiteKind,
+};
 use worker::{D1Database, Env, Request};
 
 use super::sites::batch as run_batch;
 use crate::db::{self, d1};
-use crate::http::{header, json, now_ms, random_bytes, read_body, Failure, RouteResult};
+use crate::http::{
+    header, json, now_ms, public_base, query_pairs, query_value, random_bytes, random_hex,
+    read_body, read_json, static_html, Failure, RouteResult,
+};
 use crate::keys::{lasting_key, LastingKey};
 use crate::session::Caller;
 
@@ -128,36 +136,167 @@ pub async fn rotate_key(env: &Env, c: &Caller) -> RouteResult {
     json(200, &AppKey { app_key: key })
 }
 
-/// Not built yet (issue #17).
-pub async fn email(_req: Request, _env: &Env) -> RouteResult {
-    Err(analytics_core::error::ApiError::new(501, "not_implemented", "email: not built yet").into())
+/// Largest body of the email registration and the erasure (an install id, an address and at
+/// most `MAX_CONSENT_BYTES` of consent, JSON-escaped).
+pub const MAX_APP_BODY_BYTES: usize = 4 * limits::MAX_CONSENT_BYTES;
+
+/// `POST /api/app/email`: registers an install's user's address with the consent words and
+/// mails a confirmation link; nothing is linked until the link is confirmed. Answers 202
+/// whatever happened past the checks (a limit reached, mail off), so it tells no one whether
+/// an address was registered before.
+pub async fn email(mut req: Request, env: &Env) -> RouteResult {
+    let db = d1(env)?;
+    let app = app_of(&req, &db).await?;
+    let body: EmailRegistration = read_json(&mut req, MAX_APP_BODY_BYTES).await?;
+    let r = registration::check_registration(body)?;
+    let now = now_ms();
+    let install = install_of(env, &app, &r.install_id).await?;
+    let accepted = || {
+        json(
+            202,
+            &EmailAccepted {
+                message: "if the address can receive mail, a confirmation link was sent to it; \
+                          nothing is linked until it is followed"
+                    .into(),
+            },
+        )
+    };
+    // The limits count every attempt, per install and per address (its keyed hash: the count
+    // must not keep an address nobody confirmed).
+    let key = lasting_key(env, LastingKey::AppInstall).await?;
+    let address = apps::install_hash(&key, app.site_key, &r.email);
+    let win = now.div_euclid(MAIL_WINDOW_MS) * MAIL_WINDOW_MS;
+    let mut over = false;
+    for (subject, limit) in [
+        (
+            registration::mail_subject("install", &install),
+            registration::MAX_CONFIRM_MAILS_PER_INSTALL,
+        ),
+        (
+            registration::mail_subject("address", &address),
+            registration::MAX_CONFIRM_MAILS_PER_ADDRESS,
+        ),
+    ] {
+        let count: Option<MailCount> =
+            db::first(&db, &sql::count_mail(app.site_key, &subject, win)).await?;
+        over |= count.is_some_and(|c| c.mails > limit);
+    }
+    if over {
+        return accepted();
+    }
+    let provider = match crate::mail::provider(env) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            worker::console_error!("app email registration: mail is off, no link can be sent");
+            return accepted();
+        }
+        Err(e) => {
+            worker::console_error!("app email registration: {e}");
+            return accepted();
+        }
+    };
+    let token = random_hex::<16>()?;
+    run_batch(
+        &db,
+        &sql::register(
+            app.site_key,
+            &install,
+            &r.email,
+            &r.consent,
+            now,
+            &token_hash(&token),
+            now + registration::CONFIRM_TTL_MS,
+        ),
+    )
+    .await?;
+    let link = registration::confirm_link(&public_base(env, Some(&req)), &token);
+    let message = registration::confirm_mail(
+        &crate::mail::sender(env),
+        &r.email,
+        &app.name,
+        &r.consent,
+        &link,
+    );
+    if let Err(e) = crate::mail::send(env, provider, &message).await {
+        worker::console_error!("app confirmation mail not sent: {e}");
+    }
+    accepted()
 }
 
-/// Not built yet (issue #17).
-pub async fn erase(_req: Request, _env: &Env) -> RouteResult {
-    Err(analytics_core::error::ApiError::new(501, "not_implemented", "erase: not built yet").into())
+/// The live pending link the request's `token` names, or 404.
+async fn link_of(
+    req: &Request,
+    db: &D1Database,
+    now: i64,
+) -> Result<(String, PendingLink), Failure> {
+    let pairs = query_pairs(req)?;
+    let token = query_value(&pairs, "token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(registration::link_not_valid)?;
+    let hash = token_hash(token);
+    let link: PendingLink = db::first(db, &sql::pending_link(&hash, now))
+        .await?
+        .ok_or_else(registration::link_not_valid)?;
+    Ok((hash, link))
 }
 
-/// Not built yet (issue #17).
-pub async fn confirm_page(_req: Request, _env: &Env) -> RouteResult {
-    Err(
-        analytics_core::error::ApiError::new(501, "not_implemented", "confirm_page: not built yet")
-            .into(),
+/// `GET /api/app/confirm?token=…`: what will be confirmed, and a button. Changes nothing
+/// (mail scanners follow links).
+pub async fn confirm_page(req: Request, env: &Env) -> RouteResult {
+    let (_, link) = link_of(&req, &d1(env)?, now_ms()).await?;
+    static_html(
+        registration::confirm_page(&link.app, &link.email, &link.consent),
+        false,
     )
 }
 
-/// Not built yet (issue #17).
-pub async fn confirm(_req: Request, _env: &Env) -> RouteResult {
-    Err(
-        analytics_core::error::ApiError::new(501, "not_implemented", "confirm: not built yet")
-            .into(),
-    )
+/// `POST /api/app/confirm?token=…`: links the install to the address, confirms the user with
+/// the consent words of this link; the link then stops working.
+pub async fn confirm(req: Request, env: &Env) -> RouteResult {
+    let db = d1(env)?;
+    let now = now_ms();
+    let (hash, link) = link_of(&req, &db, now).await?;
+    run_batch(&db, &sql::confirm(&hash, now)).await?;
+    static_html(registration::confirmed_page(&link.app), false)
 }
 
-/// Not built yet (issue #17).
-pub async fn erase_user(_env: &Env, _c: &Caller) -> RouteResult {
-    Err(
-        analytics_core::error::ApiError::new(501, "not_implemented", "erase_user: not built yet")
-            .into(),
-    )
+/// `POST /api/app/erase` (app key): everything stored about one install — its records,
+/// batches, rate counts, links — and its user when no install of theirs is left.
+pub async fn erase(mut req: Request, env: &Env) -> RouteResult {
+    let db = d1(env)?;
+    let app = app_of(&req, &db).await?;
+    let body: InstallRef = read_json(&mut req, MAX_APP_BODY_BYTES).await?;
+    analytics_core::apps::batch::check_install_id(&body.install_id)?;
+    let install = install_of(env, &app, &body.install_id).await?;
+    let counts: Option<ErasedCounts> =
+        db::first(&db, &sql::install_counts(app.site_key, &install)).await?;
+    run_batch(&db, &sql::erase_install(app.site_key, &install)).await?;
+    json(200, &erased(counts))
+}
+
+fn erased(counts: Option<ErasedCounts>) -> AppErased {
+    counts.map_or_else(AppErased::default, |c| AppErased {
+        installs: c.installs,
+        records: c.records,
+        users: c.users,
+    })
+}
+
+/// `DELETE /api/sites/{site}/app/users/{email}` (the app's admins): an erasure request by
+/// address — the user and every install linked to it. The audit entry keeps the address only
+/// as its keyed hash.
+pub async fn erase_user(env: &Env, c: &Caller) -> RouteResult {
+    let email = analytics_core::governance::activity::decode_user_id(c.param("email"))?
+        .trim()
+        .to_lowercase();
+    let db = d1(env)?;
+    let site_key = crate::audit::site_key(env, c.site())
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such site"))?;
+    let user: UserId = db::first(&db, &sql::user_by_email(site_key, &email))
+        .await?
+        .ok_or_else(|| ApiError::not_found("this app has no user with this address"))?;
+    let counts: Option<ErasedCounts> = db::first(&db, &sql::user_counts(user.id)).await?;
+    run_batch(&db, &sql::erase_user(site_key, user.id)).await?;
+    json(200, &erased(counts))
 }
