@@ -211,6 +211,9 @@ pub struct MeterRow {
     pub stored: i64,
     /// Of them, refused (bad input, rate limits, bot/spam drops, a full buffer).
     pub refused: i64,
+    /// The site was deleted since (its id may name a newer site now); instance view only.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 /// `GET /api/admin/metering?month=` and `GET /api/sites/{site}/metering`.

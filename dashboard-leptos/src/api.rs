@@ -321,7 +321,25 @@ from_json! {
     api_types::users::CreatedUser { email, id, invite_expires_at, invite_url, is_admin }
 }
 from_json_enum! { api_types::Role => api_types::Role::Viewer }
-from_json_enum! { api_types::apps::SiteKind => api_types::apps::SiteKind::Web }
+/// Two kinds, read in the overview's bundle (the shell opens an app's screen): a comparison is
+/// lighter than `from_json_enum!`'s `parse`; anything but "app" is a web site.
+impl FromJson for api_types::apps::SiteKind {
+    fn from_json(v: &JsValue) -> Self {
+        if v.as_string().as_deref() == Some("app") {
+            api_types::apps::SiteKind::App
+        } else {
+            api_types::apps::SiteKind::Web
+        }
+    }
+}
+
+// The metering screen (instance admins).
+pub use api_types::apps::{MeterRow, MeterSource, Metering};
+from_json! {
+    api_types::apps::MeterRow { site, month, source, received, stored, refused, deleted }
+    api_types::apps::Metering { rows }
+}
+from_json_enum! { api_types::apps::MeterSource => api_types::apps::MeterSource::Events }
 
 pub use api_types::goals::{FunnelStats, Funnels, GoalKind, GoalStats, Goals, Step};
 pub use api_types::stats::{Bots, Counted};
@@ -502,4 +520,16 @@ impl FromJson for SummaryRow {
             users: FromJson::from_json(&field(v, "users")),
         }
     }
+}
+
+// The App screen (split off): an app's stats. Read only there, so these readers land in its chunk.
+pub use api_types::apps::{AppStats, Cohort, CountedValue, DailyActive};
+from_json! {
+    api_types::apps::AppStats {
+        installs_total, installs_new, active_installs, confirmed_users, dau, mau, sessions,
+        active_ms, daily, versions, os, features, errors, dropped, cohorts
+    }
+    api_types::apps::CountedValue { value, installs, count }
+    api_types::apps::DailyActive { day, installs, sessions }
+    api_types::apps::Cohort { week, installs, active }
 }

@@ -11,15 +11,18 @@
 
 use analytics_core::enrich::session::continues;
 use analytics_core::ingest::buffer::{
-    alarm_after_append, alarm_after_flush, is_full, Appended, Purged, Status,
+    alarm_after_append, alarm_after_flush, flush_meter, is_full, Appended, Arrived, Purged, Status,
+    METER_RECEIVED_HEADER, METER_REFUSED_HEADER,
 };
 use analytics_core::ingest::event::EnrichedEvent;
 use analytics_core::ingest::rate_limit::{self, Refusal};
+use analytics_core::limits::FLUSH_INTERVAL_MS;
 use analytics_core::limits::{flush_retry_delay_ms, FLUSH_BATCH_SIZE};
 use analytics_core::stats::rollup::{self, OpenSession, SeenSet};
-use analytics_core::store::buffer::{self as sql, BufferedRow, Count, OpenSessionRow};
+use analytics_core::store::buffer::{self as sql, BufferedRow, Count, MeterCounts, OpenSessionRow};
 use analytics_core::store::events::{event_values, insert_event_sql};
 use analytics_core::store::ingest::{flush_state, record_flush, FlushState};
+use analytics_core::store::metering::{add_for_site_id, month_of, MeterSource};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 use crate::db::{d1, statement};
@@ -107,32 +110,77 @@ impl EventBuffer {
         storage::run(&self.sql(), &sql::set_meta(key, value)).map(|_| ())
     }
 
+    /// The request's metering counts, sent by ingest with the append (or alone).
+    fn arrived(req: &Request) -> Result<Arrived> {
+        let h = req.headers();
+        Ok(Arrived::from_headers(
+            h.get(METER_RECEIVED_HEADER)?.as_deref(),
+            h.get(METER_REFUSED_HEADER)?.as_deref(),
+        ))
+    }
+
+    /// Adds a request's counts to this month's open counts, in this object's own SQLite (no D1
+    /// write per request: the next flush carries them to D1 in its own batch), and makes sure an
+    /// alarm will flush them even when no event waits.
+    async fn meter(&self, site_id: &str, arrived: Arrived, now: i64) -> Result<()> {
+        if arrived.is_empty() || site_id.is_empty() {
+            return Ok(());
+        }
+        storage::run(
+            &self.sql(),
+            &sql::meter_add(site_id, &month_of(now), arrived.received, arrived.refused),
+        )?;
+        if self.state.storage().get_alarm().await?.is_none() {
+            self.state.storage().set_alarm(FLUSH_INTERVAL_MS).await?;
+        }
+        Ok(())
+    }
+
+    /// `POST /meter`: counts alone, of a request ingest refused before the buffer; the body is
+    /// the site id.
+    async fn meter_only(&self, mut req: Request) -> Result<Response> {
+        let arrived = Self::arrived(&req)?;
+        let site_id = req.text().await?;
+        self.meter(site_id.trim(), arrived, now_ms()).await?;
+        Response::from_json(&Appended { buffered: 0 })
+    }
+
     /// Reads the events, refuses them whole when the buffer is full (503) or a rate limit is
     /// passed (429 with a `Refusal`), else keeps them and makes sure an alarm will flush them.
+    /// The request's metering counts are added either way, refused events included.
     async fn append(&self, mut req: Request) -> Result<Response> {
+        let arrived = Self::arrived(&req)?;
         let events: Vec<EnrichedEvent> = req.json().await?;
+        let now = now_ms();
         let Some(visitor) = events.first().map(|e| e.visitor.clone()) else {
             return Response::from_json(&Appended { buffered: 0 });
         };
+        let site_id = events[0].site_id.clone();
         let settings = crate::config::settings(&self.env);
-        if is_full(
-            self.pending()?,
-            events.len() as i64,
-            settings.max_buffered_events,
-        ) {
+        let incoming = events.len() as i64;
+        if is_full(self.pending()?, incoming, settings.max_buffered_events) {
+            self.meter(&site_id, arrived.and_refused(incoming), now)
+                .await?;
             return Response::error("buffer full", 503);
         }
-        let now = now_ms();
         let address = req.headers().get(ADDRESS_HEADER)?.unwrap_or_default();
         let limits = rate_limit::Limits {
             address: settings.address_events_per_minute,
             site: settings.site_events_per_minute,
         };
-        let incoming = events.len() as i64;
         if let Some(refusal) = self.count_events(&visitor, &address, incoming, limits, now)? {
+            self.meter(&site_id, arrived.and_refused(incoming), now)
+                .await?;
             return Ok(Response::from_json(&refusal)?.with_status(429));
         }
         let buffered = self.keep(events, now)?;
+        // Before the alarm below, which then flushes events and counts together.
+        if !arrived.is_empty() {
+            storage::run(
+                &self.sql(),
+                &sql::meter_add(&site_id, &month_of(now), arrived.received, arrived.refused),
+            )?;
+        }
         if self.state.storage().get_alarm().await?.is_none() {
             let delay = alarm_after_append(self.pending()?);
             self.state.storage().set_alarm(delay).await?;
@@ -219,31 +267,82 @@ impl EventBuffer {
     }
 
     /// Writes one batch to D1: the raw events (`INSERT OR IGNORE` on their ids), the merged
-    /// rollup deltas, and a `flush_log` row, in one D1 transaction. A batch D1 already has
-    /// (the answer was lost) is recognised by its `flush_log` row and only dropped here.
-    /// Returns how many events left the buffer.
+    /// rollup deltas, the metering counts and a `flush_log` row, in one D1 transaction. A batch
+    /// D1 already has (the answer was lost) is recognised by its `flush_log` row and only
+    /// dropped here. Until it lands, the flush stays in flight (`sql::IN_FLIGHT`): a retry sends
+    /// exactly the same events and counts, even when more arrived meanwhile, so that check
+    /// holds and `stored` is never added twice. Counts with no event waiting flush alone,
+    /// under a negative `flush_log` key of their own. Returns how many events left the buffer.
     async fn flush_once(&self) -> Result<usize> {
-        let rows: Vec<BufferedRow> = storage::all(&self.sql(), &sql::next_batch(FLUSH_BATCH_SIZE))?;
-        let Some(last) = rows.last().map(|r| r.seq) else {
-            return Ok(0);
+        let storage = self.sql();
+        let mut flight = self.meta(sql::IN_FLIGHT)?;
+        let rows: Vec<BufferedRow> = if flight > 0 {
+            storage::all(&storage, &sql::batch_upto(flight, FLUSH_BATCH_SIZE))?
+        } else if flight < 0 {
+            Vec::new()
+        } else {
+            let rows: Vec<BufferedRow> =
+                storage::all(&storage, &sql::next_batch(FLUSH_BATCH_SIZE))?;
+            flight = match rows.last() {
+                Some(last) => last.seq,
+                None if storage::count(&storage, &sql::meter_open())? > 0 => {
+                    let n = self.meta(sql::COUNT_FLUSHES)? + 1;
+                    self.set_meta(sql::COUNT_FLUSHES, n)?;
+                    -n
+                }
+                None => return Ok(0),
+            };
+            storage::run(&storage, &sql::meter_freeze())?;
+            self.set_meta(sql::IN_FLIGHT, flight)?;
+            rows
         };
-        self.write_to_d1(&rows, last).await?;
-        storage::run(&self.sql(), &sql::drop_flushed(last))?;
+        let counts: Vec<MeterCounts> = storage::all(&storage, &sql::meter_in_flight())?;
+        self.write_to_d1(&rows, &counts, flight).await?;
+        self.test_pause_after_landing().await;
+        if flight > 0 {
+            storage::run(&storage, &sql::drop_flushed(flight))?;
+        }
+        storage::run(&storage, &sql::meter_landed())?;
+        self.set_meta(sql::IN_FLIGHT, 0)?;
         Ok(rows.len())
+    }
+
+    /// Tests only (`VIGIA_TEST_FLUSH_PAUSE = "landed"`, never in production): the flush stalls
+    /// after D1 committed its batch and before the buffer forgets it, so a test can kill the
+    /// process there and see the retry store nothing twice (tests/e2e/metering.test.mjs).
+    async fn test_pause_after_landing(&self) {
+        let pause = self
+            .env
+            .var("VIGIA_TEST_FLUSH_PAUSE")
+            .map(|v| v.to_string());
+        if pause.is_ok_and(|v| v == "landed") {
+            worker::console_log!("flush landed; pausing (VIGIA_TEST_FLUSH_PAUSE)");
+            worker::Delay::from(std::time::Duration::from_secs(120)).await;
+        }
     }
 
     /// The D1 half of `flush_once`: one transaction, or nothing when D1 has the batch already
     /// or its site is gone.
-    async fn write_to_d1(&self, rows: &[BufferedRow], last: i64) -> Result<()> {
+    async fn write_to_d1(
+        &self,
+        rows: &[BufferedRow],
+        counts: &[MeterCounts],
+        last: i64,
+    ) -> Result<()> {
         let db = d1(&self.env)?;
-        let mut site_id = String::new();
+        let mut site_id = counts
+            .first()
+            .map(|c| c.site_id.clone())
+            .unwrap_or_default();
         let mut statements = Vec::with_capacity(rows.len() * 2);
         let mut deltas = Vec::new();
+        let mut stored_ts = Vec::with_capacity(rows.len());
         let insert = insert_event_sql();
         for row in rows {
             let event: EnrichedEvent = serde_json::from_str(&row.event)?;
             statements.push(statement(&db, &insert, &event_values(&event))?);
             deltas.extend(serde_json::from_str::<Vec<rollup::Delta>>(&row.deltas)?);
+            stored_ts.push(event.ts);
             site_id = event.site_id;
         }
         let state: FlushState = crate::db::first(&db, &flush_state(&site_id, last))
@@ -259,6 +358,12 @@ impl EventBuffer {
                 &db,
                 rollup::UPSERT_SQL,
                 &rollup::upsert_values(&site_id, &delta),
+            )?);
+        }
+        for (month, delta) in flush_meter(stored_ts, counts) {
+            statements.push(crate::db::prepare(
+                &db,
+                &add_for_site_id(&site_id, &month, MeterSource::Events, delta),
             )?);
         }
         statements.push(crate::db::prepare(
@@ -277,7 +382,11 @@ impl EventBuffer {
         for statement in sql::forget_expired(now_ms()) {
             storage::run(&self.sql(), &statement)?;
         }
-        if let Some(delay) = alarm_after_flush(self.pending()?, flushed as i64) {
+        let delay = alarm_after_flush(self.pending()?, flushed as i64).or(
+            // Counts that arrived while the flush was in flight, with no event waiting.
+            (storage::count(&self.sql(), &sql::meter_open())? > 0).then_some(FLUSH_INTERVAL_MS),
+        );
+        if let Some(delay) = delay {
             self.state.storage().set_alarm(delay).await?;
         }
         Ok(())
@@ -375,6 +484,7 @@ impl DurableObject for EventBuffer {
     async fn fetch(&self, req: Request) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/append") => self.append(req).await,
+            (Method::Post, "/meter") => self.meter_only(req).await,
             // The site is being deleted: forget everything buffered and every open session.
             (Method::Post, "/purge") => {
                 for statement in sql::purge() {

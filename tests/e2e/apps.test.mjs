@@ -320,3 +320,29 @@ test("erase: an install's rows go, and its user with its last install; the vendo
   // A viewer of the app may not erase anyone.
   assert.equal((await api("DELETE", "/api/sites/tool/app/users/victim%40example.com", undefined, {})).status, 401);
 });
+
+test("retention deletes an app's old records; deleting the app deletes all its rows but its metering", async () => {
+  const kept = await createApp("kept");
+  const site = (await worker.d1("SELECT site_key FROM sites WHERE id = 'kept'"))[0].site_key;
+  assert.equal((await api("PATCH", "/api/sites/kept", { retention_days: 30 })).status, 200);
+  const install = installId();
+  const day = 86_400_000;
+  const r = await upload(kept.key, batch(install, [
+    { seq: 1, ts: now() - 45 * day, kind: "feature", name: "old" },
+    { seq: 2, ts: now() - day, kind: "feature", name: "recent" },
+  ]));
+  assert.equal(r.json.stored, 2, r.text);
+  await worker.cron();
+  const names = (await worker.d1(`SELECT name FROM app_records WHERE site_key = ${site}`)).map((x) => x.name);
+  assert.deepEqual(names, ["recent"]);
+
+  assert.equal((await register(kept.key, install, "carla@example.com")).status, 202);
+  await eventually(() => mailsTo("carla@example.com").length === 1, 15_000, "Carla's mail");
+  assert.equal((await api("DELETE", "/api/sites/kept")).status, 200);
+  for (const table of ["app_records", "app_batches", "app_installs", "app_users", "app_links", "app_rate", "app_mail_rate"]) {
+    assert.equal(await count(`SELECT COUNT(*) AS n FROM ${table} WHERE site_key = ${site}`), 0, table);
+  }
+  assert.equal(await count(`SELECT COUNT(*) AS n FROM metering WHERE site_key = ${site}`), 1);
+  // The old key names nothing now.
+  assert.equal((await upload(kept.key, batch(install, [feature(3)]))).status, 401);
+});

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, win INTEGER NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS prop_sets (set_name TEXT NOT NULL, item TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (set_name, item));
-CREATE INDEX IF NOT EXISTS prop_sets_at ON prop_sets (at);";
+CREATE INDEX IF NOT EXISTS prop_sets_at ON prop_sets (at);
+CREATE TABLE IF NOT EXISTS meter (stage INTEGER NOT NULL, month TEXT NOT NULL, site_id TEXT NOT NULL, received INTEGER NOT NULL, refused INTEGER NOT NULL, PRIMARY KEY (stage, month));";
 
 /// Buffers created before rollups lack the `deltas` column; adding it twice fails harmlessly.
 pub const ADD_DELTAS_COLUMN: &str =
@@ -30,6 +31,59 @@ pub const SEEN_KEEP_MS: i64 = 2 * 24 * 60 * 60 * 1000;
 /// `meta` keys: consecutive failed flushes, and when the last flush succeeded.
 pub const FLUSH_FAILURES: &str = "flush_failures";
 pub const LAST_FLUSH_MS: &str = "last_flush_ms";
+/// `meta` key: the flush D1 may or may not have (0: none). Positive, the last event seq of its
+/// batch; negative, a flush of counts alone, numbered by [`COUNT_FLUSHES`]. Either way its
+/// `flush_log` row in D1 says whether it landed, and a retry sends exactly the same batch.
+pub const IN_FLIGHT: &str = "in_flight";
+/// `meta` key: how many flushes of counts alone this buffer has made (their `flush_log` keys).
+pub const COUNT_FLUSHES: &str = "count_flushes";
+
+/// `meter.stage`: counts still adding up, and the counts of the flush in flight (frozen, so a
+/// retry sends what the first attempt sent while new counts add up beside them).
+pub const METER_OPEN: i64 = 0;
+pub const METER_IN_FLIGHT: i64 = 1;
+
+/// Adds a request's received and refused events to the open counts of `month`.
+pub fn meter_add(site_id: &str, month: &str, received: i64, refused: i64) -> Sql {
+    Sql::new(
+        "INSERT INTO meter (stage, month, site_id, received, refused) VALUES (0, ?, ?, ?, ?) \
+         ON CONFLICT(stage, month) DO UPDATE SET received = received + excluded.received, \
+         refused = refused + excluded.refused, site_id = excluded.site_id",
+        binds![month, site_id, received, refused],
+    )
+}
+
+/// Months with open counts, as [`Count`].
+pub fn meter_open() -> Sql {
+    Sql::new("SELECT COUNT(*) AS n FROM meter WHERE stage = 0", [])
+}
+
+/// Freezes the open counts as the flush in flight's (none may be in flight: a flush in flight
+/// is retried until it lands, before any other).
+pub fn meter_freeze() -> Sql {
+    Sql::new("UPDATE meter SET stage = 1 WHERE stage = 0", [])
+}
+
+/// A month's counts in flight.
+#[derive(Debug, Deserialize, PartialEq)]
+pub struct MeterCounts {
+    pub site_id: String,
+    pub month: String,
+    pub received: i64,
+    pub refused: i64,
+}
+
+pub fn meter_in_flight() -> Sql {
+    Sql::new(
+        "SELECT site_id, month, received, refused FROM meter WHERE stage = 1 ORDER BY month",
+        [],
+    )
+}
+
+/// The flush in flight landed in D1: its counts are there.
+pub fn meter_landed() -> Sql {
+    Sql::new("DELETE FROM meter WHERE stage = 1", [])
+}
 
 /// A single number (`n`): a count, a `meta` value, a rate counter.
 #[derive(Debug, Deserialize)]
@@ -118,16 +172,32 @@ pub fn next_batch(limit: i64) -> Sql {
     )
 }
 
+/// The batch of a flush in flight, retried: exactly the events up to its last seq.
+pub fn batch_upto(upto_seq: i64, limit: i64) -> Sql {
+    Sql::new(
+        "SELECT seq, event, deltas FROM buffer WHERE seq <= ? ORDER BY seq LIMIT ?",
+        binds![upto_seq, limit],
+    )
+}
+
 /// Forgets the events up to `upto_seq` once D1 has them.
 pub fn drop_flushed(upto_seq: i64) -> Sql {
     Sql::new("DELETE FROM buffer WHERE seq <= ?", binds![upto_seq])
 }
 
 /// The site is being deleted: everything buffered, every open session, the counted uniques,
-/// the bookkeeping and the property sets go (the rate counters expire on their own).
-pub fn purge() -> [Sql; 5] {
-    ["buffer", "open_sessions", "seen", "meta", "prop_sets"]
-        .map(|table| Sql::new(format!("DELETE FROM {table}"), []))
+/// the bookkeeping, the property sets and the metering counts not yet in D1 go (the rate
+/// counters expire on their own). A site later created under the same id starts from nothing.
+pub fn purge() -> [Sql; 6] {
+    [
+        "buffer",
+        "open_sessions",
+        "seen",
+        "meta",
+        "prop_sets",
+        "meter",
+    ]
+    .map(|table| Sql::new(format!("DELETE FROM {table}"), []))
 }
 
 /// After a flush, at `now_ms`: sessions idle past the timeout can never continue, past rate
@@ -338,10 +408,66 @@ mod tests {
         for sql in purge() {
             run(&db, &sql);
         }
-        for table in ["buffer", "open_sessions", "seen", "meta", "prop_sets"] {
+        run(&db, &meter_add("s", "2026-12", 1, 1));
+        for sql in purge() {
+            run(&db, &sql);
+        }
+        for table in [
+            "buffer",
+            "open_sessions",
+            "seen",
+            "meta",
+            "prop_sets",
+            "meter",
+        ] {
             let sql = Sql::new(format!("SELECT COUNT(*) AS n FROM {table}"), []);
             assert_eq!(count(&db, &sql), 0, "{table}");
         }
         assert_eq!(count(&db, &rate_count("site", 1)), 1);
+    }
+
+    #[test]
+    fn meter_counts_add_up_per_month_and_freeze_for_a_flush_while_new_ones_add_up() {
+        let db = storage();
+        run(&db, &meter_add("s", "2026-11", 3, 1));
+        run(&db, &meter_add("s", "2026-12", 5, 0));
+        run(&db, &meter_add("s", "2026-12", 2, 2));
+        assert_eq!(count(&db, &meter_open()), 2);
+        run(&db, &meter_freeze());
+        assert_eq!(count(&db, &meter_open()), 0);
+        // Counts arriving while the flush is in flight add up apart from it.
+        run(&db, &meter_add("s", "2026-12", 4, 4));
+        let flight: Vec<MeterCounts> = all(&db, &meter_in_flight());
+        let c = |month: &str, received, refused| MeterCounts {
+            site_id: "s".into(),
+            month: month.into(),
+            received,
+            refused,
+        };
+        assert_eq!(flight, [c("2026-11", 3, 1), c("2026-12", 7, 2)]);
+        run(&db, &meter_landed());
+        assert!(all::<MeterCounts>(&db, &meter_in_flight()).is_empty());
+        assert_eq!(count(&db, &meter_open()), 1);
+        run(&db, &meter_freeze());
+        assert_eq!(
+            all::<MeterCounts>(&db, &meter_in_flight()),
+            [c("2026-12", 4, 4)]
+        );
+    }
+
+    #[test]
+    fn a_retried_batch_is_exactly_the_first_attempts_even_after_more_appends() {
+        let db = storage();
+        for i in 0..3 {
+            run(&db, &append(&format!("{{\"i\":{i}}}"), "[]"));
+        }
+        let first: Vec<BufferedRow> = all(&db, &next_batch(10));
+        let upto = first.last().unwrap().seq;
+        run(&db, &append("{\"i\":3}", "[]"));
+        let retry: Vec<BufferedRow> = all(&db, &batch_upto(upto, 10));
+        assert_eq!(
+            retry.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            first.iter().map(|r| r.seq).collect::<Vec<_>>()
+        );
     }
 }

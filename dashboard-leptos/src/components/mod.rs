@@ -1,10 +1,12 @@
 pub mod account;
 pub mod app;
+pub mod app_usage;
 pub mod audit;
 pub mod bots;
 pub mod chart;
 pub mod lazy;
 pub mod login;
+pub mod metering;
 pub mod overview;
 pub mod panel;
 pub mod records;

@@ -7,6 +7,7 @@ use analytics_core::governance::activity::{self, Activity, ACTIVE_SESSION_MS};
 use analytics_core::store::activity::{
     self as sql, ActiveSession, RecordCount, Search, SiteId, SummaryRow,
 };
+use analytics_core::store::metering;
 use analytics_core::ApiError;
 use api_types::activity::{
     ActiveSessions, ActivityKey, ActivityPage, ActivitySummary, Stored, UserErased,
@@ -25,6 +26,9 @@ use crate::session::Caller;
 pub const ACTIVITY_KEY_PREFIX: &str = "vsk_";
 
 /// `POST /api/activity`: one record or a batch, authenticated by `Authorization: Bearer vsk_…`.
+/// Metered (docs/metering.md) once the key names a site: the records of a bad body or a
+/// rate-limited one are received and refused, stored ones received and stored; the metering
+/// statement rides in the request's own D1 batch (one more D1 write only for a bad body).
 pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResult {
     let key = header(&req, "Authorization")
         .and_then(|h| h.strip_prefix("Bearer ").map(|k| k.trim().to_string()))
@@ -45,10 +49,23 @@ pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResul
         )
     })?;
     let body = read_body(&mut req, activity::MAX_ACTIVITY_BODY_BYTES).await?;
-    let records = activity::parse(&body)?;
     let now = now_ms();
     let db = d1(env)?;
-    if let Some(limited) = rate_limit(env, &db, &site, records.len() as i64, now).await? {
+    let records = match activity::parse(&body) {
+        Ok(records) => records,
+        Err(bad) => {
+            let sent = metering::activity_records_sent(&body);
+            let meter = meter_sql(&site, now, sent, 0, sent);
+            if sent > 0 {
+                if let Err(e) = db::run(&db, &meter).await {
+                    worker::console_error!("metering counts not recorded: {e}");
+                }
+            }
+            return Err(bad.into());
+        }
+    };
+    let n = records.len() as i64;
+    if let Some(limited) = rate_limit(env, &db, &site, n, now).await? {
         return Ok(limited);
     }
     let ip_key = crate::keys::fingerprint_key(
@@ -64,6 +81,7 @@ pub async fn ingest(mut req: Request, env: &Env, request_id: &str) -> RouteResul
             let a = activity::enrich(r, format!("{request_id}-{i:03}"), &site, now, &ip_key);
             db::prepare(&db, &sql::insert(&a))
         })
+        .chain([db::prepare(&db, &meter_sql(&site, now, n, n, 0))])
         .collect::<worker::Result<Vec<_>>>()?;
     db.batch(statements).await?;
     json(
@@ -91,7 +109,11 @@ async fn rate_limit(
     if !activity::over_limit(count, limit) {
         return Ok(None);
     }
-    db::run(db, &sql::record_refusals(site, win, count - limit)).await?;
+    db.batch(vec![
+        db::prepare(db, &sql::record_refusals(site, win, count - limit))?,
+        db::prepare(db, &meter_sql(site, now, records, 0, records))?,
+    ])
+    .await?;
     let retry = retry_after_s(now);
     let mut resp = crate::http::error_response(&ApiError::new(
         429,
@@ -102,6 +124,26 @@ async fn rate_limit(
     ))?;
     resp.headers_mut().set("Retry-After", &retry.to_string())?;
     Ok(Some(resp))
+}
+
+/// The site's activity metering for the month of `now`.
+fn meter_sql(
+    site: &str,
+    now: i64,
+    received: i64,
+    stored: i64,
+    refused: i64,
+) -> analytics_core::store::Sql {
+    metering::add_for_site_id(
+        site,
+        &metering::month_of(now),
+        metering::MeterSource::Activity,
+        metering::MeterDelta {
+            received,
+            stored,
+            refused,
+        },
+    )
 }
 
 /// `POST /api/sites/{site}/activity-key`: a new key, shown once; the old one stops working.

@@ -6,7 +6,9 @@ use analytics_core::enrich::client_hints::ClientHints;
 use analytics_core::enrich::ip::IpHeaders;
 use analytics_core::enrich::session::needs_previous_salt;
 use analytics_core::governance::audit::FingerprintScope;
-use analytics_core::ingest::buffer::full_error;
+use analytics_core::ingest::buffer::{
+    full_error, Arrived, METER_RECEIVED_HEADER, METER_REFUSED_HEADER,
+};
 use analytics_core::ingest::dropped::Dropped;
 use analytics_core::ingest::event::EnrichedEvent;
 use analytics_core::ingest::pipeline::{
@@ -24,6 +26,11 @@ use crate::http::{header, json, now_ms, random_hex, read_body, Failure, RouteRes
 /// Reads and checks the body, looks up the site, enriches the events (the request's address
 /// and user agent end there) and hands them to the site's buffer, which applies the rate
 /// limits; the 202 says what was kept (`wire::Receipt`).
+///
+/// Metering (docs/metering.md): from the moment the batch names a known site, its events are
+/// counted as received, and those refused here (unreadable, foreign origin or host, referrer
+/// spam) as refused; the counts go to the site's buffer with the append, or alone when nothing
+/// is left to append. No D1 write: the buffer's flush carries them.
 pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteResult {
     let body = read_body(&mut req, MAX_BODY_BYTES).await?;
     let batch = wire::parse_batch(&body)?;
@@ -34,6 +41,7 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
         .ok_or_else(|| ApiError::not_found(format!("unknown site {:?}", batch.site)))?;
     if batch.events.is_empty() {
         // Nothing survived reading (or nothing was sent): nothing to enrich or buffer.
+        meter_only(env, &site.id, Arrived::refused_whole(batch.sent)).await;
         return json(202, &batch.receipt(request_id));
     }
 
@@ -43,10 +51,19 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
     let Enriched {
         mut events,
         dropped,
-    } = enrich_with_drops(&batch, &site, &facts, &salt, now, request_id)?;
+    } = match enrich_with_drops(&batch, &site, &facts, &salt, now, request_id) {
+        Ok(enriched) => enriched,
+        Err(refused) => {
+            // A foreign origin or a host not the site's: the whole batch is refused.
+            meter_only(env, &site.id, Arrived::refused_whole(batch.sent)).await;
+            return Err(refused.into());
+        }
+    };
     record_dropped(&db, &site.id, now, &dropped).await;
+    let arrived = Arrived::at_route(batch.sent, events.len());
     if events.is_empty() {
         // Everything was dropped on purpose (referrer spam): nothing to buffer.
+        meter_only(env, &site.id, arrived).await;
         return json(202, &batch.receipt_after(request_id, &dropped));
     }
     if needs_previous_salt(now) {
@@ -58,7 +75,7 @@ pub async fn post_event(mut req: Request, env: &Env, request_id: &str) -> RouteR
     let address = address_fingerprint(&address_key, &facts);
     // The IP, the user agent and the salt end here; only `events` and the fingerprint travel on.
 
-    append_to_buffer(env, &db, &site.id, &events, &address).await?;
+    append_to_buffer(env, &db, &site.id, &events, &address, arrived).await?;
     json(202, &batch.receipt_after(request_id, &dropped))
 }
 
@@ -152,18 +169,15 @@ async fn append_to_buffer(
     site_id: &str,
     events: &[EnrichedEvent],
     address: &str,
+    arrived: Arrived,
 ) -> Result<(), Failure> {
     let mut init = RequestInit::new();
-    let headers = worker::Headers::new();
+    let headers = meter_headers(arrived)?;
     headers.set(crate::buffer::ADDRESS_HEADER, address)?;
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(serde_json::to_string(events)?.into()));
-    let buffer = env
-        .durable_object("BUFFER")?
-        .id_from_name(site_id)?
-        .get_stub()?;
-    let mut answer = buffer
+    let mut answer = buffer_of(env, site_id)?
         .fetch_with_request(Request::new_with_init("https://buffer/append", &init)?)
         .await?;
     match answer.status_code() {
@@ -180,6 +194,46 @@ async fn append_to_buffer(
             "buffer answered {status}: {}",
             answer.text().await.unwrap_or_default()
         )))),
+    }
+}
+
+fn buffer_of(env: &Env, site_id: &str) -> worker::Result<worker::Stub> {
+    env.durable_object("BUFFER")?
+        .id_from_name(site_id)?
+        .get_stub()
+}
+
+fn meter_headers(arrived: Arrived) -> worker::Result<worker::Headers> {
+    let headers = worker::Headers::new();
+    headers.set(METER_RECEIVED_HEADER, &arrived.received.to_string())?;
+    headers.set(METER_REFUSED_HEADER, &arrived.refused.to_string())?;
+    Ok(headers)
+}
+
+/// Hands a request's counts alone to the site's buffer, when nothing of it is appended (one
+/// Durable Object request and a write to its own SQLite; no D1 write). Best effort: a count
+/// lost to a hiccup must not change the answer the sender gets.
+async fn meter_only(env: &Env, site_id: &str, arrived: Arrived) {
+    if arrived.is_empty() {
+        return;
+    }
+    let sent = async {
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(meter_headers(arrived)?)
+            .with_body(Some(site_id.to_string().into()));
+        let answer = buffer_of(env, site_id)?
+            .fetch_with_request(Request::new_with_init("https://buffer/meter", &init)?)
+            .await?;
+        match answer.status_code() {
+            200 => Ok(()),
+            status => Err(worker::Error::RustError(format!(
+                "buffer answered {status}"
+            ))),
+        }
+    };
+    if let Err(e) = sent.await {
+        worker::console_error!("metering counts not recorded: {e}");
     }
 }
 
