@@ -168,7 +168,7 @@ pub struct AppStats {
     pub installs_new: i64,
     /// Installs active in the period (monthly active for a month).
     pub active_installs: i64,
-    /// Installs linked to a confirmed email.
+    /// App users whose email is confirmed (each may have several installs).
     pub confirmed_users: i64,
     /// Average of the daily active installs over the period's days, and the last 30 days'
     /// active installs (MAU) at the period's end.
