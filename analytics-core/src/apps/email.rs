@@ -103,22 +103,10 @@ pub fn confirm_mail(
     }
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:560px;margin:3rem auto;padding:0 1rem;color:#1c2330}}\
-         blockquote{{border-left:3px solid #c7c9d1;margin:1rem 0;padding:.25rem 1rem}}\
-         button{{font:inherit;padding:.5rem 1rem;border-radius:6px;border:0;background:#4f46e5;color:#fff;cursor:pointer}}</style>\
-         </head><body><h1>{t}</h1>{body}</body></html>",
-        t = escape_html(title)
-    )
-}
-
 /// The page the link opens (GET): what will be confirmed, and a button. Opening it changes
 /// nothing (mail scanners follow links).
 pub fn confirm_page(app_name: &str, email: &str, consent: &str) -> String {
-    page(
+    crate::util::html::page(
         "Confirm your usage reports",
         &format!(
             "<p>The app <strong>{}</strong> will send a monthly report of your use of it to \
@@ -133,7 +121,7 @@ pub fn confirm_page(app_name: &str, email: &str, consent: &str) -> String {
 
 /// The page after the button.
 pub fn confirmed_page(app_name: &str) -> String {
-    page(
+    crate::util::html::page(
         "Confirmed",
         &format!(
             "<p id=\"done\">Your address is confirmed: {} will send you a monthly report of your use. \

@@ -14,36 +14,72 @@ use crate::http::{now_ms, public_base};
 use crate::mail;
 use crate::routes::reports::gather;
 
-/// What every send of one run shares.
-struct Run<'a> {
-    env: &'a Env,
-    db: D1Database,
-    provider: Provider,
+/// What every send of one run shares (the visitor reports here, the app usage reports in
+/// `jobs::usage_reports`).
+pub(crate) struct Run<'a> {
+    pub env: &'a Env,
+    pub db: D1Database,
+    pub provider: Provider,
     /// Signs the unsubscribe links.
-    key: Vec<u8>,
-    base: String,
-    from: String,
-    now: i64,
+    pub key: Vec<u8>,
+    pub base: String,
+    pub from: String,
+    pub now: i64,
+}
+
+impl<'a> Run<'a> {
+    /// A run at `now`, or `None` when mail is off or misconfigured (logged with `what`).
+    pub async fn start(env: &'a Env, now: i64, what: &str) -> worker::Result<Option<Run<'a>>> {
+        let provider = match mail::provider(env) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                worker::console_error!("{what} not sent: {e}");
+                return Ok(None);
+            }
+        };
+        Ok(Some(Run {
+            env,
+            db: d1(env)?,
+            provider,
+            key: crate::keys::lasting_key(env, crate::keys::LastingKey::ReportLinks).await?,
+            base: public_base(env, None),
+            from: mail::sender(env),
+            now,
+        }))
+    }
+
+    /// Claims the send before it is made (false: sent already, in flight, or out of
+    /// attempts), so a cron that fires twice sends once.
+    pub async fn claim(&self, send: &Send<'_>) -> worker::Result<bool> {
+        let claimed = db::prepare(&self.db, &send.claim(self.now))?
+            .run()
+            .await?
+            .meta()?
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        Ok(claimed > 0)
+    }
+
+    /// Sends a claimed message and records how it went (a failure is retried by a later run).
+    pub async fn deliver(&self, send: &Send<'_>, message: &EmailMessage) -> worker::Result<()> {
+        let outcome = mail::send(self.env, self.provider, message).await;
+        if let Err(e) = &outcome {
+            worker::console_error!(
+                "{} report to user {} failed: {e}",
+                send.kind.as_str(),
+                send.user_id
+            );
+        }
+        let record = send.record(&outcome, self.provider.name(), now_ms());
+        db::run(&self.db, &record).await
+    }
 }
 
 /// The hourly job: every report due now, once per recipient.
 pub async fn send_due(env: &Env, now: i64) -> worker::Result<()> {
-    let provider = match mail::provider(env) {
-        Ok(Some(p)) => p,
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            worker::console_error!("reports not sent: {e}");
-            return Ok(());
-        }
-    };
-    let run = Run {
-        env,
-        db: d1(env)?,
-        provider,
-        key: crate::keys::lasting_key(env, crate::keys::LastingKey::ReportLinks).await?,
-        base: public_base(env, None),
-        from: mail::sender(env),
-        now,
+    let Some(run) = Run::start(env, now, "reports").await? else {
+        return Ok(());
     };
     for site in site_summaries(&run.db, None).await? {
         // An app's users get their own usage report (jobs::usage_reports); the visitor report
@@ -86,7 +122,7 @@ async fn send_report(
             kind: kind.into(),
             period_from: &period_from,
         };
-        if !claim(run, &send).await? {
+        if !run.claim(&send).await? {
             continue;
         }
         let link = unsubscribe_link(&run.base, &run.key, &site.id, r.user_id, kind.as_str());
@@ -99,33 +135,7 @@ async fn send_report(
             html: to_html(&report),
             headers: unsubscribe_headers(&link),
         };
-        let outcome = mail::send(run.env, run.provider, &message).await;
-        record(run, &send, outcome).await?;
+        run.deliver(&send, &message).await?;
     }
     Ok(())
-}
-
-/// Claims the send before it is made (false: sent already, in flight, or out of attempts), so
-/// a cron that fires twice sends once.
-async fn claim(run: &Run<'_>, send: &Send<'_>) -> worker::Result<bool> {
-    let claimed = db::prepare(&run.db, &send.claim(run.now))?
-        .run()
-        .await?
-        .meta()?
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    Ok(claimed > 0)
-}
-
-/// Records how the send went (a failure is retried by a later run).
-async fn record(
-    run: &Run<'_>,
-    send: &Send<'_>,
-    outcome: Result<String, String>,
-) -> worker::Result<()> {
-    if let Err(e) = &outcome {
-        worker::console_error!("report to user {} failed: {e}", send.user_id);
-    }
-    let record = send.record(&outcome, run.provider.name(), now_ms());
-    db::run(&run.db, &record).await
 }

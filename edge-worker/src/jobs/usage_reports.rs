@@ -10,37 +10,19 @@ use analytics_core::report::{ReportKind, Schedule};
 use analytics_core::stats::period::{time_zone, Period};
 use analytics_core::store::app_stats::{self as sql, AppSite, AppUser};
 use analytics_core::store::reports::{Send, SendKind};
-use analytics_core::util::email::{unsubscribe_headers, EmailMessage, Provider};
-use worker::{D1Database, Env};
+use analytics_core::util::email::{unsubscribe_headers, EmailMessage};
+use worker::Env;
 
-use crate::db::{self, d1};
-use crate::http::{now_ms, public_base};
-use crate::mail;
+use crate::db;
+use crate::jobs::reports::Run;
 use crate::routes::app_stats::usage_figures;
-
-struct Run<'a> {
-    env: &'a Env,
-    db: D1Database,
-    provider: Provider,
-    /// Signs the unsubscribe links (the member reports' lasting key).
-    key: Vec<u8>,
-    base: String,
-    from: String,
-    now: i64,
-}
 
 /// Every app's usage reports due now, once per confirmed user.
 pub async fn send_due(env: &Env, now: i64) -> worker::Result<()> {
-    let provider = match mail::provider(env) {
-        Ok(Some(p)) => p,
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            worker::console_error!("usage reports not sent: {e}");
-            return Ok(());
-        }
+    let Some(run) = Run::start(env, now, "usage reports").await? else {
+        return Ok(());
     };
-    let db = d1(env)?;
-    let apps: Vec<AppSite> = db::all(&db, &sql::app_sites()).await?;
+    let apps: Vec<AppSite> = db::all(&run.db, &sql::app_sites()).await?;
     let due: Vec<(AppSite, Period)> = apps
         .into_iter()
         .filter_map(|app| {
@@ -52,15 +34,6 @@ pub async fn send_due(env: &Env, now: i64) -> worker::Result<()> {
     if due.is_empty() {
         return Ok(());
     }
-    let run = Run {
-        env,
-        db,
-        provider,
-        key: crate::keys::lasting_key(env, crate::keys::LastingKey::ReportLinks).await?,
-        base: public_base(env, None),
-        from: mail::sender(env),
-        now,
-    };
     for (app, period) in due {
         // One app's failure (a D1 error) does not stop the others' reports.
         if let Err(e) = send_app(&run, &app, period).await {
@@ -92,7 +65,7 @@ async fn send_app(run: &Run<'_>, app: &AppSite, period: Period) -> worker::Resul
             kind: SendKind::Usage,
             period_from: &period_from,
         };
-        if !claim(run, &send).await? {
+        if !run.claim(&send).await? {
             continue;
         }
         let link = unsubscribe_link(&run.base, &run.key, app.site_key, user.id);
@@ -112,23 +85,7 @@ async fn send_app(run: &Run<'_>, app: &AppSite, period: Period) -> worker::Resul
             html: report.to_html(),
             headers: unsubscribe_headers(&link),
         };
-        let outcome = mail::send(run.env, run.provider, &message).await;
-        if let Err(e) = &outcome {
-            worker::console_error!("usage report to app user {} failed: {e}", user.id);
-        }
-        let record = send.record(&outcome, run.provider.name(), now_ms());
-        db::run(&run.db, &record).await?;
+        run.deliver(&send, &message).await?;
     }
     Ok(())
-}
-
-/// Claims the send before it is made (false: sent already, in flight, or out of attempts).
-async fn claim(run: &Run<'_>, send: &Send<'_>) -> worker::Result<bool> {
-    let claimed = db::prepare(&run.db, &send.claim(run.now))?
-        .run()
-        .await?
-        .meta()?
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    Ok(claimed > 0)
 }

@@ -148,17 +148,6 @@ async fn check_link(req: &Request, env: &Env) -> Result<UsageUser, Failure> {
     Ok(found)
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:560px;margin:3rem auto;padding:0 1rem;color:#1c2330}}\
-         button{{font:inherit;padding:.5rem 1rem;border-radius:6px;border:0;background:#4f46e5;color:#fff;cursor:pointer}}</style>\
-         </head><body><h1>{t}</h1>{body}</body></html>",
-        t = escape_html(title)
-    )
-}
-
 fn app_name(u: &UsageUser) -> String {
     escape_html(u.app_name.as_deref().unwrap_or("this app"))
 }
@@ -168,7 +157,7 @@ fn app_name(u: &UsageUser) -> String {
 pub async fn unsubscribe_page(req: Request, env: &Env) -> RouteResult {
     let u = check_link(&req, env).await?;
     static_html(
-        page(
+        analytics_core::util::html::page(
             "Stop your usage reports?",
             &format!(
                 "<p>You will no longer receive the monthly report of your use of {}.</p>\
@@ -186,7 +175,7 @@ pub async fn unsubscribe(req: Request, env: &Env) -> RouteResult {
     let u = check_link(&req, env).await?;
     db::run(&d1(env)?, &sql::unsubscribe(u.id, now_ms())).await?;
     static_html(
-        page(
+        analytics_core::util::html::page(
             "Unsubscribed",
             &format!(
                 "<p id=\"done\">You will no longer receive the monthly report of your use of {}.</p>",

@@ -199,17 +199,6 @@ async fn check_link(req: &Request, env: &Env) -> Result<Unsubscribe, Failure> {
     Ok(Unsubscribe { site, user, kind })
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:560px;margin:3rem auto;padding:0 1rem;color:#1c2330}}\
-         button{{font:inherit;padding:.5rem 1rem;border-radius:6px;border:0;background:#4f46e5;color:#fff;cursor:pointer}}</style>\
-         </head><body><h1>{t}</h1>{body}</body></html>",
-        t = escape_html(title)
-    )
-}
-
 /// `GET /api/reports/unsubscribe?…&sig=…`: asks to confirm (mail scanners follow links; only
 /// the POST unsubscribes).
 pub async fn unsubscribe_page(req: Request, env: &Env) -> RouteResult {
@@ -219,7 +208,7 @@ pub async fn unsubscribe_page(req: Request, env: &Env) -> RouteResult {
         .map(|s| s.name)
         .unwrap_or(u.site.clone());
     static_html(
-        page(
+        analytics_core::util::html::page(
             "Stop these reports?",
             &format!(
                 "<p>You will no longer receive the {} report for {}.</p>\
@@ -245,7 +234,7 @@ pub async fn unsubscribe(req: Request, env: &Env) -> RouteResult {
         set_choice(env, &u.site, u.user, monthly, weekly).await?;
     }
     static_html(
-        page(
+        analytics_core::util::html::page(
             "Unsubscribed",
             &format!(
                 "<p id=\"done\">You will no longer receive the {} report for this site. \
