@@ -2,7 +2,7 @@
 // - the collector: loader + JS glue + wasm, each gzip -9, together at most 6,144 B;
 // - the dashboard's overview: everything fetched before its first chart (index.html, CSS, JS,
 //   the main wasm), each gzip -9, together at most 153,920 B; and every file of the build (the
-//   overview's and the split-off screens' chunks) together at most 307,200 B.
+//   overview's and the split-off screens' chunks) together at most 316,928 B.
 // Exits non-zero when a part is missing or a budget is exceeded.
 import { readFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -45,8 +45,9 @@ const contracts = [
   },
   {
     name: "dashboard all modules",
-    // 300 KiB until issue #15; +5 KiB for the typed API readers of the split-off screens (docs/dashboard.md).
-    budget: 312320,
+    // 300 KiB until issue #15; +5 KiB for the typed API readers of the split-off screens;
+    // +4.5 KiB in issue #17 for the instance admins' metering table (docs/dashboard.md).
+    budget: 316928,
     parts: [
       ["overview (as above)", null, false],
       ...dashboard.files.filter((f) => !ENTRY_FILES.includes(f)).map((f) => [`lazy     ${f}`, app(f), true]),
