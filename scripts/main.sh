@@ -82,7 +82,10 @@ cmd_test() {
   log "size contracts (gzip -9): collector ≤ 6,144 B, dashboard overview ≤ 153,920 B, all dashboard modules ≤ 312,320 B"
   node "$ROOT/scripts/size-check.mjs"
   log "native tests (cargo test)"
-  cargo test --quiet -p api-types -p analytics-core -p collector-wasm -p dashboard-leptos
+  cargo test --quiet -p api-types -p analytics-core -p collector-wasm -p dashboard-leptos -p vigia-agent
+  log "the usage agent builds for Windows and macOS (cargo check: OS TLS, no C cross-compiler)"
+  cargo check --quiet -p vigia-agent --target x86_64-pc-windows-gnu
+  cargo check --quiet -p vigia-agent --target x86_64-apple-darwin
   log "collector tests in headless Chromium (wasm-bindgen-test)"
   cargo test -p collector-wasm --target wasm32-unknown-unknown --test browser
   log "end-to-end tests (wrangler dev + local D1 + headless Chromium)"
@@ -117,7 +120,7 @@ cmd_bench() {
 
 cmd_lint() {
   cargo fmt --all -- --check
-  cargo clippy --quiet -p ingest-limits -p api-types -p analytics-core -p enrich-score -p collector-wasm -p dashboard-leptos --all-targets -- -D warnings
+  cargo clippy --quiet -p ingest-limits -p api-types -p analytics-core -p enrich-score -p collector-wasm -p dashboard-leptos -p vigia-agent --all-targets -- -D warnings
   cargo clippy --quiet -p edge-worker -p collector-wasm -p dashboard-leptos --target wasm32-unknown-unknown -- -D warnings
 }
 

@@ -5,6 +5,14 @@ setup_tools() {
     log "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
+  # `./vigia test` checks that the usage agent (vigia-agent) builds for Windows and macOS.
+  local target
+  for target in x86_64-pc-windows-gnu x86_64-apple-darwin; do
+    if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+      log "adding the $target target (cargo check of the usage agent)"
+      rustup target add "$target"
+    fi
+  done
   if ! wasm-bindgen --version 2>/dev/null | grep -qw "$WASM_BINDGEN_VERSION"; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
     # Without --locked: its lockfile wants a crate version the registry mirror lacks.

@@ -7,6 +7,7 @@
 //! with row types), `util`; `routes` and `settings` describe the Worker itself.
 
 pub mod accounts;
+pub mod apps;
 pub mod enrich;
 pub mod error;
 pub mod governance;

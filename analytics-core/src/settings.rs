@@ -42,7 +42,7 @@ const fn secret(name: &'static str, about: &'static str) -> Setting {
 
 /// Every setting the Worker reads. Adding one here without reading it in `Settings::read`,
 /// listing it in wrangler.toml and documenting it fails the tests below.
-pub const SETTINGS: [Setting; 17] = [
+pub const SETTINGS: [Setting; 19] = [
     var(
         "VIGIA_EMAIL_PROVIDER",
         "mail provider: cloudflare, http or empty (no mail)",
@@ -98,6 +98,14 @@ pub const SETTINGS: [Setting; 17] = [
         "events a site's buffer holds before answering 503",
     ),
     var(
+        "VIGIA_APP_RECORDS_PER_MINUTE",
+        "records one app may upload per minute (all its installs)",
+    ),
+    var(
+        "VIGIA_APP_INSTALL_RECORDS_PER_MINUTE",
+        "records one install of an app may upload per minute",
+    ),
+    var(
         "VIGIA_TRUST_GEO_HEADERS",
         "tests only: take edge facts (geo) from X-Vigia-* headers",
     ),
@@ -126,6 +134,8 @@ pub struct Settings {
     pub site_events_per_minute: i64,
     pub activity_records_per_minute: i64,
     pub max_buffered_events: i64,
+    pub app_records_per_minute: i64,
+    pub app_install_records_per_minute: i64,
     pub trust_geo_headers: bool,
     /// Tests only: the sealing job waits after this step, so a test can kill the process there.
     pub test_seal_pause: Option<crate::store::seal::SealStep>,
@@ -160,7 +170,7 @@ impl Settings {
             },
         };
         use crate::{accounts::membership as accounts, governance::activity, ingest::rate_limit};
-        let [max_sites_per_user, share_requests_per_minute, address_events_per_minute, site_events_per_minute, activity_records_per_minute, max_buffered_events] =
+        let [max_sites_per_user, share_requests_per_minute, address_events_per_minute, site_events_per_minute, activity_records_per_minute, max_buffered_events, app_records_per_minute, app_install_records_per_minute] =
             [
                 ("VIGIA_MAX_SITES_PER_USER", accounts::MAX_SITES_PER_USER),
                 (
@@ -182,6 +192,14 @@ impl Settings {
                 (
                     "VIGIA_MAX_BUFFERED_EVENTS",
                     crate::limits::MAX_BUFFERED_EVENTS,
+                ),
+                (
+                    "VIGIA_APP_RECORDS_PER_MINUTE",
+                    crate::apps::MAX_APP_RECORDS_PER_MINUTE,
+                ),
+                (
+                    "VIGIA_APP_INSTALL_RECORDS_PER_MINUTE",
+                    crate::apps::MAX_INSTALL_RECORDS_PER_MINUTE,
                 ),
             ]
             .map(|(name, default)| limit(name, default));
@@ -231,6 +249,8 @@ impl Settings {
             site_events_per_minute,
             activity_records_per_minute,
             max_buffered_events,
+            app_records_per_minute,
+            app_install_records_per_minute,
             trust_geo_headers,
             test_seal_pause,
         };
@@ -265,6 +285,8 @@ mod tests {
         assert_eq!(s.site_events_per_minute, 60_000);
         assert_eq!(s.activity_records_per_minute, 6_000);
         assert_eq!(s.max_buffered_events, 100_000);
+        assert_eq!(s.app_records_per_minute, 60_000);
+        assert_eq!(s.app_install_records_per_minute, 2_000);
         assert!(!s.trust_geo_headers);
         assert_eq!((s.setup_token, s.public_url), (None, None));
     }

@@ -221,3 +221,27 @@ pub struct MeterRow {
 pub struct Metering {
     pub rows: Vec<MeterRow>,
 }
+
+/// `POST /api/sites/{site}/app-key`: the app's new key (the old one stops working).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppKey {
+    pub app_key: String,
+}
+
+/// `POST /api/app/erase` and `DELETE /api/sites/{site}/app/users/{email}`: what was erased.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AppErased {
+    /// Installs erased (their records, batches and links).
+    pub installs: i64,
+    /// Records deleted.
+    pub records: i64,
+    /// Users (emails) deleted: no install of theirs was left.
+    pub users: i64,
+}
+
+/// `POST /api/app/email` (202): the same answer whether or not a mail was sent (a limit, an
+/// address known already), so the route tells nothing about who registered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailAccepted {
+    pub message: String,
+}

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::apps::SiteKind;
 use crate::Role;
 
 /// A site as the site list (`GET /api/sites`) and a public link (`GET /api/share/{token}`)
@@ -14,6 +15,9 @@ use crate::Role;
 pub struct Site {
     pub hash_routing: bool,
     pub id: String,
+    /// A web site or an app (`docs/apps.md`).
+    #[serde(default)]
+    pub kind: SiteKind,
     pub name: String,
     pub role: Role,
     pub timezone: String,
@@ -44,6 +48,10 @@ pub struct SiteBody {
     /// Keep URL fragments in stored paths (single-page apps routing with `#/`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_routing: Option<bool>,
+    /// Only when creating: `app` makes an app (no hostnames; an app key is made). It never
+    /// changes afterwards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<SiteKind>,
 }
 
 /// `POST /api/sites` (201): the site as written.
@@ -52,6 +60,8 @@ pub struct CreatedSite {
     pub hash_routing: bool,
     pub hostnames: Vec<String>,
     pub id: String,
+    #[serde(default)]
+    pub kind: SiteKind,
     pub name: String,
     pub timezone: String,
 }
@@ -66,11 +76,16 @@ pub struct Share {
 /// `GET /api/sites/{site}`: settings, the snippet, and when the first event arrived.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteDetail {
+    /// An app's public key (`vpk_…`, shipped inside the app), shown to the site's admins only.
+    #[serde(default)]
+    pub app_key: Option<String>,
     pub created_at: i64,
     pub first_event_at: Option<i64>,
     pub hash_routing: bool,
     pub hostnames: Vec<String>,
     pub id: String,
+    #[serde(default)]
+    pub kind: SiteKind,
     pub name: String,
     pub query_allow_list: String,
     pub retention_days: i64,
@@ -190,13 +205,14 @@ mod tests {
         let site = Site {
             hash_routing: false,
             id: "demo".into(),
+            kind: SiteKind::Web,
             name: "Demo".into(),
             role: Role::Owner,
             timezone: "UTC".into(),
         };
         assert_eq!(
             serde_json::to_string(&Sites { sites: vec![site] }).unwrap(),
-            r#"{"sites":[{"hash_routing":false,"id":"demo","name":"Demo","role":"owner","timezone":"UTC"}]}"#
+            r#"{"sites":[{"hash_routing":false,"id":"demo","kind":"web","name":"Demo","role":"owner","timezone":"UTC"}]}"#
         );
         let body: SiteBody = serde_json::from_str(r#"{"name":"x"}"#).unwrap();
         assert_eq!(body.name.as_deref(), Some("x"));

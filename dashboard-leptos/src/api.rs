@@ -303,11 +303,11 @@ pub use api_types::Role;
 from_json! {
     api_types::account::SetupStatus { needs_setup, logged_in }
     api_types::account::Me { id, email, is_admin }
-    api_types::sites::Site { hash_routing, id, name, role, timezone }
+    api_types::sites::Site { hash_routing, id, kind, name, role, timezone }
     api_types::sites::Sites { sites }
     api_types::sites::ShareInfo { site }
     api_types::sites::Share { enabled, url }
-    api_types::sites::SiteDetail { created_at, first_event_at, hash_routing, hostnames, id, name, query_allow_list, retention_days, role, share, snippet, timezone }
+    api_types::sites::SiteDetail { app_key, created_at, first_event_at, hash_routing, hostnames, id, kind, name, query_allow_list, retention_days, role, share, snippet, timezone }
     api_types::sites::Member { email, role, user_id }
     api_types::sites::Invitation { email, expires_at, role }
     api_types::sites::Members { invitations, members }
@@ -321,6 +321,17 @@ from_json! {
     api_types::users::CreatedUser { email, id, invite_expires_at, invite_url, is_admin }
 }
 from_json_enum! { api_types::Role => api_types::Role::Viewer }
+/// Two kinds, read in the overview's bundle (the shell opens an app's screen): a comparison is
+/// lighter than `from_json_enum!`'s `parse`; anything but "app" is a web site.
+impl FromJson for api_types::apps::SiteKind {
+    fn from_json(v: &JsValue) -> Self {
+        if v.as_string().as_deref() == Some("app") {
+            api_types::apps::SiteKind::App
+        } else {
+            api_types::apps::SiteKind::Web
+        }
+    }
+}
 
 // The metering screen (instance admins).
 pub use api_types::apps::{MeterRow, MeterSource, Metering};
@@ -509,4 +520,16 @@ impl FromJson for SummaryRow {
             users: FromJson::from_json(&field(v, "users")),
         }
     }
+}
+
+// The App screen (split off): an app's stats. Read only there, so these readers land in its chunk.
+pub use api_types::apps::{AppStats, Cohort, CountedValue, DailyActive};
+from_json! {
+    api_types::apps::AppStats {
+        installs_total, installs_new, active_installs, confirmed_users, dau, mau, sessions,
+        active_ms, daily, versions, os, features, errors, dropped, cohorts
+    }
+    api_types::apps::CountedValue { value, installs, count }
+    api_types::apps::DailyActive { day, installs, sessions }
+    api_types::apps::Cohort { week, installs, active }
 }

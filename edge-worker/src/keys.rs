@@ -26,6 +26,9 @@ pub enum LastingKey {
     AuditSubject,
     /// Signs unsubscribe links in mail, which stay in inboxes for months.
     ReportLinks,
+    /// Hashes an app's install ids (and, for the confirmation-mail limit, addresses): an
+    /// install must keep one hash for as long as it uploads (`analytics_core::apps`).
+    AppInstall,
 }
 
 impl LastingKey {
@@ -33,6 +36,7 @@ impl LastingKey {
         match self {
             LastingKey::AuditSubject => "audit_subject",
             LastingKey::ReportLinks => "report_links",
+            LastingKey::AppInstall => "app_install",
         }
     }
 }

@@ -116,6 +116,30 @@ async function seed() {
   ] }, { Authorization: `Bearer ${key}` });
   await worker.cron(HOURLY, Date.now());
   await eventually(async () => (await api("GET", "/api/sites/demo/alerts")).alerts.length > 0, 30_000, "alerts");
+  await seedApp();
+}
+
+/** An app (named to sort after the demo site, which the screens without `site=` open) with
+ * two installs' sessions, features, errors and dropped records, uploaded as the agent does. */
+async function seedApp() {
+  await api("POST", "/api/sites", { id: "zettel", name: "Zettel notes", kind: "app", timezone: "UTC" });
+  const key = (await api("GET", "/api/sites/zettel")).app_key;
+  const installs = [["linux", "2.1.0", 3, [9, 2, 0]], ["windows", "2.0.4", 0, [15, 1]]];
+  for (const [n, [os, version, dropped, days]] of installs.entries()) {
+    const records = [];
+    for (const [j, ago] of days.entries()) {
+      const ts = Date.now() - ago * 86_400_000 - 3_600_000;
+      const session = `s${n}${j}`;
+      records.push({ kind: "session_start", ts, session });
+      records.push({ kind: "feature", name: j % 2 ? "search" : "open_note", ts: ts + 1000, session });
+      if (n === 1) records.push({ kind: "error", name: "sync_failed", ts: ts + 2000, session });
+      records.push({ kind: "session_end", ts: ts + 600_000, session, active_ms: 240_000 + 60_000 * j });
+    }
+    await api("POST", "/api/app/batch", {
+      batch_id: `a11y-batch-${n}`, install_id: String(n + 1).repeat(32), app_version: version, os, os_version: "1",
+      dropped, records: records.map((r, seq) => ({ seq: seq + 1, ...r })),
+    }, { Authorization: `Bearer ${key}` });
+  }
 }
 
 /** axe-core on the whole document; the serious and critical violations, one line per node. */
@@ -227,6 +251,13 @@ function screens(pass) {
       await tab.fill("#new-user input[type=email]", `invitee-${pass}@example.com`);
       await tab.click("#new-user button[type=submit]");
       invite = await tab.textContent("#invite-url");
+    }],
+    ["app-usage", open("/?site=zettel&period=30d", "[data-kpi=installs] .value", "#app-daily rect", "#app-features tbody tr", "#app-cohorts tbody tr")],
+    ["app-settings", open("/?site=zettel&tab=settings", "#app-key-value", "#app-snippet", "#edit-site")],
+    ["new-site-app", async (tab) => {
+      await open("/?tab=new-site", "#new-site")(tab);
+      await tab.check("#new-site input[value=app]");
+      await tab.waitForFunction(() => document.querySelector("#new-site-id").textContent.startsWith("App id"));
     }],
     ["screen-failed", async (tab) => {
       await tab.route(/split_reports\.wasm/, (r) => r.abort());

@@ -155,7 +155,10 @@ pub const BODY_NOT_KEPT: [AuditAction; 2] =
 /// Whether an entry of `action` needs the key that hashes backend user ids (see
 /// `user_pseudonym`): its target or its details may name one.
 pub fn names_backend_user(action: AuditAction) -> bool {
-    action == AuditAction::UserDataDelete || HASHED_USER_ID_ACTIONS.contains(&action)
+    matches!(
+        action,
+        AuditAction::UserDataDelete | AuditAction::AppUserErase
+    ) || HASHED_USER_ID_ACTIONS.contains(&action)
 }
 
 /// Actions whose details name a user id of the site's own backend (the activity search and its
@@ -274,6 +277,13 @@ pub fn target_for(
         .map(|(n, v)| {
             if action == AuditAction::UserDataDelete && *n == "user" {
                 format!("user {}", pseudonym(v))
+            } else if action == AuditAction::AppUserErase && *n == "email" {
+                // An erased app user's address stays in the log only as its keyed hash, of the
+                // address as the handler reads it (decoded, lowercased).
+                let email = crate::governance::activity::decode_user_id(v)
+                    .map(|e| e.trim().to_lowercase())
+                    .unwrap_or_else(|_| v.clone());
+                format!("email {}", pseudonym(&email))
             } else {
                 format!("{n} {v}")
             }
@@ -353,6 +363,15 @@ mod tests {
         assert!(names_backend_user(AuditAction::UserDataDelete));
         assert!(names_backend_user(AuditAction::ExportActivity));
         assert!(!names_backend_user(AuditAction::GoalDelete));
+        assert!(names_backend_user(AuditAction::AppUserErase));
+        let p = |id: &str| format!("#{}", id.len());
+        let params = vec![
+            ("site", "tool".to_string()),
+            ("email", "Ana%40Example.com".to_string()),
+        ];
+        let target = target_for(AuditAction::AppUserErase, &params, p);
+        assert_eq!(target, "email #15");
+        assert!(!target.contains("ana") && !target.contains("Ana"));
     }
 
     #[test]

@@ -162,13 +162,16 @@ struct Columns {
 }
 
 /// Reads one table's file. `range` (day numbers, from the file name) widens the days replaced
-/// so a re-export that lost a day clears it too. Errors (4xx) are for the whole file: no header,
-/// a missing column, no row that could be read; a bad row is only skipped and counted.
+/// so a re-export that lost a day clears it too. Rows dated `today` (the day number of the
+/// site's local today) or later are skipped as `date_out_of_range`: history is of whole past
+/// days, and today's figures are being collected. Errors (4xx) are for the whole file: no
+/// header, a missing column, no row that could be read; a bad row is only skipped and counted.
 pub fn parse(
     table: Table,
     text: &str,
     tz: &TimeZone,
     range: Option<(i64, i64)>,
+    today: i64,
 ) -> Result<Parsed, ApiError> {
     let all = records(text);
     let Some((head, body)) = all.split_first() else {
@@ -216,6 +219,10 @@ pub fn parse(
             skipped.add(record.line, SkipReason::BadDate);
             continue;
         };
+        if day >= today {
+            skipped.add(record.line, SkipReason::DateOutOfRange);
+            continue;
+        }
         let anchor = *first_day.get_or_insert(day);
         if (day - anchor).abs() >= MAX_IMPORT_SPAN_DAYS {
             skipped.add(record.line, SkipReason::DateOutOfRange);
@@ -426,6 +433,19 @@ mod tests {
     use crate::store::Sql;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/plausible");
+    /// A "today" after every fixture's days.
+    const TODAY: i64 = 30_000;
+
+    #[test]
+    fn days_from_today_on_are_skipped() {
+        let text = "date,visitors,pageviews,bounces,visits,visit_duration\n\
+                    2024-05-30,1,1,0,1,5\n2024-05-31,2,2,0,2,5\n2024-06-01,3,3,0,3,5\n";
+        let today = parse_day("2024-05-31").unwrap();
+        let p = parse(Table::Visitors, text, &utc(), None, today).unwrap();
+        assert_eq!(p.rows_read, 1);
+        assert_eq!(p.skipped.reasons()["date_out_of_range"], 2);
+        assert_eq!(find(&p, Dimension::Total, "2024-05-30", "").visitors, 1);
+    }
 
     fn fixture(table: Table) -> (String, Option<(i64, i64)>) {
         let file = std::fs::read_dir(FIXTURES)
@@ -473,7 +493,7 @@ mod tests {
     fn every_fixture_table_reads_without_skipping() {
         for table in Table::ALL {
             let (text, range) = fixture(table);
-            let p = parse(table, &text, &utc(), range).unwrap();
+            let p = parse(table, &text, &utc(), range, TODAY).unwrap();
             assert_eq!(p.skipped.total(), 0, "{table:?}");
             assert_eq!(
                 p.rows_read as usize,
@@ -492,7 +512,7 @@ mod tests {
     #[test]
     fn visitors_become_daily_totals() {
         let (text, range) = fixture(Table::Visitors);
-        let p = parse(Table::Visitors, &text, &utc(), range).unwrap();
+        let p = parse(Table::Visitors, &text, &utc(), range, TODAY).unwrap();
         let first = find(&p, Dimension::Total, "2011-12-25", "");
         assert_eq!(
             (
@@ -512,18 +532,18 @@ mod tests {
     #[test]
     fn split_values_are_summed_and_names_mapped() {
         let (text, range) = fixture(Table::Browsers);
-        let p = parse(Table::Browsers, &text, &utc(), range).unwrap();
+        let p = parse(Table::Browsers, &text, &utc(), range, TODAY).unwrap();
         let app = find(&p, Dimension::Browser, "2021-12-30", "Mobile App");
         assert_eq!((app.visitors, app.visits, app.bounces), (7, 7, 7));
         let (text, range) = fixture(Table::OperatingSystems);
-        let p = parse(Table::OperatingSystems, &text, &utc(), range).unwrap();
+        let p = parse(Table::OperatingSystems, &text, &utc(), range, TODAY).unwrap();
         assert_eq!(find(&p, Dimension::Os, "2021-12-30", "macOS").visitors, 13);
         assert_eq!(
             find(&p, Dimension::Os, "2022-01-01", "unknown").visitors,
             17
         );
         let (text, range) = fixture(Table::Devices);
-        let p = parse(Table::Devices, &text, &utc(), range).unwrap();
+        let p = parse(Table::Devices, &text, &utc(), range, TODAY).unwrap();
         assert_eq!(
             find(&p, Dimension::Device, "2022-01-02", "mobile").visits,
             73
@@ -533,7 +553,7 @@ mod tests {
     #[test]
     fn sources_fill_source_and_the_utm_values_they_have() {
         let (text, range) = fixture(Table::Sources);
-        let p = parse(Table::Sources, &text, &utc(), range).unwrap();
+        let p = parse(Table::Sources, &text, &utc(), range, TODAY).unwrap();
         assert_eq!(
             find(&p, Dimension::Source, "2021-12-30", "Direct").visitors,
             25
@@ -564,7 +584,7 @@ mod tests {
     #[test]
     fn locations_keep_countries_and_regions_not_city_ids() {
         let (text, range) = fixture(Table::Locations);
-        let p = parse(Table::Locations, &text, &utc(), range).unwrap();
+        let p = parse(Table::Locations, &text, &utc(), range, TODAY).unwrap();
         let us = find(&p, Dimension::Country, "2021-12-30", "US");
         assert_eq!((us.visitors, us.visits), (7, 9));
         assert_eq!(
@@ -577,7 +597,7 @@ mod tests {
     #[test]
     fn custom_events_count_events_and_links_fill_their_dimension() {
         let (text, range) = fixture(Table::CustomEvents);
-        let p = parse(Table::CustomEvents, &text, &utc(), range).unwrap();
+        let p = parse(Table::CustomEvents, &text, &utc(), range, TODAY).unwrap();
         let signup = find(&p, Dimension::Event, "2021-12-30", "Signup");
         assert_eq!(
             (signup.visitors, signup.events, signup.pageviews),
@@ -585,7 +605,7 @@ mod tests {
         );
         let newer = "date,name,link_url,path,visitors,events\n\
                      2024-04-01,Outbound Link: Click,https://example.com/x,,3,4\n";
-        let p = parse(Table::CustomEvents, newer, &utc(), None).unwrap();
+        let p = parse(Table::CustomEvents, newer, &utc(), None, TODAY).unwrap();
         assert_eq!(
             find(
                 &p,
@@ -605,7 +625,7 @@ mod tests {
             "date,browser,browser_version,visitors,visits,visit_duration,bounces,pageviews\r\n\
                         2024-04-01,Chrome,123.0,3,4,60,1,9\r\n\
                         2024-04-01,Chrome,124.0,2,2,0,2,2\r\n";
-        let p = parse(Table::Browsers, browsers, &utc(), None).unwrap();
+        let p = parse(Table::Browsers, browsers, &utc(), None, TODAY).unwrap();
         let chrome = find(&p, Dimension::Browser, "2024-04-01", "Chrome");
         assert_eq!(
             (chrome.visitors, chrome.pageviews, chrome.duration_ms),
@@ -613,7 +633,7 @@ mod tests {
         );
         let pages = "date,hostname,page,visits,visitors,pageviews,total_scroll_depth,total_scroll_depth_visits,total_time_on_page,total_time_on_page_visits\n\
                      2024-04-01,example.com,/,5,4,7,100,2,30,2\n";
-        let p = parse(Table::Pages, pages, &utc(), None).unwrap();
+        let p = parse(Table::Pages, pages, &utc(), None, TODAY).unwrap();
         let home = find(&p, Dimension::Page, "2024-04-01", "/");
         assert_eq!(
             (home.visitors, home.pageviews, home.engaged_ms),
@@ -630,7 +650,7 @@ mod tests {
                     \"2021-12-30\",\"Mobile\",2\r\n\
                     \"2021-12-31\",\"Tablet, large\",3,3\r\n\
                     \"1999-12-31\",\"Desktop\",1,1\r\n";
-        let p = parse(Table::Devices, text, &utc(), None).unwrap();
+        let p = parse(Table::Devices, text, &utc(), None, TODAY).unwrap();
         assert_eq!(p.rows_read, 2);
         let reasons = p.skipped.reasons();
         assert_eq!(reasons["bad_date"], 1);
@@ -646,9 +666,16 @@ mod tests {
 
     #[test]
     fn a_file_that_cannot_be_read_is_refused_whole() {
-        let e = parse(Table::Pages, "", &utc(), None).unwrap_err();
+        let e = parse(Table::Pages, "", &utc(), None, TODAY).unwrap_err();
         assert_eq!((e.status, e.error), (400, "empty_file"));
-        let e = parse(Table::Pages, "date,visitors\n2021-12-30,1\n", &utc(), None).unwrap_err();
+        let e = parse(
+            Table::Pages,
+            "date,visitors\n2021-12-30,1\n",
+            &utc(),
+            None,
+            TODAY,
+        )
+        .unwrap_err();
         assert_eq!((e.status, e.error), (400, "missing_columns"));
         assert!(e.message.contains("page"), "{}", e.message);
         // Totals without their counts would overwrite a day's imported totals with zeros.
@@ -657,6 +684,7 @@ mod tests {
             "date,visitors,bounces\n2021-12-30,10,1\n",
             &utc(),
             None,
+            TODAY,
         )
         .unwrap_err();
         assert_eq!((e.status, e.error), (400, "missing_columns"));
@@ -666,7 +694,7 @@ mod tests {
             "{FIXTURES}/invalid/imported_devices_20211230_20211231.csv"
         ))
         .unwrap();
-        let e = parse(Table::Devices, &invalid, &utc(), None).unwrap_err();
+        let e = parse(Table::Devices, &invalid, &utc(), None, TODAY).unwrap_err();
         assert_eq!((e.status, e.error), (422, "no_valid_rows"));
         assert!(e.message.contains("wrong_cell_count"), "{}", e.message);
     }
@@ -677,7 +705,7 @@ mod tests {
         for _ in 0..MAX_IMPORT_ROWS + 2 {
             text.push_str("2021-12-30,1,1,0,1,0\n");
         }
-        let p = parse(Table::Visitors, &text, &utc(), None).unwrap();
+        let p = parse(Table::Visitors, &text, &utc(), None, TODAY).unwrap();
         assert_eq!(p.rows_read as usize, MAX_IMPORT_ROWS);
         assert_eq!(p.skipped.reasons()["too_many_rows"], 2);
     }
@@ -687,7 +715,7 @@ mod tests {
         let lisbon_summer =
             "date,visitors,pageviews,bounces,visits,visit_duration\n2021-07-01,1,1,0,1,0\n";
         let tz = TimeZone::get("Europe/Lisbon").unwrap();
-        let p = parse(Table::Visitors, lisbon_summer, &tz, None).unwrap();
+        let p = parse(Table::Visitors, lisbon_summer, &tz, None, TODAY).unwrap();
         let utc_midnight = parse_day("2021-07-01").unwrap() * crate::stats::DAY_MS;
         assert_eq!(p.import.rows[0].day, utc_midnight - crate::stats::HOUR_MS);
         assert_eq!(
@@ -702,7 +730,7 @@ mod tests {
         let store = |db: &rusqlite::Connection| {
             for table in Table::ALL {
                 let (text, range) = fixture(table);
-                let p = parse(table, &text, &utc(), range).unwrap();
+                let p = parse(table, &text, &utc(), range, TODAY).unwrap();
                 for sql in replace_daily("s", &p.import) {
                     run(db, &sql);
                 }

@@ -3,6 +3,7 @@
 
 pub mod render;
 pub mod schedule;
+pub mod usage;
 
 pub use render::{Report, TopList, TOP_DIMENSIONS, TOP_ROWS};
 pub use schedule::{ReportKind, Schedule, REPORT_KINDS};

@@ -72,8 +72,18 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// A long time in use as "3h 05m" (under an hour as `duration` writes it).
+pub fn active_time(ms: i64) -> String {
+    let minutes = ms.max(0) / 60_000;
+    if minutes >= 60 {
+        format!("{}h {:02}m", minutes / 60, minutes % 60)
+    } else {
+        duration(ms.max(0) as f64 / 1000.0)
+    }
+}
+
 /// Change against the previous period, as a person reads it: "+12%", "−3%", "new", "no change".
-fn change(now: f64, before: f64) -> String {
+pub fn change(now: f64, before: f64) -> String {
     if before == 0.0 {
         return if now == 0.0 {
             "no change".into()

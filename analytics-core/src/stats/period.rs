@@ -96,6 +96,14 @@ fn midnight_ms(date: Date, tz: &TimeZone) -> i64 {
     ms.div_euclid(HOUR_MS) * HOUR_MS
 }
 
+/// The day number (days since 1970-01-01) of the local date in `tz` at `now_ms`.
+pub fn local_day_number(now_ms: i64, tz: &TimeZone) -> i64 {
+    let date = jiff::Timestamp::from_millisecond(now_ms)
+        .map(|t| t.to_zoned(tz.clone()).date())
+        .unwrap_or(Date::constant(1970, 1, 1));
+    crate::stats::day_of_date(date)
+}
+
 impl Period {
     /// Resolves a preset (or `custom` with `from`/`to`) at `now_ms` in the zone `tz`.
     pub fn resolve(
@@ -294,6 +302,18 @@ pub fn bucket_series(period: &Period, rows: &[HourRow]) -> Vec<SeriesPoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_day_number_follows_the_zone() {
+        // 2024-05-31T23:30Z is already June 1st in Lisbon (UTC+1 in summer).
+        let ms = 1_717_198_200_000;
+        let utc = crate::stats::parse_day("2024-05-31").unwrap();
+        assert_eq!(local_day_number(ms, &TimeZone::UTC), utc);
+        assert_eq!(
+            local_day_number(ms, &time_zone("Europe/Lisbon").unwrap()),
+            utc + 1
+        );
+    }
 
     const NOV_23_2026_NOON_UTC: i64 = 1_795_435_200_000;
 

@@ -10,6 +10,8 @@
 pub mod accounts;
 pub mod activity;
 pub mod alerts;
+pub mod app_stats;
+pub mod apps;
 pub mod audit;
 pub mod buffer;
 pub mod events;

@@ -54,12 +54,13 @@ pub fn set_choice(site: &str, user_id: i64, monthly: bool, weekly: bool) -> Sql 
     )
 }
 
-/// The last 100 sends of a site's reports, newest first (rows: [`SentReport`]).
+/// The last 100 sends of a site's reports to its members, newest first (rows: [`SentReport`]).
+/// An app's usage reports are not listed: their `user_id` is an app user's, not a member's.
 pub fn sent(site: &str) -> Sql {
     Sql::new(
         "SELECT u.email, r.kind, r.period_from, r.status, r.attempts, r.provider, r.message_id, \
          r.error, r.at FROM report_sends r LEFT JOIN users u ON u.id = r.user_id \
-         WHERE r.site_id = ?1 ORDER BY r.at DESC LIMIT 100",
+         WHERE r.site_id = ?1 AND r.kind IN ('monthly', 'weekly') ORDER BY r.at DESC LIMIT 100",
         binds![site],
     )
 }
@@ -75,12 +76,33 @@ pub struct Recipient {
     pub email: String,
 }
 
+api_types::closed_set! {
+    /// What `report_sends.kind` holds: a member's report (`ReportKind`), or an app user's
+    /// monthly usage report (`report::usage`, `user_id` is then an `app_users.id`). Kept apart
+    /// from `ReportKind` so the subscription routes and their unsubscribe links still refuse
+    /// `usage`.
+    pub enum SendKind {
+        Monthly = "monthly",
+        Weekly = "weekly",
+        Usage = "usage",
+    }
+}
+
+impl From<ReportKind> for SendKind {
+    fn from(kind: ReportKind) -> SendKind {
+        match kind {
+            ReportKind::Monthly => SendKind::Monthly,
+            ReportKind::Weekly => SendKind::Weekly,
+        }
+    }
+}
+
 /// One report to one recipient: its row in `report_sends`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Send<'a> {
     pub site: &'a str,
     pub user_id: i64,
-    pub kind: ReportKind,
+    pub kind: SendKind,
     /// The period's first local day (`YYYY-MM-DD`).
     pub period_from: &'a str,
 }
@@ -192,7 +214,7 @@ mod tests {
         let send = Send {
             site: "shop",
             user_id: 1,
-            kind: ReportKind::Monthly,
+            kind: ReportKind::Monthly.into(),
             period_from: "2026-11-01",
         };
         assert_eq!(run(&db, &send.claim(10)), 1);
@@ -202,7 +224,7 @@ mod tests {
         run(&db, &send.record(&Ok("m-1".into()), "http", 14));
         let other = Send {
             user_id: 9,
-            kind: ReportKind::Weekly,
+            kind: ReportKind::Weekly.into(),
             ..send.clone()
         };
         run(&db, &other.claim(5));
@@ -225,5 +247,37 @@ mod tests {
             (rows[1].email.as_deref(), rows[1].status),
             (None, SendStatus::Sending)
         );
+    }
+
+    #[test]
+    fn usage_sends_are_claimed_once_and_not_listed_as_member_reports() {
+        let db = setup();
+        // App user 1 is not member 1: same number, another table.
+        let usage = Send {
+            site: "shop",
+            user_id: 1,
+            kind: SendKind::Usage,
+            period_from: "2026-11-01",
+        };
+        assert_eq!(run(&db, &usage.claim(10)), 1);
+        assert_eq!(run(&db, &usage.claim(11)), 0, "a second cron sends nothing");
+        run(&db, &usage.record(&Ok("m-9".into()), "http", 12));
+        assert_eq!(run(&db, &usage.claim(13)), 0, "sent once");
+        let member = Send {
+            kind: ReportKind::Monthly.into(),
+            ..usage.clone()
+        };
+        assert_eq!(
+            run(&db, &member.claim(14)),
+            1,
+            "a member's report is another send"
+        );
+        let rows: Vec<SentReport> = all(&db, &sent("shop"));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].kind, ReportKind::Monthly);
+        // The subscription routes and their links keep refusing `usage`.
+        assert_eq!(ReportKind::parse("usage"), None);
+        assert!(crate::report::schedule::parse_kind("usage").is_err());
+        assert_eq!(SendKind::parse("usage"), Some(SendKind::Usage));
     }
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{int_bool, Sql};
 use crate::binds;
 use crate::routes::Role;
+use api_types::apps::SiteKind;
 use api_types::sites::{Invitation, Member, MyInvitation, Site};
 
 /// A site in a list, with the caller's role on it.
@@ -18,6 +19,7 @@ pub struct SiteRow {
     pub role: Role,
     #[serde(deserialize_with = "int_bool")]
     pub hash_routing: bool,
+    pub kind: SiteKind,
 }
 
 impl From<SiteRow> for Site {
@@ -25,6 +27,7 @@ impl From<SiteRow> for Site {
         Site {
             hash_routing: r.hash_routing,
             id: r.id,
+            kind: r.kind,
             name: r.name,
             role: r.role,
             timezone: r.timezone,
@@ -35,7 +38,7 @@ impl From<SiteRow> for Site {
 /// Every site, as an instance admin (who may manage every site) sees them: as their owner.
 pub fn all_sites() -> Sql {
     Sql::new(
-        "SELECT id, name, timezone, 'owner' AS role, hash_routing FROM sites ORDER BY name",
+        "SELECT id, name, timezone, 'owner' AS role, hash_routing, kind FROM sites ORDER BY name",
         [],
     )
 }
@@ -43,7 +46,7 @@ pub fn all_sites() -> Sql {
 /// The sites a user is a member of, with their role. Rows: [`SiteRow`].
 pub fn member_sites(user_id: i64) -> Sql {
     Sql::new(
-        "SELECT s.id, s.name, s.timezone, m.role, s.hash_routing FROM sites s \
+        "SELECT s.id, s.name, s.timezone, m.role, s.hash_routing, s.kind FROM sites s \
          JOIN memberships m ON m.site_id = s.id \
          WHERE m.user_id = ?1 ORDER BY s.name",
         binds![user_id],
@@ -53,7 +56,7 @@ pub fn member_sites(user_id: i64) -> Sql {
 /// The site a public link opens, as a viewer sees it. Rows: [`SiteRow`].
 pub fn shared_site(id: &str) -> Sql {
     Sql::new(
-        "SELECT id, name, timezone, 'viewer' AS role, hash_routing FROM sites WHERE id = ?1",
+        "SELECT id, name, timezone, 'viewer' AS role, hash_routing, kind FROM sites WHERE id = ?1",
         binds![id],
     )
 }
@@ -61,6 +64,16 @@ pub fn shared_site(id: &str) -> Sql {
 /// A row with the id when the site exists. Rows: [`IdRow`].
 pub fn site_exists(id: &str) -> Sql {
     Sql::new("SELECT id FROM sites WHERE id = ?1", binds![id])
+}
+
+/// A site's kind (web or app). Rows: [`KindRow`].
+pub fn site_kind(id: &str) -> Sql {
+    Sql::new("SELECT kind FROM sites WHERE id = ?1", binds![id])
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct KindRow {
+    pub kind: SiteKind,
 }
 
 /// A site's id (any statement answering `id`).
@@ -73,10 +86,10 @@ pub struct IdRow {
 /// membership) is written only while the user owns fewer than `limit` sites. The batch runs
 /// as one transaction and the count changes only with its last statement, so the statements
 /// are all written or none, and concurrent creates cannot pass the limit together. Binds:
-/// id, name, time zone, query allow list, hash routing, now, user id, limit.
+/// id, name, time zone, query allow list, hash routing, now, user id, limit, kind, app key.
 pub const CREATE_SITE_SQL: &str = "INSERT INTO sites \
-     (id, name, timezone, query_allow_list, hash_routing, created_at) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT COUNT(*) FROM memberships \
+     (id, name, timezone, query_allow_list, hash_routing, created_at, kind, app_key) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?9, ?10 WHERE (SELECT COUNT(*) FROM memberships \
      WHERE user_id = ?7 AND role = 'owner') < ?8";
 /// Binds: site id, hostname, user id, limit.
 pub const CREATE_SITE_HOSTNAME_SQL: &str = "INSERT INTO site_hostnames (site_id, hostname) \
@@ -96,6 +109,9 @@ pub struct NewSite<'a> {
     pub query_allow_list: &'a str,
     pub hash_routing: bool,
     pub hostnames: &'a [String],
+    /// A web site, or an app (no hostnames, and its key).
+    pub kind: SiteKind,
+    pub app_key: Option<&'a str>,
     pub owner: i64,
     pub now_ms: i64,
     /// Sites the owner may own at most (`None`: not bounded, an instance admin).
@@ -117,7 +133,9 @@ pub fn create_site(site: &NewSite) -> Vec<Sql> {
             site.hash_routing,
             site.now_ms,
             site.owner,
-            bound
+            bound,
+            site.kind.as_str(),
+            site.app_key
         ],
     )];
     for h in site.hostnames {
@@ -168,6 +186,8 @@ pub struct SiteDetailRow {
     pub hash_routing: bool,
     pub created_at: i64,
     pub share_token: Option<String>,
+    pub kind: SiteKind,
+    pub app_key: Option<String>,
     pub hostnames: Option<String>,
     pub first_event_at: Option<i64>,
 }
@@ -187,7 +207,7 @@ impl SiteDetailRow {
 /// Rows: [`SiteDetailRow`].
 pub fn site_detail(id: &str) -> Sql {
     Sql::new(
-        "SELECT id, name, timezone, query_allow_list, retention_days, hash_routing, created_at, share_token, \
+        "SELECT id, name, timezone, query_allow_list, retention_days, hash_routing, created_at, share_token, kind, app_key, \
          (SELECT group_concat(hostname, ',') FROM site_hostnames h WHERE h.site_id = s.id) AS hostnames, \
          (SELECT MIN(ts) FROM events e WHERE e.site_id = s.id) AS first_event_at \
          FROM sites s WHERE id = ?1",
@@ -245,13 +265,20 @@ pub fn replace_hostnames(site: &str, hostnames: &[String]) -> Vec<Sql> {
     batch
 }
 
-/// Deletes a site and every row of it in every table (`SITE_DATA_TABLES`), as one batch.
+/// Deletes a site and every row of it in every table (`SITE_DATA_TABLES`, and an app's
+/// tables filed by its internal key, `store::apps::APP_DATA_TABLES`), as one batch. The
+/// metering rows stay: they are what the site used, the basis of a bill.
 pub fn delete_site(site: &str) -> Vec<Sql> {
     use crate::governance::compliance::{delete_site_rows_sql, SITE_DATA_TABLES};
     let mut batch: Vec<Sql> = SITE_DATA_TABLES
         .iter()
         .map(|table| Sql::new(delete_site_rows_sql(table), binds![site]))
         .collect();
+    batch.extend(
+        super::apps::APP_DATA_TABLES
+            .iter()
+            .map(|table| super::apps::delete_app_rows(table, site)),
+    );
     batch.push(Sql::new("DELETE FROM sites WHERE id = ?1", binds![site]));
     batch
 }
@@ -499,12 +526,68 @@ mod tests {
             query_allow_list: "ref",
             hash_routing: true,
             hostnames: &hostnames,
+            kind: SiteKind::Web,
+            app_key: None,
             owner,
             now_ms: NOW,
             limit,
         }) {
             run(db, &sql);
         }
+    }
+
+    #[test]
+    fn an_app_is_created_with_its_kind_and_key_and_no_hostnames() {
+        let db = migrated();
+        user(&db, 1, "mo@example.com");
+        for sql in create_site(&NewSite {
+            id: "tool",
+            name: "Tool",
+            timezone: "UTC",
+            query_allow_list: "",
+            hash_routing: false,
+            hostnames: &[],
+            kind: SiteKind::App,
+            app_key: Some("vpk_0123"),
+            owner: 1,
+            now_ms: NOW,
+            limit: None,
+        }) {
+            run(&db, &sql);
+        }
+        create(&db, "shop", 1, None);
+        let app: SiteDetailRow = first(&db, &site_detail("tool")).unwrap();
+        assert_eq!(
+            (app.kind, app.app_key.as_deref()),
+            (SiteKind::App, Some("vpk_0123"))
+        );
+        assert!(app.hostname_list().is_empty());
+        let web: SiteDetailRow = first(&db, &site_detail("shop")).unwrap();
+        assert_eq!((web.kind, web.app_key), (SiteKind::Web, None));
+        let kinds: Vec<(String, SiteKind)> = all::<SiteRow>(&db, &member_sites(1))
+            .into_iter()
+            .map(|s| (s.id, s.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("shop".into(), SiteKind::Web),
+                ("tool".into(), SiteKind::App)
+            ]
+        );
+        assert_eq!(
+            first::<SiteRow>(&db, &shared_site("tool")).unwrap().kind,
+            SiteKind::App
+        );
+        assert_eq!(
+            first::<KindRow>(&db, &site_kind("tool")).unwrap().kind,
+            SiteKind::App
+        );
+        assert_eq!(
+            first::<KindRow>(&db, &site_kind("shop")).unwrap().kind,
+            SiteKind::Web
+        );
+        assert_eq!(all::<SiteRow>(&db, &all_sites()).len(), 2);
     }
 
     fn role_of(db: &Connection, site: &str, user: i64) -> Option<Role> {

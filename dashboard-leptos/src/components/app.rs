@@ -8,6 +8,7 @@ use super::login::Login;
 use super::overview::Overview;
 use crate::api::{self, Me, Role, SetupStatus, ShareInfo, Site, Sites};
 use crate::state::{Tab, View};
+use api_types::apps::SiteKind;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Screen {
@@ -124,8 +125,10 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
     // The page is keyed by its tab and, on the tabs that show one site, by that site: the site
     // list settling must not remount Account or Users, and a site change does remount the
     // site's pages (their data starts from the new site, never from an empty one).
+    // The third part says the site is an app, whose dashboard is the App screen (known once
+    // the site list names the site's kind); one memo with the page's key, not one more.
     let page = Memo::new(move |_| {
-        view.with(|v| {
+        let (tab, site) = view.with(|v| {
             (
                 v.tab,
                 if v.tab.per_site() {
@@ -134,7 +137,15 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                     None
                 },
             )
-        })
+        });
+        let app = tab == Tab::Overview
+            && sites.with(|l| {
+                l.as_ref()
+                    .and_then(|l| l.as_ref().ok())
+                    .and_then(|l| l.iter().find(|s| Some(&s.id) == site.as_ref()))
+                    .is_some_and(|s| s.kind == SiteKind::App)
+            });
+        (tab, site, app)
     });
     let has_sites = Memo::new(move |_| sites.get().map(|l| l.map(|l| !l.is_empty())));
     let is_admin = move || me.get().and_then(Result::ok).is_some_and(|m| m.is_admin);
@@ -174,7 +185,7 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
             <button class="link" on:click=logout>"Log out"</button>
         </nav>
         {move || {
-            let (tab, site) = page.get();
+            let (tab, site, app) = page.get();
             let lazy = LazyScreen::of(tab);
             // A deep link to a screen the navigation does not offer this person says so (the
             // Worker would refuse its requests anyway) instead of showing forms that fail.
@@ -205,6 +216,8 @@ fn Dashboard(on_logout: Callback<()>) -> impl IntoView {
                 }.into_any(),
                 (Some(_), _) if !tab.offered(is_admin(), role.get().as_str()) => forbidden(),
                 (Some(screen), _) => view! { <Lazy screen=screen props=props/> }.into_any(),
+                // An app has no web overview: its dashboard is the App screen (split off).
+                (None, _) if app => view! { <Lazy screen=LazyScreen::AppUsage props=props/> }.into_any(),
                 (None, _) => view! { <Overview role=role read_only=false/> }.into_any(),
             }
         }}

@@ -1,5 +1,5 @@
 //! The screens a site owner opens rarely (settings, reports, activity, alerts, bots, audit, account,
-//! users, a new site, accepting an invitation) are split off the overview's wasm. Each function
+//! users, a new site, accepting an invitation, an app's usage) are split off the overview's wasm. Each function
 //! declared by `screens!` is a `#[wasm_split]` point: the build (`wasm-split-cli`, see
 //! scripts/build.sh) moves it and whatever only it uses into a chunk the browser fetches the
 //! first time the screen opens. Built with the `unsplit` feature they are plain functions in
@@ -8,6 +8,7 @@
 use leptos::prelude::*;
 
 use super::account::{Account, UsersAdmin};
+use super::app_usage::AppUsage;
 use super::audit::AuditLog;
 use super::bots::Bots;
 use super::login::AcceptInvite;
@@ -76,6 +77,8 @@ screens! {
     // (and no bytes) to the overview (docs/metering.md).
     Users => users |p| view! { <UsersAdmin/><MeteringAdmin/> };
     AcceptInvite => accept_invite |p| view! { <AcceptInvite on_login=p.on_login/> };
+    // An app's dashboard: the shell opens it instead of the overview for a site of kind app.
+    AppUsage => app_usage |p| view! { <AppUsage/> };
 }
 
 impl LazyScreen {

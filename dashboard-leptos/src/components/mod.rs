@@ -1,5 +1,6 @@
 pub mod account;
 pub mod app;
+pub mod app_usage;
 pub mod audit;
 pub mod bots;
 pub mod chart;

@@ -9,6 +9,7 @@ use super::status_line;
 use crate::api::{self, Funnels, GoalKind, Goals, Members, Role, Share, SiteDetail, Step};
 use crate::format::moment;
 use crate::state::{Tab, View};
+use api_types::apps::SiteKind;
 use api_types::sites::{MemberBody, ShareBody, SiteBody};
 
 fn site_path(view: RwSignal<View>, rest: &str) -> String {
@@ -41,13 +42,19 @@ pub fn NewSite() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let hosts = RwSignal::new(String::new());
     let tz = RwSignal::new(browser_time_zone());
+    // A web site (the script tag, hostnames) or an app (the usage agent, a public key).
+    let app = RwSignal::new(false);
     let status = RwSignal::new(None);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let is_app = app.get_untracked();
         let body = api::json_body(&SiteBody {
             name: Some(name.get_untracked()),
-            hostnames: Some(split_hosts(&hosts.get_untracked())),
+            // An app has no hostnames (its key identifies its uploads): the box holds its id.
+            id: is_app.then(|| hosts.get_untracked().trim().to_string()),
+            hostnames: (!is_app).then(|| split_hosts(&hosts.get_untracked())),
             timezone: Some(tz.get_untracked()),
+            kind: Some(if is_app { SiteKind::App } else { SiteKind::Web }),
             ..Default::default()
         });
         leptos::task::spawn_local(async move {
@@ -69,14 +76,22 @@ pub fn NewSite() -> impl IntoView {
         <section class="card narrow wide">
             <h1>"Add a site"</h1>
             <form on:submit=submit id="new-site">
-                <label>"Name" <input required placeholder="My shop" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
-                <label>"Hostnames (comma separated; the first becomes the site id)"
-                    <input required placeholder="shop.example.com" prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label>
+                <fieldset class="kind">
+                    <legend>"What will report to Vigia?"</legend>
+                    <label class="check"><input type="radio" name="kind" value="web" prop:checked=move || !app.get() on:change=move |_| app.set(false)/>
+                        " A web site: pages send events through a script tag"</label>
+                    <label class="check"><input type="radio" name="kind" value="app" prop:checked=app on:change=move |_| app.set(true)/>
+                        " An app installed on computers (desktop app, CLI, service): it reports through the usage agent and a public app key"</label>
+                </fieldset>
+                <label>{move || if app.get() { "App name" } else { "Name" }}
+                    <input required placeholder=move || if app.get() { "My editor" } else { "My shop" } prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
+                <label id="new-site-id">{move || if app.get() { "App id (letters, digits, '-', '_' or '.'; in the dashboard's addresses and the API)" } else { "Hostnames (comma separated; the first becomes the site id)" }}
+                    <input required placeholder=move || if app.get() { "notes-desktop" } else { "shop.example.com" } prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label>
                 <label>"Time zone (days and reports follow it)"
                     <input required list="zones" prop:value=tz on:input=move |ev| tz.set(event_target_value(&ev))/></label>
                 <ZoneList/>
                 {status_line(status)}
-                <button type="submit">"Add site"</button>
+                <button type="submit">{move || if app.get() { "Add app" } else { "Add site" }}</button>
             </form>
         </section>
     }
@@ -124,14 +139,23 @@ pub fn Settings(role: Signal<Role>) -> impl IntoView {
         Some(Ok(site)) => {
             // Saved hash routing, shared by the form and the snippet it changes.
             let hash = RwSignal::new(site.hash_routing);
+            // An app reports through the agent: its key and the embedding snippet instead of
+            // the script tag; goals, funnels and the public link are about web pages.
+            let app = site.kind == SiteKind::App;
             view! {
-            <Snippet site=site.clone() hash=hash/>
+            {if app {
+                view! { <AppKey site=site.clone() manage=manage()/> }.into_any()
+            } else {
+                view! { <Snippet site=site.clone() hash=hash/> }.into_any()
+            }}
             {manage().then(|| view! {
                 <EditSite site=site.clone() hash=hash/>
-                <GoalsEditor/>
-                <FunnelsEditor/>
+                {(!app).then(|| view! {
+                    <GoalsEditor/>
+                    <FunnelsEditor/>
+                })}
                 <MembersEditor owner=role.get() == Role::Owner/>
-                <PublicLink share=site.share.clone()/>
+                {(!app).then(|| view! { <PublicLink share=site.share.clone()/> })}
             })}
             {(role.get() == Role::Owner).then(|| view! { <DeleteSite id=site.id.clone()/> })}
             }
@@ -158,20 +182,7 @@ fn Snippet(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
     let base = site.snippet.clone();
     let snippet = move || snippet_for(&base, hash.get());
     let current = snippet.clone();
-    let copy = move |_| {
-        let text = current();
-        leptos::task::spawn_local(async move {
-            let Some(w) = web_sys::window() else { return };
-            let done =
-                wasm_bindgen_futures::JsFuture::from(w.navigator().clipboard().write_text(&text))
-                    .await;
-            copied.set(Some(if done.is_ok() {
-                "Copied."
-            } else {
-                "Select the snippet and copy it."
-            }));
-        });
-    };
+    let copy = move |_| copy_text(current(), copied);
     // The installation check asks again every five seconds until the first event is stored.
     let first_event = RwSignal::new(site.first_event_at);
     if first_event.get_untracked().is_none() {
@@ -212,6 +223,93 @@ fn Snippet(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
     }
 }
 
+/// Copies `text` to the clipboard and says whether it worked.
+fn copy_text(text: String, copied: RwSignal<Option<&'static str>>) {
+    leptos::task::spawn_local(async move {
+        let Some(w) = web_sys::window() else { return };
+        let done =
+            wasm_bindgen_futures::JsFuture::from(w.navigator().clipboard().write_text(&text)).await;
+        copied.set(Some(if done.is_ok() {
+            "Copied."
+        } else {
+            "Select the text and copy it."
+        }));
+    });
+}
+
+/// An app's public key (shipped inside the app, so public: it identifies the app, it does not
+/// protect anything), rotating it, and the snippet that embeds the agent.
+#[component]
+fn AppKey(site: SiteDetail, manage: bool) -> impl IntoView {
+    let view = expect_context::<RwSignal<View>>();
+    let key = RwSignal::new(site.app_key.clone());
+    let snippet = RwSignal::new(site.snippet.clone());
+    let copied = RwSignal::new(None::<&'static str>);
+    let confirm = RwSignal::new(false);
+    let status = RwSignal::new(None);
+    let rotate = move |_| {
+        let path = site_path(view, "/app-key");
+        leptos::task::spawn_local(async move {
+            match api::post::<serde_json::Value>(&path, &"{}").await {
+                Ok(_) => {
+                    // Read the site again: the new key, and the snippet that carries it.
+                    if let Ok(d) = api::get::<SiteDetail>(&site_path(view, "")).await {
+                        key.set(d.app_key);
+                        snippet.set(d.snippet);
+                    }
+                    confirm.set(false);
+                    status.set(Some(Ok(
+                        "A new key is in place; the previous one no longer works.".into(),
+                    )));
+                }
+                Err(e) => status.set(Some(Err(e.message))),
+            }
+        });
+    };
+    view! {
+        <section class="card" id="app-key">
+            <h2>{format!("Embed the agent in {}", site.name)}</h2>
+            <p class="muted">"The app reports through the " <code>"vigia-agent"</code> " crate (guide: docs/agent.md). Its key is shipped inside the app, so it is public: it tells Vigia which app an upload belongs to, and rate limits per app and per install keep one install from flooding it."</p>
+            {move || key.get().map(|k| {
+                let text = k.clone();
+                view! {
+                    <div class="snippet-row">
+                        <pre class="snippet" id="app-key-value" aria-label="App key"><code>{k}</code></pre>
+                        <button on:click=move |_| copy_text(text.clone(), copied)>"Copy key"</button>
+                    </div>
+                }
+            })}
+            <h2>"Embedding"</h2>
+            <div class="snippet-row">
+                <pre class="snippet" id="app-snippet" aria-label="Embedding snippet"><code>{move || snippet.get()}</code></pre>
+                <button on:click=move |_| copy_text(snippet.get_untracked(), copied)>"Copy"</button>
+            </div>
+            {move || copied.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
+            <p class="install" id="install-status">
+                {match site.first_event_at {
+                    Some(t) => view! { <span class="ok">"✓ First upload received " {moment(t)} "."</span> }.into_any(),
+                    None => view! { <span class="waiting">"No upload yet: installs appear on the dashboard after their first upload."</span> }.into_any(),
+                }}
+            </p>
+            {manage.then(|| view! {
+                <h2>"Rotate the key"</h2>
+                <p class="muted">"A new key replaces this one at once: copies of the app that ship the old key can no longer upload. Use it when the key is abused, and ship the new key with your next release."</p>
+                {move || if confirm.get() {
+                    view! {
+                        <div class="inline-form">
+                            <button class="danger" id="rotate-key" on:click=rotate>"Rotate now: the old key stops working"</button>
+                            <button class="link" on:click=move |_| confirm.set(false)>"Cancel"</button>
+                        </div>
+                    }.into_any()
+                } else {
+                    view! { <button on:click=move |_| confirm.set(true)>"Rotate key…"</button> }.into_any()
+                }}
+            })}
+            {status_line(status)}
+        </section>
+    }
+}
+
 #[component]
 fn EditSite(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
     let view = expect_context::<RwSignal<View>>();
@@ -222,17 +320,21 @@ fn EditSite(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
     let allow = RwSignal::new(site.query_allow_list.clone());
     let retention = RwSignal::new(site.retention_days.to_string());
     let hash_on = RwSignal::new(site.hash_routing);
+    let app = site.kind == SiteKind::App;
     let status = RwSignal::new(None);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        // An app has no hostnames, query parameters or URL routes: only what applies is sent.
+        let web = !app;
         let body = api::json_body(&SiteBody {
             id: None,
             name: Some(name.get_untracked()),
-            hostnames: Some(split_hosts(&hosts.get_untracked())),
+            hostnames: web.then(|| split_hosts(&hosts.get_untracked())),
             timezone: Some(tz.get_untracked()),
-            query_allow_list: Some(allow.get_untracked()),
+            query_allow_list: web.then(|| allow.get_untracked()),
             retention_days: Some(retention.get_untracked().trim().parse::<i64>().unwrap_or(0)),
-            hash_routing: Some(hash_on.get_untracked()),
+            hash_routing: web.then(|| hash_on.get_untracked()),
+            kind: None,
         });
         let path = site_path(view, "");
         leptos::task::spawn_local(async move {
@@ -251,12 +353,16 @@ fn EditSite(site: SiteDetail, hash: RwSignal<bool>) -> impl IntoView {
             <h2>"Settings"</h2>
             <form on:submit=submit id="edit-site" class="grid-form">
                 <label>"Name" <input prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
-                <label>"Hostnames" <input prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label>
-                <label>"Time zone" <input list="zones" prop:value=tz on:input=move |ev| tz.set(event_target_value(&ev))/></label>
-                <label>"Query parameters to keep besides UTM" <input placeholder="ref, page" prop:value=allow on:input=move |ev| allow.set(event_target_value(&ev))/></label>
-                <label>"Keep data for (days; raw events and hourly aggregates)" <input type="number" min="30" max="3650" prop:value=retention on:input=move |ev| retention.set(event_target_value(&ev))/></label>
-                <label class="check"><input type="checkbox" id="hash-routing" prop:checked=hash_on on:change=move |ev| hash_on.set(event_target_checked(&ev))/>
-                    " Hash routing: #/… routes are pages (the snippet gets data-hash)"</label>
+                {(!app).then(|| view! { <label>"Hostnames" <input prop:value=hosts on:input=move |ev| hosts.set(event_target_value(&ev))/></label> })}
+                <label>{if app { "Time zone (days, weeks and usage reports follow it)" } else { "Time zone" }} <input list="zones" prop:value=tz on:input=move |ev| tz.set(event_target_value(&ev))/></label>
+                {(!app).then(|| view! {
+                    <label>"Query parameters to keep besides UTM" <input placeholder="ref, page" prop:value=allow on:input=move |ev| allow.set(event_target_value(&ev))/></label>
+                })}
+                <label>{if app { "Keep data for (days; usage records)" } else { "Keep data for (days; raw events and hourly aggregates)" }} <input type="number" min="30" max="3650" prop:value=retention on:input=move |ev| retention.set(event_target_value(&ev))/></label>
+                {(!app).then(|| view! {
+                    <label class="check"><input type="checkbox" id="hash-routing" prop:checked=hash_on on:change=move |ev| hash_on.set(event_target_checked(&ev))/>
+                        " Hash routing: #/… routes are pages (the snippet gets data-hash)"</label>
+                })}
                 <ZoneList/>
                 {status_line(status)}
                 <button type="submit">"Save"</button>

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod reports;
 pub mod retention;
+pub mod usage_reports;
 
 use analytics_core::store::retention as sql;
 use worker::{Env, Result};
@@ -41,6 +42,7 @@ pub async fn run(cron: &str, now: i64, env: &Env) {
         "sealing days into cold shards",
     );
     log(reports::send_due(env, now).await, "email reports");
+    log(usage_reports::send_due(env, now).await, "app usage reports");
     log(
         alerts::evaluate(env, now).await,
         "suspicious-activity check",

@@ -78,7 +78,7 @@ async fn send_report(
         let send = Send {
             site: &site.id,
             user_id: r.user_id,
-            kind,
+            kind: kind.into(),
             period_from: &period_from,
         };
         if !claim(run, &send).await? {

@@ -12,7 +12,7 @@ use worker::{Env, Request};
 use super::sites::batch;
 use super::stats::site_zone;
 use crate::db::d1;
-use crate::http::{json, query_pairs, query_value, read_body, RouteResult};
+use crate::http::{json, now_ms, query_pairs, query_value, read_body, RouteResult};
 use crate::session::Caller;
 
 /// The skip reason of events of sessions that started yesterday or today (UTC): live
@@ -53,7 +53,8 @@ pub async fn import(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     match (format, table) {
         (ImportFormat::Plausible, Some((table, range))) => {
             let tz = site_zone(env, site).await?;
-            let parsed = plausible::parse(table, &text, &tz, range)?;
+            let today = analytics_core::stats::period::local_day_number(now_ms(), &tz);
+            let parsed = plausible::parse(table, &text, &tz, range, today)?;
             batch(&d1(env)?, &import::replace_daily(site, &parsed.import)).await?;
             let (days, from, to) = import::day_span(&parsed.import.rows, &tz);
             json(

@@ -22,8 +22,11 @@ use api_types::sites::{
 use worker::{D1Database, Env, Request};
 
 use crate::db::{self, d1, forget_site_config};
-use crate::http::{id_param, json, now_ms, public_base, random_hex, read_json, RouteResult};
+use crate::http::{
+    id_param, json, now_ms, public_base, random_bytes, random_hex, read_json, RouteResult,
+};
 use crate::session::{Caller, User};
+use api_types::apps::SiteKind;
 
 /// Whether the caller is an instance admin (`session::User` keeps D1's 0/1 flag).
 pub(crate) fn instance_admin(user: &User) -> bool {
@@ -73,7 +76,16 @@ pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
         instance_admin(&user),
         crate::config::settings(env).max_sites_per_user,
     );
+    let kind = body.kind.unwrap_or_default();
+    if kind == SiteKind::App && body.hostnames.as_ref().is_some_and(|h| !h.is_empty()) {
+        return Err(app_hostnames().into());
+    }
     let site = check_new_site(body)?;
+    // An app is identified by its key, which ships inside the app; a web site has none.
+    let app_key = match kind {
+        SiteKind::App => Some(analytics_core::apps::new_app_key(&random_bytes::<16>()?)),
+        SiteKind::Web => None,
+    };
     let db = d1(env)?;
     if db::first::<IdRow>(&db, &sql::site_exists(&site.id))
         .await?
@@ -88,6 +100,8 @@ pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
         query_allow_list: &site.query_allow_list,
         hash_routing: site.hash_routing,
         hostnames: &site.hostnames,
+        kind,
+        app_key: app_key.as_deref(),
         owner: user.id,
         now_ms: now_ms(),
         limit,
@@ -105,9 +119,18 @@ pub async fn create(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
             hash_routing: site.hash_routing,
             hostnames: site.hostnames,
             id: site.id,
+            kind,
             name: site.name,
             timezone: site.timezone,
         },
+    )
+}
+
+/// 400: an app is not reached through hostnames.
+fn app_hostnames() -> ApiError {
+    ApiError::bad_request(
+        "app_hostnames",
+        "an app has no hostnames: its installs upload with the app key",
     )
 }
 
@@ -119,9 +142,21 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
     let base = public_base(env, Some(&req));
     let manage = c.role() >= Role::Admin;
     let hostnames = site.hostname_list();
+    // An app's key is public by nature (it ships inside the app), but only its admins, who
+    // can rotate it, are handed it here; others see the setup with a placeholder.
+    let app_key = site.app_key.clone().filter(|_| manage);
+    let snippet = match site.kind {
+        SiteKind::App => {
+            analytics_core::apps::agent_snippet(&base, app_key.as_deref().unwrap_or("vpk_…"))
+        }
+        SiteKind::Web => {
+            analytics_core::accounts::snippet::snippet(&base, &site.id, site.hash_routing)
+        }
+    };
     json(
         200,
         &SiteDetail {
+            app_key,
             created_at: site.created_at,
             first_event_at: site.first_event_at,
             hash_routing: site.hash_routing,
@@ -129,7 +164,7 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
             query_allow_list: site.query_allow_list,
             retention_days: site.retention_days,
             role: c.role(),
-            snippet: analytics_core::accounts::snippet::snippet(&base, &site.id, site.hash_routing),
+            snippet,
             share: Share {
                 enabled: site.share_token.is_some(),
                 url: if manage {
@@ -139,6 +174,7 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
                 },
             },
             id: site.id,
+            kind: site.kind,
             name: site.name,
             timezone: site.timezone,
         },
@@ -150,6 +186,19 @@ pub async fn get(req: Request, env: &Env, c: &Caller) -> RouteResult {
 /// `SITE_CACHE_MS` (the site config cache).
 pub async fn update(mut req: Request, env: &Env, c: &Caller) -> RouteResult {
     let body: SiteBody = read_json(&mut req, MAX_SITE_BODY_BYTES).await?;
+    if body.kind.is_some() {
+        return Err(ApiError::bad_request(
+            "kind_fixed",
+            "a site's kind (web or app) is chosen when it is created and never changes",
+        )
+        .into());
+    }
+    if body.hostnames.as_ref().is_some_and(|h| !h.is_empty()) {
+        let kind: Option<sql::KindRow> = db::first(&d1(env)?, &sql::site_kind(c.site())).await?;
+        if kind.is_some_and(|k| k.kind == SiteKind::App) {
+            return Err(app_hostnames().into());
+        }
+    }
     let statements = site_changes(c.site(), &body)?;
     batch(&d1(env)?, &statements).await?;
     forget_site_config(c.site());
