@@ -203,6 +203,24 @@ impl Settings {
                 ),
             ]
             .map(|(name, default)| limit(name, default));
+        // A limit below one full batch would refuse every full batch forever: the agent resends
+        // the same batch until it is taken.
+        let batch = ingest_limits::app::MAX_RECORDS_PER_BATCH as i64;
+        let [app_records_per_minute, app_install_records_per_minute] = [
+            ("VIGIA_APP_RECORDS_PER_MINUTE", app_records_per_minute),
+            (
+                "VIGIA_APP_INSTALL_RECORDS_PER_MINUTE",
+                app_install_records_per_minute,
+            ),
+        ]
+        .map(|(name, n)| {
+            if n < batch {
+                problems.push(format!(
+                    "{name} is {n}; it must be at least one full batch of the agent (using {batch})"
+                ));
+            }
+            n.max(batch)
+        });
         let email_provider = Provider::from_config(get("VIGIA_EMAIL_PROVIDER").as_deref());
         if let Err(e) = &email_provider {
             problems.push(e.clone());
@@ -289,6 +307,17 @@ mod tests {
         assert_eq!(s.app_install_records_per_minute, 2_000);
         assert!(!s.trust_geo_headers);
         assert_eq!((s.setup_token, s.public_url), (None, None));
+    }
+
+    #[test]
+    fn app_limits_hold_at_least_one_full_batch() {
+        let (s, problems) = read(&[("VIGIA_APP_INSTALL_RECORDS_PER_MINUTE", "100")]);
+        assert_eq!(
+            s.app_install_records_per_minute,
+            ingest_limits::app::MAX_RECORDS_PER_BATCH as i64
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("full batch"), "{problems:?}");
     }
 
     #[test]

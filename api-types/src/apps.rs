@@ -125,7 +125,7 @@ pub struct EmailRegistration {
     pub consent: String,
 }
 
-/// `DELETE /api/app/install` (app key): erase everything stored about one install.
+/// `POST /api/app/erase` (app key): erase everything stored about one install.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstallRef {
     pub install_id: String,
@@ -168,7 +168,7 @@ pub struct AppStats {
     pub installs_new: i64,
     /// Installs active in the period (monthly active for a month).
     pub active_installs: i64,
-    /// Installs linked to a confirmed email.
+    /// App users whose email is confirmed (each may have several installs).
     pub confirmed_users: i64,
     /// Average of the daily active installs over the period's days, and the last 30 days'
     /// active installs (MAU) at the period's end.

@@ -256,7 +256,7 @@ function screens(pass) {
     ["app-settings", open("/?site=zettel&tab=settings", "#app-key-value", "#app-snippet", "#edit-site")],
     ["new-site-app", async (tab) => {
       await open("/?tab=new-site", "#new-site")(tab);
-      await tab.check("#new-site input[value=app]");
+      await tab.selectOption("#new-site-kind", "app");
       await tab.waitForFunction(() => document.querySelector("#new-site-id").textContent.startsWith("App id"));
     }],
     ["screen-failed", async (tab) => {

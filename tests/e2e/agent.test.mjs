@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ROOT, callApi, freePort, startStack, stopStack } from "./harness.mjs";
+import { ROOT, callApi, freePort, startReceiver, startStack, stopStack } from "./harness.mjs";
 
 const run = promisify(execFile);
 const BIN = join(ROOT, "target", "debug", "vigia-agent");
@@ -18,13 +18,22 @@ const NOTES = join(ROOT, "target", "debug", "examples", "notes");
 // Short backoff so the test's retries happen in seconds (the defaults are 2 s and 15 min).
 const FAST = ["--backoff-base-ms", "50", "--backoff-cap-ms", "400"];
 
-let stack, key;
+let stack, key, receiver;
 const dirs = [];
+const mails = [];
 
 before(async () => {
   // The CLI is the crate's binary: build it (a no-op when ./vigia test has built it).
   await run("cargo", ["build", "--quiet", "-p", "vigia-agent", "--bins", "--examples"], { cwd: ROOT, maxBuffer: 64 << 20 });
-  stack = await startStack({ cookie: true });
+  // A local mail API receives the confirmation mail of an email registration.
+  receiver = await startReceiver((req, body, res) => {
+    mails.push(body);
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ id: `m${mails.length}` }));
+  });
+  stack = await startStack({
+    cookie: true,
+    vars: { VIGIA_EMAIL_PROVIDER: "http", VIGIA_EMAIL_API_URL: `http://127.0.0.1:${receiver.port}/emails`, VIGIA_EMAIL_API_KEY: "test-key" },
+  });
   const api = (method, path, body) => callApi(stack.worker.base, method, path, body, { Cookie: stack.cookie });
   const made = await api("POST", "/api/sites", { id: "notes", name: "Notes", kind: "app", hostnames: [] });
   assert.equal(made.status, 201, made.text);
@@ -37,6 +46,7 @@ before(async () => {
 
 after(async () => {
   await stopStack(stack ?? {});
+  await receiver?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -48,9 +58,13 @@ const newDir = () => {
 
 /** Runs the CLI to its end: `{code, out, err}` (a non-zero exit is a result, not a throw). */
 async function agent(dir, endpoint, ...args) {
+  return agentWithKey(key, dir, endpoint, ...args);
+}
+
+async function agentWithKey(appKey, dir, endpoint, ...args) {
   try {
     // The timeout only ends a hung run (the test then fails); nothing is measured by it.
-    const { stdout, stderr } = await run(BIN, ["--dir", dir, "--endpoint", endpoint, "--app-key", key, ...FAST, ...args], { timeout: 120_000 });
+    const { stdout, stderr } = await run(BIN, ["--dir", dir, "--endpoint", endpoint, "--app-key", appKey, ...FAST, ...args], { timeout: 120_000 });
     return { code: 0, out: stdout, err: stderr };
   } catch (e) {
     if (typeof e.code !== "number") throw e;
@@ -255,4 +269,28 @@ test("the example app embeds the agent: its sessions, features and error reach V
   assert.equal(await notes("list"), 0, "the choice is remembered");
   assert.equal((await rows("SELECT COUNT(*) AS n FROM app_records")).n, before, "nothing sent while opted out");
   assert.equal((await status(join(dir, "vigia"))).records, 0, "nothing kept either");
+});
+
+test("the user's email is registered with its consent, and erase --remote deletes the install's records", async () => {
+  const dir = newDir();
+  await agent(dir, stack.worker.base, "record", "feature", "erase_me", "--count", "3");
+  assert.equal((await agent(dir, stack.worker.base, "run", "--until-empty")).code, 0);
+  assert.equal((await storedNamed("erase_me")).n, 3);
+
+  const CONSENT = "Send me a monthly report of how I use Notes";
+  const registered = await agent(dir, stack.worker.base, "register-email", "user@example.com", "--consent", CONSENT);
+  assert.equal(registered.code, 0, registered.err);
+  const user = await rows("SELECT status, consent FROM app_users WHERE email = 'user@example.com'");
+  assert.deepEqual([user.status, user.consent], ["pending", CONSENT], "kept with the consent, unconfirmed until the mailed link is followed");
+  assert.ok(mails.some((m) => m.includes("user@example.com")), "a confirmation mail went to the address");
+  const wrongKey = await agentWithKey("vpk_00000000000000000000000000000000", dir, stack.worker.base, "register-email", "user@example.com", "--consent", CONSENT);
+  assert.equal(wrongKey.code, 1);
+  assert.match(wrongKey.err, /401/);
+
+  const erased = await agent(dir, stack.worker.base, "erase", "--remote");
+  assert.equal(erased.code, 0, erased.err);
+  assert.equal((await storedNamed("erase_me")).n, 0, "the install's records are gone from Vigia");
+  assert.equal((await status(dir)).records, 0);
+  // The other installs' records are untouched.
+  assert.equal((await storedNamed("offline_")).n, 55);
 });

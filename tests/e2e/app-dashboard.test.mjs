@@ -72,7 +72,7 @@ let app, key;
 test("an app is created in the dashboard: no hostnames field, then its key and the agent's snippet in Site settings", async () => {
   await tab.goto(`${worker.base}/?tab=new-site`);
   await tab.waitForSelector("#new-site");
-  await tab.check("#new-site input[value=app]");
+  await tab.selectOption("#new-site-kind", "app");
   // An app has no hostnames (its key identifies its uploads): the form asks for its id instead.
   await tab.waitForFunction(() => document.querySelector("#new-site-id").textContent.startsWith("App id"));
   await tab.fill("#new-site input[required] >> nth=0", "Notes desktop");

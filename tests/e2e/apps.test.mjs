@@ -7,8 +7,9 @@ import { randomBytes } from "node:crypto";
 import { callApi, eventually, startReceiver, startStack, stopStack } from "./harness.mjs";
 
 // Small limits, so one upload can pass them without a test depending on the clock's minute.
-const APP_LIMIT = 100;
-const INSTALL_LIMIT = 30;
+// The lowest limits the settings allow are one full batch (500 records); the app's is a little more.
+const APP_LIMIT = 800;
+const INSTALL_LIMIT = 500;
 
 let worker, cookie, receiver;
 const mails = [];
@@ -190,22 +191,30 @@ test("no key, a wrong key, a web site's id or another app's key reach no install
 test("past the install's or the app's minute: 429 with Retry-After, metered as refused, nothing stored", async () => {
   const limited = await createApp("limited");
   const site = (await worker.d1("SELECT site_key FROM sites WHERE id = 'limited'"))[0].site_key;
+  const records = (n, from = 1) => Array.from({ length: n }, (_, i) => feature(from + i));
+  // The limits count per UTC minute: start early in one so the three uploads share it.
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 30_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 200));
   const install = installId();
-  const over = await upload(limited.key, batch(install, Array.from({ length: INSTALL_LIMIT + 1 }, (_, i) => feature(i + 1))));
+  const full = await upload(limited.key, batch(install, records(INSTALL_LIMIT)));
+  assert.equal(full.status, 200, full.text);
+  const over = await upload(limited.key, batch(install, records(1, INSTALL_LIMIT + 1)));
   assert.deepEqual([over.status, over.json.error], [429, "rate_limited"], over.text);
+  assert.match(over.json.message, /this install/);
   const r = await fetch(`${worker.base}/api/app/batch`, {
     method: "POST",
     headers: { Authorization: `Bearer ${limited.key}`, "Content-Type": "application/json" },
-    body: JSON.stringify(batch(installId(), Array.from({ length: APP_LIMIT + 1 }, (_, i) => feature(i + 1)))),
+    body: JSON.stringify(batch(installId(), records(APP_LIMIT - INSTALL_LIMIT))),
   });
   assert.equal(r.status, 429);
   const retry = Number(r.headers.get("Retry-After"));
   assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
   assert.match((await r.json()).message, /this app/);
-  assert.equal(await count(`SELECT COUNT(*) AS n FROM app_records WHERE site_key = ${site}`), 0);
-  assert.equal(await count(`SELECT COUNT(*) AS n FROM app_batches WHERE site_key = ${site}`), 0);
+  assert.equal(await count(`SELECT COUNT(*) AS n FROM app_records WHERE site_key = ${site}`), INSTALL_LIMIT);
+  assert.equal(await count(`SELECT COUNT(*) AS n FROM app_batches WHERE site_key = ${site}`), 1);
+  const refused = 1 + APP_LIMIT - INSTALL_LIMIT;
   const meter = (await worker.d1(`SELECT received, stored, refused FROM metering WHERE site_key = ${site} AND source = 'app'`))[0];
-  assert.deepEqual(meter, { received: INSTALL_LIMIT + 1 + APP_LIMIT + 1, stored: 0, refused: INSTALL_LIMIT + 1 + APP_LIMIT + 1 });
+  assert.deepEqual(meter, { received: INSTALL_LIMIT + refused, stored: INSTALL_LIMIT, refused });
 });
 
 const register = (key, install, email, consent = "Send me a monthly report of my use of Tool.") =>

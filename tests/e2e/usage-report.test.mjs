@@ -200,6 +200,8 @@ test("an app's confirmed users get one monthly mail each with the stats API's nu
   await eventually(() => usageMails().length === 2, 15_000, "two usage mails");
   assert.deepEqual(usageMails().map((r) => r.to[0]).sort(), ["ana@example.com", "bo@example.com"]);
   assert.equal(mailsTo("cy@example.com").length, 0, "the pending user gets none");
+  // The app's owner gets no web visitor report for it (a vendor reads the App screen).
+  assert.deepEqual(received.filter((r) => !/ your use in /.test(r.subject)).map((r) => r.subject), []);
   const first = {};
   for (const email of ["ana@example.com", "bo@example.com"]) {
     const [mail] = mailsTo(email);

@@ -101,9 +101,17 @@ pub fn store_batch(site_key: i64, install: &str, b: &CheckedBatch, now_ms: i64) 
     let stored = b.records.len() as i64;
     let refused = b.refused() as i64;
     let mut batch = vec![Sql::new(
-        "INSERT INTO app_batches (site_key, install, batch_id, at, stored, refused) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        binds![site_key, install, &b.batch_id, now_ms, stored, refused],
+        "INSERT INTO app_batches (site_key, install, batch_id, at, stored, refused, dropped) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        binds![
+            site_key,
+            install,
+            &b.batch_id,
+            now_ms,
+            stored,
+            refused,
+            b.dropped as i64
+        ],
     )];
     for chunk in b.records.chunks(RECORDS_PER_INSERT) {
         let mut binds = vec![
@@ -570,6 +578,14 @@ pub(crate) mod tests {
             }
         );
         assert!(first::<SeenBatch>(&db, &seen_batch(site_key, "h2", "batch-0001")).is_none());
+        // The batch's own drops are kept with it (a period's drops are summed over batches).
+        assert_eq!(
+            count(
+                &db,
+                "SELECT dropped AS n FROM app_batches WHERE batch_id = 'batch-0001'"
+            ),
+            2
+        );
         // The same upload again: refused by the batch row, nothing else changes.
         let again = batch(&db, &store_batch(site_key, "h1", &b, NOW + 5));
         assert!(again.unwrap_err().contains("UNIQUE"));

@@ -73,16 +73,17 @@ pub struct SiteSummary {
     pub id: String,
     pub name: String,
     pub timezone: String,
+    pub kind: api_types::apps::SiteKind,
 }
 
 /// Every site (by id), or only the one named.
 pub fn site_summaries(only: Option<&str>) -> Sql {
     match only {
         Some(id) => Sql::new(
-            "SELECT id, name, timezone FROM sites WHERE id = ?1",
+            "SELECT id, name, timezone, kind FROM sites WHERE id = ?1",
             binds![id],
         ),
-        None => Sql::new("SELECT id, name, timezone FROM sites ORDER BY id", []),
+        None => Sql::new("SELECT id, name, timezone, kind FROM sites ORDER BY id", []),
     }
 }
 

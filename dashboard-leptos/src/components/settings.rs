@@ -76,13 +76,13 @@ pub fn NewSite() -> impl IntoView {
         <section class="card narrow wide">
             <h1>"Add a site"</h1>
             <form on:submit=submit id="new-site">
-                <fieldset class="kind">
-                    <legend>"What will report to Vigia?"</legend>
-                    <label class="check"><input type="radio" name="kind" value="web" prop:checked=move || !app.get() on:change=move |_| app.set(false)/>
-                        " A web site: pages send events through a script tag"</label>
-                    <label class="check"><input type="radio" name="kind" value="app" prop:checked=app on:change=move |_| app.set(true)/>
-                        " An app installed on computers (desktop app, CLI, service): it reports through the usage agent and a public app key"</label>
-                </fieldset>
+                // A select, not radios: the form's text inputs keep their order for scripts.
+                <label>"What will report to Vigia?"
+                    <select id="new-site-kind" on:change=move |ev| app.set(event_target_value(&ev) == "app")>
+                        <option value="web">"A web site (a script tag on its pages)"</option>
+                        <option value="app">"An app installed on computers (the usage agent)"</option>
+                    </select>
+                </label>
                 <label>{move || if app.get() { "App name" } else { "Name" }}
                     <input required placeholder=move || if app.get() { "My editor" } else { "My shop" } prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/></label>
                 <label id="new-site-id">{move || if app.get() { "App id (letters, digits, '-', '_' or '.'; in the dashboard's addresses and the API)" } else { "Hostnames (comma separated; the first becomes the site id)" }}

@@ -46,6 +46,11 @@ pub async fn send_due(env: &Env, now: i64) -> worker::Result<()> {
         now,
     };
     for site in site_summaries(&run.db, None).await? {
+        // An app's users get their own usage report (jobs::usage_reports); the visitor report
+        // means nothing for an app.
+        if site.kind == api_types::apps::SiteKind::App {
+            continue;
+        }
         let Ok(tz) = time_zone(&site.timezone) else {
             continue;
         };
