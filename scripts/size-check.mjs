@@ -1,8 +1,8 @@
 // Size contracts, printed and enforced (sizes, not timings):
 // - the collector: loader + JS glue + wasm, each gzip -9, together at most 6,144 B;
 // - the dashboard's overview: everything fetched before its first chart (index.html, CSS, JS,
-//   the main wasm), each gzip -9, together at most 154,048 B; and every file of the build (the
-//   overview's and the split-off screens' chunks) together at most 337,920 B.
+//   the main wasm), each gzip -9, together at most 154,112 B; and every file of the build (the
+//   overview's and the split-off screens' chunks) together at most 342,016 B.
 // Exits non-zero when a part is missing or a budget is exceeded.
 import { readFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -41,15 +41,17 @@ const contracts = [
     // Nothing split off is fetched before the first chart (the dashboard tests check that).
     name: "dashboard overview",
     // 153,600 until #16 (+320 B, the imported-data note); +128 B in #17: the shell opens an
-    // app's screen (the site's kind read, one more split point in the loader), docs/dashboard.md.
-    budget: 154048,
+    // app's screen (the site's kind read, one more split point in the loader), docs/dashboard.md;
+    // +64 B in #17 for the metering table on the Users screen (+76 B measured, docs/metering.md).
+    budget: 154112,
     parts: [["HTML     index.html", join(dist, "index.html"), true], ...ENTRY_FILES.map((f) => [`${f.endsWith("wasm") ? "wasm" : f.endsWith("css") ? "CSS " : "JS  "}     ${f}`, app(f), true])],
   },
   {
     name: "dashboard all modules",
     // 300 KiB until issue #15; +5 KiB for the typed API readers of the split-off screens; +25 KiB
-    // in #17 for the App screen and an app's settings and creation (docs/dashboard.md).
-    budget: 337920,
+    // in #17 for the App screen and an app's settings and creation, +4 KiB for the instance
+    // admins' metering table (docs/dashboard.md, docs/metering.md).
+    budget: 342016,
     parts: [
       ["overview (as above)", null, false],
       ...dashboard.files.filter((f) => !ENTRY_FILES.includes(f)).map((f) => [`lazy     ${f}`, app(f), true]),

@@ -115,7 +115,7 @@ fn table(rows: &[MeterRow]) -> String {
 
 #[component]
 pub fn MeteringAdmin() -> impl IntoView {
-    // `YYYY-MM`, or empty for every month kept.
+    // `YYYY-MM`, or empty (the picker cleared) for every month kept.
     let month = RwSignal::new(String::new());
     let answer = api::fetched::<Metering>(move || {
         format!("/api/admin/metering?month={}", api::encode(&month.get()))
@@ -128,7 +128,6 @@ pub fn MeteringAdmin() -> impl IntoView {
                 <input type="month" id="metering-month" prop:value=month
                     on:change=move |ev| month.set(event_target_value(&ev))/>
             </label>
-            <button class="link" on:click=move |_| month.set(String::new())>"All months"</button>
             {move || match answer.get() {
                 None => view! { <p class="muted" role="status">"Loading…"</p> }.into_any(),
                 Some(Err(m)) => view! { <p class="error" role="alert">{m}</p> }.into_any(),
