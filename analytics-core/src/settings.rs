@@ -42,7 +42,7 @@ const fn secret(name: &'static str, about: &'static str) -> Setting {
 
 /// Every setting the Worker reads. Adding one here without reading it in `Settings::read`,
 /// listing it in wrangler.toml and documenting it fails the tests below.
-pub const SETTINGS: [Setting; 19] = [
+pub const SETTINGS: [Setting; 20] = [
     var(
         "VIGIA_EMAIL_PROVIDER",
         "mail provider: cloudflare, http or empty (no mail)",
@@ -113,6 +113,10 @@ pub const SETTINGS: [Setting; 19] = [
         "VIGIA_TEST_SEAL_PAUSE",
         "tests only: the sealing job stalls after this step (cleared, page, copied, committed)",
     ),
+    var(
+        "VIGIA_TEST_FLUSH_PAUSE",
+        "tests only: `landed` stalls a buffer flush after D1 committed it",
+    ),
 ];
 
 /// The settings in force.
@@ -139,6 +143,9 @@ pub struct Settings {
     pub trust_geo_headers: bool,
     /// Tests only: the sealing job waits after this step, so a test can kill the process there.
     pub test_seal_pause: Option<crate::store::seal::SealStep>,
+    /// Tests only: a buffer flush stalls after D1 committed its batch (`VIGIA_TEST_FLUSH_PAUSE
+    /// = "landed"`), so a test can kill the process there.
+    pub test_flush_pause: bool,
 }
 
 /// The sender when `VIGIA_EMAIL_FROM` is unset.
@@ -250,6 +257,16 @@ impl Settings {
             }
             step
         });
+        let test_flush_pause = match get("VIGIA_TEST_FLUSH_PAUSE").as_deref().map(str::trim) {
+            None => false,
+            Some("landed") => true,
+            Some(other) => {
+                problems.push(format!(
+                    "VIGIA_TEST_FLUSH_PAUSE is {other:?}; use landed or leave it empty"
+                ));
+                false
+            }
+        };
         let settings = Settings {
             email_provider,
             email_from: get("VIGIA_EMAIL_FROM").unwrap_or_else(|| DEFAULT_EMAIL_FROM.into()),
@@ -271,6 +288,7 @@ impl Settings {
             app_install_records_per_minute,
             trust_geo_headers,
             test_seal_pause,
+            test_flush_pause,
         };
         (settings, problems)
     }

@@ -311,11 +311,7 @@ impl EventBuffer {
     /// after D1 committed its batch and before the buffer forgets it, so a test can kill the
     /// process there and see the retry store nothing twice (tests/e2e/metering.test.mjs).
     async fn test_pause_after_landing(&self) {
-        let pause = self
-            .env
-            .var("VIGIA_TEST_FLUSH_PAUSE")
-            .map(|v| v.to_string());
-        if pause.is_ok_and(|v| v == "landed") {
+        if crate::config::settings(&self.env).test_flush_pause {
             worker::console_log!("flush landed; pausing (VIGIA_TEST_FLUSH_PAUSE)");
             worker::Delay::from(std::time::Duration::from_secs(120)).await;
         }
