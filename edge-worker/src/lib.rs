@@ -227,6 +227,11 @@ async fn authorised_call(
     if let Some((site, _)) = &link {
         c.site = Some(site.clone());
     }
+    // The public app routes (an app key, a confirmation token, a usage report's link) act on
+    // one app: their entries go to its log too.
+    if let Some(app) = routes::apps::audit_site(&req, env, action).await {
+        c.site = Some(app);
+    }
     // The site's key is read before the handler runs: a deleted site has none after.
     let site_key = match &c.site {
         Some(s) => audit::site_key(env, s).await.ok().flatten(),

@@ -235,7 +235,7 @@ test("an app's confirmed users get one monthly mail each with the stats API's nu
   const done = await fetch(link, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
   assert.equal(done.status, 200);
   assert.match(await done.text(), /id="done"/);
-  const audit = (await api("GET", "/api/audit")).json.entries;
+  const audit = (await api("GET", `/api/sites/${APP}/audit`)).json.entries;
   assert.ok(audit.some((e) => e.action === "app_usage_unsubscribe" && e.outcome === 200), JSON.stringify(audit.slice(0, 3)));
   assert.equal((await api("GET", `/api/sites/${APP}/app/stats?period=30d&email=ana%40example.com`)).status, 404, "no longer a confirmed recipient");
 

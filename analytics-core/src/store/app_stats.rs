@@ -148,8 +148,9 @@ pub fn usage_recipients(site_key: i64) -> Sql {
 /// The user an unsubscribe link names, with their app (row: [`UsageUser`]).
 pub fn usage_user(user_id: i64) -> Sql {
     Sql::new(
-        "SELECT u.id AS id, u.site_key AS site_key, u.status AS status, s.name AS app_name \
-         FROM app_users u LEFT JOIN sites s ON s.site_key = u.site_key WHERE u.id = ?1",
+        "SELECT u.id AS id, u.site_key AS site_key, u.status AS status, s.name AS app_name, \
+         s.id AS app_id FROM app_users u LEFT JOIN sites s ON s.site_key = u.site_key \
+         WHERE u.id = ?1",
         binds![user_id],
     )
 }
@@ -161,6 +162,8 @@ pub struct UsageUser {
     pub status: String,
     /// None once the app is deleted.
     pub app_name: Option<String>,
+    /// The app's site id (None once the app is deleted): its audit entries are filed there.
+    pub app_id: Option<String>,
 }
 
 /// Stops a user's monthly report (the unsubscribe link). A pending or already unsubscribed user

@@ -126,7 +126,7 @@ pub async fn stats(req: Request, env: &Env, c: &Caller) -> RouteResult {
 }
 
 /// The user an unsubscribe link names, if its signature holds.
-async fn check_link(req: &Request, env: &Env) -> Result<UsageUser, Failure> {
+pub(crate) async fn check_link(req: &Request, env: &Env) -> Result<UsageUser, Failure> {
     let pairs = query_pairs(req)?;
     let bad = || {
         ApiError::bad_request(

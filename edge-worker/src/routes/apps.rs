@@ -22,6 +22,8 @@ use crate::http::{
     read_body, read_json, static_html, Failure, RouteResult,
 };
 use crate::keys::{lasting_key, LastingKey};
+use analytics_core::routes::AuditAction;
+
 use crate::session::Caller;
 
 /// The app the request's `Authorization: Bearer vpk_…` names: 401 without a key or with one
@@ -299,4 +301,22 @@ pub async fn erase_user(env: &Env, c: &Caller) -> RouteResult {
     let counts: Option<ErasedCounts> = db::first(&db, &sql::user_counts(user.id)).await?;
     run_batch(&db, &sql::erase_user(site_key, user.id)).await?;
     json(200, &erased(counts))
+}
+
+/// The app a public app call acts on, for its audit entry: checked as its handler checks it
+/// (the app key, the confirmation token, the unsubscribe link's signature), so an entry is
+/// filed under an app only when the call could act on it; `None` leaves it at instance level.
+pub async fn audit_site(req: &Request, env: &Env, action: AuditAction) -> Option<String> {
+    let db = d1(env).ok()?;
+    match action {
+        AuditAction::AppInstallErase => app_of(req, &db).await.ok().map(|app| app.id),
+        AuditAction::AppEmailConfirm => link_of(req, &db, now_ms()).await.ok().map(|(_, l)| l.site),
+        AuditAction::AppUsageUnsubscribe => {
+            crate::routes::app_stats::check_link(req, env)
+                .await
+                .ok()?
+                .app_id
+        }
+        _ => None,
+    }
 }
