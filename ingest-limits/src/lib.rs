@@ -96,6 +96,9 @@ pub mod app {
     pub const MAX_RECORD_AGE_MS: i64 = 60 * 24 * 60 * 60 * 1000;
     /// ... or this far in the future (a computer's clock a little ahead).
     pub const MAX_RECORD_SKEW_MS: i64 = 24 * 60 * 60 * 1000;
+    /// `dropped` one upload may report (more is counted as this many): a public key must not
+    /// be able to push the vendor's sums past what a JSON number holds exactly.
+    pub const MAX_DROPPED_PER_BATCH: u64 = 1_000_000;
     /// Consent text kept with an email registration.
     pub const MAX_CONSENT_BYTES: usize = 2048;
 }

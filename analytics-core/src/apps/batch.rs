@@ -17,8 +17,8 @@
 //!   `active_ms` out of `0..=MAX_ACTIVE_MS` or not a whole number → 0 (it is kept on
 //!   `session_end` records only); `props` not an object → none. A `name` on a session record is
 //!   ignored. Of the upload, `app_version`/`os_version` over `MAX_VERSION_BYTES` or not text →
-//!   `""`, an unknown `os` → `other`, a bad `dropped` → 0 (these are not listed: a problem names
-//!   a record).
+//!   `""`, an unknown `os` → `other`, a bad `dropped` → 0 and one over `MAX_DROPPED_PER_BATCH`
+//!   → that limit (these are not listed: a problem names a record).
 //! - Like the web ingest: a `name` over `MAX_NAME_BYTES` is **cut** at a character boundary
 //!   (`truncated`); a property value over `MAX_PROP_VALUE_BYTES` is cut (`truncated`); a
 //!   property whose key is over `MAX_PROP_KEY_BYTES` (`field_too_long`) or holds NUL
@@ -182,7 +182,7 @@ pub fn parse_batch(body: &[u8], now_ms: i64) -> Result<CheckedBatch, ApiError> {
         .remove("dropped")
         .and_then(|d| d.as_u64())
         .unwrap_or(0)
-        .min(MAX_SEQ);
+        .min(ingest_limits::app::MAX_DROPPED_PER_BATCH);
     let mut problems = Vec::new();
     let sent = records.len();
     let kept = records
@@ -566,6 +566,14 @@ mod tests {
         }))
         .unwrap();
         let b = parse_batch(&body, NOW).unwrap();
+        let huge = serde_json::to_vec(&json!({
+            "batch_id": "abcdefgh", "install_id": INSTALL, "dropped": 9_007_199_254_740_991u64, "records": []
+        }))
+        .unwrap();
+        assert_eq!(
+            parse_batch(&huge, NOW).unwrap().dropped,
+            ingest_limits::app::MAX_DROPPED_PER_BATCH
+        );
         assert_eq!(
             (
                 b.app_version.as_str(),

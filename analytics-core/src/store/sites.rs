@@ -209,7 +209,11 @@ pub fn site_detail(id: &str) -> Sql {
     Sql::new(
         "SELECT id, name, timezone, query_allow_list, retention_days, hash_routing, created_at, share_token, kind, app_key, \
          (SELECT group_concat(hostname, ',') FROM site_hostnames h WHERE h.site_id = s.id) AS hostnames, \
-         (SELECT MIN(ts) FROM events e WHERE e.site_id = s.id) AS first_event_at \
+         COALESCE( \
+           (SELECT CAST(strftime('%s', MIN(period) || '-01') AS INTEGER) * 1000 FROM shards c \
+            WHERE c.site_key = s.site_key AND c.events > 0), \
+           (SELECT MIN(ts) FROM events e WHERE e.site_id = s.id), \
+           (SELECT MIN(first_seen) FROM app_installs a WHERE a.site_key = s.site_key)) AS first_event_at \
          FROM sites s WHERE id = ?1",
         binds![id],
     )
@@ -590,6 +594,11 @@ mod tests {
         assert_eq!(all::<SiteRow>(&db, &all_sites()).len(), 2);
     }
 
+    #[derive(Deserialize)]
+    struct KeyRow {
+        site_key: i64,
+    }
+
     fn role_of(db: &Connection, site: &str, user: i64) -> Option<Role> {
         first::<RoleRow>(db, &member_role(site, user)).map(|r| r.role)
     }
@@ -610,6 +619,28 @@ mod tests {
         );
         assert_eq!(detail.created_at, NOW);
         assert_eq!(detail.first_event_at, None);
+        // The first event may be in D1, in a cold shard (sealed), or an app's first upload.
+        let key: i64 = first::<KeyRow>(
+            &db,
+            &Sql::new("SELECT site_key FROM sites WHERE id = 'shop'", []),
+        )
+        .unwrap()
+        .site_key;
+        let first_at = |db: &Connection| {
+            first::<SiteDetailRow>(db, &site_detail("shop"))
+                .unwrap()
+                .first_event_at
+        };
+        run(&db, &Sql::new("INSERT INTO app_installs (site_key, install, first_seen, last_seen) VALUES (?1, 'i', 5000, 6000)", crate::binds![key]));
+        assert_eq!(first_at(&db), Some(5000));
+        run(
+            &db,
+            &Sql::new(
+                "INSERT INTO shards (site_key, period, events) VALUES (?1, '2026-03', 7)",
+                crate::binds![key],
+            ),
+        );
+        assert_eq!(first_at(&db), Some(1_772_323_200_000)); // 2026-03-01T00:00Z
         let mut hosts = detail.hostname_list();
         hosts.sort();
         assert_eq!(hosts, ["shop.example", "www.example"]);
