@@ -587,7 +587,7 @@ impl Inner {
         Ok(())
     }
 
-    /// The server will never take the pending batch (a 4xx other than 408/429): its records
+    /// The server will never take the pending batch (400, 413, 422): its records
     /// are dropped and counted, and its `dropped` is still to report.
     fn refuse_pending(&mut self) -> Result<u64> {
         let Some(p) = self.pending.take() else {
@@ -748,18 +748,20 @@ impl Shared {
             Ok(a) => a,
             Err(e) => return Ok(Outcome::Retry(None, e)),
         };
+        let said = || {
+            let body: String = answer.body.chars().take(200).collect();
+            format!("{} {body}", answer.status)
+        };
         Ok(match answer.status {
-            200..=299 => {
-                g.ack()?;
-                let parsed =
-                    serde_json::from_str::<AppBatchAnswer>(&answer.body).unwrap_or_else(|_| {
-                        AppBatchAnswer {
-                            batch_id,
-                            ..Default::default()
-                        }
-                    });
-                Outcome::Sent(parsed)
-            }
+            // Only Vigia's answer about this very batch lets its records go: any other 2xx (a
+            // proxy, a wrong endpoint that answers everything) keeps them for the next try.
+            200..=299 => match serde_json::from_str::<AppBatchAnswer>(&answer.body) {
+                Ok(a) if a.batch_id == batch_id => {
+                    g.ack()?;
+                    Outcome::Sent(a)
+                }
+                _ => Outcome::Retry(None, format!("not an answer about this batch: {}", said())),
+            },
             429 | 503 => Outcome::Retry(
                 answer
                     .retry_after
@@ -767,8 +769,11 @@ impl Shared {
                     .and_then(|v| parse_retry_after(v, now_ms())),
                 format!("{} {}", answer.status, answer.body),
             ),
-            408 | 500..=599 => Outcome::Retry(None, format!("{} {}", answer.status, answer.body)),
-            status => Outcome::Refused(status, g.refuse_pending()?),
+            // A batch the server will never take (malformed, too large): dropped and counted.
+            status @ (400 | 413 | 422) => Outcome::Refused(status, g.refuse_pending()?),
+            // Anything else — a wrong or rotated key (401, 403), a wrong endpoint (404, 405), a
+            // server failure — is for the setup or the server to fix: the records stay.
+            _ => Outcome::Retry(None, said()),
         })
     }
 

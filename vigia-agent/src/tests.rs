@@ -207,6 +207,31 @@ fn a_batch_the_server_refuses_for_good_is_dropped_and_counted_in_the_next() {
 }
 
 #[test]
+fn a_wrong_key_or_endpoint_or_a_foreign_answer_keeps_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(vec![
+        (401, "", r#"{"error":"bad_app_key"}"#),
+        (404, "", r#"{"error":"not_found"}"#),
+        (200, "", r#"{"id":"x"}"#),
+    ]);
+    let a = Agent::start(quiet(&s.endpoint, dir.path())).unwrap();
+    a.feature("kept");
+    for want in ["401", "404", "not an answer"] {
+        let r = a.upload_now().unwrap();
+        assert!(r.stopped.as_deref().unwrap().contains(want), "{r:?}");
+        assert_eq!((r.refused_batches, r.dropped_records), (0, 0));
+    }
+    let st = status(dir.path()).unwrap();
+    assert_eq!(
+        (st.records, st.dropped),
+        (1, 0),
+        "nothing lost, nothing counted as dropped"
+    );
+    let r = a.upload_now().unwrap();
+    assert_eq!((r.batches, r.stored, r.stopped), (1, 1, None));
+}
+
+#[test]
 fn records_dropped_by_the_log_bound_are_reported_in_the_next_batch() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = quiet(NOWHERE, dir.path());
