@@ -20,6 +20,10 @@ pub const MAX_CONFIRM_MAILS_PER_INSTALL: i64 = 5;
 /// Confirmation mails one address may receive per app and day: the app key is public, so
 /// anyone could otherwise use Vigia to mail an address over and over.
 pub const MAX_CONFIRM_MAILS_PER_ADDRESS: i64 = 3;
+/// Confirmation mails one app may have sent per day, all installs and addresses together:
+/// install ids cost nothing to make, so without it a public key could mail any number of
+/// strangers. (A flood can use up a day's mails for the app's real users: that is the price.)
+pub const MAX_CONFIRM_MAILS_PER_APP: i64 = 200;
 
 /// A registration as checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,31 +73,26 @@ pub fn confirm_link(base: &str, token: &str) -> String {
     )
 }
 
-/// The confirmation mail (text and HTML): what the app asked, the consent words, the link, and
-/// that ignoring the mail changes nothing.
-pub fn confirm_mail(
-    from: &str,
-    to: &str,
-    app_name: &str,
-    consent: &str,
-    link: &str,
-) -> EmailMessage {
+/// The confirmation mail (text and HTML): what the app asked, the link, and that ignoring the
+/// mail changes nothing. The consent words are shown on the page the link opens, not here:
+/// they are the caller's text, and the app key that sends them is public.
+pub fn confirm_mail(from: &str, to: &str, app_name: &str, link: &str) -> EmailMessage {
     let days = CONFIRM_TTL_MS / (24 * 60 * 60 * 1000);
-    let ask = format!(
-        "The app {app_name} asked to send a monthly report of your own use of it to {to}, with these words you agreed to:"
+    let ask =
+        format!("The app {app_name} asked to send a monthly report of your own use of it to {to}.");
+    let act = format!(
+        "To see what you agreed to and confirm, open this link and press the button within {days} days:"
     );
-    let act = format!("To confirm, open this link and press the button within {days} days:");
     let ignore =
         "If you did not ask for this, ignore this mail: nothing is linked to your address and you will receive nothing.";
     EmailMessage {
         from: from.into(),
         to: to.into(),
         subject: format!("Confirm your usage reports from {app_name}"),
-        text: format!("{ask}\n\n  \"{consent}\"\n\n{act}\n{link}\n\n{ignore}\n"),
+        text: format!("{ask}\n\n{act}\n{link}\n\n{ignore}\n"),
         html: format!(
-            "<p>{}</p><blockquote>{}</blockquote><p>{}</p><p><a href=\"{}\">{}</a></p><p>{}</p>",
+            "<p>{}</p><p>{}</p><p><a href=\"{}\">{}</a></p><p>{}</p>",
             escape_html(&ask),
-            escape_html(consent),
             escape_html(&act),
             escape_html(link),
             escape_html(link),
@@ -185,23 +184,12 @@ mod tests {
     }
 
     #[test]
-    fn the_mail_carries_the_link_the_consent_and_how_to_ignore_it_escaped() {
+    fn the_mail_carries_the_link_and_how_to_ignore_it_never_the_callers_words() {
         let link = confirm_link("https://v.example/", "abc");
         assert_eq!(link, "https://v.example/api/app/confirm?token=abc");
-        let m = confirm_mail(
-            "Vigia <r@x>",
-            "ana@example.com",
-            "Tool <b>",
-            "I agree & <script>",
-            &link,
-        );
-        assert!(
-            m.text.contains(&link)
-                && m.text.contains("I agree & <script>")
-                && m.text.contains("7 days")
-        );
-        assert!(m.html.contains("I agree &amp; &lt;script&gt;") && !m.html.contains("<script>"));
-        assert!(m.html.contains("Tool &lt;b&gt;"));
+        let m = confirm_mail("Vigia <r@x>", "ana@example.com", "Tool <b>", &link);
+        assert!(m.text.contains(&link) && m.text.contains("7 days"));
+        assert!(m.html.contains("Tool &lt;b&gt;") && !m.html.contains("<b>"));
         assert!(m.text.contains("ignore this mail"));
         let p = confirm_page("Tool", "ana@example.com", "<i>yes</i>");
         assert!(p.contains("method=\"post\"") && p.contains("&lt;i&gt;yes&lt;/i&gt;"));
@@ -214,6 +202,7 @@ mod tests {
         assert_eq!(CONFIRM_TTL_MS, 604_800_000);
         const _: () = assert!(MAX_CONFIRM_MAILS_PER_ADDRESS <= MAX_CONFIRM_MAILS_PER_INSTALL);
         assert_eq!(MAX_CONFIRM_MAILS_PER_ADDRESS, 3);
+        const _: () = assert!(MAX_CONFIRM_MAILS_PER_INSTALL < MAX_CONFIRM_MAILS_PER_APP);
         assert_eq!(mail_subject("address", "ab"), "address ab");
     }
 }

@@ -178,6 +178,10 @@ pub async fn email(mut req: Request, env: &Env) -> RouteResult {
             registration::mail_subject("address", &address),
             registration::MAX_CONFIRM_MAILS_PER_ADDRESS,
         ),
+        (
+            registration::mail_subject("app", ""),
+            registration::MAX_CONFIRM_MAILS_PER_APP,
+        ),
     ] {
         let count: Option<MailCount> =
             db::first(&db, &sql::count_mail(app.site_key, &subject, win)).await?;
@@ -212,13 +216,7 @@ pub async fn email(mut req: Request, env: &Env) -> RouteResult {
     )
     .await?;
     let link = registration::confirm_link(&public_base(env, Some(&req)), &token);
-    let message = registration::confirm_mail(
-        &crate::mail::sender(env),
-        &r.email,
-        &app.name,
-        &r.consent,
-        &link,
-    );
+    let message = registration::confirm_mail(&crate::mail::sender(env), &r.email, &app.name, &link);
     if let Err(e) = crate::mail::send(env, provider, &message).await {
         worker::console_error!("app confirmation mail not sent: {e}");
     }
