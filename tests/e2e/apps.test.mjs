@@ -125,6 +125,9 @@ test("an upload is stored and answered; sent again it is a duplicate and changes
   assert.deepEqual([overlap.status, overlap.json.duplicate, overlap.json.stored], [200, false, 2]);
   assert.equal(await count(`SELECT COUNT(*) AS n FROM app_records WHERE site_key = ${site}`), 5);
   assert.equal(await count(`SELECT COUNT(*) AS n FROM app_records WHERE site_key = ${site} AND seq = 4 AND kind = 'session_end'`), 1);
+  // Metering counts both as received, only the new one as stored.
+  const after = await metered();
+  assert.deepEqual([after.received - before.received, after.stored - before.stored], [2, 1]);
   // The same batch id from another install is another batch.
   const elsewhere = await upload(app.key, { ...body, install_id: installId() });
   assert.equal(elsewhere.json.duplicate, false);

@@ -96,7 +96,8 @@ pub const RECORDS_PER_INSERT: usize =
 ///    another batch is kept once;
 /// 3. the install, upserted: first and last seen widened to the records' times, the version and
 ///    OS taken from the newest upload, `dropped` summed;
-/// 4. the app's metering of the month: received = records sent, stored, refused.
+/// 4. the app's metering of the month: received = records sent, stored (new records only),
+///    refused — written before the records, so it can tell new records from stored ones.
 pub fn store_batch(site_key: i64, install: &str, b: &CheckedBatch, now_ms: i64) -> Vec<Sql> {
     let stored = b.records.len() as i64;
     let refused = b.refused() as i64;
@@ -113,6 +114,33 @@ pub fn store_batch(site_key: i64, install: &str, b: &CheckedBatch, now_ms: i64) 
             b.dropped as i64
         ],
     )];
+    // Metered before the records go in, so that `stored` counts only records new to Vigia: a
+    // record already stored (the same seq sent again in another batch) is not billed twice.
+    batch.push(metering::add(
+        site_key,
+        now_ms,
+        MeterSource::App,
+        MeterDelta {
+            received: b.sent as i64,
+            stored,
+            refused,
+        },
+    ));
+    if !b.records.is_empty() {
+        let seqs: Vec<u64> = b.records.iter().map(|r| r.record.seq).collect();
+        batch.push(Sql::new(
+            "UPDATE metering SET stored = stored - (SELECT COUNT(*) FROM app_records \
+             WHERE site_key = ?1 AND install = ?2 AND seq IN (SELECT value FROM json_each(?3))) \
+             WHERE site_key = ?1 AND month = ?4 AND source = ?5",
+            binds![
+                site_key,
+                install,
+                serde_json::to_string(&seqs).unwrap_or_else(|_| "[]".into()),
+                metering::month_of(now_ms),
+                MeterSource::App.as_str()
+            ],
+        ));
+    }
     for chunk in b.records.chunks(RECORDS_PER_INSERT) {
         let mut binds = vec![
             site_key.into(),
@@ -182,16 +210,6 @@ pub fn store_batch(site_key: i64, install: &str, b: &CheckedBatch, now_ms: i64) 
             ],
         ));
     }
-    batch.push(metering::add(
-        site_key,
-        now_ms,
-        MeterSource::App,
-        MeterDelta {
-            received: b.sent as i64,
-            stored,
-            refused,
-        },
-    ));
     batch
 }
 
@@ -663,9 +681,10 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(
             meter,
+            // Received 3 more, of which 1 new record: metering counts what is stored, once.
             Meter {
                 received: 34,
-                stored: 33,
+                stored: 31,
                 refused: 1
             }
         );
