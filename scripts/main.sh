@@ -55,10 +55,16 @@ cmd_run() {
   mkdir -p "$VIGIA_STATE"
   apply_migrations "$VIGIA_STATE"
   [ -n "$SETUP_TOKEN" ] || SETUP_TOKEN="$(node -e 'console.log(require("crypto").randomBytes(24).toString("base64url"))')"
+  # Every setting (a [vars] entry or a `# secret:` of wrangler.toml) set in the environment is
+  # passed on, e.g. `VIGIA_EMAIL_PROVIDER=http VIGIA_EMAIL_API_URL=… ./vigia run`.
+  local settings=() name
+  for name in $(grep -oE '^(# secret: )?VIGIA_[A-Z_]+' "$ROOT/wrangler.toml" | sed 's/^# secret: //'); do
+    if [ "$name" != VIGIA_SETUP_TOKEN ] && [ -n "${!name:-}" ]; then settings+=(--var "$name:${!name}"); fi
+  done
   log "starting wrangler dev on http://127.0.0.1:$PORT"
   node "$ROOT/node_modules/wrangler/bin/wrangler.js" dev --ip 127.0.0.1 --port "$PORT" \
     --persist-to "$VIGIA_STATE" --show-interactive-dev-session=false \
-    --var "VIGIA_SETUP_TOKEN:$SETUP_TOKEN" &
+    --var "VIGIA_SETUP_TOKEN:$SETUP_TOKEN" "${settings[@]}" &
   local pid=$!
   trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' INT TERM
   wait_healthy "http://127.0.0.1:$PORT" "$pid"
@@ -70,7 +76,7 @@ cmd_run() {
     Demo page   http://127.0.0.1:$PORT/demo/   (carries the real snippet for site "demo")
     Loader      http://127.0.0.1:$PORT/v.js
     Health      http://127.0.0.1:$PORT/health
-  Ctrl-C stops it. Data stays in .vigia/state.
+  Ctrl-C stops it. Data stays in $VIGIA_STATE.
 
 MSG
   wait "$pid"

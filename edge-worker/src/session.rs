@@ -208,6 +208,13 @@ async fn credential(req: &Request, env: &Env, route: &Route) -> Result<Credentia
     let bearer = header(req, "Authorization")
         .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
     if let Some(token) = bearer {
+        // An app key is public (shipped inside the app): it uploads, and reads nothing.
+        if token.starts_with(analytics_core::apps::APP_KEY_PREFIX) {
+            return Err(ApiError::unauthorized(
+                "an app key (vpk_…) only uploads an app's usage (POST /api/app/…); use an API token (vgt_…) or log in",
+            )
+            .into());
+        }
         if !token_may_call(route) {
             return Err(ApiError::new(
                 403,

@@ -125,7 +125,7 @@ async function checkMail(mail, email, [from, to], [pfrom, pto]) {
   const beforeStats = await stats(pfrom, pto, email);
   const { text, html, subject, headers } = mail;
   const prev = label(pfrom);
-  assert.equal(subject, `${APP_NAME}: your use in ${label(from)} (${count(nowStats.sessions)} sessions, ${activeTime(nowStats.active_ms)} active)`);
+  assert.equal(subject, `${APP_NAME}: your use in ${label(from)} (${count(nowStats.sessions)} ${nowStats.sessions === 1 ? "session" : "sessions"}, ${activeTime(nowStats.active_ms)} active)`);
   assert.deepEqual(line(text, "Sessions").slice(0, 3), [count(nowStats.sessions), prev, count(beforeStats.sessions)], text);
   assert.deepEqual(line(text, "Active time").slice(0, 3), [activeTime(nowStats.active_ms), prev, activeTime(beforeStats.active_ms)], text);
   assert.ok(nowStats.features.length > 0 && nowStats.errors.length > 0, "the data has both lists");

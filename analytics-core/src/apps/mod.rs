@@ -103,8 +103,12 @@ pub fn rate_limited(scope: RateScope, limit: i64, retry_after_s: u32) -> ApiErro
 /// What the vendor embeds in the app: the agent's setup with the app's key and this
 /// instance's address (shown in the site's settings instead of the web snippet).
 pub fn agent_snippet(base: &str, app_key: &str) -> String {
+    // As docs/agent.md says: a data folder of the app's own, per user; and statistics never stop
+    // the app (`.ok()`, not `?`).
     format!(
-        "let agent = vigia_agent::Agent::start(vigia_agent::Config::new(\"{base}\", \"{app_key}\", \"my-app\"))?;"
+        "// data_dir: a folder of the app's own, per user (e.g. under dirs::data_dir())\n\
+         let config = vigia_agent::Config::new(\"{base}\", \"{app_key}\", data_dir.join(\"vigia\"));\n\
+         let agent = vigia_agent::Agent::start(config).ok(); // statistics never stop the app"
     )
 }
 

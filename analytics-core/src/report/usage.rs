@@ -196,10 +196,15 @@ impl UsageReport {
 
     pub fn subject(&self) -> String {
         format!(
-            "{}: your use in {} ({} sessions, {} active)",
+            "{}: your use in {} ({} {}, {} active)",
             header_text(&self.app_name),
             self.month(),
             count(self.now.sessions),
+            if self.now.sessions == 1 {
+                "session"
+            } else {
+                "sessions"
+            },
             active_time(self.now.active_ms)
         )
     }
