@@ -262,7 +262,9 @@ test("email: confirmed only through the mailed link, with its consent; GET chang
   const audit = (await api("GET", "/api/sites/tool/audit")).json.entries;
   assert.ok(audit.some((a) => a.action === "app_email_confirm" && a.outcome === 200), JSON.stringify(audit.slice(0, 3)));
   // Used once: the same link, a forged one and an expired one do nothing.
-  assert.equal((await fetch(link, { method: "POST" })).status, 404);
+  const used = await fetch(link, { method: "POST" });
+  assert.equal(used.status, 404);
+  assert.match(await used.text(), /id="invalid"/, "a person sees a page saying why, not JSON");
   assert.equal((await fetch(link)).status, 404);
   assert.equal((await fetch(link.replace(/token=.*/, `token=${"0".repeat(32)}`), { method: "POST" })).status, 404);
   const later = installId();

@@ -137,6 +137,15 @@ pub fn link_not_valid() -> ApiError {
     )
 }
 
+/// What a person who opens such a link sees (a page, not the API's JSON).
+pub fn link_not_valid_page() -> String {
+    crate::util::html::page(
+        "This link does not work",
+        "<p id=\"invalid\">It was used already, has expired (links last 7 days), or was cut short. \
+         If you still want the monthly report, ask for it again in the app: a new mail will come.</p>",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

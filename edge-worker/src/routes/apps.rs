@@ -240,10 +240,30 @@ async fn link_of(
     Ok((hash, link))
 }
 
+/// The link a person opened, or `None` when it does not work (used, expired, altered).
+async fn opened_link(
+    req: &Request,
+    db: &D1Database,
+    now: i64,
+) -> Result<Option<(String, PendingLink)>, Failure> {
+    match link_of(req, db, now).await {
+        Ok(found) => Ok(Some(found)),
+        Err(Failure::Api(e)) if e.status == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A 404 page for a person, not the API's JSON.
+fn link_gone() -> RouteResult {
+    Ok(static_html(registration::link_not_valid_page(), false)?.with_status(404))
+}
+
 /// `GET /api/app/confirm?token=…`: what will be confirmed, and a button. Changes nothing
 /// (mail scanners follow links).
 pub async fn confirm_page(req: Request, env: &Env) -> RouteResult {
-    let (_, link) = link_of(&req, &d1(env)?, now_ms()).await?;
+    let Some((_, link)) = opened_link(&req, &d1(env)?, now_ms()).await? else {
+        return link_gone();
+    };
     static_html(
         registration::confirm_page(&link.app, &link.email, &link.consent),
         false,
@@ -255,7 +275,9 @@ pub async fn confirm_page(req: Request, env: &Env) -> RouteResult {
 pub async fn confirm(req: Request, env: &Env) -> RouteResult {
     let db = d1(env)?;
     let now = now_ms();
-    let (hash, link) = link_of(&req, &db, now).await?;
+    let Some((hash, link)) = opened_link(&req, &db, now).await? else {
+        return link_gone();
+    };
     run_batch(&db, &sql::confirm(&hash, now)).await?;
     static_html(registration::confirmed_page(&link.app), false)
 }
