@@ -27,7 +27,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use api_types::apps::{
-    AppBatch, AppBatchAnswer, AppOs, AppRecord, AppRecordKind, EmailRegistration, InstallRef,
+    AppBatch, AppBatchAnswer, AppErased, AppOs, AppRecord, AppRecordKind, EmailRegistration,
+    InstallRef,
 };
 use ingest_limits::app as limits;
 use serde::{Deserialize, Serialize};
@@ -1090,7 +1091,8 @@ impl Agent {
         self.shared.lock().erase_local()
     }
 
-    fn post_json<T: Serialize>(&self, path: &str, body: &T) -> Result<()> {
+    /// POSTs `body`; answers the body of a 2xx.
+    fn post_json<T: Serialize>(&self, path: &str, body: &T) -> Result<String> {
         let bytes = serde_json::to_vec(body).map_err(io::Error::other)?;
         let a = self
             .shared
@@ -1098,16 +1100,19 @@ impl Agent {
             .post(path, &bytes, false)
             .map_err(Error::Network)?;
         if (200..300).contains(&a.status) {
-            Ok(())
+            Ok(a.body)
         } else {
             Err(Error::Status(a.status, a.body))
         }
     }
 
-    /// Asks the server to erase everything it stored about this install (`POST /api/app/erase`).
-    pub fn erase_remote(&self) -> Result<()> {
+    /// Asks the server to erase everything it stored about this install (`POST /api/app/erase`);
+    /// answers what it erased.
+    pub fn erase_remote(&self) -> Result<AppErased> {
         let install_id = self.install_id();
-        self.post_json("/api/app/erase", &InstallRef { install_id })
+        let body = self.post_json("/api/app/erase", &InstallRef { install_id })?;
+        serde_json::from_str(&body)
+            .map_err(|e| Error::Status(200, format!("not Vigia's answer to an erasure: {e}")))
     }
 
     /// Links this install to the user's email (`POST /api/app/email`); `consent` is the text
@@ -1132,6 +1137,7 @@ impl Agent {
                 consent: consent.to_owned(),
             },
         )
+        .map(|_| ())
     }
 }
 

@@ -192,7 +192,7 @@ fn main() -> ExitCode {
         Command::OptIn => agent.set_opt_out(false),
         Command::Erase { remote } => agent.erase_local().and_then(|()| {
             if *remote {
-                agent.erase_remote()
+                agent.erase_remote().map(|erased| print_json(&erased))
             } else {
                 Ok(())
             }

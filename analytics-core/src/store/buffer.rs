@@ -430,7 +430,10 @@ mod tests {
         );
         let mut purged = PURGED_TABLES.to_vec();
         purged.sort();
-        assert_eq!(tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), purged);
+        assert_eq!(
+            tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            purged
+        );
         for table in PURGED_TABLES {
             let sql = Sql::new(format!("SELECT COUNT(*) AS n FROM {table}"), []);
             assert_eq!(count(&db, &sql), 0, "{table}");
